@@ -1,0 +1,135 @@
+//! AWS access: one SDK configuration per run (default credential chain, so
+//! profiles, SSO and assume-role work), per-region clients, and the rule that
+//! turns every SDK failure into a "could not verify" reason.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::timeout::TimeoutConfig;
+
+/// Shared SDK configuration for one run.
+#[derive(Debug, Clone)]
+pub struct AwsContext {
+    base: SdkConfig,
+    /// True when talking to a custom endpoint (an emulator): S3 then needs path-style addressing.
+    custom_endpoint: bool,
+}
+
+impl AwsContext {
+    /// Resolve configuration from the scenario's `[aws]` table and the usual
+    /// environment (`AWS_PROFILE`, `AWS_ENDPOINT_URL`, SSO cache, ...).
+    /// No network call happens here; credentials resolve on first use.
+    pub async fn load(aws: &gcverify_scenarios::Aws) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(aws.primary_region.clone()))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .operation_timeout(Duration::from_secs(90))
+                    .build(),
+            );
+        if let Some(profile) = &aws.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &aws.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let base = loader.load().await;
+        let custom_endpoint = aws.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        Self { base, custom_endpoint }
+    }
+
+    /// Wrap an existing configuration (tests).
+    pub fn from_config(base: SdkConfig, custom_endpoint: bool) -> Self {
+        Self { base, custom_endpoint }
+    }
+
+    pub fn config(&self, region: &str) -> SdkConfig {
+        self.base.to_builder().region(Region::new(region.to_string())).build()
+    }
+
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.config(region))
+    }
+    pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
+        aws_sdk_rds::Client::new(&self.config(region))
+    }
+    pub fn backup(&self, region: &str) -> aws_sdk_backup::Client {
+        aws_sdk_backup::Client::new(&self.config(region))
+    }
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::config::Builder::from(&self.config(region))
+            .force_path_style(self.custom_endpoint)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+}
+
+/// Why an AWS call failed, in words an operator can act on. Every such
+/// failure makes the row ERROR (検証不能), never OK or NG.
+pub fn failure_reason<E>(call: &str, err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    match err {
+        SdkError::ServiceError(_) | SdkError::ResponseError(_) => match err.code() {
+            Some(code) => {
+                let msg = err.message().unwrap_or("");
+                let kind = classify_code(code);
+                format!("{call}: {kind}{code}: {msg}").trim_end_matches([':', ' ']).to_string()
+            }
+            None => format!(
+                "{call}: endpoint answered HTTP {} without an AWS error code (the endpoint does not implement this API?)",
+                status.map(|s| s.to_string()).unwrap_or_else(|| "?".into())
+            ),
+        },
+        SdkError::TimeoutError(_) => format!("{call}: timed out"),
+        SdkError::DispatchFailure(_) => format!("{call}: endpoint unreachable: {}", DisplayErrorContext(err)),
+        _ => format!("{call}: {}", DisplayErrorContext(err)),
+    }
+}
+
+/// The error code of a service error, if the endpoint sent one.
+pub fn error_code<E>(err: &SdkError<E, HttpResponse>) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(ctx) => ctx.err().code(),
+        _ => None,
+    }
+}
+
+fn classify_code(code: &str) -> &'static str {
+    let c = code.to_ascii_lowercase();
+    if c.contains("accessdenied") || c.contains("unauthorized") || c.contains("notauthorized") || c == "authorizationerror" || c.contains("forbidden") {
+        "permission denied (権限不足) "
+    } else if c.contains("throttl") || c.contains("limitexceeded") || c.contains("toomanyrequests") || c == "slowdown" {
+        "throttled (スロットリング) "
+    } else if c.contains("expiredtoken") || c.contains("invalidclienttokenid") || c.contains("signaturedoesnotmatch") {
+        "credentials rejected (認証情報エラー) "
+    } else {
+        ""
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::classify_code;
+
+    #[test]
+    fn classifies_denial_and_throttling() {
+        assert!(classify_code("AccessDeniedException").starts_with("permission denied"));
+        assert!(classify_code("UnauthorizedOperation").starts_with("permission denied"));
+        assert!(classify_code("Throttling").starts_with("throttled"));
+        assert!(classify_code("RequestLimitExceeded").starts_with("throttled"));
+        assert!(classify_code("ExpiredToken").starts_with("credentials"));
+        assert_eq!(classify_code("InvalidParameterValue"), "");
+    }
+}

@@ -1,0 +1,199 @@
+//! The engine: runs every selected item's probe concurrently, each under a
+//! timeout and in its own task, so one failing, hanging or panicking probe
+//! only turns its own row into ERROR.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use gcverify_scenarios::Scenario;
+use tokio::sync::Semaphore;
+
+use crate::aws::AwsContext;
+use crate::catalog::{Catalog, Item};
+use crate::model::{ItemResult, Msg, Outcome, RunReport};
+use crate::probes::{self, Conclusion, Findings, ProbeInput};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Only these item IDs (all when `None`).
+    pub only: Option<Vec<String>>,
+    /// The clock ("now") used for ages and attestation expiry.
+    pub now: DateTime<Utc>,
+    pub timeout: Duration,
+    pub concurrency: usize,
+}
+
+impl RunOptions {
+    pub fn from_scenario(s: &Scenario) -> Self {
+        Self {
+            only: s.only.as_ref().map(|v| v.iter().map(|i| i.get_ref().clone()).collect()),
+            now: Utc::now(),
+            timeout: Duration::from_secs(s.engine.probe_timeout_secs),
+            concurrency: s.engine.concurrency.max(1),
+        }
+    }
+}
+
+/// Progress events for a progress line.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    Planned { total: usize },
+    Finished { id: String, outcome: Outcome, done: usize, total: usize },
+}
+
+/// Japan Standard Time; dates of attestations and periods are Japanese dates.
+pub fn jst() -> FixedOffset {
+    FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
+}
+
+pub async fn run(
+    catalog: &Catalog,
+    scenario: Arc<Scenario>,
+    aws: Arc<AwsContext>,
+    opts: RunOptions,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> RunReport {
+    let started_at = Utc::now();
+    let items: Vec<Item> = catalog
+        .items()
+        .iter()
+        .filter(|i| opts.only.as_ref().is_none_or(|only| only.iter().any(|o| o == &i.id)))
+        .cloned()
+        .collect();
+    let total = items.len();
+    progress(Progress::Planned { total });
+
+    let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let levels: Arc<BTreeMap<String, String>> = Arc::new(
+        catalog
+            .items()
+            .iter()
+            .map(|i| {
+                let level = scenario.levels.iter().find(|(id, _)| id.get_ref() == &i.id).map(|(_, l)| l.get_ref().clone());
+                (i.id.clone(), level.unwrap_or_else(|| i.selected_level.clone()))
+            })
+            .collect(),
+    );
+    for (index, item) in items.into_iter().enumerate() {
+        let level = levels.get(&item.id).cloned().unwrap_or_else(|| item.selected_level.clone());
+        let input = Arc::new(ProbeInput { item, level, levels: levels.clone(), scenario: scenario.clone(), aws: aws.clone(), now: opts.now });
+        let semaphore = semaphore.clone();
+        let timeout = opts.timeout;
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            (index, run_item(input, timeout).await)
+        });
+    }
+
+    let mut results: Vec<Option<ItemResult>> = vec![None; total];
+    let mut done = 0;
+    while let Some(joined) = tasks.join_next().await {
+        // run_item catches panics itself; a JoinError here means the runtime
+        // is shutting down, and the missing rows are filled in below.
+        let Ok((index, result)) = joined else { continue };
+        done += 1;
+        progress(Progress::Finished { id: result.id.clone(), outcome: result.outcome, done, total });
+        results[index] = Some(result);
+    }
+    let items = results.into_iter().flatten().collect();
+    RunReport {
+        environment: scenario.environment.name.clone(),
+        municipality: scenario.environment.municipality.clone(),
+        system: scenario.environment.system.clone(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at,
+        finished_at: Utc::now(),
+        items,
+    }
+}
+
+async fn run_item(input: Arc<ProbeInput>, timeout: Duration) -> ItemResult {
+    let started_at = Utc::now();
+    let conclusion = conclude(input.clone(), timeout).await;
+    let item = &input.item;
+    ItemResult {
+        id: item.id.clone(),
+        category: item.category.clone(),
+        metric: item.metric.clone(),
+        selected_level: input.level.clone(),
+        kind: item.kind,
+        probe: item.probe.clone(),
+        outcome: conclusion.outcome,
+        summary: conclusion.summary.ja,
+        summary_en: conclusion.summary.en,
+        achieved_level: conclusion.achieved_level,
+        evidence: conclusion.evidence,
+        started_at,
+        finished_at: Utc::now(),
+    }
+}
+
+async fn conclude(input: Arc<ProbeInput>, timeout: Duration) -> Conclusion {
+    let item = &input.item;
+    let level = input.level.clone();
+    if let Some((_, reason)) = input.scenario.not_applicable.iter().find(|(id, _)| id.get_ref() == &item.id) {
+        return Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable: {reason}")))
+            .conclude(&level);
+    }
+    match item.probe.as_str() {
+        "not_applicable" => {
+            let reason = &item.not_verified_reason;
+            return Findings::decided(
+                Outcome::NotApplicable,
+                Msg::new(format!("対象外: {reason}"), format!("not applicable (pilot judgement): {reason}")),
+            )
+            .conclude(&level);
+        }
+        "attestation" => {
+            let today = input.now.with_timezone(&jst()).date_naive();
+            return probes::attestation::evaluate(&item.id, &input.scenario, today).conclude(&level);
+        }
+        _ => {}
+    }
+    let Some(probe) = probes::lookup(&item.probe) else {
+        let issue = probes::planned_issue(&item.probe).map(|n| format!(" (issue #{n})")).unwrap_or_default();
+        return Findings::decided(
+            Outcome::Error,
+            Msg::new(
+                format!("検証不能: プローブ未実装 probe not implemented: {}{issue}", item.probe),
+                format!("could not verify: probe not implemented: {}{issue}", item.probe),
+            ),
+        )
+        .conclude(&level);
+    };
+    // Own task: a panic becomes a JoinError instead of tearing down the run.
+    let handle = tokio::spawn(probe(input.clone()));
+    let abort = handle.abort_handle();
+    match tokio::time::timeout(timeout, handle).await {
+        Ok(Ok(findings)) => findings.conclude(&level),
+        Ok(Err(join_error)) => {
+            let why = panic_message(join_error);
+            Findings::decided(Outcome::Error, Msg::new(format!("検証不能: プローブ異常終了: {why}"), format!("could not verify: probe crashed: {why}")))
+                .conclude(&level)
+        }
+        Err(_) => {
+            abort.abort();
+            let secs = timeout.as_secs_f64();
+            Findings::decided(
+                Outcome::Error,
+                Msg::new(format!("検証不能: {secs}秒でタイムアウト"), format!("could not verify: probe timed out after {secs}s")),
+            )
+            .conclude(&level)
+        }
+    }
+}
+
+fn panic_message(e: tokio::task::JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into()),
+        Err(e) => e.to_string(),
+    }
+}

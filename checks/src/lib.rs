@@ -1,0 +1,22 @@
+//! gcverify's heart: the requirement catalog (the 50 items of the 検証結果
+//! table), the result model, the engine that runs probes, and the probes.
+
+pub mod aws;
+pub mod catalog;
+pub mod engine;
+pub mod model;
+pub mod probes;
+
+pub use catalog::{Catalog, Item, Kind};
+pub use engine::{run, Progress, RunOptions};
+pub use model::{Evidence, EvidenceStatus, ItemResult, Msg, Outcome, RunReport};
+
+/// Load a scenario file and validate it against the catalog.
+pub fn load_scenario(
+    path: &std::path::Path,
+    catalog: &Catalog,
+) -> Result<gcverify_scenarios::Scenario, gcverify_scenarios::ScenarioError> {
+    let scenario = gcverify_scenarios::load(path)?;
+    scenario.validate(&|id| catalog.get(id).is_some(), &|id, level| catalog.check_level(id, level))?;
+    Ok(scenario)
+}

@@ -1,0 +1,226 @@
+//! The result model: one [`ItemResult`] per row of the 検証結果 table, each
+//! carrying the evidence that was actually observed.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Output language of tables and summaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Ja,
+    En,
+}
+
+/// A text in both languages; reports pick one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Msg {
+    pub ja: String,
+    pub en: String,
+}
+
+impl Msg {
+    pub fn new(ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { ja: ja.into(), en: en.into() }
+    }
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ja => &self.ja,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+/// 結果 of one item. Vocabulary after InSpec (passed/failed/error/skipped),
+/// with the 要確認 state for desk items nobody has attested yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Requirement met, with observed evidence.
+    #[serde(rename = "OK")]
+    Ok,
+    /// A violation was observed.
+    #[serde(rename = "NG")]
+    Ng,
+    /// 検証不能: the probe could not observe (denied, throttled, unsupported, timed out, not implemented).
+    #[serde(rename = "ERROR")]
+    Error,
+    /// 対象外, with the reason (判断理由).
+    #[serde(rename = "N/A")]
+    NotApplicable,
+    /// 要確認: needs a person's attestation that is missing or expired.
+    #[serde(rename = "PENDING")]
+    Pending,
+}
+
+impl Outcome {
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Outcome::Ok, _) => "OK",
+            (Outcome::Ng, _) => "NG",
+            (Outcome::Error, Lang::Ja) => "検証不能",
+            (Outcome::Error, Lang::En) => "ERROR",
+            (Outcome::NotApplicable, Lang::Ja) => "対象外",
+            (Outcome::NotApplicable, Lang::En) => "N/A",
+            (Outcome::Pending, Lang::Ja) => "要確認",
+            (Outcome::Pending, Lang::En) => "PENDING",
+        }
+    }
+}
+
+/// How one observation bears on the item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvidenceStatus {
+    /// Observed and compliant.
+    Pass,
+    /// Observed and violating.
+    Fail,
+    /// Observed, context only.
+    Info,
+    /// Could not be observed.
+    Error,
+}
+
+/// One observation: what was looked at, what was seen, through which call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub status: EvidenceStatus,
+    /// Resource ID or ARN, or the setting looked at (e.g. `ebs-default-encryption`).
+    pub subject: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub region: Option<String>,
+    /// What was observed, with values (`Encrypted=false`).
+    pub detail: String,
+    /// The API call or source, e.g. `ec2:DescribeVolumes`.
+    pub source: String,
+    pub observed_at: DateTime<Utc>,
+}
+
+/// One row of the 検証結果 table as gcverify produced it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ItemResult {
+    pub id: String,
+    /// 大項目
+    pub category: String,
+    /// 小項目
+    pub metric: String,
+    /// 選択レベル in force for this run.
+    pub selected_level: String,
+    /// 種別
+    pub kind: crate::catalog::Kind,
+    pub probe: String,
+    pub outcome: Outcome,
+    /// 事象 (Japanese); `summary_en` in English.
+    pub summary: String,
+    pub summary_en: String,
+    /// 実現したレベル, when the probe established it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub achieved_level: Option<String>,
+    pub evidence: Vec<Evidence>,
+    /// Verification period (開始/終了) of this item.
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+impl ItemResult {
+    pub fn summary(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ja => &self.summary,
+            Lang::En => &self.summary_en,
+        }
+    }
+}
+
+/// A whole run for one environment (the JSON report is this, serialised).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    pub environment: String,
+    pub municipality: String,
+    pub system: String,
+    pub tool_version: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub items: Vec<ItemResult>,
+}
+
+/// Exit codes scripts can rely on.
+pub mod exit_code {
+    /// Every row OK or N/A.
+    pub const ALL_OK: i32 = 0;
+    /// At least one NG.
+    pub const NG: i32 = 1;
+    /// ERROR or PENDING rows, no NG.
+    pub const INCOMPLETE: i32 = 2;
+    /// Usage or configuration error; nothing was written.
+    pub const CONFIG: i32 = 3;
+}
+
+impl RunReport {
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.items.iter().filter(|i| i.outcome == outcome).count()
+    }
+
+    /// 0 all OK/N/A, 1 any NG, 2 any ERROR/PENDING without NG.
+    pub fn exit_code(&self) -> i32 {
+        if self.count(Outcome::Ng) > 0 {
+            exit_code::NG
+        } else if self.count(Outcome::Error) + self.count(Outcome::Pending) > 0 {
+            exit_code::INCOMPLETE
+        } else {
+            exit_code::ALL_OK
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(outcomes: &[Outcome]) -> RunReport {
+        let t = Utc::now();
+        RunReport {
+            environment: "t".into(),
+            municipality: String::new(),
+            system: String::new(),
+            tool_version: String::new(),
+            started_at: t,
+            finished_at: t,
+            items: outcomes
+                .iter()
+                .map(|&outcome| ItemResult {
+                    id: "X".into(),
+                    category: String::new(),
+                    metric: String::new(),
+                    selected_level: "1".into(),
+                    kind: crate::catalog::Kind::OnSystem,
+                    probe: "p".into(),
+                    outcome,
+                    summary: String::new(),
+                    summary_en: String::new(),
+                    achieved_level: None,
+                    evidence: vec![],
+                    started_at: t,
+                    finished_at: t,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_worst_outcome() {
+        use Outcome::*;
+        assert_eq!(report(&[Ok, NotApplicable]).exit_code(), 0);
+        assert_eq!(report(&[Ok, Error, Ng]).exit_code(), 1);
+        assert_eq!(report(&[Ok, Pending]).exit_code(), 2);
+        assert_eq!(report(&[Error]).exit_code(), 2);
+    }
+
+    #[test]
+    fn outcome_serialises_to_the_documented_vocabulary() {
+        let v: Vec<String> = [Outcome::Ok, Outcome::Ng, Outcome::Error, Outcome::NotApplicable, Outcome::Pending]
+            .iter()
+            .map(|o| serde_json::to_string(o).unwrap_or_default())
+            .collect();
+        assert_eq!(v, ["\"OK\"", "\"NG\"", "\"ERROR\"", "\"N/A\"", "\"PENDING\""]);
+    }
+}

@@ -1,0 +1,106 @@
+//! Desk (机上) items: the scenario carries a reviewer's attestation with its
+//! evidence and an expiry, like an InSpec waiver. Missing or expired → 要確認.
+
+use chrono::NaiveDate;
+use gcverify_scenarios::{AttestedResult, Scenario};
+
+use super::Findings;
+use crate::model::{Msg, Outcome};
+
+pub fn evaluate(item_id: &str, scenario: &Scenario, today: NaiveDate) -> Findings {
+    // The newest attestation for the item counts.
+    let latest = scenario.attestation.iter().filter(|a| a.item.get_ref() == item_id).max_by_key(|a| a.date);
+    let Some(a) = latest else {
+        return Findings::decided(
+            Outcome::Pending,
+            Msg::new(
+                "要確認: 机上確認の記録（attestation）がシナリオにない",
+                "pending: no attestation for this desk item in the scenario",
+            ),
+        );
+    };
+    let source = scenario.path().map(|p| p.display().to_string()).unwrap_or_else(|| "scenario".into());
+    let detail = format!(
+        "result={:?} reviewer={} date={} expires={} evidence={}{}",
+        a.result,
+        a.reviewer,
+        a.date,
+        a.expires.as_ref().map(|e| e.get_ref().to_string()).unwrap_or_else(|| "-".into()),
+        a.evidence,
+        if a.note.is_empty() { String::new() } else { format!(" note={}", a.note) }
+    );
+    if let Some(exp) = &a.expires {
+        if *exp.get_ref() < today {
+            let mut f = Findings::decided(
+                Outcome::Pending,
+                Msg::new(
+                    format!("要確認: {} の確認記録は {} に期限切れ", a.reviewer, exp.get_ref()),
+                    format!("pending: attestation by {} expired on {}", a.reviewer, exp.get_ref()),
+                ),
+            );
+            f.info(item_id, None, detail, &source);
+            return f;
+        }
+    }
+    let (outcome, ja, en) = match a.result {
+        AttestedResult::Ok => (Outcome::Ok, "確認済", "attested"),
+        AttestedResult::Ng => (Outcome::Ng, "不適合と確認", "attested as not met"),
+        AttestedResult::NotApplicable => (Outcome::NotApplicable, "対象外と確認", "attested as not applicable"),
+    };
+    let note_ja = if a.note.is_empty() { String::new() } else { format!("（{}）", a.note) };
+    let note_en = if a.note.is_empty() { String::new() } else { format!(" ({})", a.note) };
+    let mut f = Findings::decided(
+        outcome,
+        Msg::new(
+            format!("{ja}: {} {} 根拠 {}{note_ja}", a.reviewer, a.date, a.evidence),
+            format!("{en}: {} on {}, evidence {}{note_en}", a.reviewer, a.date, a.evidence),
+        ),
+    );
+    f.info(item_id, None, detail, &source);
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn scenario(extra: &str) -> Scenario {
+        let text = format!("[environment]\nname = \"t\"\n{extra}");
+        gcverify_scenarios::parse(&text, Path::new("t.toml")).expect("valid")
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    const ATT: &str = "[[attestation]]\nitem = \"E.1.1.1\"\nresult = \"OK\"\nevidence = \"review.pdf\"\nreviewer = \"山田\"\ndate = 2026-10-01\nexpires = 2027-03-31\n";
+
+    #[test]
+    fn missing_attestation_is_pending() {
+        let c = evaluate("E.1.1.1", &scenario(""), day("2026-11-23")).conclude("1");
+        assert_eq!(c.outcome, Outcome::Pending);
+    }
+
+    #[test]
+    fn valid_attestation_is_ok_with_evidence() {
+        let c = evaluate("E.1.1.1", &scenario(ATT), day("2026-11-23")).conclude("1");
+        assert_eq!(c.outcome, Outcome::Ok);
+        assert!(c.summary.ja.contains("review.pdf"));
+        assert!(c.evidence[0].detail.contains("reviewer=山田"));
+    }
+
+    #[test]
+    fn expired_attestation_is_pending() {
+        let c = evaluate("E.1.1.1", &scenario(ATT), day("2027-04-01")).conclude("1");
+        assert_eq!(c.outcome, Outcome::Pending);
+        assert!(c.summary.en.contains("expired on 2027-03-31"));
+    }
+
+    #[test]
+    fn newest_attestation_wins() {
+        let newer = ATT.replace("2026-10-01", "2026-11-01").replace("\"OK\"", "\"NG\"");
+        let c = evaluate("E.1.1.1", &scenario(&format!("{ATT}{newer}")), day("2026-11-23")).conclude("1");
+        assert_eq!(c.outcome, Outcome::Ng);
+    }
+}

@@ -1,0 +1,304 @@
+//! Backup probes that read AWS Backup plans:
+//! C.1.2.5 バックアップ取得間隔 (schedule vs. the selected level) and
+//! A.3.2.2 保管方法 (the backup is copied to a vault in the DR region).
+//! Resource coverage (backup selections) and recovery points belong to the
+//! continuity probes (C.1.2.3 / A.1.3.1).
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::cron;
+use super::{Findings, ProbeInput};
+use crate::model::{Msg, Outcome};
+
+/// One rule of a backup plan, as observed.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub plan: String,
+    pub name: String,
+    pub schedule: String,
+    pub gap: Result<Duration, cron::CronError>,
+    pub continuous: bool,
+    pub vault: String,
+    /// Destination vault ARNs of copy actions.
+    pub copies_to: Vec<String>,
+}
+
+/// How often C.1.2.5's level requires a backup. `None`: any schedule (level 1).
+pub enum Interval {
+    NotRequired,
+    Any,
+    AtMost(Duration, &'static str, &'static str),
+    Continuous,
+}
+
+pub fn required_interval(level: &str) -> Result<Interval, String> {
+    Ok(match level {
+        "0" => Interval::NotRequired,
+        "1" => Interval::Any,
+        "2" => Interval::AtMost(Duration::days(31), "月次", "monthly"),
+        "3" => Interval::AtMost(Duration::days(7), "週次", "weekly"),
+        "4" => Interval::AtMost(Duration::hours(24), "日次", "daily"),
+        "5" => Interval::Continuous,
+        other => return Err(format!("level `{other}` has no defined backup interval")),
+    })
+}
+
+fn rule_meets(rule: &Rule, need: &Interval) -> bool {
+    match need {
+        Interval::NotRequired | Interval::Any => !rule.schedule.is_empty() || rule.continuous,
+        Interval::AtMost(max, ..) => rule.gap.as_ref().is_ok_and(|g| g <= max),
+        Interval::Continuous => rule.continuous,
+    }
+}
+
+fn describe(rule: &Rule) -> String {
+    let gap = match &rule.gap {
+        Ok(g) => format!("max interval {}h", g.num_minutes() as f64 / 60.0),
+        Err(e) => format!("schedule not evaluated: {e}"),
+    };
+    let copies = if rule.copies_to.is_empty() { "none".to_string() } else { rule.copies_to.join(",") };
+    format!(
+        "rule `{}` ScheduleExpression={} ({gap}) ContinuousBackup={} vault={} copy-to={copies}",
+        rule.name,
+        if rule.schedule.is_empty() { "-" } else { &rule.schedule },
+        rule.continuous,
+        rule.vault
+    )
+}
+
+/// Read the rules of the plans in scope (the scenario's `[backup] plans`,
+/// or every plan in the primary region). Failures are recorded in `f`;
+/// `None` means the plans could not be read at all.
+pub async fn read_rules(backup: &aws_sdk_backup::Client, region: &str, wanted: &[String], f: &mut Findings, today: chrono::NaiveDate) -> Option<Vec<Rule>> {
+    const LIST: &str = "backup:ListBackupPlans";
+    const GET: &str = "backup:GetBackupPlan";
+    let mut plans = Vec::new();
+    let mut pages = backup.list_backup_plans().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => plans.extend(p.backup_plans_list().iter().map(|p| (p.backup_plan_name().unwrap_or("").to_string(), p.backup_plan_id().unwrap_or("").to_string()))),
+            Err(e) => {
+                f.aws_error(LIST, Some(region), &e);
+                return None;
+            }
+        }
+    }
+    for name in wanted {
+        if !plans.iter().any(|(n, _)| n == name) {
+            f.fail(name, Some(region), "backup plan named in the scenario does not exist", LIST);
+        }
+    }
+    let mut rules = Vec::new();
+    for (name, id) in plans.into_iter().filter(|(n, _)| wanted.is_empty() || wanted.contains(n)) {
+        let out = match backup.get_backup_plan().backup_plan_id(&id).send().await {
+            Ok(o) => o,
+            Err(e) => {
+                f.aws_error(GET, Some(region), &e);
+                continue;
+            }
+        };
+        let Some(plan) = out.backup_plan() else {
+            f.error(&name, Some(region), format!("{GET}: answer had no BackupPlan"), GET);
+            continue;
+        };
+        for r in plan.rules() {
+            let schedule = r.schedule_expression().unwrap_or("").to_string();
+            let gap = if schedule.is_empty() { Err(cron::CronError::Syntax(String::new())) } else { cron::max_gap(&schedule, today) };
+            rules.push(Rule {
+                plan: name.clone(),
+                name: r.rule_name().to_string(),
+                schedule,
+                gap,
+                continuous: r.enable_continuous_backup() == Some(true),
+                vault: r.target_backup_vault_name().to_string(),
+                copies_to: r.copy_actions().iter().map(|c| c.destination_backup_vault_arn().to_string()).collect(),
+            });
+        }
+    }
+    Some(rules)
+}
+
+/// C.1.2.5: at least one rule of the system's plans runs as often as the level requires.
+pub async fn schedule(input: Arc<ProbeInput>) -> Findings {
+    let need = match required_interval(&input.level) {
+        Ok(Interval::NotRequired) => {
+            return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（バックアップ不要）", "not applicable: level 0 requires no backup"))
+        }
+        Ok(n) => n,
+        Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
+    };
+    let region = input.scenario.aws.primary_region.clone();
+    let mut f = Findings::new(input.now);
+    let today = input.now.date_naive();
+    let Some(rules) = read_rules(&input.aws.backup(&region), &region, &input.scenario.backup.plans, &mut f, today).await else {
+        return f;
+    };
+    judge_schedule(&rules, &need, &region, &mut f);
+    f
+}
+
+fn need_text(need: &Interval) -> (String, String) {
+    match need {
+        Interval::NotRequired | Interval::Any => ("任意".into(), "any schedule".into()),
+        Interval::AtMost(d, ja, en) => (format!("{ja}（{}時間以内）", d.num_hours()), format!("{en} (every {}h or more often)", d.num_hours())),
+        Interval::Continuous => ("同期（継続バックアップ）".into(), "continuous backup".into()),
+    }
+}
+
+pub fn judge_schedule(rules: &[Rule], need: &Interval, region: &str, f: &mut Findings) {
+    const SRC: &str = "backup:GetBackupPlan";
+    let (need_ja, need_en) = need_text(need);
+    let meeting: Vec<&Rule> = rules.iter().filter(|r| rule_meets(r, need)).collect();
+    for r in rules {
+        let subject = format!("{}/{}", r.plan, r.name);
+        if meeting.iter().any(|m| std::ptr::eq(*m, r)) {
+            f.pass(&subject, Some(region), describe(r), SRC);
+        } else {
+            f.info(&subject, Some(region), describe(r), SRC);
+        }
+    }
+    if rules.is_empty() {
+        f.fail("backup-plans", Some(region), "no backup rule found in the plans in scope", SRC);
+    } else if meeting.is_empty() {
+        f.fail("backup-plans", Some(region), format!("no rule runs {need_en}; longest-running schedules listed as info"), SRC);
+    } else {
+        let best = meeting.iter().filter_map(|r| r.gap.as_ref().ok()).min().map(|g| g.num_minutes() as f64 / 60.0);
+        let best_txt = best.map(|h| format!("{h}")).unwrap_or_else(|| "-".into());
+        f.ok_summary(Msg::new(
+            format!("要求 {need_ja}: {}件のルールが充足（最短間隔 {best_txt}時間）例 {}/{}", meeting.len(), meeting[0].plan, meeting[0].name),
+            format!("required {need_en}: {} rule(s) comply (shortest interval {best_txt}h), e.g. {}/{}", meeting.len(), meeting[0].plan, meeting[0].name),
+        ));
+    }
+}
+
+/// A.3.2.2: level 1 a backup to a vault; level 2 a rule at least as frequent
+/// as C.1.2.5 requires copies to an existing vault in the DR region.
+pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
+    let level = input.level.as_str();
+    match level {
+        "0" => return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（外部保管なし）", "not applicable: level 0 (no off-site storage)")),
+        "1" | "2" => {}
+        other => {
+            return Findings::decided(
+                Outcome::Error,
+                Msg::new(format!("検証不能: レベル{other}の判定は未対応（0-2のみ）"), format!("could not verify: level {other} is not supported by this probe (0-2)")),
+            )
+        }
+    }
+    let primary = input.scenario.aws.primary_region.clone();
+    let dr = input.scenario.aws.dr_region.clone();
+    let interval_level = input.levels.get("C.1.2.5").cloned().unwrap_or_else(|| "4".into());
+    let need = match required_interval(&interval_level) {
+        Ok(Interval::NotRequired) | Ok(Interval::Any) => Interval::Any,
+        Ok(n) => n,
+        Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
+    };
+    let mut f = Findings::new(input.now);
+    let Some(rules) = read_rules(&input.aws.backup(&primary), &primary, &input.scenario.backup.plans, &mut f, input.now.date_naive()).await else {
+        return f;
+    };
+    if level == "1" {
+        judge_schedule(&rules, &Interval::Any, &primary, &mut f);
+        return f;
+    }
+    let frequent: Vec<&Rule> = rules.iter().filter(|r| rule_meets(r, &need)).collect();
+    let copying: Vec<(&Rule, &String)> = frequent
+        .iter()
+        .flat_map(|r| r.copies_to.iter().map(move |arn| (*r, arn)))
+        .filter(|(_, arn)| arn_region(arn) == Some(dr.as_str()))
+        .collect();
+    if copying.is_empty() {
+        let (_, need_en) = need_text(&need);
+        for r in &rules {
+            f.info(&format!("{}/{}", r.plan, r.name), Some(&primary), describe(r), "backup:GetBackupPlan");
+        }
+        f.fail("backup-plans", Some(&primary), format!("no rule running {need_en} copies to a vault in the DR region {dr}"), "backup:GetBackupPlan");
+        return f;
+    }
+    let dr_backup = input.aws.backup(&dr);
+    let mut ok_vaults = Vec::new();
+    for (rule, arn) in &copying {
+        let subject = format!("{}/{}", rule.plan, rule.name);
+        f.info(&subject, Some(&primary), describe(rule), "backup:GetBackupPlan");
+        let Some(vault) = arn.rsplit(':').next().filter(|_| arn.contains(":backup-vault:")) else {
+            f.fail(arn, Some(&dr), "copy destination is not a backup vault ARN", "backup:GetBackupPlan");
+            continue;
+        };
+        match dr_backup.describe_backup_vault().backup_vault_name(vault).send().await {
+            Ok(v) => {
+                f.pass(arn, Some(&dr), format!("rule {subject} copies here; vault exists (RecoveryPoints={})", v.number_of_recovery_points()), "backup:DescribeBackupVault");
+                ok_vaults.push(vault.to_string());
+            }
+            Err(e) if crate::aws::error_code(&e) == Some("ResourceNotFoundException") => {
+                f.fail(arn, Some(&dr), format!("rule {subject} copies to a vault that does not exist"), "backup:DescribeBackupVault");
+            }
+            Err(e) => f.aws_error("backup:DescribeBackupVault", Some(&dr), &e),
+        }
+    }
+    ok_vaults.dedup();
+    f.ok_summary(Msg::new(
+        format!("バックアップを DR リージョン {dr} のボールト {} へ複製（{}件のルール）", ok_vaults.join(","), copying.len()),
+        format!("backups copied to vault {} in DR region {dr} ({} rule(s))", ok_vaults.join(","), copying.len()),
+    ));
+    f
+}
+
+/// `arn:aws:backup:ap-northeast-3:123456789012:backup-vault:name` → `ap-northeast-3`.
+pub fn arn_region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3).filter(|r| !r.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn rule(schedule: &str, copies: &[&str]) -> Rule {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        Rule {
+            plan: "p".into(),
+            name: "r".into(),
+            schedule: schedule.into(),
+            gap: cron::max_gap(schedule, today),
+            continuous: false,
+            vault: "v".into(),
+            copies_to: copies.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn arn_region_parses() {
+        assert_eq!(arn_region("arn:aws:backup:ap-northeast-3:123456789012:backup-vault:dr"), Some("ap-northeast-3"));
+        assert_eq!(arn_region("nonsense"), None);
+    }
+
+    #[test]
+    fn weekly_rule_fails_daily_level_and_passes_weekly() {
+        let rules = vec![rule("cron(0 3 ? * SUN *)", &[])];
+        let mut f = Findings::new(Utc::now());
+        judge_schedule(&rules, &required_interval("4").expect("level"), "r", &mut f);
+        assert_eq!(f.conclude("4").outcome, Outcome::Ng);
+        let mut f = Findings::new(Utc::now());
+        judge_schedule(&rules, &required_interval("3").expect("level"), "r", &mut f);
+        assert_eq!(f.conclude("3").outcome, Outcome::Ok);
+    }
+
+    #[test]
+    fn unparseable_schedule_never_counts_as_daily() {
+        let rules = vec![rule("cron(0 5 ? * 6#3 *)", &[])];
+        let mut f = Findings::new(Utc::now());
+        judge_schedule(&rules, &required_interval("4").expect("level"), "r", &mut f);
+        let c = f.conclude("4");
+        assert_eq!(c.outcome, Outcome::Ng);
+        assert!(c.evidence.iter().any(|e| e.detail.contains("not supported")), "{:?}", c.evidence);
+    }
+
+    #[test]
+    fn no_rules_is_ng() {
+        let mut f = Findings::new(Utc::now());
+        judge_schedule(&[], &required_interval("4").expect("level"), "r", &mut f);
+        assert_eq!(f.conclude("4").outcome, Outcome::Ng);
+    }
+}

@@ -1,0 +1,260 @@
+//! Probes: one module per family. A probe observes the environment read-only
+//! and records each observation in [`Findings`]; the outcome follows from the
+//! evidence (see [`Findings::conclude`]), so no probe can say OK without it.
+
+pub mod attestation;
+pub mod backup;
+pub mod cron;
+pub mod encryption;
+
+use std::sync::Arc;
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+
+use crate::aws::AwsContext;
+use crate::catalog::Item;
+use crate::model::{Evidence, EvidenceStatus, Msg, Outcome};
+use gcverify_scenarios::Scenario;
+
+/// Everything a probe may look at.
+pub struct ProbeInput {
+    pub item: Item,
+    /// 選択レベル in force (scenario override or the catalog's).
+    pub level: String,
+    /// Levels in force for every item (some probes depend on another item's level).
+    pub levels: Arc<std::collections::BTreeMap<String, String>>,
+    pub scenario: Arc<Scenario>,
+    pub aws: Arc<AwsContext>,
+    /// Injected clock, so age computations are exact in tests.
+    pub now: DateTime<Utc>,
+}
+
+pub type ProbeFn = fn(Arc<ProbeInput>) -> BoxFuture<'static, Findings>;
+
+/// The implemented probes, by the name used in `catalog.toml`.
+pub fn lookup(name: &str) -> Option<ProbeFn> {
+    let f: ProbeFn = match name {
+        "encryption.at_rest" => |i| Box::pin(encryption::at_rest(i)),
+        "backup.schedule" => |i| Box::pin(backup::schedule(i)),
+        "backup.remote_copy" => |i| Box::pin(backup::remote_copy(i)),
+        _ => return None,
+    };
+    Some(f)
+}
+
+/// The issue that will bring a probe family, for the "not implemented" reason.
+pub fn planned_issue(name: &str) -> Option<u32> {
+    let family = name.split('.').next().unwrap_or("");
+    match (family, name) {
+        (_, "backup.coverage") | ("continuity", _) => Some(4),
+        ("access" | "encryption" | "logging" | "operations" | "network" | "monitoring" | "residency", _) => Some(3),
+        ("performance", _) => Some(5),
+        ("availability", _) => Some(6),
+        _ => None,
+    }
+}
+
+/// What a probe observed. Outcome rules:
+/// any violation → NG; else any observation that failed → ERROR;
+/// else at least one compliant observation → OK; nothing observed → ERROR.
+#[derive(Debug, Default)]
+pub struct Findings {
+    evidence: Vec<Evidence>,
+    ok_summary: Option<Msg>,
+    decided: Option<(Outcome, Msg)>,
+    achieved_level: Option<String>,
+    now: Option<DateTime<Utc>>,
+}
+
+/// The conclusion of a probe.
+#[derive(Debug, Clone)]
+pub struct Conclusion {
+    pub outcome: Outcome,
+    pub summary: Msg,
+    pub evidence: Vec<Evidence>,
+    pub achieved_level: Option<String>,
+}
+
+impl Findings {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self { now: Some(now), ..Default::default() }
+    }
+
+    /// A finding whose outcome is decided by a rule rather than by evidence
+    /// counting (N/A by level, PENDING attestation).
+    pub fn decided(outcome: Outcome, summary: Msg) -> Self {
+        Self { decided: Some((outcome, summary)), ..Default::default() }
+    }
+
+    fn push(&mut self, status: EvidenceStatus, subject: &str, region: Option<&str>, detail: String, source: &str) {
+        self.evidence.push(Evidence {
+            status,
+            subject: subject.to_string(),
+            region: region.map(str::to_string),
+            detail,
+            source: source.to_string(),
+            observed_at: self.now.unwrap_or_else(Utc::now),
+        });
+    }
+
+    pub fn pass(&mut self, subject: &str, region: Option<&str>, detail: impl Into<String>, source: &str) {
+        self.push(EvidenceStatus::Pass, subject, region, detail.into(), source);
+    }
+    pub fn fail(&mut self, subject: &str, region: Option<&str>, detail: impl Into<String>, source: &str) {
+        self.push(EvidenceStatus::Fail, subject, region, detail.into(), source);
+    }
+    pub fn info(&mut self, subject: &str, region: Option<&str>, detail: impl Into<String>, source: &str) {
+        self.push(EvidenceStatus::Info, subject, region, detail.into(), source);
+    }
+    pub fn error(&mut self, subject: &str, region: Option<&str>, reason: impl Into<String>, source: &str) {
+        self.push(EvidenceStatus::Error, subject, region, reason.into(), source);
+    }
+
+    /// Record a failed AWS call as an ERROR observation.
+    pub fn aws_error<E>(&mut self, call: &str, region: Option<&str>, err: &SdkError<E, HttpResponse>)
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let reason = crate::aws::failure_reason(call, err);
+        tracing::warn!(call, region, %reason, "AWS call failed");
+        self.error(call, region, reason, call);
+    }
+
+    /// The 事象 text when everything observed is compliant.
+    pub fn ok_summary(&mut self, summary: Msg) {
+        self.ok_summary = Some(summary);
+    }
+
+    pub fn achieved_level(&mut self, level: impl Into<String>) {
+        self.achieved_level = Some(level.into());
+    }
+
+    pub fn has(&self, status: EvidenceStatus) -> bool {
+        self.evidence.iter().any(|e| e.status == status)
+    }
+
+    pub fn evidence(&self) -> &[Evidence] {
+        &self.evidence
+    }
+
+    pub fn conclude(self, selected_level: &str) -> Conclusion {
+        let Findings { evidence, ok_summary, decided, achieved_level, .. } = self;
+        if let Some((outcome, summary)) = decided {
+            return Conclusion { outcome, summary, evidence, achieved_level };
+        }
+        let of = |s: EvidenceStatus| evidence.iter().filter(|e| e.status == s).collect::<Vec<_>>();
+        let (fails, errors, passes) = (of(EvidenceStatus::Fail), of(EvidenceStatus::Error), of(EvidenceStatus::Pass));
+        let (outcome, summary, achieved) = if !fails.is_empty() {
+            let list = brief(&fails);
+            (
+                Outcome::Ng,
+                Msg::new(format!("違反 {}件: {list}", fails.len()), format!("{} violation(s): {list}", fails.len())),
+                achieved_level,
+            )
+        } else if !errors.is_empty() {
+            let list = errors.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>().join("; ");
+            (Outcome::Error, Msg::new(format!("検証不能: {list}"), format!("could not verify: {list}")), None)
+        } else if !passes.is_empty() {
+            let summary = ok_summary.unwrap_or_else(|| {
+                Msg::new(format!("{}件の確認項目すべて適合", passes.len()), format!("all {} observations compliant", passes.len()))
+            });
+            (Outcome::Ok, summary, achieved_level.or_else(|| Some(selected_level.to_string())))
+        } else {
+            (
+                Outcome::Error,
+                Msg::new("検証不能: 確認できる対象が観測されなかった", "could not verify: nothing was observed"),
+                None,
+            )
+        };
+        Conclusion { outcome, summary, evidence, achieved_level: achieved }
+    }
+}
+
+/// "vol-1 (ap-northeast-1): Encrypted=false; ..." for the first few, then a count.
+fn brief(items: &[&Evidence]) -> String {
+    const SHOWN: usize = 3;
+    let mut parts: Vec<String> = items
+        .iter()
+        .take(SHOWN)
+        .map(|e| match &e.region {
+            Some(r) => format!("{} ({r}): {}", e.subject, e.detail),
+            None => format!("{}: {}", e.subject, e.detail),
+        })
+        .collect();
+    if items.len() > SHOWN {
+        parts.push(format!("+{}", items.len() - SHOWN));
+    }
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f() -> Findings {
+        Findings::new(Utc::now())
+    }
+
+    #[test]
+    fn nothing_observed_is_error_not_ok() {
+        assert_eq!(f().conclude("2").outcome, Outcome::Error);
+    }
+
+    #[test]
+    fn info_alone_is_not_ok() {
+        let mut x = f();
+        x.info("a", None, "seen", "t");
+        assert_eq!(x.conclude("2").outcome, Outcome::Error);
+    }
+
+    #[test]
+    fn error_beats_pass_and_violation_beats_error() {
+        let mut x = f();
+        x.pass("a", None, "ok", "t");
+        x.error("b", None, "denied", "t");
+        let c = x.conclude("2");
+        assert_eq!(c.outcome, Outcome::Error);
+        assert!(c.summary.ja.contains("denied"));
+
+        let mut y = f();
+        y.pass("a", None, "ok", "t");
+        y.error("b", None, "denied", "t");
+        y.fail("vol-1", Some("ap-northeast-1"), "Encrypted=false", "t");
+        let c = y.conclude("2");
+        assert_eq!(c.outcome, Outcome::Ng);
+        assert!(c.summary.en.contains("vol-1 (ap-northeast-1): Encrypted=false"), "{}", c.summary.en);
+    }
+
+    #[test]
+    fn ok_sets_achieved_level_to_selected() {
+        let mut x = f();
+        x.pass("a", None, "ok", "t");
+        let c = x.conclude("4");
+        assert_eq!(c.outcome, Outcome::Ok);
+        assert_eq!(c.achieved_level.as_deref(), Some("4"));
+    }
+
+    #[test]
+    fn long_violation_lists_are_cut() {
+        let mut x = f();
+        for i in 0..5 {
+            x.fail(&format!("v{i}"), None, "bad", "t");
+        }
+        let c = x.conclude("1");
+        assert!(c.summary.ja.starts_with("違反 5件"));
+        assert!(c.summary.ja.ends_with("+2"), "{}", c.summary.ja);
+    }
+
+    #[test]
+    fn every_planned_probe_family_maps_to_an_issue() {
+        for item in crate::Catalog::builtin().items() {
+            if lookup(&item.probe).is_none() && !matches!(item.probe.as_str(), "attestation" | "not_applicable") {
+                assert!(planned_issue(&item.probe).is_some(), "{} probe {} has no planned issue", item.id, item.probe);
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+use super::*;
+use std::path::Path;
+
+const MINIMAL: &str = r#"
+[environment]
+name = "prod"
+municipality = "〇〇市"
+"#;
+
+fn p() -> &'static Path {
+    Path::new("scenarios/x.toml")
+}
+
+#[test]
+fn minimal_scenario_gets_japanese_region_defaults() {
+    let s = parse(MINIMAL, p()).expect("parses");
+    assert_eq!(s.environment.name, "prod");
+    assert_eq!(s.aws.primary_region, "ap-northeast-1");
+    assert_eq!(s.aws.dr_region, "ap-northeast-3");
+    assert_eq!(s.aws.used_regions(), vec!["ap-northeast-1", "ap-northeast-3"]);
+    assert_eq!(s.engine.probe_timeout_secs, 120);
+    assert!(s.attestation.is_empty());
+}
+
+#[test]
+fn syntax_error_names_file_and_line() {
+    let text = "[environment]\nname = \"prod\"\nmunicipality = \n";
+    let err = parse(text, p()).unwrap_err().to_string();
+    assert!(err.starts_with("scenarios/x.toml:3:"), "{err}");
+}
+
+#[test]
+fn unknown_key_names_its_line() {
+    let text = "[environment]\nname = \"prod\"\n\n[aws]\nregion = \"us-east-1\"\n";
+    let err = parse(text, p()).unwrap_err().to_string();
+    assert!(err.starts_with("scenarios/x.toml:5:"), "{err}");
+    assert!(err.contains("region"), "{err}");
+}
+
+#[test]
+fn bad_attestation_date_is_reported_with_line() {
+    let text = format!(
+        "{MINIMAL}\n[[attestation]]\nitem = \"E.1.1.1\"\nresult = \"OK\"\nevidence = \"doc.pdf\"\nreviewer = \"山田\"\ndate = \"2026-13-01\"\n"
+    );
+    let err = parse(&text, p()).unwrap_err().to_string();
+    assert!(err.contains("x.toml:"), "{err}");
+    assert!(err.contains("2026-13-01"), "{err}");
+}
+
+#[test]
+fn attestation_accepts_toml_date_literals() {
+    let text = format!(
+        "{MINIMAL}\n[[attestation]]\nitem = \"E.1.1.1\"\nresult = \"N/A\"\nevidence = \"doc.pdf\"\nreviewer = \"山田\"\ndate = 2026-10-01\nexpires = \"2027-03-31\"\n"
+    );
+    let s = parse(&text, p()).expect("parses");
+    let a = &s.attestation[0];
+    assert_eq!(a.result, AttestedResult::NotApplicable);
+    assert_eq!(a.date.to_string(), "2026-10-01");
+    assert_eq!(a.expires.as_ref().map(|e| e.get_ref().to_string()).as_deref(), Some("2027-03-31"));
+}
+
+fn known(id: &str) -> bool {
+    id == "E.6.1.2" || id == "E.1.1.1"
+}
+fn level(_: &str, l: &str) -> Result<(), String> {
+    if matches!(l, "0" | "1" | "2" | "3" | "4" | "5") {
+        Ok(())
+    } else {
+        Err(format!("level `{l}` is not 0..5"))
+    }
+}
+
+#[test]
+fn validation_reports_every_unknown_id_and_bad_level_with_lines() {
+    let text = format!("{MINIMAL}\n[levels]\n\"E.6.1.2\" = \"9\"\n\"Z.9.9.9\" = \"1\"\n");
+    let s = parse(&text, p()).expect("parses");
+    let err = s.validate(&known, &level).unwrap_err().to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(err.contains("x.toml:7:") && err.contains("level `9`"), "{err}");
+    assert!(err.contains("x.toml:8:") && err.contains("Z.9.9.9"), "{err}");
+}
+
+#[test]
+fn attestation_expiring_before_its_date_is_rejected() {
+    let text = format!(
+        "{MINIMAL}\n[[attestation]]\nitem = \"E.1.1.1\"\nresult = \"OK\"\nevidence = \"doc.pdf\"\nreviewer = \"山田\"\ndate = 2026-10-01\nexpires = 2026-01-01\n"
+    );
+    let s = parse(&text, p()).expect("parses");
+    let err = s.validate(&known, &level).unwrap_err().to_string();
+    assert!(err.contains("x.toml:12:") && err.contains("expires"), "{err}");
+}
+
+#[test]
+fn missing_file_is_an_io_error_naming_the_path() {
+    let err = load(Path::new("/nonexistent/gcverify.toml")).unwrap_err().to_string();
+    assert!(err.contains("/nonexistent/gcverify.toml"), "{err}");
+}
