@@ -159,7 +159,7 @@ async fn conclude(input: Arc<ProbeInput>, timeout: Duration) -> Conclusion {
         return Findings::decided(
             Outcome::Error,
             Msg::new(
-                format!("検証不能: プローブ未実装 probe not implemented: {}{issue}", item.probe),
+                format!("検証不能: プローブ未実装（{}）{issue}", item.probe),
                 format!("could not verify: probe not implemented: {}{issue}", item.probe),
             ),
         )

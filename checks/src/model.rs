@@ -153,6 +153,9 @@ pub mod exit_code {
     pub const INCOMPLETE: i32 = 2;
     /// Usage or configuration error; nothing was written.
     pub const CONFIG: i32 = 3;
+    /// The run itself could not happen (emulator would not start, reports
+    /// could not be written): no 検証結果 was produced.
+    pub const FAILURE: i32 = 4;
 }
 
 impl RunReport {

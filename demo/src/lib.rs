@@ -1,1 +1,13 @@
+//! The embedded demo environment: a local AWS emulator (moto) started on a
+//! free loopback port, seeded with a municipal 住民記録 system, compliant or
+//! with deliberate violations. Used by `cargo xtask verify --env demo` and by
+//! the end-to-end tests.
 
+pub mod moto;
+pub mod seed;
+
+pub use moto::{ensure_venv, find_moto_server, MotoServer};
+pub use seed::{seed, Seeded};
+
+/// The account ID moto uses.
+pub const MOTO_ACCOUNT: &str = "123456789012";

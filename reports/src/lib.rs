@@ -1,1 +1,193 @@
+//! Renders a gcverify run three ways: a terminal table ([`render_table`]),
+//! `result.json` ([`write_json`]) and `検証結果.xlsx` ([`write_xlsx`]) in the
+//! layout of the 検証結果 table. [`write_files`] writes the file formats a
+//! user asked for into one directory.
 
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::Context as _;
+use chrono::{DateTime, FixedOffset, Utc};
+use gcverify_checks::catalog::Catalog;
+use gcverify_checks::model::{Outcome, RunReport};
+
+pub use gcverify_checks::model::Lang;
+
+mod json;
+mod table;
+mod xlsx;
+
+pub use json::{to_json_string, write_json, JSON_SCHEMA_VERSION};
+pub use table::render_table;
+pub use xlsx::write_xlsx;
+
+/// File name of the JSON report inside the output directory.
+pub const JSON_FILE_NAME: &str = "result.json";
+/// File name of the spreadsheet inside the output directory.
+pub const XLSX_FILE_NAME: &str = "検証結果.xlsx";
+
+/// All outcomes, in the order they are tallied everywhere.
+pub(crate) const OUTCOMES: [Outcome; 5] =
+    [Outcome::Ok, Outcome::Ng, Outcome::Error, Outcome::NotApplicable, Outcome::Pending];
+
+/// An output format the user can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Terminal table (printed, never written to a file).
+    Table,
+    /// `result.json`
+    Json,
+    /// `検証結果.xlsx`
+    Xlsx,
+}
+
+impl Format {
+    /// Every format, in the order of their names in error messages.
+    pub const ALL: [Format; 3] = [Format::Table, Format::Json, Format::Xlsx];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Xlsx => "xlsx",
+        }
+    }
+
+    /// File name this format is written to, `None` for the terminal table.
+    pub fn file_name(self) -> Option<&'static str> {
+        match self {
+            Format::Table => None,
+            Format::Json => Some(JSON_FILE_NAME),
+            Format::Xlsx => Some(XLSX_FILE_NAME),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A format name that is not one of `table`, `json`, `xlsx`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown format `{given}`; valid formats are: table, json, xlsx")]
+pub struct ParseFormatError {
+    pub given: String,
+}
+
+impl FromStr for Format {
+    type Err = ParseFormatError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| ParseFormatError { given: s.to_string() })
+    }
+}
+
+/// Writes the requested file formats into `dir` (created if missing) and
+/// returns the paths written, in the order requested. [`Format::Table`] is not
+/// a file and is skipped; a format requested twice is written once.
+pub fn write_files(
+    report: &RunReport,
+    catalog: &Catalog,
+    formats: &[Format],
+    dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating output directory {}", dir.display()))?;
+    let mut seen = HashSet::new();
+    let mut written = Vec::new();
+    for &format in formats {
+        if !seen.insert(format) {
+            continue;
+        }
+        let Some(name) = format.file_name() else { continue };
+        let path = dir.join(name);
+        match format {
+            Format::Table => continue,
+            Format::Json => write_json(report, &path)?,
+            Format::Xlsx => write_xlsx(report, catalog, &path)?,
+        }
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Japan Standard Time (UTC+9, no daylight saving).
+pub(crate) const JST: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
+    Some(offset) => offset,
+    None => panic!("UTC+9 is a valid offset"),
+};
+
+/// `2026-11-02 10:00` in JST.
+pub(crate) fn jst_minute(t: DateTime<Utc>) -> String {
+    t.with_timezone(&JST).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// `2026-11-02 10:00:05` in JST.
+pub(crate) fn jst_second(t: DateTime<Utc>) -> String {
+    t.with_timezone(&JST).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// `2026年11月` in JST (開始月 / 終了月).
+pub(crate) fn jst_month(t: DateTime<Utc>) -> String {
+    t.with_timezone(&JST).format("%Y年%-m月").to_string()
+}
+
+/// `OK 12 / NG 1 / 検証不能 30 / 対象外 4 / 要確認 3`
+pub fn tally(report: &RunReport, lang: Lang) -> String {
+    OUTCOMES.iter().map(|&o| format!("{} {}", o.label(lang), report.count(o))).collect::<Vec<_>>().join(" / ")
+}
+
+#[cfg(test)]
+pub(crate) mod testutil;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_parses_the_three_names_and_lists_them_on_error() {
+        assert_eq!("table".parse::<Format>(), Ok(Format::Table));
+        assert_eq!("JSON".parse::<Format>(), Ok(Format::Json));
+        assert_eq!(" xlsx ".parse::<Format>(), Ok(Format::Xlsx));
+        let err = "csv".parse::<Format>().expect_err("csv is not a format");
+        let msg = err.to_string();
+        assert!(msg.contains("`csv`"), "{msg}");
+        for name in ["table", "json", "xlsx"] {
+            assert!(msg.contains(name), "{msg} lacks {name}");
+        }
+        for f in Format::ALL {
+            assert_eq!(f.to_string().parse::<Format>(), Ok(f));
+        }
+    }
+
+    #[test]
+    fn jst_formatting() {
+        let t = DateTime::parse_from_rfc3339("2026-11-30T15:30:05Z").expect("valid").with_timezone(&Utc);
+        assert_eq!(jst_month(t), "2026年12月");
+        assert_eq!(jst_minute(t), "2026-12-01 00:30");
+        assert_eq!(jst_second(t), "2026-12-01 00:30:05");
+    }
+
+    #[test]
+    fn write_files_writes_requested_formats_once_and_skips_table() {
+        let report = testutil::sample_report();
+        let catalog = Catalog::builtin();
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("out").join("nested");
+        let paths = write_files(&report, &catalog, &[Format::Table, Format::Xlsx, Format::Json, Format::Xlsx], &dir)
+            .expect("write_files");
+        assert_eq!(paths, vec![dir.join("検証結果.xlsx"), dir.join("result.json")]);
+        for p in &paths {
+            assert!(std::fs::metadata(p).expect("written").len() > 0, "{}", p.display());
+        }
+        let only_table = write_files(&report, &catalog, &[Format::Table], &dir).expect("table only");
+        assert!(only_table.is_empty());
+    }
+}

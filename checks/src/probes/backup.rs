@@ -162,7 +162,7 @@ pub fn judge_schedule(rules: &[Rule], need: &Interval, region: &str, f: &mut Fin
     if rules.is_empty() {
         f.fail("backup-plans", Some(region), "no backup rule found in the plans in scope", SRC);
     } else if meeting.is_empty() {
-        f.fail("backup-plans", Some(region), format!("no rule runs {need_en}; longest-running schedules listed as info"), SRC);
+        f.fail("backup-plans", Some(region), format!("no rule runs {need_en}; most frequent observed: {}", most_frequent(rules)), SRC);
     } else {
         let best = meeting.iter().filter_map(|r| r.gap.as_ref().ok()).min().map(|g| g.num_minutes() as f64 / 60.0);
         let best_txt = best.map(|h| format!("{h}")).unwrap_or_else(|| "-".into());
@@ -171,6 +171,16 @@ pub fn judge_schedule(rules: &[Rule], need: &Interval, region: &str, f: &mut Fin
             format!("required {need_en}: {} rule(s) comply (shortest interval {best_txt}h), e.g. {}/{}", meeting.len(), meeting[0].plan, meeting[0].name),
         ));
     }
+}
+
+/// "plan/rule every Nh" for the rule with the shortest interval, for NG messages.
+fn most_frequent(rules: &[Rule]) -> String {
+    rules
+        .iter()
+        .filter_map(|r| r.gap.as_ref().ok().map(|g| (g, r)))
+        .min_by_key(|(g, _)| **g)
+        .map(|(g, r)| format!("{}/{} every {}h", r.plan, r.name, g.num_minutes() as f64 / 60.0))
+        .unwrap_or_else(|| "no evaluable schedule".into())
 }
 
 /// A.3.2.2: level 1 a backup to a vault; level 2 a rule at least as frequent
@@ -214,7 +224,9 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         for r in &rules {
             f.info(&format!("{}/{}", r.plan, r.name), Some(&primary), describe(r), "backup:GetBackupPlan");
         }
-        f.fail("backup-plans", Some(&primary), format!("no rule running {need_en} copies to a vault in the DR region {dr}"), "backup:GetBackupPlan");
+        let copying_anywhere = rules.iter().filter(|r| !r.copies_to.is_empty()).map(|r| format!("{}/{} → {}", r.plan, r.name, r.copies_to.join(","))).collect::<Vec<_>>();
+        let seen = if copying_anywhere.is_empty() { "no rule has a copy action".to_string() } else { format!("copy actions seen: {}", copying_anywhere.join("; ")) };
+        f.fail("backup-plans", Some(&primary), format!("no rule running {need_en} copies to a vault in the DR region {dr} ({seen})"), "backup:GetBackupPlan");
         return f;
     }
     let dr_backup = input.aws.backup(&dr);

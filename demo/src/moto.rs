@@ -1,0 +1,154 @@
+//! moto server lifecycle: find or install it, start it on a free
+//! 127.0.0.1 port, wait until it answers, stop it (also on drop).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// The moto version the project is tested with.
+pub const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
+
+/// Where to find `moto_server`: `$GCVERIFY_MOTO_SERVER`, then the repo's
+/// `.venv`, then `PATH`.
+pub fn find_moto_server(repo_root: &Path) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("GCVERIFY_MOTO_SERVER") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = repo_root.join(".venv/bin/moto_server");
+    if venv.is_file() {
+        return Some(venv);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths).map(|d| d.join("moto_server")).find(|p| p.is_file())
+    })
+}
+
+/// Create `<repo>/.venv` with moto if it is missing; returns `moto_server`'s path.
+/// Prints what it does, since the first install takes a minute.
+pub fn ensure_venv(repo_root: &Path) -> Result<PathBuf> {
+    let venv = repo_root.join(".venv");
+    let exe = venv.join("bin/moto_server");
+    if exe.is_file() {
+        return Ok(exe);
+    }
+    eprintln!("gcverify: installing the local AWS emulator ({MOTO_REQUIREMENT}) into {} ...", venv.display());
+    run(Command::new("python3").arg("-m").arg("venv").arg(&venv), "python3 -m venv")?;
+    run(
+        Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", MOTO_REQUIREMENT]),
+        "pip install moto",
+    )?;
+    if !exe.is_file() {
+        bail!("{} was not created by pip install {MOTO_REQUIREMENT}", exe.display());
+    }
+    Ok(exe)
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("{what}: could not start"))?;
+    if !status.success() {
+        bail!("{what} failed with {status}");
+    }
+    Ok(())
+}
+
+/// A running moto server; killed when dropped.
+pub struct MotoServer {
+    child: Option<Child>,
+    addr: SocketAddr,
+}
+
+impl MotoServer {
+    /// Start `exe` on a free loopback port and wait (up to 60 s) until it answers.
+    pub async fn start(exe: &Path) -> Result<Self> {
+        let mut last_err = None;
+        // A port picked free can be taken before moto binds it; try a few.
+        for _ in 0..3 {
+            let port = free_port()?;
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let child = Command::new(exe)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .with_context(|| format!("could not start {}", exe.display()))?;
+            let mut server = Self { child: Some(child), addr };
+            match server.wait_ready(Duration::from_secs(60)).await {
+                Ok(()) => return Ok(server),
+                Err(e) => {
+                    server.stop();
+                    last_err = Some(e);
+                }
+            }
+        }
+        Err(last_err.unwrap_or_else(|| anyhow::anyhow!("moto did not start")))
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    async fn wait_ready(&mut self, limit: Duration) -> Result<()> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(child) = self.child.as_mut() {
+                if let Some(status) = child.try_wait()? {
+                    bail!("moto_server exited with {status} before answering");
+                }
+            }
+            if http_status(self.addr, "GET", "/moto-api/").is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("moto_server did not answer on {} within {}s", self.addr, limit.as_secs())
+    }
+
+    /// Forget every resource (moto's `POST /moto-api/reset`).
+    pub fn reset(&self) -> Result<()> {
+        let status = http_status(self.addr, "POST", "/moto-api/reset")?;
+        if status != 200 {
+            bail!("moto reset answered HTTP {status}");
+        }
+        Ok(())
+    }
+
+    /// Kill the server (idempotent).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind(("127.0.0.1", 0)).context("no free loopback port")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// Minimal HTTP/1.0 request, enough to poll and reset moto.
+fn http_status(addr: SocketAddr, method: &str, path: &str) -> Result<u16> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(s, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n")?;
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf)?;
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .with_context(|| format!("not an HTTP answer: {head:?}"))
+}

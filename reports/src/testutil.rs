@@ -1,0 +1,88 @@
+//! A 50-row sample run built from the builtin catalog, shared by the tests.
+
+use chrono::{DateTime, Duration, Utc};
+use gcverify_checks::catalog::Catalog;
+use gcverify_checks::model::{Evidence, EvidenceStatus, ItemResult, Outcome, RunReport};
+
+pub(crate) fn t0() -> DateTime<Utc> {
+    // 2026-11-02 10:00 JST
+    DateTime::parse_from_rfc3339("2026-11-02T01:00:00Z").expect("valid timestamp").with_timezone(&Utc)
+}
+
+/// Outcome of row `i`: items the pilot did not verify are N/A (as the engine
+/// makes them), the others cycle through every outcome.
+pub(crate) fn outcome_for(i: usize, verified: bool) -> Outcome {
+    if !verified {
+        return Outcome::NotApplicable;
+    }
+    match i % 7 {
+        0 | 1 => Outcome::Ok,
+        2 => Outcome::Ng,
+        3 | 4 => Outcome::Error,
+        5 => Outcome::Pending,
+        _ => Outcome::NotApplicable,
+    }
+}
+
+/// Number of evidence entries of row `i` (0, 1, 2 or 3).
+pub(crate) fn evidence_count(i: usize) -> usize {
+    i % 4
+}
+
+pub(crate) fn sample_report() -> RunReport {
+    let catalog = Catalog::builtin();
+    let start = t0();
+    let statuses = [EvidenceStatus::Pass, EvidenceStatus::Fail, EvidenceStatus::Info, EvidenceStatus::Error];
+    let items = catalog
+        .items()
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let outcome = outcome_for(i, item.verified);
+            let (summary, summary_en) = if item.verified {
+                (format!("{} の事象 {i}", item.metric), format!("finding {i} for {}", item.id))
+            } else {
+                (
+                    format!("対象外: {}", item.not_verified_reason),
+                    format!("not applicable (pilot judgement): {}", item.not_verified_reason),
+                )
+            };
+            let item_start = start + Duration::minutes(i as i64);
+            let evidence = (0..evidence_count(i))
+                .map(|k| Evidence {
+                    status: statuses[(i + k) % statuses.len()],
+                    subject: format!("arn:aws:ec2:ap-northeast-1:123456789012:volume/vol-{i:03}{k}"),
+                    region: (k % 2 == 0).then(|| "ap-northeast-1".to_string()),
+                    detail: format!("Encrypted={}", (i + k) % 2 == 0),
+                    source: "ec2:DescribeVolumes".to_string(),
+                    observed_at: item_start + Duration::seconds(k as i64),
+                })
+                .collect();
+            ItemResult {
+                id: item.id.clone(),
+                category: item.category.clone(),
+                metric: item.metric.clone(),
+                selected_level: if i == 1 { "3".to_string() } else { item.selected_level.clone() },
+                kind: item.kind,
+                probe: item.probe.clone(),
+                outcome,
+                summary,
+                summary_en,
+                achieved_level: (outcome == Outcome::Ok).then(|| item.selected_level.clone()),
+                evidence,
+                started_at: item_start,
+                // The last item runs into December (JST) to exercise 終了月.
+                finished_at: if i == 49 { start + Duration::days(30) } else { item_start + Duration::seconds(30) },
+            }
+        })
+        .collect();
+    RunReport {
+        environment: "stg".to_string(),
+        municipality: "サンプル市".to_string(),
+        system: "住民記録システム".to_string(),
+        tool_version: "0.1.0".to_string(),
+        started_at: start,
+        finished_at: start + Duration::days(30),
+        items,
+    }
+}

@@ -1,0 +1,117 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gcverify_checks::model::exit_code;
+
+/// gcverify — verify a Government Cloud (ガバメントクラウド) system against the
+/// 地方公共団体情報システム非機能要件の標準 and produce the 検証結果 table.
+///
+/// Exit codes: 0 every row OK or 対象外; 1 at least one NG; 2 some rows 検証不能
+/// (ERROR) or 要確認 (PENDING) but no NG; 3 usage or scenario error (nothing written);
+/// 4 the run could not happen (e.g. the demo emulator did not start).
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log what the probes do (also: GCVERIFY_LOG=debug).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every probe for one environment, print the 検証結果 table and write reports.
+    ///
+    /// Examples:
+    ///   cargo xtask verify --env demo
+    ///   cargo xtask verify --env prod --only E.6.1.2,C.1.2.5 --lang en
+    ///   cargo xtask verify --scenario ./my-city.toml --format json --out ./out
+    Verify(VerifyArgs),
+    /// Shortcut for `verify --env demo` (or `--env demo-noncompliant` with --noncompliant).
+    Demo {
+        /// Seed violations so NG rows show.
+        #[arg(long)]
+        noncompliant: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// List the 50 items of the catalog with their probe and whether it is implemented.
+    Catalog {
+        #[arg(long, value_enum, default_value_t = Lang::Ja)]
+        lang: Lang,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Environment name: reads scenarios/NAME.toml.
+    #[arg(long, conflicts_with = "scenario", required_unless_present = "scenario")]
+    pub env: Option<String>,
+    /// Path of a scenario file (instead of --env).
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Comma-separated report formats: table, json, xlsx.
+    #[arg(long, value_delimiter = ',', default_value = "table,json,xlsx")]
+    pub format: Vec<String>,
+    /// Output folder (default: target/gcverify/ENV/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only these item IDs, comma-separated (e.g. A.1.3.1,E.6.1.2).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Option<Vec<String>>,
+    /// Language of the table: ja (default) or en.
+    #[arg(long, value_enum, default_value_t = Lang::Ja)]
+    pub lang: Lang,
+    /// No colours in the table.
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+impl From<Lang> for gcverify_checks::model::Lang {
+    fn from(l: Lang) -> Self {
+        match l {
+            Lang::Ja => Self::Ja,
+            Lang::En => Self::En,
+        }
+    }
+}
+
+/// The repository root (xtask lives one level below it).
+pub fn repo_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+pub async fn dispatch(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Verify(args) => crate::verify::verify(args).await,
+        Command::Demo { noncompliant, output } => {
+            let env = if noncompliant { "demo-noncompliant" } else { "demo" };
+            crate::verify::verify(VerifyArgs { env: Some(env.into()), scenario: None, output }).await
+        }
+        Command::Catalog { lang } => {
+            crate::verify::print_catalog(lang.into());
+            Ok(0)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gcverify: error: {e:#}");
+            e.downcast_ref::<crate::verify::ConfigError>().map_or(exit_code::FAILURE, |_| exit_code::CONFIG)
+        }
+    }
+}

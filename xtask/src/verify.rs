@@ -1,0 +1,174 @@
+//! `verify`: scenario → (demo emulator) → engine → reports → exit code.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use gcverify_checks::aws::AwsContext;
+use gcverify_checks::model::{Lang, Outcome};
+use gcverify_checks::{Catalog, Progress, RunOptions};
+use gcverify_reports::Format;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{repo_root, VerifyArgs};
+
+/// Bad input: exit code 3, nothing written.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn config_err(msg: impl Into<String>) -> anyhow::Error {
+    ConfigError(msg.into()).into()
+}
+
+pub async fn verify(args: VerifyArgs) -> Result<i32> {
+    let catalog = Catalog::builtin();
+    let root = repo_root();
+    let scenarios_dir = root.join("scenarios");
+    let path = match (&args.scenario, &args.env) {
+        (Some(p), _) => p.clone(),
+        (None, Some(env)) => {
+            let p = gcverify_scenarios::env_path(&scenarios_dir, env);
+            if !p.is_file() {
+                return Err(config_err(format!(
+                    "{}: no such scenario for --env {env} (available: {})",
+                    p.display(),
+                    gcverify_scenarios::available_envs(&scenarios_dir).join(", ")
+                )));
+            }
+            p
+        }
+        (None, None) => return Err(config_err("give --env NAME or --scenario PATH")),
+    };
+    let mut scenario = gcverify_checks::load_scenario(&path, &catalog).map_err(|e| config_err(e.to_string()))?;
+
+    let formats: Vec<Format> = args
+        .output
+        .format
+        .iter()
+        .map(|f| f.parse::<Format>().map_err(|e| config_err(format!("--format: {e}"))))
+        .collect::<Result<_>>()?;
+    let mut opts = RunOptions::from_scenario(&scenario);
+    if let Some(only) = &args.output.only {
+        let unknown: Vec<&String> = only.iter().filter(|id| catalog.get(id).is_none()).collect();
+        if !unknown.is_empty() {
+            return Err(config_err(format!(
+                "--only: unknown item ID(s) {} (run `cargo xtask catalog` for the list)",
+                unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        opts.only = Some(only.clone());
+    }
+    let lang: Lang = args.output.lang.into();
+    let out_dir = args.output.out.clone().unwrap_or_else(|| root.join("target/gcverify").join(&scenario.environment.name));
+
+    // Demo scenarios bring their own AWS: a local emulator, seeded.
+    let mut _moto = None;
+    let aws = match (&scenario.demo, &scenario.aws.endpoint_url) {
+        (Some(demo), None) => {
+            let exe = match gcverify_demo::find_moto_server(&root) {
+                Some(exe) => exe,
+                None => gcverify_demo::ensure_venv(&root).context("installing the demo emulator")?,
+            };
+            eprintln!("gcverify: starting the local AWS emulator (moto) for the demo ...");
+            let server = gcverify_demo::MotoServer::start(&exe).await.context("starting moto")?;
+            let compliant = demo.seed == gcverify_scenarios::DemoSeed::Compliant;
+            gcverify_demo::seed(&server.endpoint(), compliant).await.context("seeding the demo environment")?;
+            eprintln!(
+                "gcverify: seeded a {} 住民記録 environment at {}",
+                if compliant { "compliant" } else { "non-compliant" },
+                server.endpoint()
+            );
+            scenario.aws.endpoint_url = Some(server.endpoint());
+            let ctx = AwsContext::from_config(gcverify_demo::seed::emulator_config(&server.endpoint(), &scenario.aws.primary_region), true);
+            _moto = Some(server);
+            ctx
+        }
+        _ => AwsContext::load(&scenario.aws).await,
+    };
+
+    let scenario = Arc::new(scenario);
+    let bar = progress_bar();
+    let started = Instant::now();
+    let on_progress = {
+        let bar = bar.clone();
+        move |p: Progress| match p {
+            Progress::Planned { total } => bar.set_length(total as u64),
+            Progress::Finished { id, outcome, done, .. } => {
+                bar.set_position(done as u64);
+                bar.set_message(format!("{id} {}", outcome.label(lang)));
+            }
+        }
+    };
+    let report = gcverify_checks::run(&catalog, scenario.clone(), Arc::new(aws), opts, &on_progress).await;
+    bar.finish_and_clear();
+    drop(_moto);
+
+    let color = !args.output.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    if formats.iter().any(|f| matches!(f, Format::Table)) {
+        let width = terminal_width();
+        println!("{}", gcverify_reports::render_table(&report, lang, width, color));
+    }
+    let written = gcverify_reports::write_files(&report, &catalog, &formats, &out_dir)
+        .with_context(|| format!("writing reports to {}", out_dir.display()))?;
+    for p in &written {
+        eprintln!("gcverify: wrote {}", p.display());
+    }
+    eprintln!(
+        "gcverify: {} items in {:.1}s — OK {} / NG {} / ERROR {} / N/A {} / PENDING {}",
+        report.items.len(),
+        started.elapsed().as_secs_f64(),
+        report.count(Outcome::Ok),
+        report.count(Outcome::Ng),
+        report.count(Outcome::Error),
+        report.count(Outcome::NotApplicable),
+        report.count(Outcome::Pending)
+    );
+    Ok(report.exit_code())
+}
+
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    if std::io::stderr().is_terminal() {
+        if let Ok(style) = ProgressStyle::with_template("{spinner} 検証中 [{bar:30}] {pos}/{len} {msg}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+fn terminal_width() -> Option<u16> {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or_else(|| {
+        if std::io::stdout().is_terminal() {
+            None // comfy-table detects the width itself
+        } else {
+            Some(160)
+        }
+    })
+}
+
+pub fn print_catalog(lang: Lang) {
+    let catalog = Catalog::builtin();
+    for item in catalog.items() {
+        let status = match item.probe.as_str() {
+            "attestation" => "attestation",
+            "not_applicable" => "n/a",
+            p if gcverify_checks::probes::lookup(p).is_some() => "probe",
+            _ => "planned",
+        };
+        println!(
+            "{:<9} {:<4} {:<6} {:<32} {:<12} {}",
+            item.id,
+            item.selected_level,
+            item.kind.label(lang),
+            item.probe,
+            status,
+            item.metric
+        );
+    }
+}
+
