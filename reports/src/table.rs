@@ -26,23 +26,19 @@ fn outcome_color(outcome: Outcome) -> Option<Color> {
 /// (ID, Metric, Level, Kind, Result, Finding in English), one row per item in
 /// report order, followed by a one-line tally of the outcomes.
 ///
-/// The output does not depend on whether stdout is a terminal: `width` is the
-/// width to wrap to (pass the terminal width; `None` means no limit), and
-/// `color` colours the result cell with ANSI escapes (OK green, NG red,
-/// ERROR/PENDING yellow).
+/// `width` is the width to wrap to. With `None` comfy-table decides: it
+/// wraps to the terminal when stdout is one and does not limit the width
+/// otherwise. `color` colours the result cell with ANSI escapes (OK green,
+/// NG red, ERROR/PENDING yellow), whether or not stdout is a terminal; with
+/// `false` the output contains no escapes.
 pub fn render_table(report: &RunReport, lang: Lang, width: Option<u16>, color: bool) -> String {
     let mut table = Table::new();
-    table.load_preset(ASCII_FULL_CONDENSED).force_no_tty();
+    table.load_preset(ASCII_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(w) = width {
+        table.set_width(w);
+    }
     if color {
         table.enforce_styling();
-    }
-    match width {
-        Some(w) => {
-            table.set_content_arrangement(ContentArrangement::Dynamic).set_width(w);
-        }
-        None => {
-            table.set_content_arrangement(ContentArrangement::Disabled);
-        }
     }
     table.set_header(headers(lang));
     for item in &report.items {
@@ -68,10 +64,8 @@ pub fn render_table(report: &RunReport, lang: Lang, width: Option<u16>, color: b
         }
     }
     // Leave most of a narrow terminal to the finding, not the metric name.
-    if width.is_some() {
-        if let Some(col) = table.column_mut(1) {
-            col.set_constraint(ColumnConstraint::UpperBoundary(Width::Percentage(30)));
-        }
+    if let Some(col) = table.column_mut(1) {
+        col.set_constraint(ColumnConstraint::UpperBoundary(Width::Percentage(30)));
     }
     format!("{table}\n{}", crate::tally(report, lang))
 }
@@ -133,7 +127,7 @@ mod tests {
     #[test]
     fn english_table_uses_english_headers_labels_and_summaries() {
         let report = sample_report();
-        let text = render_table(&report, Lang::En, None, false);
+        let text = render_table(&report, Lang::En, Some(400), false);
         for h in ["ID", "Metric", "Level", "Kind", "Result", "Finding"] {
             assert!(text.contains(h), "missing header {h}");
         }
@@ -150,7 +144,7 @@ mod tests {
     #[test]
     fn width_wraps_the_table_and_color_adds_escapes() {
         let report = sample_report();
-        let wide = render_table(&report, Lang::Ja, None, false);
+        let wide = render_table(&report, Lang::Ja, Some(400), false);
         let narrow = render_table(&report, Lang::Ja, Some(100), false);
         let display_width = |l: &str| l.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum::<usize>();
         let table_lines =

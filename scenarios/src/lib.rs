@@ -87,7 +87,7 @@ impl Scenario {
                 problems.push(at(level.span(), reason));
             }
         }
-        for (id, _) in &self.not_applicable {
+        for id in self.not_applicable.keys() {
             if !known_item(id.get_ref()) {
                 problems.push(at(id.span(), unknown(id.get_ref())));
             }
