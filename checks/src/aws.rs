@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -17,6 +18,9 @@ pub struct AwsContext {
     base: SdkConfig,
     /// True when talking to a custom endpoint (an emulator): S3 then needs path-style addressing.
     custom_endpoint: bool,
+    /// Extra interceptors added to every client built here (tests: canned
+    /// responses). Empty in production.
+    interceptors: Vec<SharedInterceptor>,
 }
 
 impl AwsContext {
@@ -41,12 +45,20 @@ impl AwsContext {
         }
         let base = loader.load().await;
         let custom_endpoint = aws.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-        Self { base, custom_endpoint }
+        Self { base, custom_endpoint, interceptors: Vec::new() }
     }
 
     /// Wrap an existing configuration (tests).
     pub fn from_config(base: SdkConfig, custom_endpoint: bool) -> Self {
-        Self { base, custom_endpoint }
+        Self { base, custom_endpoint, interceptors: Vec::new() }
+    }
+
+    /// Add an interceptor to every client built from this context, in every
+    /// region (tests: `aws_smithy_mocks::MockResponseInterceptor`). The same
+    /// instance is shared by all clients, so its rules see every call.
+    pub fn with_interceptor(mut self, interceptor: impl Intercept + 'static) -> Self {
+        self.interceptors.push(SharedInterceptor::new(interceptor));
+        self
     }
 
     pub fn config(&self, region: &str) -> SdkConfig {
@@ -54,19 +66,32 @@ impl AwsContext {
     }
 
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        aws_sdk_ec2::Client::new(&self.config(region))
+        let mut conf = aws_sdk_ec2::config::Builder::from(&self.config(region));
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_ec2::Client::from_conf(conf.build())
     }
     pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
-        aws_sdk_rds::Client::new(&self.config(region))
+        let mut conf = aws_sdk_rds::config::Builder::from(&self.config(region));
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_rds::Client::from_conf(conf.build())
     }
     pub fn backup(&self, region: &str) -> aws_sdk_backup::Client {
-        aws_sdk_backup::Client::new(&self.config(region))
+        let mut conf = aws_sdk_backup::config::Builder::from(&self.config(region));
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_backup::Client::from_conf(conf.build())
     }
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::config::Builder::from(&self.config(region))
-            .force_path_style(self.custom_endpoint)
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        let mut conf = aws_sdk_s3::config::Builder::from(&self.config(region)).force_path_style(self.custom_endpoint);
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_s3::Client::from_conf(conf.build())
     }
 }
 

@@ -197,3 +197,91 @@ fn panic_message(e: tokio::task::JoinError) -> String {
         Err(e) => e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::sync::Mutex;
+
+    fn catalog(items: &[(&str, &str)]) -> Catalog {
+        let mut text = String::new();
+        for (id, probe) in items {
+            text.push_str(&format!(
+                "[[item]]\nid = \"{id}\"\ncategory = \"c\"\nsubcategory = \"s\"\nmetric = \"m\"\nstandard_level = \"1\"\nselected_level = \"1\"\nverified = true\nkind = \"実機\"\nprobe = \"{probe}\"\n\n"
+            ));
+        }
+        Catalog::from_toml(&text).expect("test catalog")
+    }
+
+    fn scenario(extra: &str) -> Arc<Scenario> {
+        let text = format!("[environment]\nname = \"t\"\n{extra}");
+        Arc::new(gcverify_scenarios::parse(&text, Path::new("t.toml")).expect("scenario"))
+    }
+
+    fn aws() -> Arc<AwsContext> {
+        Arc::new(AwsContext::from_config(aws_config::SdkConfig::builder().build(), false))
+    }
+
+    fn opts(timeout_ms: u64) -> RunOptions {
+        RunOptions { only: None, now: Utc::now(), timeout: Duration::from_millis(timeout_ms), concurrency: 4 }
+    }
+
+    #[tokio::test]
+    async fn hanging_and_panicking_probes_only_spoil_their_own_rows() {
+        let c = catalog(&[("A.1", "test.pass"), ("A.2", "test.hang"), ("A.3", "test.panic"), ("A.4", "test.pass")]);
+        let report = run(&c, scenario(""), aws(), opts(300), &|_| {}).await;
+        let outcomes: Vec<(String, Outcome)> = report.items.iter().map(|i| (i.id.clone(), i.outcome)).collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                ("A.1".into(), Outcome::Ok),
+                ("A.2".into(), Outcome::Error),
+                ("A.3".into(), Outcome::Error),
+                ("A.4".into(), Outcome::Ok)
+            ]
+        );
+        assert!(report.items[1].summary_en.contains("timed out"), "{}", report.items[1].summary_en);
+        assert!(report.items[2].summary_en.contains("probe exploded"), "{}", report.items[2].summary_en);
+        assert_eq!(report.exit_code(), crate::model::exit_code::INCOMPLETE);
+    }
+
+    #[tokio::test]
+    async fn unimplemented_probe_is_error_never_ok() {
+        let c = catalog(&[("E.5.1.1", "access.mfa")]);
+        let report = run(&c, scenario(""), aws(), opts(1000), &|_| {}).await;
+        assert_eq!(report.items[0].outcome, Outcome::Error);
+        assert!(report.items[0].summary_en.contains("not implemented: access.mfa (issue #3)"), "{}", report.items[0].summary_en);
+    }
+
+    #[tokio::test]
+    async fn only_filter_keeps_catalog_order_and_progress_counts() {
+        let c = catalog(&[("A.1", "test.pass"), ("A.2", "test.pass"), ("A.3", "test.pass")]);
+        let seen = Mutex::new(Vec::new());
+        let mut o = opts(1000);
+        o.only = Some(vec!["A.3".into(), "A.1".into()]);
+        let report = run(&c, scenario(""), aws(), o, &|p| {
+            if let Progress::Finished { done, total, .. } = p {
+                seen.lock().expect("lock").push((done, total));
+            }
+        })
+        .await;
+        let ids: Vec<&str> = report.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["A.1", "A.3"]);
+        let mut seen = seen.into_inner().expect("lock");
+        seen.sort();
+        assert_eq!(seen, vec![(1, 2), (2, 2)]);
+    }
+
+    #[tokio::test]
+    async fn scenario_level_override_and_not_applicable_apply() {
+        let c = catalog(&[("A.1", "test.pass"), ("A.2", "test.pass")]);
+        let s = scenario("[levels]\n\"A.1\" = \"3\"\n[not_applicable]\n\"A.2\" = \"閉域網のみ\"\n");
+        let report = run(&c, s, aws(), opts(1000), &|_| {}).await;
+        assert_eq!(report.items[0].selected_level, "3");
+        assert!(report.items[0].evidence[0].detail.contains("level=3"));
+        assert_eq!(report.items[0].achieved_level.as_deref(), Some("3"));
+        assert_eq!(report.items[1].outcome, Outcome::NotApplicable);
+        assert!(report.items[1].summary.contains("閉域網のみ"));
+    }
+}

@@ -26,7 +26,8 @@ pub fn available_envs(scenarios_dir: &Path) -> Vec<String> {
         .flatten()
         .filter_map(|e| {
             let p = e.path();
-            if p.extension()? != "toml" {
+            // The crate's own Cargo.toml shares the folder with the scenarios.
+            if p.extension()? != "toml" || p.file_name()? == "Cargo.toml" {
                 return None;
             }
             Some(p.file_stem()?.to_string_lossy().into_owned())

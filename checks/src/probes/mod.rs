@@ -41,6 +41,19 @@ pub fn lookup(name: &str) -> Option<ProbeFn> {
         "encryption.at_rest" => |i| Box::pin(encryption::at_rest(i)),
         "backup.schedule" => |i| Box::pin(backup::schedule(i)),
         "backup.remote_copy" => |i| Box::pin(backup::remote_copy(i)),
+        // Misbehaving probes for the engine's own tests.
+        #[cfg(test)]
+        "test.hang" => |_| Box::pin(async { std::future::pending::<Findings>().await }),
+        #[cfg(test)]
+        "test.panic" => |_| Box::pin(async { panic!("probe exploded") }),
+        #[cfg(test)]
+        "test.pass" => |i| {
+            Box::pin(async move {
+                let mut f = Findings::new(i.now);
+                f.pass("thing", None, format!("level={}", i.level), "test");
+                f
+            })
+        },
         _ => return None,
     };
     Some(f)

@@ -1,0 +1,89 @@
+//! Shared helpers for the end-to-end tests: a moto server per test, seeded
+//! through the same code the demo uses.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use chrono::Utc;
+use gcverify_checks::aws::AwsContext;
+use gcverify_checks::{Catalog, ItemResult, RunOptions, RunReport};
+use gcverify_demo::MotoServer;
+use gcverify_scenarios::Scenario;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).expect("repo root")
+}
+
+/// `moto_server`, installed into the repo's .venv on first use if it is
+/// nowhere to be found (once per test binary).
+pub fn moto_exe() -> PathBuf {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let root = repo_root();
+        gcverify_demo::find_moto_server(&root)
+            .unwrap_or_else(|| gcverify_demo::ensure_venv(&root).expect("moto is required for the end-to-end tests and could not be installed"))
+    })
+    .clone()
+}
+
+pub async fn moto() -> MotoServer {
+    MotoServer::start(&moto_exe()).await.expect("moto starts")
+}
+
+pub fn scenario(text: &str) -> Scenario {
+    let s = gcverify_scenarios::parse(text, std::path::Path::new("e2e.toml")).expect("test scenario parses");
+    s.validate(&|id| Catalog::builtin().get(id).is_some(), &|id, l| Catalog::builtin().check_level(id, l))
+        .expect("test scenario validates");
+    s
+}
+
+pub const BASE: &str = r#"
+[environment]
+name = "e2e"
+municipality = "テスト町"
+system = "住民記録システム"
+
+[scope]
+tags = { System = "juki" }
+"#;
+
+pub fn emulator(endpoint: &str) -> Arc<AwsContext> {
+    Arc::new(AwsContext::from_config(gcverify_demo::seed::emulator_config(endpoint, "ap-northeast-1"), true))
+}
+
+/// Run `only` items against an endpoint with default options.
+pub async fn run(endpoint: &str, scenario: Scenario, only: &[&str]) -> RunReport {
+    let opts = RunOptions {
+        only: Some(only.iter().map(|s| s.to_string()).collect()),
+        now: Utc::now(),
+        timeout: std::time::Duration::from_secs(60),
+        concurrency: 4,
+    };
+    gcverify_checks::run(&Catalog::builtin(), Arc::new(scenario), emulator(endpoint), opts, &|_| {}).await
+}
+
+pub fn item<'a>(r: &'a RunReport, id: &str) -> &'a ItemResult {
+    r.items.iter().find(|i| i.id == id).unwrap_or_else(|| panic!("{id} missing from report"))
+}
+
+/// All evidence details and subjects of an item, for "names the resource" assertions.
+pub fn evidence_text(i: &ItemResult) -> String {
+    i.evidence.iter().map(|e| format!("{} {} {}", e.status_str(), e.subject, e.detail)).collect::<Vec<_>>().join("\n")
+}
+
+pub trait StatusStr {
+    fn status_str(&self) -> &'static str;
+}
+
+impl StatusStr for gcverify_checks::Evidence {
+    fn status_str(&self) -> &'static str {
+        match self.status {
+            gcverify_checks::EvidenceStatus::Pass => "pass",
+            gcverify_checks::EvidenceStatus::Fail => "fail",
+            gcverify_checks::EvidenceStatus::Info => "info",
+            gcverify_checks::EvidenceStatus::Error => "error",
+        }
+    }
+}

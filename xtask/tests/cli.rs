@@ -1,0 +1,157 @@
+//! The command line as a user runs it: the demo end to end, exit codes, and
+//! bad input reported with file and line and nothing written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use calamine::{open_workbook, Reader, Xlsx};
+
+fn xtask(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("xtask runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited normally")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).expect("write scenario");
+    p
+}
+
+#[test]
+fn demo_prints_fifty_rows_and_writes_json_and_xlsx() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let o = xtask(&["verify", "--env", "demo", "--out", out.path().to_str().expect("utf8")]);
+    let (stdout, stderr) = text(&o);
+    // Unimplemented probes are ERROR and some desk items PENDING: exit 2, not 0.
+    assert_eq!(code(&o), 2, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let catalog = gcverify_checks_ids();
+    for id in &catalog {
+        assert!(stdout.contains(&format!("| {id} ")), "table lacks {id}");
+    }
+    for id in ["E.6.1.2", "C.1.2.5", "A.3.2.2"] {
+        let row = stdout.lines().find(|l| l.contains(&format!("| {id} "))).expect("row");
+        assert!(row.contains("| OK "), "{id} not OK: {row}");
+    }
+
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("result.json")).expect("result.json")).expect("valid JSON");
+    let items = json["items"].as_array().expect("items");
+    assert_eq!(items.len(), 50);
+    assert_eq!(json["environment"], "demo");
+    for key in ["id", "category", "metric", "selected_level", "kind", "outcome", "summary", "evidence"] {
+        assert!(items.iter().all(|i| i.get(key).is_some()), "item key {key} missing");
+    }
+
+    let mut book: Xlsx<_> = open_workbook(out.path().join("検証結果.xlsx")).expect("xlsx opens");
+    let sheet = book.worksheet_range("検証結果").expect("sheet 検証結果");
+    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    let header = rows.iter().position(|r| r.first().map(String::as_str) == Some("項番")).expect("header row");
+    let data: Vec<&Vec<String>> = rows[header + 1..].iter().filter(|r| r.first().is_some_and(|c| !c.is_empty())).collect();
+    assert_eq!(data.len(), 50, "50 data rows");
+    assert_eq!(data.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), catalog);
+}
+
+#[test]
+fn noncompliant_demo_exits_1_and_names_offenders() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let o = xtask(&["demo", "--noncompliant", "--only", "E.6.1.2,C.1.2.5,A.3.2.2", "--lang", "en", "--out", out.path().to_str().expect("utf8")]);
+    let (stdout, stderr) = text(&o);
+    assert_eq!(code(&o), 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("| Result "), "English headers: {stdout}");
+    assert!(stdout.contains("Encrypted=false"), "{stdout}");
+    assert!(stdout.contains("juki-db"), "{stdout}");
+    assert_eq!(stdout.matches("| NG ").count(), 3, "{stdout}");
+}
+
+#[test]
+fn unreachable_endpoint_gives_error_rows_and_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let s = write(
+        dir.path(),
+        "dead.toml",
+        &format!("[environment]\nname = \"dead\"\n[aws]\nendpoint_url = \"http://127.0.0.1:{port}\"\n"),
+    );
+    let out = dir.path().join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["verify", "--scenario", s.to_str().expect("utf8"), "--only", "E.6.1.2,C.1.2.5,A.3.2.2", "--format", "json", "--out", out.to_str().expect("utf8")])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("runs");
+    assert_eq!(code(&o), 2, "{:?}", text(&o));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).expect("json")).expect("valid");
+    for i in json["items"].as_array().expect("items") {
+        assert_eq!(i["outcome"], "ERROR", "{i}");
+    }
+}
+
+#[test]
+fn bad_inputs_exit_3_with_file_and_line_and_write_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let out_s = out.to_str().expect("utf8").to_string();
+    let unknown = write(dir.path(), "unknown.toml", "[environment]\nname = \"x\"\n\n[levels]\n\"Z.9.9.9\" = \"1\"\n");
+    let syntax = write(dir.path(), "syntax.toml", "[environment]\nname = \"x\n");
+    let level = write(dir.path(), "level.toml", "[environment]\nname = \"x\"\n[levels]\n\"E.6.1.2\" = \"high\"\n");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["verify".into(), "--scenario".into(), unknown.display().to_string()], "unknown.toml:5:1: unknown item ID `Z.9.9.9`"),
+        (vec!["verify".into(), "--scenario".into(), syntax.display().to_string()], "syntax.toml:2:"),
+        (vec!["verify".into(), "--scenario".into(), level.display().to_string()], "level.toml:4:13: level `high`"),
+        (vec!["verify".into(), "--scenario".into(), "/nonexistent/x.toml".into()], "/nonexistent/x.toml: cannot read scenario"),
+        (vec!["verify".into(), "--env".into(), "no-such-env".into()], "available: demo, demo-noncompliant"),
+        (vec!["verify".into(), "--env".into(), "demo".into(), "--format".into(), "csv".into()], "unknown format `csv`"),
+        (vec!["verify".into(), "--env".into(), "demo".into(), "--only".into(), "X.1".into()], "unknown item ID(s) X.1"),
+        (vec!["verify".into(), "--bogus-flag".into()], "--bogus-flag"),
+    ];
+    for (mut args, expected) in cases {
+        args.extend(["--out".to_string(), out_s.clone()]);
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = xtask(&argv);
+        let (stdout, stderr) = text(&o);
+        assert_eq!(code(&o), 3, "{argv:?}\n{stdout}\n{stderr}");
+        assert!(stderr.contains(expected), "{argv:?}: expected `{expected}` in:\n{stderr}");
+        assert!(!out.exists(), "{argv:?} wrote output");
+    }
+}
+
+#[test]
+fn help_explains_exit_codes_and_exits_0() {
+    let o = xtask(&["verify", "--help"]);
+    assert_eq!(code(&o), 0);
+    let (stdout, _) = text(&o);
+    assert!(stdout.contains("--env"), "{stdout}");
+    let o = xtask(&["--help"]);
+    let (stdout, _) = text(&o);
+    assert!(stdout.contains("Exit codes"), "{stdout}");
+}
+
+#[test]
+fn catalog_lists_fifty_items() {
+    let o = xtask(&["catalog"]);
+    assert_eq!(code(&o), 0);
+    let (stdout, _) = text(&o);
+    assert_eq!(stdout.lines().count(), 50);
+    assert!(stdout.lines().any(|l| l.starts_with("E.6.1.2") && l.contains("encryption.at_rest") && l.contains("probe")));
+}
+
+/// Item IDs in table order, read from the catalog file the binary embeds.
+fn gcverify_checks_ids() -> Vec<String> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../checks/catalog.toml")).expect("catalog");
+    text.lines()
+        .filter_map(|l| l.strip_prefix("id = \"").and_then(|r| r.strip_suffix('"')).map(str::to_string))
+        .collect()
+}
