@@ -93,6 +93,53 @@ impl AwsContext {
         }
         aws_sdk_s3::Client::from_conf(conf.build())
     }
+    pub fn iam(&self, region: &str) -> aws_sdk_iam::Client {
+        let mut conf = aws_sdk_iam::config::Builder::from(&self.config(region));
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_iam::Client::from_conf(conf.build())
+    }
+    pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        let mut conf = aws_sdk_cloudtrail::config::Builder::from(&self.config(region));
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_cloudtrail::Client::from_conf(conf.build())
+    }
+    pub fn logs(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
+        let mut conf = aws_sdk_cloudwatchlogs::config::Builder::from(&self.config(region));
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_cloudwatchlogs::Client::from_conf(conf.build())
+    }
+    pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
+        let mut conf = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config(region));
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(conf.build())
+    }
+    pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        let mut conf = aws_sdk_cloudwatch::config::Builder::from(&self.config(region));
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_cloudwatch::Client::from_conf(conf.build())
+    }
+    pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
+        let mut conf = aws_sdk_ssm::config::Builder::from(&self.config(region));
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_ssm::Client::from_conf(conf.build())
+    }
+    /// True when the endpoint is a custom one (an emulator): values such an
+    /// endpoint hard-codes (e.g. root MFA) are not observations.
+    pub fn is_custom_endpoint(&self) -> bool {
+        self.custom_endpoint
+    }
 }
 
 /// Why an AWS call failed, in words an operator can act on. Every such

@@ -248,10 +248,11 @@ mod tests {
 
     #[tokio::test]
     async fn unimplemented_probe_is_error_never_ok() {
-        let c = catalog(&[("E.5.1.1", "access.mfa")]);
+        // A name no module implements (access.mfa, the former example, now exists).
+        let c = catalog(&[("E.5.1.1", "performance.not_a_probe")]);
         let report = run(&c, scenario(""), aws(), opts(1000), &|_| {}).await;
         assert_eq!(report.items[0].outcome, Outcome::Error);
-        assert!(report.items[0].summary_en.contains("not implemented: access.mfa (issue #3)"), "{}", report.items[0].summary_en);
+        assert!(report.items[0].summary_en.contains("not implemented: performance.not_a_probe (issue #5)"), "{}", report.items[0].summary_en);
     }
 
     #[tokio::test]

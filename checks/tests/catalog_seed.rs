@@ -337,9 +337,9 @@ fn check_item(item: &toml::Value, index: usize, blocks: &[SeedBlock]) -> Vec<Str
             for k in ITEM_KEYS {
                 let v = t.get(*k);
                 let ok = match *k {
-                    "verified" => v.map_or(true, |v| v.is_bool()),
-                    "pilot" => v.map_or(true, |v| v.is_table()),
-                    _ => v.map_or(true, |v| v.is_str()),
+                    "verified" => v.is_none_or(|v| v.is_bool()),
+                    "pilot" => v.is_none_or(|v| v.is_table()),
+                    _ => v.is_none_or(|v| v.is_str()),
                 };
                 if !ok {
                     err(format!("key `{k}` has the wrong type"));
@@ -354,7 +354,7 @@ fn check_item(item: &toml::Value, index: usize, blocks: &[SeedBlock]) -> Vec<Str
     let pilot = item.get("pilot").and_then(|p| p.as_table());
     if let Some(p) = pilot {
         for k in PILOT_KEYS {
-            if !p.get(*k).map_or(false, |v| v.is_str()) {
+            if !p.get(*k).is_some_and(|v| v.is_str()) {
                 err(format!("pilot.{k} missing or not a string"));
             }
         }
@@ -406,7 +406,7 @@ fn check_item(item: &toml::Value, index: usize, blocks: &[SeedBlock]) -> Vec<Str
     } else if kind == "実機" && verified == Some(true) && probe != "attestation" {
         // A 実機 item no API can observe (manuals, contracts, migration
         // plans) is verified by a person's attestation instead of a probe.
-        let well_formed = probe.split_once('.').map_or(false, |(f, n)| {
+        let well_formed = probe.split_once('.').is_some_and(|(f, n)| {
             !f.is_empty()
                 && !n.is_empty()
                 && probe

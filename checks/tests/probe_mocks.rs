@@ -574,7 +574,6 @@ async fn get_backup_plan_html_404_is_recorded_as_unimplemented_api() {
 /// Unread plans are not "no rule": when GetBackupPlan fails, the absence of a
 /// compliant rule was not observed, so the row must be ERROR, not NG.
 #[tokio::test]
-#[ignore = "probe bug: judge_schedule records `no backup rule found` (NG) although GetBackupPlan failed; see report"]
 async fn unreadable_plan_is_error_not_ng() {
     let list = plan(vec![])[0].clone();
     let get = mock!(backup::Client::get_backup_plan)
@@ -589,7 +588,6 @@ async fn unreadable_plan_is_error_not_ng() {
 /// Two plans, the readable one weekly, the other denied: at level 4 the daily
 /// rule may be in the unread plan, so this is ERROR, not NG.
 #[tokio::test]
-#[ignore = "probe bug: judge_schedule records `no rule runs daily` (NG) although a plan could not be read; see report"]
 async fn weekly_plan_plus_unreadable_plan_is_error_not_ng() {
     let list = mock!(backup::Client::list_backup_plans).then_output(|| {
         backup::ListBackupPlansOutput::builder()

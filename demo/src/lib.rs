@@ -5,6 +5,8 @@
 
 pub mod moto;
 pub mod seed;
+pub mod seed_network;
+pub mod seed_security;
 
 pub use moto::{ensure_venv, find_moto_server, MotoServer};
 pub use seed::{seed, Seeded};

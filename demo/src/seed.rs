@@ -65,6 +65,8 @@ pub async fn seed(endpoint: &str, compliant: bool) -> Result<Seeded> {
     s3(endpoint, compliant, &mut out).await.context("seeding S3")?;
     backup(endpoint, compliant, &mut out).await.context("seeding AWS Backup")?;
     trail_and_iam(endpoint).await.context("seeding CloudTrail/IAM")?;
+    crate::seed_network::seed_network(endpoint, compliant).await.context("seeding the load balancer")?;
+    crate::seed_security::seed_security(endpoint, compliant).await.context("seeding security and logging")?;
     Ok(out)
 }
 
@@ -101,6 +103,10 @@ async fn ec2(endpoint: &str, compliant: bool, out: &mut Seeded) -> Result<()> {
             .max_count(1)
             .subnet_id(&subnet_id)
             .block_device_mappings(root)
+            // IMDSv2 only (E.5.2.1).
+            .metadata_options(
+                aws_sdk_ec2::types::InstanceMetadataOptionsRequest::builder().http_tokens(aws_sdk_ec2::types::HttpTokensState::Required).build(),
+            )
             .tag_specifications(tag_spec(ResourceType::Instance, name))
             .tag_specifications(tag_spec(ResourceType::Volume, name))
             .send()
@@ -139,6 +145,8 @@ async fn rds(endpoint: &str, compliant: bool, out: &mut Seeded) -> Result<()> {
         .master_username("juki_admin")
         .master_user_password("demo-password-1234")
         .storage_encrypted(compliant)
+        // Not reachable from the internet (E.5.2.1).
+        .publicly_accessible(false)
         .tags(aws_sdk_rds::types::Tag::builder().key(SYSTEM_TAG.0).value(SYSTEM_TAG.1).build())
         .send()
         .await?;

@@ -32,6 +32,33 @@ pub struct Scenario {
     pub backup: Backup,
     #[serde(default)]
     pub attestation: Vec<Attestation>,
+    /// E.5.1.1 / E.5.2.1 access probes.
+    #[serde(default)]
+    pub access: AccessConfig,
+    /// E.7.1.1 / E.7.1.3 logging probes.
+    #[serde(default)]
+    pub logging: LoggingConfig,
+    /// F.1.1.1 / F.1.2.1 data residency.
+    #[serde(default)]
+    pub residency: ResidencyConfig,
+    /// E.6.1.1: TLS endpoints to probe and the ELB policies accepted.
+    #[serde(default)]
+    pub transit: Transit,
+    /// C.1.3.1: which CloudWatch metrics count as CPU/memory/disk/latency alarms.
+    #[serde(default)]
+    pub monitoring: Monitoring,
+    /// C.2.3.5 / E.4.3.4: SSM patch state and the AV-definition association.
+    #[serde(default)]
+    pub patching: Patching,
+    /// C.4.5.1: integration endpoints (連携先) that must be reachable.
+    #[serde(default)]
+    pub integrations: Integrations,
+    /// A.1.5.1 / C.1.1.1 / C.1.1.2: the availability probe's targets, calendar and store.
+    #[serde(default)]
+    pub availability: Option<AvailabilityConfig>,
+    /// B.2.1.4/B.2.1.5 load profile, B.2.2.x batch windows, B.1.1.x metric assertions.
+    #[serde(default)]
+    pub performance: Performance,
     /// Present in demo scenarios: start a local AWS emulator and seed it.
     #[serde(default)]
     pub demo: Option<Demo>,
@@ -150,6 +177,76 @@ pub struct Backup {
     pub plans: Vec<String>,
 }
 
+/// `[access]`: what E.5.1.1 (MFA) and E.5.2.1 (操作制限) accept.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    /// IAM users allowed to hold administrator policies directly (緊急用アカウント).
+    #[serde(default)]
+    pub break_glass_users: Vec<String>,
+    /// Ports checked besides 22, 3389, 1433, 1521, 3306, 5432.
+    #[serde(default)]
+    pub extra_admin_ports: Vec<u16>,
+    /// Roles whose trust policy must require `aws:MultiFactorAuthPresent`.
+    #[serde(default)]
+    pub mfa_required_roles: Vec<String>,
+    /// Every role holding an administrator policy must require MFA to be assumed.
+    #[serde(default)]
+    pub admin_roles_require_mfa: bool,
+}
+
+/// `[logging]`: what E.7.1.1 / E.7.1.3 require of CloudWatch Logs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingConfig {
+    /// Log groups (in the primary region) that must exist and receive events.
+    #[serde(default)]
+    pub log_groups: Vec<String>,
+    /// Minimum retention of those groups (never-expire also complies).
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+    /// A group whose newest event is older than this is not receiving logs.
+    #[serde(default = "default_recent_hours")]
+    pub recent_hours: u32,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self { log_groups: Vec::new(), retention_days: default_retention_days(), recent_hours: default_recent_hours() }
+    }
+}
+
+fn default_retention_days() -> u32 {
+    365
+}
+fn default_recent_hours() -> u32 {
+    24
+}
+
+/// `[residency]`: where the system's data may live (データの国内保管).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResidencyConfig {
+    #[serde(default = "default_allowed_regions")]
+    pub allowed_regions: Vec<String>,
+    /// Regions scanned at once.
+    #[serde(default = "default_region_concurrency")]
+    pub concurrency: usize,
+}
+
+impl Default for ResidencyConfig {
+    fn default() -> Self {
+        Self { allowed_regions: default_allowed_regions(), concurrency: default_region_concurrency() }
+    }
+}
+
+fn default_allowed_regions() -> Vec<String> {
+    vec![DEFAULT_PRIMARY_REGION.to_string(), DEFAULT_DR_REGION.to_string()]
+}
+fn default_region_concurrency() -> usize {
+    8
+}
+
 /// A reviewer's statement for an item that is verified on paper (机上) or
 /// by a person (a 実機 item no probe can observe).
 #[derive(Debug, Clone, Deserialize)]
@@ -193,6 +290,149 @@ pub enum DemoSeed {
     Noncompliant,
 }
 
+/// E.6.1.1 伝送データの暗号化: ELB listener rules and endpoints for the active TLS probe.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transit {
+    /// ELB SSL policies accepted besides the built-in TLS 1.2+ list
+    /// (checks/data/elb-tls-policies.toml), e.g. a custom policy name.
+    #[serde(default)]
+    pub extra_elb_policies: Vec<String>,
+    /// Endpoints probed with a TLS handshake (e.g. the 庁舎⇔ガバクラ link).
+    #[serde(default)]
+    pub endpoints: Vec<TlsEndpoint>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsEndpoint {
+    pub name: String,
+    pub host: String,
+    #[serde(default = "default_tls_port")]
+    pub port: u16,
+    /// SNI / name the certificate must carry; defaults to `host`.
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// SHA-256 of the leaf certificate (DER), hex: a self-signed or
+    /// private-CA certificate is accepted only when it matches.
+    #[serde(default)]
+    pub pin_sha256: Option<String>,
+    /// PEM file with extra trusted CA certificates (a private CA).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+fn default_tls_port() -> u16 {
+    443
+}
+
+/// C.1.3.1 監視: metric names that count for each alarm category.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitoring {
+    #[serde(default = "default_cpu_metrics")]
+    pub cpu_metrics: Vec<String>,
+    #[serde(default = "default_memory_metrics")]
+    pub memory_metrics: Vec<String>,
+    #[serde(default = "default_disk_metrics")]
+    pub disk_metrics: Vec<String>,
+    #[serde(default = "default_latency_metrics")]
+    pub latency_metrics: Vec<String>,
+    /// Only alarms whose name starts with this count (empty: every alarm).
+    #[serde(default)]
+    pub alarm_name_prefix: String,
+}
+
+impl Default for Monitoring {
+    fn default() -> Self {
+        Self {
+            cpu_metrics: default_cpu_metrics(),
+            memory_metrics: default_memory_metrics(),
+            disk_metrics: default_disk_metrics(),
+            latency_metrics: default_latency_metrics(),
+            alarm_name_prefix: String::new(),
+        }
+    }
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+fn default_cpu_metrics() -> Vec<String> {
+    strings(&["CPUUtilization"])
+}
+fn default_memory_metrics() -> Vec<String> {
+    // CloudWatch agent on Linux / Windows.
+    strings(&["mem_used_percent", "Memory % Committed Bytes In Use", "FreeableMemory"])
+}
+fn default_disk_metrics() -> Vec<String> {
+    strings(&["disk_used_percent", "LogicalDisk % Free Space", "FreeStorageSpace"])
+}
+fn default_latency_metrics() -> Vec<String> {
+    strings(&["TargetResponseTime", "Latency", "ReadLatency", "WriteLatency"])
+}
+
+/// C.2.3.5 / E.4.3.4: SSM-managed patching and anti-virus definitions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patching {
+    /// Name of the SSM association that updates AV definitions (e.g. an
+    /// AWS-RunShellScript or vendor document association).
+    #[serde(default)]
+    pub av_association: Option<String>,
+    /// How old the association's last success may be, per E.4.3.4 level
+    /// (level 2 定義ファイルリリース時: default 24 h; level 1 定期保守時: default 31 days).
+    #[serde(default = "default_av_hours_l2")]
+    pub av_max_age_hours: u32,
+    #[serde(default = "default_av_hours_l1")]
+    pub av_max_age_hours_periodic: u32,
+}
+
+impl Default for Patching {
+    fn default() -> Self {
+        Self { av_association: None, av_max_age_hours: default_av_hours_l2(), av_max_age_hours_periodic: default_av_hours_l1() }
+    }
+}
+
+fn default_av_hours_l2() -> u32 {
+    24
+}
+fn default_av_hours_l1() -> u32 {
+    31 * 24
+}
+
+/// C.4.5.1 外部システムとの接続: endpoints of the systems this one exchanges data with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Integrations {
+    #[serde(default)]
+    pub endpoints: Vec<IntegrationEndpoint>,
+    /// Per-endpoint connect/response timeout.
+    #[serde(default = "default_integration_timeout")]
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationEndpoint {
+    pub name: String,
+    /// `host:port` for a TCP check, or an `http://` / `https://` URL for an HTTP check.
+    pub target: String,
+    /// HTTP only: the status the endpoint must answer (default: any below 500).
+    #[serde(default)]
+    pub expect_status: Option<u16>,
+}
+
+fn default_integration_timeout() -> u64 {
+    5
+}
+
+impl Default for Integrations {
+    fn default() -> Self {
+        Self { endpoints: Vec::new(), timeout_secs: default_integration_timeout() }
+    }
+}
+
 /// TOML has date literals (`2026-10-01`); accept them and quoted strings.
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -221,4 +461,294 @@ fn opt_spanned_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Spanned<Na
     let span = s.span();
     let date = to_date(s.into_inner()).map_err(serde::de::Error::custom)?;
     Ok(Some(Spanned::new(span, date)))
+}
+
+/// `[availability]`: the continuous 稼働率 probe (A.1.5.1) and the operating
+/// calendar (C.1.1.1 平日 / C.1.1.2 休日等). Times are Japan time (Asia/Tokyo).
+/// Formats are parsed by the availability crate, which reports bad values
+/// with the field name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityConfig {
+    /// SQLite store, relative to the repository root unless absolute.
+    #[serde(default = "default_availability_store")]
+    pub store: PathBuf,
+    /// Seconds between two checks of a target; also the length of a time slice.
+    #[serde(default = "default_availability_interval")]
+    pub interval_secs: u64,
+    /// A slice is down when this many consecutive checks failed.
+    #[serde(default = "default_consecutive_failures")]
+    pub consecutive_failures: u32,
+    /// Below this share of slices with data the result is 検証不能, not OK.
+    #[serde(default = "default_min_coverage")]
+    pub min_coverage_percent: f64,
+    /// Where `verify` reads samples from: `store` (local SQLite) or `cloudwatch`.
+    #[serde(default = "default_availability_source")]
+    pub source: String,
+    /// Name of this probe (庁舎, another region ...): heartbeats and the CloudWatch dimension.
+    #[serde(default = "default_probe_name")]
+    pub probe_name: String,
+    /// Reporting period: `from`/`to` (inclusive Japanese dates), or else the
+    /// last `period_days` days up to now.
+    #[serde(default, deserialize_with = "opt_plain_date")]
+    pub from: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "opt_plain_date")]
+    pub to: Option<NaiveDate>,
+    #[serde(default = "default_period_days")]
+    pub period_days: u32,
+    /// Start the period at the store's first sample (a probe installed
+    /// mid-period; the demo). Reported in the result.
+    #[serde(default)]
+    pub period_from_first_sample: bool,
+    #[serde(default)]
+    pub calendar: AvailabilityCalendar,
+    #[serde(default)]
+    pub maintenance: Vec<MaintenanceWindow>,
+    #[serde(default)]
+    pub targets: Vec<AvailabilityTarget>,
+    #[serde(default)]
+    pub cloudwatch: Option<AvailabilityCloudWatch>,
+}
+
+/// Operating hours: `"08:30-20:30"`, several spans comma-separated, `""` for none,
+/// `"00:00-24:00"` for the whole day.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityCalendar {
+    /// 平日 (Mon-Fri that are not holidays): C.1.1.1.
+    #[serde(default = "default_weekday_hours")]
+    pub weekday_hours: String,
+    /// 休日等 (土日・祝日・年末年始): C.1.1.2.
+    #[serde(default)]
+    pub holiday_hours: String,
+    /// Per-weekday overrides for non-holiday days, keyed `mon`..`sun`.
+    #[serde(default)]
+    pub by_day: BTreeMap<String, String>,
+    /// 12/29-1/3 count as 休日等.
+    #[serde(default = "default_true")]
+    pub year_end_closure: bool,
+    /// The municipality's own 休日 (e.g. 市民の日), as `YYYY-MM-DD`.
+    #[serde(default)]
+    pub extra_holidays: Vec<String>,
+    /// Days the system is not operated at all (e.g. 庁舎停電), with the reason.
+    #[serde(default)]
+    pub closures: Vec<Closure>,
+}
+
+impl Default for AvailabilityCalendar {
+    fn default() -> Self {
+        Self {
+            weekday_hours: default_weekday_hours(),
+            holiday_hours: String::new(),
+            by_day: BTreeMap::new(),
+            year_end_closure: true,
+            extra_holidays: Vec::new(),
+            closures: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Closure {
+    /// First and last closed day, `YYYY-MM-DD` (inclusive).
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+/// A planned maintenance window (計画停止), excluded from the denominator and
+/// listed in the report. One-off: `start`/`end` (`YYYY-MM-DDTHH:MM`, Japan time).
+/// Recurring: `days` (`mon`..`sun`), optional `nth` (week of the month, 1-5)
+/// and `hours` (`"02:00-04:00"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceWindow {
+    pub reason: String,
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default)]
+    pub end: Option<String>,
+    #[serde(default)]
+    pub days: Vec<String>,
+    #[serde(default)]
+    pub nth: Option<u32>,
+    #[serde(default)]
+    pub hours: Option<String>,
+}
+
+/// One thing the probe checks like a user would.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityTarget {
+    pub name: String,
+    /// `http://` / `https://` URL: an HTTP check.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `host:port`: a TCP connect check (non-HTTP services).
+    #[serde(default)]
+    pub tcp: Option<String>,
+    /// Accepted HTTP statuses (default: 200-399).
+    #[serde(default)]
+    pub expect_status: Vec<u16>,
+    /// The body must contain this text (e.g. the login page title).
+    #[serde(default)]
+    pub body_contains: Option<String>,
+    /// An answer slower than this counts as a failed check.
+    #[serde(default)]
+    pub max_response_ms: Option<u64>,
+    /// Give up after this long (default 10 s).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// `[availability.cloudwatch]`: publish samples (PutMetricData) and/or read them
+/// back (GetMetricData, with `source = "cloudwatch"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityCloudWatch {
+    #[serde(default = "default_cw_namespace")]
+    pub namespace: String,
+    /// Region of the metrics (default: the primary region).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The daemon publishes every sample.
+    #[serde(default)]
+    pub publish: bool,
+}
+
+fn default_availability_store() -> PathBuf {
+    PathBuf::from("target/gcverify/availability.sqlite")
+}
+fn default_availability_interval() -> u64 {
+    60
+}
+fn default_consecutive_failures() -> u32 {
+    2
+}
+fn default_min_coverage() -> f64 {
+    95.0
+}
+fn default_availability_source() -> String {
+    "store".to_string()
+}
+fn default_probe_name() -> String {
+    "default".to_string()
+}
+fn default_period_days() -> u32 {
+    30
+}
+fn default_weekday_hours() -> String {
+    "08:30-20:30".to_string()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_cw_namespace() -> String {
+    "GCVerify/Availability".to_string()
+}
+
+fn opt_plain_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    to_date(DateRepr::deserialize(d)?).map(Some).map_err(serde::de::Error::custom)
+}
+
+// ---------------------------------------------------------------- performance (issue 5)
+
+/// `[performance]`: the response-time probe's load profile, the batch
+/// windows (B.2.2.1/B.2.2.2) and metric assertions (B.1.1.x and others).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Performance {
+    /// Send load at all? Off unless set: the probe then leaves B.2.1.4/B.2.1.5 検証不能.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Load profile file (`scenarios/load/*.toml`), relative to the scenario file.
+    #[serde(default)]
+    pub profile: Option<PathBuf>,
+    /// Overrides the profile's `base_url`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Where histograms and phase results go (default `target/gcverify/<env>/load`).
+    #[serde(default)]
+    pub output_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub batch: Vec<PerformanceBatch>,
+    #[serde(default)]
+    pub metric: Vec<PerformanceMetric>,
+}
+
+/// A batch job and its window: its duration must leave room for a rerun.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceBatch {
+    pub name: String,
+    /// `B.2.2.1` (通常時) or `B.2.2.2` (アクセス集中時).
+    pub item: String,
+    /// The time the batch may take (処理時間枠), in minutes.
+    pub window_minutes: f64,
+    /// Source of the number: exactly one of `cloudwatch` or `command`.
+    #[serde(default)]
+    pub cloudwatch: Option<PerformanceCloudWatch>,
+    /// A command (run with `sh -c`) that prints one number (seconds for batches).
+    #[serde(default)]
+    pub command: Option<String>,
+}
+
+/// A metric compared with a declared limit or a baseline ± tolerance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceMetric {
+    /// Item the assertion counts for, e.g. `B.1.1.2`.
+    pub item: String,
+    pub name: String,
+    #[serde(default)]
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub baseline: Option<f64>,
+    /// Allowed deviation from `baseline`, in percent.
+    #[serde(default)]
+    pub tolerance_pct: Option<f64>,
+    /// Source of the number: exactly one of `cloudwatch` or `command`.
+    #[serde(default)]
+    pub cloudwatch: Option<PerformanceCloudWatch>,
+    /// A command (run with `sh -c`) that prints one number (seconds for batches).
+    #[serde(default)]
+    pub command: Option<String>,
+}
+
+/// One CloudWatch statistic over a look-back window (GetMetricData).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceCloudWatch {
+    pub namespace: String,
+    pub metric: String,
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    /// `Maximum`, `Average`, `Sum`, `SampleCount`, `Minimum` or `pNN`.
+    #[serde(default = "default_cw_stat")]
+    pub stat: String,
+    #[serde(default = "default_cw_period")]
+    pub period_secs: i32,
+    #[serde(default = "default_cw_lookback")]
+    pub lookback_hours: i64,
+    /// For batch durations: seconds per unit of the metric (60 when it is published in minutes).
+    #[serde(default = "default_cw_scale")]
+    pub seconds_per_unit: f64,
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+fn default_cw_stat() -> String {
+    "Maximum".into()
+}
+fn default_cw_period() -> i32 {
+    3600
+}
+fn default_cw_lookback() -> i64 {
+    24
+}
+fn default_cw_scale() -> f64 {
+    1.0
 }

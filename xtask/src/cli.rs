@@ -41,6 +41,68 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Lang::Ja)]
         lang: Lang,
     },
+    /// Print the least-privilege read-only IAM policy (JSON) covering every probe.
+    ///
+    /// Example:
+    ///   cargo xtask iam-policy > gcverify-readonly.json
+    IamPolicy,
+    /// Run one probe family alone (e.g. `probe load --env demo --phase normal`).
+    #[command(subcommand)]
+    Probe(Probe),
+    /// Benchmarks that print measured figures (e.g. `bench load`).
+    #[command(subcommand)]
+    Bench(Bench),
+}
+
+/// `cargo xtask probe ...`
+#[derive(Debug, Subcommand)]
+pub enum Probe {
+    /// B.2.1.4/B.2.1.5: send the scenario's load profile (open model) and judge the response times.
+    ///
+    /// Examples:
+    ///   cargo xtask probe load --env demo
+    ///   cargo xtask probe load --env prod --phase peak
+    Load {
+        #[arg(long, conflicts_with = "scenario", required_unless_present = "scenario")]
+        env: Option<String>,
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Only this phase: normal (B.2.1.4) or peak (B.2.1.5); default both.
+        #[arg(long, value_enum)]
+        phase: Option<crate::load::LoadPhase>,
+        #[arg(long, value_enum, default_value_t = Lang::Ja)]
+        lang: Lang,
+    },
+    /// A.1.5.1 稼働率: check the [availability] targets every interval and record
+    /// every sample in the store (daemon), or one cycle with --once (timers).
+    ///
+    /// Examples:
+    ///   cargo xtask probe availability --env prod
+    ///   cargo xtask probe availability --env prod --once
+    Availability(AvailabilityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AvailabilityArgs {
+    /// Environment name: reads scenarios/NAME.toml.
+    #[arg(long, conflicts_with = "scenario", required_unless_present = "scenario")]
+    pub env: Option<String>,
+    /// Path of a scenario file (instead of --env).
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// One cycle, then exit (cron, systemd timer, Kubernetes CronJob).
+    #[arg(long)]
+    pub once: bool,
+    /// Stop after N cycles.
+    #[arg(long)]
+    pub cycles: Option<u64>,
+}
+
+/// `cargo xtask bench ...`
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// The load generator vs oha and wrk against nginx and the delay server on 127.0.0.1.
+    Load(crate::bench_load::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +166,13 @@ pub async fn dispatch(cli: Cli) -> i32 {
         }
         Command::Catalog { lang } => {
             crate::verify::print_catalog(lang.into());
+            Ok(0)
+        }
+        Command::Probe(Probe::Load { env, scenario, phase, lang }) => crate::load::probe_load(env, scenario, phase, lang.into()).await,
+        Command::Probe(Probe::Availability(args)) => crate::availability::probe(args).await,
+        Command::Bench(Bench::Load(args)) => crate::bench_load::bench(args).await,
+        Command::IamPolicy => {
+            println!("{}", gcverify_checks::probes::permissions::policy_json());
             Ok(0)
         }
     };

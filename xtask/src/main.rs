@@ -1,6 +1,9 @@
 //! `cargo xtask` — gcverify's command line. Thin: parsing, wiring, output.
 
+mod bench_load;
+mod availability;
 mod cli;
+mod load;
 mod verify;
 
 use std::process::ExitCode;

@@ -88,6 +88,14 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         _ => AwsContext::load(&scenario.aws).await,
     };
 
+    // B.2.1.4/B.2.1.5: histograms go next to the reports; demos get a local web target.
+    let _web_target = crate::load::prepare(&mut scenario, &out_dir).await?;
+    // Demo: A.1.5.1 is computed from a short history recorded for real now.
+    let _availability_target = crate::availability::record_demo(&mut scenario, &path, opts.only.as_deref(), &out_dir).await?;
+    if _availability_target.is_some() {
+        opts.now = chrono::Utc::now();
+    }
+
     let scenario = Arc::new(scenario);
     let bar = progress_bar();
     let started = Instant::now();

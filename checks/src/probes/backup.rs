@@ -10,7 +10,10 @@ use chrono::Duration;
 
 use super::cron;
 use super::{Findings, ProbeInput};
-use crate::model::{Msg, Outcome};
+use crate::model::{EvidenceStatus, Msg, Outcome};
+
+/// IAM actions this probe calls (see `permissions`).
+pub const ACTIONS: &[&str] = &["backup:ListBackupPlans", "backup:GetBackupPlan", "backup:DescribeBackupVault"];
 
 /// One rule of a backup plan, as observed.
 #[derive(Debug, Clone)]
@@ -149,6 +152,9 @@ fn need_text(need: &Interval) -> (String, String) {
 
 pub fn judge_schedule(rules: &[Rule], need: &Interval, region: &str, f: &mut Findings) {
     const SRC: &str = "backup:GetBackupPlan";
+    // A plan that could not be read may hold the compliant rule: "none
+    // found" is then unknown (ERROR, already recorded), not a violation.
+    let complete = !f.has(EvidenceStatus::Error);
     let (need_ja, need_en) = need_text(need);
     let meeting: Vec<&Rule> = rules.iter().filter(|r| rule_meets(r, need)).collect();
     for r in rules {
@@ -159,7 +165,9 @@ pub fn judge_schedule(rules: &[Rule], need: &Interval, region: &str, f: &mut Fin
             f.info(&subject, Some(region), describe(r), SRC);
         }
     }
-    if rules.is_empty() {
+    if meeting.is_empty() && !complete {
+        f.info("backup-plans", Some(region), format!("no readable rule runs {need_en}; some plans could not be read"), SRC);
+    } else if rules.is_empty() {
         f.fail("backup-plans", Some(region), "no backup rule found in the plans in scope", SRC);
     } else if meeting.is_empty() {
         f.fail("backup-plans", Some(region), format!("no rule runs {need_en}; most frequent observed: {}", most_frequent(rules)), SRC);
@@ -219,6 +227,11 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         .flat_map(|r| r.copies_to.iter().map(move |arn| (*r, arn)))
         .filter(|(_, arn)| arn_region(arn) == Some(dr.as_str()))
         .collect();
+    if copying.is_empty() && f.has(EvidenceStatus::Error) {
+        // Unread plans may hold the copying rule: unknown, not NG.
+        f.info("backup-plans", Some(&primary), format!("no readable rule copies to the DR region {dr}; some plans could not be read"), "backup:GetBackupPlan");
+        return f;
+    }
     if copying.is_empty() {
         let (_, need_en) = need_text(&need);
         for r in &rules {

@@ -8,6 +8,20 @@ use super::{Findings, ProbeInput};
 use crate::aws::{error_code, AwsContext};
 use crate::model::{Msg, Outcome};
 
+/// IAM actions this probe calls (see `permissions`).
+pub const ACTIONS: &[&str] = &[
+    "ec2:GetEbsEncryptionByDefault",
+    "ec2:DescribeVolumes",
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBClusters",
+    // IAM action names, which differ from the S3 API names
+    // (ListBuckets, GetBucketEncryption).
+    "s3:ListAllMyBuckets",
+    "s3:GetBucketLocation",
+    "s3:GetBucketTagging",
+    "s3:GetEncryptionConfiguration",
+];
+
 #[derive(Default)]
 struct Counts {
     regions: usize,

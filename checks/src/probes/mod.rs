@@ -2,10 +2,23 @@
 //! and records each observation in [`Findings`]; the outcome follows from the
 //! evidence (see [`Findings::conclude`]), so no probe can say OK without it.
 
+pub mod access;
 pub mod attestation;
+pub mod availability;
 pub mod backup;
+pub mod buckets;
 pub mod cron;
 pub mod encryption;
+pub mod performance;
+pub mod logging;
+pub mod permissions;
+pub mod connectivity;
+pub mod monitoring;
+pub mod operations;
+pub mod tls;
+pub mod transit;
+pub mod policy_doc;
+pub mod residency;
 
 use std::sync::Arc;
 
@@ -41,6 +54,21 @@ pub fn lookup(name: &str) -> Option<ProbeFn> {
         "encryption.at_rest" => |i| Box::pin(encryption::at_rest(i)),
         "backup.schedule" => |i| Box::pin(backup::schedule(i)),
         "backup.remote_copy" => |i| Box::pin(backup::remote_copy(i)),
+        "availability.uptime" => |i| Box::pin(availability::uptime(i)),
+        "availability.operating_hours" => |i| Box::pin(availability::operating_hours(i)),
+        "performance.response_time" => |i| Box::pin(performance::response_time(i)),
+        "performance.batch" => |i| Box::pin(performance::batch(i)),
+        "performance.workload" => |i| Box::pin(performance::workload(i)),
+        "encryption.in_transit" => |i| Box::pin(transit::in_transit(i)),
+        "monitoring.alarms" => |i| Box::pin(monitoring::alarms(i)),
+        "operations.patching" => |i| Box::pin(operations::patching(i)),
+        "operations.antivirus" => |i| Box::pin(operations::antivirus(i)),
+        "operations.external_connectivity" => |i| Box::pin(connectivity::external_connectivity(i)),
+        "access.mfa" => |i| Box::pin(access::mfa(i)),
+        "access.restrictions" => |i| Box::pin(access::restrictions(i)),
+        "logging.audit" => |i| Box::pin(logging::audit(i)),
+        "logging.monitoring" => |i| Box::pin(logging::monitoring(i)),
+        "residency.regions" => |i| Box::pin(residency::regions(i)),
         // Misbehaving probes for the engine's own tests.
         #[cfg(test)]
         "test.hang" => |_| Box::pin(async { std::future::pending::<Findings>().await }),
@@ -58,6 +86,22 @@ pub fn lookup(name: &str) -> Option<ProbeFn> {
     };
     Some(f)
 }
+
+/// IAM actions each probe module calls, by module (for `cargo xtask
+/// iam-policy`, see [`permissions`]). Add one line per new probe module.
+pub const ACTIONS: &[(&str, &[&str])] = &[
+    ("encryption", encryption::ACTIONS),
+    ("backup", backup::ACTIONS),
+    ("availability", availability::ACTIONS),
+    ("performance", performance::ACTIONS),
+    ("transit", transit::ACTIONS),
+    ("monitoring", monitoring::ACTIONS),
+    ("operations", operations::ACTIONS),
+    ("connectivity", connectivity::ACTIONS),
+    ("access", access::ACTIONS),
+    ("logging", logging::ACTIONS),
+    ("residency", residency::ACTIONS),
+];
 
 /// The issue that will bring a probe family, for the "not implemented" reason.
 pub fn planned_issue(name: &str) -> Option<u32> {

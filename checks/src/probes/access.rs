@@ -1,0 +1,505 @@
+//! Access probes.
+//!
+//! E.5.1.1 管理権限を持つ主体の認証 (`access.mfa`): root MFA, MFA devices of
+//! IAM users with a console password, MFA in the trust policy of the roles
+//! the scenario names (or of every administrator role). Application-side
+//! two-factor login is a desk item and is recorded as context only.
+//!
+//! E.5.2.1 操作制限 (`access.restrictions`): admin/DB ports open to the
+//! internet, administrator policies attached directly to IAM users, S3
+//! public access block (bucket level), IMDSv2, public RDS instances.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use aws_sdk_iam::types::SummaryKeyType;
+
+use super::{buckets, policy_doc, Findings, ProbeInput};
+use crate::aws::error_code;
+use crate::model::{Msg, Outcome};
+
+/// IAM actions these probes call (see `permissions`).
+pub const ACTIONS: &[&str] = &[
+    "iam:GetAccountSummary",
+    "iam:ListUsers",
+    "iam:GetLoginProfile",
+    "iam:ListMFADevices",
+    "iam:ListRoles",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListAttachedUserPolicies",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeInstances",
+    "rds:DescribeDBInstances",
+    "s3:ListBuckets",
+    "s3:GetBucketLocation",
+    "s3:GetPublicAccessBlock",
+];
+
+/// Administration and database ports that must never be open to the internet.
+pub const ADMIN_PORTS: &[u16] = &[22, 3389, 1433, 1521, 3306, 5432];
+
+/// IAM is global; its calls go to the primary region's endpoint.
+fn iam_region(input: &ProbeInput) -> String {
+    input.scenario.aws.primary_region.clone()
+}
+
+// ------------------------------------------------------------------ E.5.1.1
+
+pub async fn mfa(input: Arc<ProbeInput>) -> Findings {
+    // Level 0: no authentication required; 1: one factor; 2+: several (MFA).
+    let need_mfa = match input.level.as_str() {
+        "0" => return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（認証の要求なし）", "not applicable: level 0 requires no authentication")),
+        "1" => false,
+        _ => true,
+    };
+    let region = iam_region(&input);
+    let iam = input.aws.iam(&region);
+    let mut f = Findings::new(input.now);
+    root_mfa(&iam, input.aws.is_custom_endpoint(), need_mfa, &mut f).await;
+    let console = console_users(&iam, need_mfa, &mut f).await;
+    let roles = role_mfa(&iam, &input.scenario.access, &mut f).await;
+    f.info(
+        "application-2fa",
+        None,
+        "application-side two-factor login (業務端末の二要素認証) is a desk item (机上): not observable through AWS APIs",
+        "scenario",
+    );
+    f.ok_summary(Msg::new(
+        format!("rootアカウントMFA有効、コンソール利用者{console}名すべてMFA登録済、MFA必須ロール{roles}件（業務側の二要素認証は机上確認）"),
+        format!("root MFA enabled; all {console} console user(s) have an MFA device; {roles} role(s) require MFA (application-side 2FA is a desk item)"),
+    ));
+    f
+}
+
+async fn root_mfa(iam: &aws_sdk_iam::Client, custom_endpoint: bool, need_mfa: bool, f: &mut Findings) {
+    const CALL: &str = "iam:GetAccountSummary";
+    let out = match iam.get_account_summary().send().await {
+        Ok(o) => o,
+        Err(e) => return f.aws_error(CALL, None, &e),
+    };
+    let value = out.summary_map().and_then(|m| m.get(&SummaryKeyType::AccountMfaEnabled)).copied();
+    match value {
+        Some(1) => f.pass("root-account", None, "AccountMFAEnabled=1", CALL),
+        // moto hard-codes 0 and has no root login: not an observation.
+        Some(0) if custom_endpoint => f.error(
+            "root-account",
+            None,
+            format!("{CALL}: AccountMFAEnabled=0 from a custom endpoint (emulator); the endpoint does not implement root-account MFA, so it cannot be observed"),
+            CALL,
+        ),
+        Some(0) if need_mfa => f.fail("root-account", None, "AccountMFAEnabled=0 (root account has no MFA device)", CALL),
+        Some(v) => f.info("root-account", None, format!("AccountMFAEnabled={v} (MFA not required at this level)"), CALL),
+        None => f.error("root-account", None, format!("{CALL}: answer had no AccountMFAEnabled"), CALL),
+    }
+}
+
+async fn list_users(iam: &aws_sdk_iam::Client, f: &mut Findings) -> Option<Vec<String>> {
+    let mut users = Vec::new();
+    let mut pages = iam.list_users().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => users.extend(p.users().iter().map(|u| u.user_name().to_string())),
+            Err(e) => {
+                f.aws_error("iam:ListUsers", None, &e);
+                return None;
+            }
+        }
+    }
+    Some(users)
+}
+
+/// Console users (those with a login profile) and their MFA devices. Returns how many were judged.
+async fn console_users(iam: &aws_sdk_iam::Client, need_mfa: bool, f: &mut Findings) -> usize {
+    let Some(users) = list_users(iam, f).await else { return 0 };
+    let mut n = 0;
+    for user in users {
+        match iam.get_login_profile().user_name(&user).send().await {
+            Ok(_) => {}
+            Err(e) if error_code(&e) == Some("NoSuchEntity") => {
+                f.info(&user, None, "no console password (no login profile)", "iam:GetLoginProfile");
+                continue;
+            }
+            Err(e) => {
+                f.aws_error("iam:GetLoginProfile", None, &e);
+                continue;
+            }
+        }
+        n += 1;
+        match iam.list_mfa_devices().user_name(&user).send().await {
+            Ok(out) => {
+                let serials: Vec<&str> = out.mfa_devices().iter().map(|d| d.serial_number()).collect();
+                if !serials.is_empty() {
+                    f.pass(&user, None, format!("console password + MFA device {}", serials.join(",")), "iam:ListMFADevices");
+                } else if need_mfa {
+                    f.fail(&user, None, "console password without an MFA device", "iam:ListMFADevices");
+                } else {
+                    f.pass(&user, None, "console password (one factor; MFA not required at this level)", "iam:ListMFADevices");
+                }
+            }
+            Err(e) => f.aws_error("iam:ListMFADevices", None, &e),
+        }
+    }
+    n
+}
+
+/// Roles that must require MFA: named in the scenario, or every role holding
+/// an administrator policy when `admin_roles_require_mfa`. Returns how many were judged.
+async fn role_mfa(iam: &aws_sdk_iam::Client, access: &gcverify_scenarios::AccessConfig, f: &mut Findings) -> usize {
+    const LIST: &str = "iam:ListRoles";
+    if access.mfa_required_roles.is_empty() && !access.admin_roles_require_mfa {
+        return 0;
+    }
+    let mut roles = Vec::new();
+    let mut pages = iam.list_roles().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => roles.extend(
+                p.roles().iter().map(|r| (r.role_name().to_string(), r.path().to_string(), r.assume_role_policy_document().map(str::to_string))),
+            ),
+            Err(e) => {
+                f.aws_error(LIST, None, &e);
+                return 0;
+            }
+        }
+    }
+    for wanted in &access.mfa_required_roles {
+        if !roles.iter().any(|(n, ..)| n == wanted) {
+            f.fail(wanted, None, "role named in [access] mfa_required_roles does not exist", LIST);
+        }
+    }
+    let mut cache = HashMap::new();
+    let mut n = 0;
+    for (name, path, trust) in &roles {
+        let named = access.mfa_required_roles.contains(name);
+        // Service-linked roles are assumed by AWS services, never by people.
+        if !named && (!access.admin_roles_require_mfa || path.starts_with("/aws-service-role/")) {
+            continue;
+        }
+        if !named {
+            match role_is_admin(iam, name, &mut cache, f).await {
+                Some(true) => {}
+                Some(false) | None => continue,
+            }
+        }
+        let doc = match trust.as_deref().map(policy_doc::decode) {
+            Some(Ok(d)) => d,
+            Some(Err(why)) => {
+                f.error(name, None, format!("{LIST}: trust policy unreadable: {why}"), LIST);
+                continue;
+            }
+            None => {
+                f.error(name, None, format!("{LIST}: answer had no AssumeRolePolicyDocument"), LIST);
+                continue;
+            }
+        };
+        let why = if named { "named in [access] mfa_required_roles" } else { "holds an administrator policy" };
+        match policy_doc::trust_requires_mfa(&doc) {
+            Ok(true) => {
+                n += 1;
+                f.pass(name, None, format!("{why}; trust policy requires aws:MultiFactorAuthPresent=true"), LIST);
+            }
+            // Only services or federation may assume it: MFA is enforced elsewhere (IdP).
+            Ok(false) => f.info(name, None, format!("{why}; no IAM principal may assume it (service/federated trust only)"), LIST),
+            Err(detail) => {
+                n += 1;
+                f.fail(name, None, format!("{why}; {detail}"), LIST);
+            }
+        }
+    }
+    n
+}
+
+async fn role_is_admin(iam: &aws_sdk_iam::Client, role: &str, cache: &mut HashMap<String, Option<bool>>, f: &mut Findings) -> Option<bool> {
+    const CALL: &str = "iam:ListAttachedRolePolicies";
+    let arns = match iam.list_attached_role_policies().role_name(role).send().await {
+        Ok(out) => out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect::<Vec<_>>(),
+        Err(e) => {
+            f.aws_error(CALL, None, &e);
+            return None;
+        }
+    };
+    for arn in arns {
+        if policy_is_admin(iam, &arn, cache, f).await == Some(true) {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// AdministratorAccess, or a customer-managed policy whose default version
+/// allows `*` on `*`. Other AWS managed policies are not full admin.
+async fn policy_is_admin(iam: &aws_sdk_iam::Client, arn: &str, cache: &mut HashMap<String, Option<bool>>, f: &mut Findings) -> Option<bool> {
+    if arn == policy_doc::ADMINISTRATOR_ACCESS {
+        return Some(true);
+    }
+    if arn.starts_with("arn:aws:iam::aws:policy/") {
+        return Some(false);
+    }
+    if let Some(known) = cache.get(arn) {
+        return *known;
+    }
+    let verdict = async {
+        let version = match iam.get_policy().policy_arn(arn).send().await {
+            Ok(out) => out.policy().and_then(|p| p.default_version_id()).map(str::to_string),
+            Err(e) => {
+                f.aws_error("iam:GetPolicy", None, &e);
+                return None;
+            }
+        };
+        let Some(version) = version else {
+            f.error(arn, None, "iam:GetPolicy: answer had no DefaultVersionId", "iam:GetPolicy");
+            return None;
+        };
+        let doc = match iam.get_policy_version().policy_arn(arn).version_id(&version).send().await {
+            Ok(out) => out.policy_version().and_then(|v| v.document()).map(policy_doc::decode),
+            Err(e) => {
+                f.aws_error("iam:GetPolicyVersion", None, &e);
+                return None;
+            }
+        };
+        match doc {
+            Some(Ok(d)) => Some(policy_doc::grants_full_admin(&d)),
+            Some(Err(why)) => {
+                f.error(arn, None, format!("iam:GetPolicyVersion: {why}"), "iam:GetPolicyVersion");
+                None
+            }
+            None => {
+                f.error(arn, None, "iam:GetPolicyVersion: answer had no Document", "iam:GetPolicyVersion");
+                None
+            }
+        }
+    }
+    .await;
+    cache.insert(arn.to_string(), verdict);
+    verdict
+}
+
+// ------------------------------------------------------------------ E.5.2.1
+
+#[derive(Default)]
+struct Counts {
+    groups: usize,
+    users: usize,
+    buckets: usize,
+    instances: usize,
+    databases: usize,
+}
+
+pub async fn restrictions(input: Arc<ProbeInput>) -> Findings {
+    if input.level == "0" {
+        return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（操作制限の要求なし）", "not applicable: level 0 requires no restriction"));
+    }
+    let mut f = Findings::new(input.now);
+    let mut n = Counts::default();
+    let access = &input.scenario.access;
+    let mut ports: Vec<u16> = ADMIN_PORTS.iter().chain(access.extra_admin_ports.iter()).copied().collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let tags = &input.scenario.scope.tags;
+    for region in input.scenario.aws.used_regions() {
+        let ec2 = input.aws.ec2(&region);
+        security_groups(&ec2, &region, &ports, &mut f, &mut n).await;
+        imdsv2(&ec2, &region, tags, &mut f, &mut n).await;
+        public_databases(&input.aws.rds(&region), &region, tags, &mut f, &mut n).await;
+    }
+    admin_users(&input.aws.iam(&iam_region(&input)), &access.break_glass_users, &mut f, &mut n).await;
+    public_access_block(&input, &mut f, &mut n).await;
+    f.ok_summary(Msg::new(
+        format!(
+            "管理/DBポートの全開放なし（SG {}件）、管理者権限の直接付与なし（IAMユーザー{}名）、S3パブリックアクセスブロック有効（{}件）、IMDSv2必須（{}台）、公開RDSなし（{}件）",
+            n.groups, n.users, n.buckets, n.instances, n.databases
+        ),
+        format!(
+            "no admin/DB port open to the internet ({} security groups); no administrator policy attached directly ({} IAM users); S3 public access blocked ({} buckets); IMDSv2 required ({} instances); no public RDS ({} DBs)",
+            n.groups, n.users, n.buckets, n.instances, n.databases
+        ),
+    ));
+    f
+}
+
+/// Which of `ports` a rule opens: protocol `-1` opens all of them.
+pub fn opened_ports(protocol: &str, from: Option<i32>, to: Option<i32>, ports: &[u16]) -> Vec<u16> {
+    let p = protocol.to_ascii_lowercase();
+    if p == "-1" || p == "all" {
+        return ports.to_vec();
+    }
+    if !matches!(p.as_str(), "tcp" | "6" | "udp" | "17") {
+        return Vec::new();
+    }
+    let (from, to) = (from.unwrap_or(0), to.unwrap_or(65535));
+    ports.iter().copied().filter(|&port| i32::from(port) >= from && i32::from(port) <= to).collect()
+}
+
+async fn security_groups(ec2: &aws_sdk_ec2::Client, region: &str, ports: &[u16], f: &mut Findings, n: &mut Counts) {
+    const CALL: &str = "ec2:DescribeSecurityGroups";
+    let mut pages = ec2.describe_security_groups().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => return f.aws_error(CALL, Some(region), &e),
+        };
+        for sg in page.security_groups() {
+            let id = sg.group_id().unwrap_or("(no id)");
+            let subject = format!("{id} ({})", sg.group_name().unwrap_or("-"));
+            n.groups += 1;
+            let mut open = Vec::new();
+            for perm in sg.ip_permissions() {
+                let opened = opened_ports(perm.ip_protocol().unwrap_or(""), perm.from_port(), perm.to_port(), ports);
+                if opened.is_empty() {
+                    continue;
+                }
+                let world = perm
+                    .ip_ranges()
+                    .iter()
+                    .filter_map(|r| r.cidr_ip())
+                    .chain(perm.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()))
+                    .filter(|c| *c == "0.0.0.0/0" || *c == "::/0");
+                for cidr in world {
+                    let list = opened.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+                    open.push(format!("port {list} open to {cidr}"));
+                }
+            }
+            if open.is_empty() {
+                f.pass(&subject, Some(region), "no admin/DB port open to 0.0.0.0/0 or ::/0", CALL);
+            } else {
+                f.fail(&subject, Some(region), open.join("; "), CALL);
+            }
+        }
+    }
+}
+
+fn tag_filters(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_ec2::types::Filter> {
+    tags.iter().map(|(k, v)| aws_sdk_ec2::types::Filter::builder().name(format!("tag:{k}")).values(v).build()).collect()
+}
+
+async fn imdsv2(ec2: &aws_sdk_ec2::Client, region: &str, tags: &BTreeMap<String, String>, f: &mut Findings, n: &mut Counts) {
+    const CALL: &str = "ec2:DescribeInstances";
+    let mut pages = ec2.describe_instances().set_filters(Some(tag_filters(tags))).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => return f.aws_error(CALL, Some(region), &e),
+        };
+        for inst in page.reservations().iter().flat_map(|r| r.instances()) {
+            let state = inst.state().and_then(|s| s.name()).map(|s| s.as_str()).unwrap_or("");
+            if matches!(state, "terminated" | "shutting-down") {
+                continue;
+            }
+            let id = inst.instance_id().unwrap_or("(no id)");
+            n.instances += 1;
+            match inst.metadata_options().and_then(|m| m.http_tokens()).map(|t| t.as_str()) {
+                Some("required") => f.pass(id, Some(region), "MetadataOptions.HttpTokens=required (IMDSv2)", CALL),
+                Some(other) => f.fail(id, Some(region), format!("MetadataOptions.HttpTokens={other} (IMDSv1 allowed)"), CALL),
+                None => f.error(id, Some(region), format!("{CALL}: answer had no MetadataOptions.HttpTokens"), CALL),
+            }
+        }
+    }
+}
+
+async fn public_databases(rds: &aws_sdk_rds::Client, region: &str, tags: &BTreeMap<String, String>, f: &mut Findings, n: &mut Counts) {
+    const CALL: &str = "rds:DescribeDBInstances";
+    let mut pages = rds.describe_db_instances().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => return f.aws_error(CALL, Some(region), &e),
+        };
+        for db in page.db_instances() {
+            let in_scope = tags.iter().all(|(k, v)| db.tag_list().iter().any(|t| t.key() == Some(k.as_str()) && t.value() == Some(v.as_str())));
+            if !in_scope {
+                continue;
+            }
+            let id = db.db_instance_identifier().unwrap_or("(no id)");
+            n.databases += 1;
+            match db.publicly_accessible() {
+                Some(false) => f.pass(id, Some(region), "PubliclyAccessible=false", CALL),
+                Some(true) => f.fail(id, Some(region), "PubliclyAccessible=true", CALL),
+                None => f.error(id, Some(region), format!("{CALL}: answer had no PubliclyAccessible"), CALL),
+            }
+        }
+    }
+}
+
+async fn admin_users(iam: &aws_sdk_iam::Client, break_glass: &[String], f: &mut Findings, n: &mut Counts) {
+    const CALL: &str = "iam:ListAttachedUserPolicies";
+    let Some(users) = list_users(iam, f).await else { return };
+    let mut cache = HashMap::new();
+    for user in users {
+        let attached = match iam.list_attached_user_policies().user_name(&user).send().await {
+            Ok(out) => out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect::<Vec<_>>(),
+            Err(e) => {
+                f.aws_error(CALL, None, &e);
+                continue;
+            }
+        };
+        let mut admin = Vec::new();
+        let mut unknown = false;
+        for arn in &attached {
+            match policy_is_admin(iam, arn, &mut cache, f).await {
+                Some(true) => admin.push(arn.as_str()),
+                Some(false) => {}
+                None => unknown = true,
+            }
+        }
+        if unknown {
+            continue; // the failed call is already recorded as ERROR
+        }
+        n.users += 1;
+        if admin.is_empty() {
+            f.pass(&user, None, format!("no administrator policy attached directly ({} attached)", attached.len()), CALL);
+        } else if break_glass.contains(&user) {
+            f.pass(&user, None, format!("break-glass user listed in [access] break_glass_users holds {}", admin.join(",")), CALL);
+        } else {
+            f.fail(&user, None, format!("administrator policy attached directly: {}", admin.join(",")), CALL);
+        }
+    }
+}
+
+async fn public_access_block(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
+    const CALL: &str = "s3:GetPublicAccessBlock";
+    // Bucket level only: the workspace has no S3 Control client for the
+    // account-level setting, so each bucket must block public access itself.
+    let Some(list) = buckets::with_regions(&input.aws, &input.scenario.aws.primary_region, f).await else { return };
+    for (bucket, region) in list {
+        match input.aws.s3(&region).get_public_access_block().bucket(&bucket).send().await {
+            Ok(out) => {
+                n.buckets += 1;
+                let c = out.public_access_block_configuration();
+                let flags = [
+                    ("BlockPublicAcls", c.and_then(|c| c.block_public_acls())),
+                    ("IgnorePublicAcls", c.and_then(|c| c.ignore_public_acls())),
+                    ("BlockPublicPolicy", c.and_then(|c| c.block_public_policy())),
+                    ("RestrictPublicBuckets", c.and_then(|c| c.restrict_public_buckets())),
+                ];
+                let off: Vec<&str> = flags.iter().filter(|(_, v)| *v != Some(true)).map(|(k, _)| *k).collect();
+                if off.is_empty() {
+                    f.pass(&bucket, Some(&region), "public access block: all four settings true", CALL);
+                } else {
+                    f.fail(&bucket, Some(&region), format!("public access block not fully on: {}=false", off.join("=false,")), CALL);
+                }
+            }
+            Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => {
+                n.buckets += 1;
+                f.fail(&bucket, Some(&region), "no bucket-level public access block (NoSuchPublicAccessBlockConfiguration)", CALL);
+            }
+            Err(e) => f.aws_error(CALL, Some(&region), &e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::opened_ports;
+
+    #[test]
+    fn port_ranges_and_protocols() {
+        let ports = [22, 3389, 5432];
+        assert_eq!(opened_ports("-1", None, None, &ports), vec![22, 3389, 5432]);
+        assert_eq!(opened_ports("tcp", Some(22), Some(22), &ports), vec![22]);
+        assert_eq!(opened_ports("tcp", Some(0), Some(4000), &ports), vec![22, 3389]);
+        assert_eq!(opened_ports("6", Some(443), Some(443), &ports), Vec::<u16>::new());
+        assert!(opened_ports("icmp", Some(-1), Some(-1), &ports).is_empty());
+    }
+}

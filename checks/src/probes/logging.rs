@@ -1,0 +1,392 @@
+//! Logging probes. The split between the two items:
+//!
+//! E.7.1.1 ログの取得 (`logging.audit`) — *what is recorded and kept*: a
+//! CloudTrail trail that is logging, with log-file validation and management
+//! events; the CloudWatch Logs groups the scenario names exist, keep logs at
+//! least `retention_days` and received an event within `recent_hours`.
+//!
+//! E.7.1.3 不正監視対象 (`logging.monitoring`) — *which resources are
+//! covered*: a logging trail is multi-region (every region, including those
+//! the system does not use, where an intruder would go), and every VPC of the
+//! system in every used region has an active flow log of ALL traffic.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_sdk_cloudwatchlogs::types::OrderBy;
+
+use super::{Findings, ProbeInput};
+use crate::model::{Msg, Outcome};
+
+/// IAM actions these probes call (see `permissions`).
+pub const ACTIONS: &[&str] = &[
+    "cloudtrail:DescribeTrails",
+    "cloudtrail:GetTrailStatus",
+    "cloudtrail:GetEventSelectors",
+    "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeFlowLogs",
+];
+
+/// One trail as observed.
+#[derive(Debug, Clone, Default)]
+pub struct TrailView {
+    pub name: String,
+    pub home_region: String,
+    pub multi_region: bool,
+    pub validation: bool,
+    /// `None`: status could not be read (recorded as ERROR).
+    pub logging: Option<bool>,
+    /// `None`: selectors could not be read (recorded as ERROR).
+    pub management_events: Option<bool>,
+}
+
+impl TrailView {
+    fn describe(&self) -> String {
+        let opt = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_else(|| "?".into());
+        format!(
+            "HomeRegion={} IsMultiRegionTrail={} IsLogging={} LogFileValidationEnabled={} ManagementEvents={}",
+            self.home_region,
+            self.multi_region,
+            opt(self.logging),
+            self.validation,
+            opt(self.management_events)
+        )
+    }
+
+    /// What E.7.1.1 needs of a trail; empty when it complies.
+    pub fn audit_defects(&self) -> Vec<&'static str> {
+        let mut d = Vec::new();
+        if self.logging == Some(false) {
+            d.push("not logging (IsLogging=false)");
+        }
+        if !self.validation {
+            d.push("log-file validation off");
+        }
+        if self.management_events == Some(false) {
+            d.push("management events not recorded");
+        }
+        d
+    }
+
+    fn complete(&self) -> bool {
+        self.logging.is_some() && self.management_events.is_some()
+    }
+}
+
+/// Read every trail visible from `region` (shadow trails included, so a
+/// multi-region trail homed elsewhere is seen) with status and selectors.
+pub async fn read_trails(input: &ProbeInput, region: &str, f: &mut Findings) -> Option<Vec<TrailView>> {
+    const DESCRIBE: &str = "cloudtrail:DescribeTrails";
+    let out = match input.aws.cloudtrail(region).describe_trails().include_shadow_trails(true).send().await {
+        Ok(o) => o,
+        Err(e) => {
+            f.aws_error(DESCRIBE, Some(region), &e);
+            return None;
+        }
+    };
+    let mut seen = Vec::new();
+    let mut trails = Vec::new();
+    for t in out.trail_list() {
+        let arn = t.trail_arn().or(t.name()).unwrap_or("").to_string();
+        if arn.is_empty() || seen.contains(&arn) {
+            continue;
+        }
+        seen.push(arn.clone());
+        let home = t.home_region().unwrap_or(region).to_string();
+        // Status and selectors are answered by the trail's home region.
+        let client = input.aws.cloudtrail(&home);
+        let mut view = TrailView {
+            name: t.name().unwrap_or(&arn).to_string(),
+            home_region: home.clone(),
+            multi_region: t.is_multi_region_trail() == Some(true),
+            validation: t.log_file_validation_enabled() == Some(true),
+            ..Default::default()
+        };
+        match client.get_trail_status().name(&arn).send().await {
+            Ok(s) => view.logging = Some(s.is_logging() == Some(true)),
+            Err(e) => f.aws_error("cloudtrail:GetTrailStatus", Some(&home), &e),
+        }
+        match client.get_event_selectors().trail_name(&arn).send().await {
+            Ok(s) => {
+                let basic = s.event_selectors().iter().any(|e| e.include_management_events() == Some(true) && e.read_write_type().is_none_or(|r| r.as_str() == "All"));
+                let advanced = s
+                    .advanced_event_selectors()
+                    .iter()
+                    .any(|a| a.field_selectors().iter().any(|fs| fs.field() == "eventCategory" && fs.equals().iter().any(|v| v == "Management")));
+                view.management_events = Some(basic || advanced);
+            }
+            Err(e) => f.aws_error("cloudtrail:GetEventSelectors", Some(&home), &e),
+        }
+        trails.push(view);
+    }
+    Some(trails)
+}
+
+// ------------------------------------------------------------------ E.7.1.1
+
+pub async fn audit(input: Arc<ProbeInput>) -> Findings {
+    if input.level == "0" {
+        return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（ログ取得の要求なし）", "not applicable: level 0 requires no logging"));
+    }
+    let region = input.scenario.aws.primary_region.clone();
+    let mut f = Findings::new(input.now);
+    let mut good_trails = Vec::new();
+    if let Some(trails) = read_trails(&input, &region, &mut f).await {
+        judge_audit_trails(&trails, &mut f, &mut good_trails);
+    }
+    let groups = log_groups(&input, &region, &mut f).await;
+    f.ok_summary(Msg::new(
+        format!("CloudTrail {} が記録中（ログファイル検証・管理イベント有効）、ロググループ{groups}件が保持期間・直近の受信を満たす", good_trails.join(",")),
+        format!("CloudTrail {} logging with log-file validation and management events; {groups} log group(s) meet retention and recent-event requirements", good_trails.join(",")),
+    ));
+    f
+}
+
+pub fn judge_audit_trails(trails: &[TrailView], f: &mut Findings, good: &mut Vec<String>) {
+    const SRC: &str = "cloudtrail:GetTrailStatus";
+    let complying: Vec<&TrailView> = trails.iter().filter(|t| t.complete() && t.audit_defects().is_empty()).collect();
+    if trails.is_empty() {
+        f.fail("cloudtrail", None, "no CloudTrail trail exists", "cloudtrail:DescribeTrails");
+        return;
+    }
+    for t in trails {
+        if complying.iter().any(|c| std::ptr::eq(*c, t)) {
+            good.push(t.name.clone());
+            f.pass(&t.name, Some(&t.home_region), t.describe(), SRC);
+        } else if !complying.is_empty() || !t.complete() {
+            // Another trail already records everything, or this one could not be fully read (ERROR recorded).
+            f.info(&t.name, Some(&t.home_region), format!("{} ({})", t.describe(), t.audit_defects().join(", ")), SRC);
+        } else {
+            f.fail(&t.name, Some(&t.home_region), format!("{}: {}", t.audit_defects().join(", "), t.describe()), SRC);
+        }
+    }
+}
+
+/// The scenario's log groups: exist, retention, recent events. Returns how many comply.
+async fn log_groups(input: &ProbeInput, region: &str, f: &mut Findings) -> usize {
+    const GROUPS: &str = "logs:DescribeLogGroups";
+    const STREAMS: &str = "logs:DescribeLogStreams";
+    let cfg = &input.scenario.logging;
+    if cfg.log_groups.is_empty() {
+        f.info("log-groups", Some(region), "no log groups named in the scenario ([logging] log_groups): application logs not checked", "scenario");
+        return 0;
+    }
+    let logs = input.aws.logs(region);
+    let mut ok = 0;
+    for name in &cfg.log_groups {
+        let mut found = None;
+        let mut pages = logs.describe_log_groups().log_group_name_prefix(name).into_paginator().send();
+        let mut failed = false;
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(p) => {
+                    if let Some(g) = p.log_groups().iter().find(|g| g.log_group_name() == Some(name.as_str())) {
+                        found = Some(g.retention_in_days());
+                        break;
+                    }
+                }
+                Err(e) => {
+                    f.aws_error(GROUPS, Some(region), &e);
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if failed {
+            continue;
+        }
+        let Some(retention) = found else {
+            f.fail(name, Some(region), "log group named in the scenario does not exist", GROUPS);
+            continue;
+        };
+        let newest = match logs.describe_log_streams().log_group_name(name).order_by(OrderBy::LastEventTime).descending(true).limit(1).send().await {
+            Ok(out) => out.log_streams().first().and_then(|s| s.last_event_timestamp()),
+            Err(e) => {
+                f.aws_error(STREAMS, Some(region), &e);
+                continue;
+            }
+        };
+        match judge_log_group(retention, newest, cfg.retention_days, cfg.recent_hours, input.now) {
+            Ok(detail) => {
+                ok += 1;
+                f.pass(name, Some(region), detail, STREAMS);
+            }
+            Err(detail) => f.fail(name, Some(region), detail, STREAMS),
+        }
+    }
+    ok
+}
+
+/// Retention (None = never expire) and newest event (epoch ms) against the scenario.
+pub fn judge_log_group(retention: Option<i32>, newest_ms: Option<i64>, min_days: u32, recent_hours: u32, now: chrono::DateTime<chrono::Utc>) -> Result<String, String> {
+    let mut problems = Vec::new();
+    let retention_txt = match retention {
+        None => "retention=never expire".to_string(),
+        Some(d) => {
+            if i64::from(d) < i64::from(min_days) {
+                problems.push(format!("retention {d} days < required {min_days}"));
+            }
+            format!("retention={d}d")
+        }
+    };
+    let newest = newest_ms.and_then(chrono::DateTime::from_timestamp_millis);
+    let newest_txt = newest.map(|t| t.to_rfc3339()).unwrap_or_else(|| "none".into());
+    match newest {
+        Some(t) if now - t <= chrono::Duration::hours(i64::from(recent_hours)) => {}
+        _ => problems.push(format!("no event in the last {recent_hours}h (newest event: {newest_txt})")),
+    }
+    if problems.is_empty() {
+        Ok(format!("{retention_txt} (≥{min_days}d required); newest event {newest_txt}"))
+    } else {
+        Err(format!("{} ({retention_txt}, newest event {newest_txt})", problems.join("; ")))
+    }
+}
+
+// ------------------------------------------------------------------ E.7.1.3
+
+pub async fn monitoring(input: Arc<ProbeInput>) -> Findings {
+    if input.level == "0" {
+        return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（監視対象なし）", "not applicable: level 0 (nothing monitored)"));
+    }
+    let primary = input.scenario.aws.primary_region.clone();
+    let mut f = Findings::new(input.now);
+    let mut covering = Vec::new();
+    if let Some(trails) = read_trails(&input, &primary, &mut f).await {
+        judge_coverage(&trails, &mut f, &mut covering);
+    }
+    let mut vpcs = 0;
+    for region in input.scenario.aws.used_regions() {
+        vpcs += flow_logs(&input.aws.ec2(&region), &region, &input.scenario.scope.tags, &mut f).await;
+    }
+    f.ok_summary(Msg::new(
+        format!("全リージョンを CloudTrail {} が記録、システムのVPC {vpcs}件すべてにフローログ（ALL）", covering.join(",")),
+        format!("CloudTrail {} records every region; all {vpcs} system VPC(s) have an active ALL-traffic flow log", covering.join(",")),
+    ));
+    f
+}
+
+pub fn judge_coverage(trails: &[TrailView], f: &mut Findings, covering: &mut Vec<String>) {
+    const SRC: &str = "cloudtrail:DescribeTrails";
+    for t in trails.iter().filter(|t| t.multi_region && t.logging == Some(true)) {
+        covering.push(t.name.clone());
+        f.pass(&t.name, Some(&t.home_region), format!("covers every region: {}", t.describe()), SRC);
+    }
+    if covering.is_empty() && trails.iter().all(|t| t.logging.is_some()) {
+        let seen = trails.iter().map(|t| format!("{} ({})", t.name, t.describe())).collect::<Vec<_>>().join("; ");
+        let seen = if seen.is_empty() { "no trails".to_string() } else { seen };
+        f.fail("cloudtrail", None, format!("no logging multi-region trail: regions outside the trail's home go unmonitored; seen: {seen}"), SRC);
+    }
+}
+
+/// Flow logs on the system's VPCs (scope tags; every VPC when none). Returns VPCs judged.
+async fn flow_logs(ec2: &aws_sdk_ec2::Client, region: &str, tags: &BTreeMap<String, String>, f: &mut Findings) -> usize {
+    const VPCS: &str = "ec2:DescribeVpcs";
+    const FLOWS: &str = "ec2:DescribeFlowLogs";
+    let filters: Vec<_> = tags.iter().map(|(k, v)| aws_sdk_ec2::types::Filter::builder().name(format!("tag:{k}")).values(v).build()).collect();
+    let mut vpcs = Vec::new();
+    let mut pages = ec2.describe_vpcs().set_filters(Some(filters)).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => vpcs.extend(p.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_string))),
+            Err(e) => {
+                f.aws_error(VPCS, Some(region), &e);
+                return 0;
+            }
+        }
+    }
+    if vpcs.is_empty() {
+        f.info("vpcs", Some(region), "no VPC of the system in this region", VPCS);
+        return 0;
+    }
+    let filter = aws_sdk_ec2::types::Filter::builder().name("resource-id").set_values(Some(vpcs.clone())).build();
+    let mut logs = Vec::new();
+    let mut pages = ec2.describe_flow_logs().filter(filter).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => logs.extend(p.flow_logs().iter().cloned()),
+            Err(e) => {
+                f.aws_error(FLOWS, Some(region), &e);
+                return 0;
+            }
+        }
+    }
+    for vpc in &vpcs {
+        let mine: Vec<_> = logs.iter().filter(|l| l.resource_id() == Some(vpc.as_str())).collect();
+        let describe = |l: &aws_sdk_ec2::types::FlowLog| {
+            format!(
+                "{} status={} traffic={} deliver={} → {} {}",
+                l.flow_log_id().unwrap_or("-"),
+                l.flow_log_status().unwrap_or("-"),
+                l.traffic_type().map(|t| t.as_str()).unwrap_or("-"),
+                l.deliver_logs_status().unwrap_or("-"),
+                l.log_destination_type().map(|t| t.as_str()).unwrap_or("-"),
+                l.log_group_name().or(l.log_destination()).unwrap_or("-"),
+            )
+        };
+        let good = mine.iter().find(|l| {
+            l.flow_log_status() == Some("ACTIVE") && l.traffic_type().map(|t| t.as_str()) == Some("ALL") && l.deliver_logs_status() != Some("FAILED")
+        });
+        match good {
+            Some(l) => f.pass(vpc, Some(region), describe(l), FLOWS),
+            None if mine.is_empty() => f.fail(vpc, Some(region), "no flow log on this VPC", FLOWS),
+            None => f.fail(
+                vpc,
+                Some(region),
+                format!("no active ALL-traffic flow log delivering: {}", mine.iter().map(|l| describe(l)).collect::<Vec<_>>().join("; ")),
+                FLOWS,
+            ),
+        }
+    }
+    vpcs.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Outcome;
+    use chrono::{TimeZone, Utc};
+
+    fn trail(name: &str, logging: bool, validation: bool, mgmt: bool, multi: bool) -> TrailView {
+        TrailView { name: name.into(), home_region: "ap-northeast-1".into(), multi_region: multi, validation, logging: Some(logging), management_events: Some(mgmt) }
+    }
+
+    #[test]
+    fn one_good_trail_is_enough_and_a_bad_only_trail_is_named() {
+        let mut f = Findings::new(Utc::now());
+        judge_audit_trails(&[trail("good", true, true, true, true), trail("old", false, false, true, false)], &mut f, &mut vec![]);
+        assert_eq!(f.conclude("1").outcome, Outcome::Ok);
+        let mut f = Findings::new(Utc::now());
+        judge_audit_trails(&[trail("juki-trail", false, true, true, true)], &mut f, &mut vec![]);
+        let c = f.conclude("1");
+        assert_eq!(c.outcome, Outcome::Ng);
+        assert!(c.summary.en.contains("juki-trail") && c.summary.en.contains("IsLogging=false"), "{}", c.summary.en);
+        let mut f = Findings::new(Utc::now());
+        judge_audit_trails(&[], &mut f, &mut vec![]);
+        assert_eq!(f.conclude("1").outcome, Outcome::Ng);
+    }
+
+    #[test]
+    fn coverage_needs_a_logging_multi_region_trail() {
+        let mut f = Findings::new(Utc::now());
+        judge_coverage(&[trail("single", true, true, true, false)], &mut f, &mut vec![]);
+        assert_eq!(f.conclude("1").outcome, Outcome::Ng);
+        let mut f = Findings::new(Utc::now());
+        judge_coverage(&[trail("multi", true, true, true, true)], &mut f, &mut vec![]);
+        assert_eq!(f.conclude("1").outcome, Outcome::Ok);
+    }
+
+    #[test]
+    fn log_group_retention_and_recency() {
+        let now = Utc.with_ymd_and_hms(2026, 4, 1, 12, 0, 0).single().expect("time");
+        let hour_ago = (now - chrono::Duration::hours(1)).timestamp_millis();
+        let two_days_ago = (now - chrono::Duration::hours(48)).timestamp_millis();
+        assert!(judge_log_group(Some(400), Some(hour_ago), 365, 24, now).is_ok());
+        assert!(judge_log_group(None, Some(hour_ago), 365, 24, now).is_ok(), "never-expire complies");
+        let e = judge_log_group(Some(30), Some(hour_ago), 365, 24, now).expect_err("short retention");
+        assert!(e.contains("retention 30 days < required 365"), "{e}");
+        assert!(judge_log_group(Some(400), Some(two_days_ago), 365, 24, now).is_err());
+        assert!(judge_log_group(Some(400), None, 365, 24, now).is_err());
+    }
+}

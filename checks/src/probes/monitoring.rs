@@ -1,0 +1,211 @@
+//! C.1.3.1 監視: CloudWatch metric alarms in the used regions. Level 4
+//! (リソース監視) needs alarms on CPU, memory and disk; level 5 (パフォーマンス
+//! 監視) also on response time / latency. Each counting alarm must have an
+//! enabled action (ActionsEnabled and AlarmActions non-empty); an alarm stuck
+//! in INSUFFICIENT_DATA means its metric is not delivered and is a violation.
+//! Which metric names count per category comes from the scenario's `[monitoring]`.
+
+use std::sync::Arc;
+
+use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Findings, ProbeInput};
+use crate::model::{Msg, Outcome};
+use gcverify_scenarios::Monitoring;
+
+pub const ACTIONS: &[&str] = &["cloudwatch:DescribeAlarms"];
+
+/// An alarm still in INSUFFICIENT_DATA after this long is "stuck".
+const STUCK_AFTER: Duration = Duration::hours(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Cpu,
+    Memory,
+    Disk,
+    Latency,
+}
+
+impl Category {
+    fn label(self) -> (&'static str, &'static str) {
+        match self {
+            Category::Cpu => ("CPU", "CPU"),
+            Category::Memory => ("メモリ", "memory"),
+            Category::Disk => ("ディスク", "disk"),
+            Category::Latency => ("応答時間", "response time/latency"),
+        }
+    }
+    fn metrics(self, m: &Monitoring) -> &[String] {
+        match self {
+            Category::Cpu => &m.cpu_metrics,
+            Category::Memory => &m.memory_metrics,
+            Category::Disk => &m.disk_metrics,
+            Category::Latency => &m.latency_metrics,
+        }
+    }
+}
+
+/// Categories C.1.3.1's level requires. `Ok(None)`: not applicable.
+pub fn required(level: &str) -> Result<Option<Vec<Category>>, String> {
+    use Category::*;
+    match level {
+        "0" => Ok(None),
+        "4" => Ok(Some(vec![Cpu, Memory, Disk])),
+        "5" => Ok(Some(vec![Cpu, Memory, Disk, Latency])),
+        // 死活/エラー監視 are judged from logs and status checks, not by this probe.
+        other => Err(format!("level {other} (死活監視/エラー監視) is not judged by this probe; it verifies levels 4-5")),
+    }
+}
+
+/// Metric names an alarm watches (plain metric alarm or metric-math inputs).
+fn metric_names(a: &MetricAlarm) -> Vec<&str> {
+    let mut v: Vec<&str> = a.metric_name().into_iter().collect();
+    v.extend(a.metrics().iter().filter_map(|q| q.metric_stat()).filter_map(|s| s.metric()).filter_map(|m| m.metric_name()));
+    v
+}
+
+pub async fn alarms(input: Arc<ProbeInput>) -> Findings {
+    let need = match required(&input.level) {
+        Ok(None) => return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（監視を行わない）", "not applicable: level 0 (no monitoring)")),
+        Ok(Some(n)) => n,
+        Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
+    };
+    const CALL: &str = "cloudwatch:DescribeAlarms";
+    let mut f = Findings::new(input.now);
+    let mut seen = Vec::new();
+    let mut read_all = true;
+    for region in input.scenario.aws.used_regions() {
+        let cw = input.aws.cloudwatch(&region);
+        let mut pages = cw.describe_alarms().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(p) => seen.extend(p.metric_alarms().iter().map(|a| (region.clone(), a.clone()))),
+                Err(e) => {
+                    f.aws_error(CALL, Some(&region), &e);
+                    read_all = false;
+                    break;
+                }
+            }
+        }
+    }
+    if !read_all {
+        // A region whose alarms could not be read may hold the missing category: no verdict on absence.
+        return f;
+    }
+    judge(&seen, &need, &input.scenario.monitoring, input.now, &mut f);
+    f
+}
+
+pub fn judge(alarms: &[(String, MetricAlarm)], need: &[Category], m: &Monitoring, now: DateTime<Utc>, f: &mut Findings) {
+    const SRC: &str = "cloudwatch:DescribeAlarms";
+    let mut covered = Vec::new();
+    for (region, a) in alarms {
+        let name = a.alarm_name().unwrap_or("(no name)");
+        if !name.starts_with(&m.alarm_name_prefix) {
+            continue;
+        }
+        let metrics = metric_names(a);
+        let cats: Vec<Category> = need.iter().copied().filter(|c| metrics.iter().any(|mn| c.metrics(m).iter().any(|x| x == mn))).collect();
+        if cats.is_empty() {
+            continue;
+        }
+        let cat_names = cats.iter().map(|c| c.label().1).collect::<Vec<_>>().join("+");
+        let state = a.state_value().map(StateValue::as_str).unwrap_or("?");
+        let detail = format!(
+            "{cat_names}: metric {} ActionsEnabled={} AlarmActions=[{}] State={state}",
+            metrics.join(","),
+            a.actions_enabled().unwrap_or(false),
+            a.alarm_actions().join(",")
+        );
+        let has_action = a.actions_enabled() == Some(true) && !a.alarm_actions().is_empty();
+        let since = a.state_updated_timestamp().and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), 0));
+        let stuck = a.state_value() == Some(&StateValue::InsufficientData) && since.is_none_or(|s| now - s > STUCK_AFTER);
+        if !has_action {
+            f.fail(name, Some(region), format!("{detail}: no enabled alarm action (no one is notified)"), SRC);
+        } else if stuck {
+            let since = since.map(|s| s.to_rfc3339()).unwrap_or_else(|| "unknown".into());
+            f.fail(name, Some(region), format!("{detail}: INSUFFICIENT_DATA since {since} (metric not delivered?)"), SRC);
+        } else {
+            f.pass(name, Some(region), detail, SRC);
+            covered.extend(cats);
+        }
+    }
+    let mut missing = Vec::new();
+    for c in need {
+        if !covered.contains(c) {
+            missing.push(*c);
+            f.fail(
+                &format!("alarms:{}", c.label().1),
+                None,
+                format!("no working alarm with an enabled action on {} metrics ({})", c.label().1, c.metrics(m).join(", ")),
+                SRC,
+            );
+        }
+    }
+    if missing.is_empty() {
+        let ja = need.iter().map(|c| c.label().0).collect::<Vec<_>>().join("・");
+        let en = need.iter().map(|c| c.label().1).collect::<Vec<_>>().join(", ");
+        f.ok_summary(Msg::new(format!("{ja}のアラームが通知アクション付きで稼働"), format!("alarms with enabled actions cover {en}")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alarm(name: &str, metric: &str, actions: bool, state: StateValue) -> (String, MetricAlarm) {
+        let mut b = MetricAlarm::builder().alarm_name(name).metric_name(metric).actions_enabled(actions).state_value(state);
+        if actions {
+            b = b.alarm_actions("arn:aws:sns:ap-northeast-1:123456789012:ops");
+        }
+        ("ap-northeast-1".into(), b.build())
+    }
+
+    fn outcome(alarms: &[(String, MetricAlarm)], level: &str) -> crate::probes::Conclusion {
+        let need = required(level).expect("level").expect("required");
+        let mut f = Findings::new(Utc::now());
+        judge(alarms, &need, &Monitoring::default(), Utc::now(), &mut f);
+        f.conclude(level)
+    }
+
+    fn resource_alarms() -> Vec<(String, MetricAlarm)> {
+        vec![
+            alarm("cpu", "CPUUtilization", true, StateValue::Ok),
+            alarm("mem", "mem_used_percent", true, StateValue::Ok),
+            alarm("disk", "disk_used_percent", true, StateValue::Alarm),
+        ]
+    }
+
+    #[test]
+    fn level_4_needs_resources_level_5_also_latency() {
+        assert_eq!(outcome(&resource_alarms(), "4").outcome, Outcome::Ok);
+        let c = outcome(&resource_alarms(), "5");
+        assert_eq!(c.outcome, Outcome::Ng);
+        assert!(c.summary.en.contains("response time/latency"), "{}", c.summary.en);
+        let mut all = resource_alarms();
+        all.push(alarm("alb-latency", "TargetResponseTime", true, StateValue::Ok));
+        assert_eq!(outcome(&all, "5").outcome, Outcome::Ok);
+    }
+
+    #[test]
+    fn alarm_without_action_or_stuck_is_ng() {
+        let mut a = resource_alarms();
+        a.push(alarm("cpu-silent", "CPUUtilization", false, StateValue::Ok));
+        let c = outcome(&a, "4");
+        assert_eq!(c.outcome, Outcome::Ng);
+        assert!(c.summary.en.contains("cpu-silent"), "{}", c.summary.en);
+
+        let mut a = resource_alarms();
+        a[1] = alarm("mem", "mem_used_percent", true, StateValue::InsufficientData);
+        let c = outcome(&a, "4");
+        assert_eq!(c.outcome, Outcome::Ng);
+        assert!(c.summary.en.contains("INSUFFICIENT_DATA"), "{}", c.summary.en);
+    }
+
+    #[test]
+    fn levels_outside_4_5() {
+        assert!(matches!(required("0"), Ok(None)));
+        assert!(required("2").is_err());
+    }
+}

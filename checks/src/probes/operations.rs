@@ -1,0 +1,309 @@
+//! C.2.3.5 パッチ適用 and E.4.3.4 ウィルス定義ファイル, through Systems Manager:
+//! every in-scope running EC2 instance must be SSM-managed and online; its
+//! patch state must show no failed installs and no missing critical/security
+//! patches; the anti-virus definition association named in the scenario must
+//! have succeeded within the age the E.4.3.4 level allows.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use aws_sdk_ssm::types::{AssociationFilter, AssociationFilterKey, InstancePatchState, PingStatus};
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Findings, ProbeInput};
+use crate::model::{Msg, Outcome};
+
+pub const ACTIONS: &[&str] = &[
+    "ec2:DescribeInstances",
+    "ssm:DescribeInstanceInformation",
+    "ssm:DescribeInstancePatchStates",
+    "ssm:ListAssociations",
+    "ssm:DescribeAssociation",
+];
+
+/// In-scope running instances per region. `None` when they could not be listed.
+async fn instances(input: &ProbeInput, f: &mut Findings) -> Option<BTreeMap<String, Vec<String>>> {
+    const CALL: &str = "ec2:DescribeInstances";
+    let mut out = BTreeMap::new();
+    for region in input.scenario.aws.used_regions() {
+        let ec2 = input.aws.ec2(&region);
+        let mut filters: Vec<aws_sdk_ec2::types::Filter> = input
+            .scenario
+            .scope
+            .tags
+            .iter()
+            .map(|(k, v)| aws_sdk_ec2::types::Filter::builder().name(format!("tag:{k}")).values(v).build())
+            .collect();
+        filters.push(aws_sdk_ec2::types::Filter::builder().name("instance-state-name").values("running").build());
+        let mut ids = Vec::new();
+        let mut pages = ec2.describe_instances().set_filters(Some(filters)).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(p) => ids.extend(p.reservations().iter().flat_map(|r| r.instances()).filter_map(|i| i.instance_id()).map(str::to_string)),
+                Err(e) => {
+                    f.aws_error(CALL, Some(&region), &e);
+                    return None;
+                }
+            }
+        }
+        out.insert(region, ids);
+    }
+    Some(out)
+}
+
+/// Instances SSM reports as managed and online (PingStatus=Online); others are
+/// recorded as violations. Returns the online ones, `None` when SSM could not be read.
+async fn managed(ssm: &aws_sdk_ssm::Client, region: &str, ids: &[String], f: &mut Findings) -> Option<Vec<String>> {
+    const CALL: &str = "ssm:DescribeInstanceInformation";
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut pages = ssm.describe_instance_information().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => {
+                for i in p.instance_information_list() {
+                    if let Some(id) = i.instance_id() {
+                        seen.insert(id.to_string(), i.ping_status().map(PingStatus::as_str).unwrap_or("?").to_string());
+                    }
+                }
+            }
+            Err(e) => {
+                f.aws_error(CALL, Some(region), &e);
+                return None;
+            }
+        }
+    }
+    let mut online = Vec::new();
+    for id in ids {
+        match seen.get(id).map(String::as_str) {
+            None => f.fail(id, Some(region), "not SSM-managed (no SSM Agent registration): patching cannot be verified or automated", CALL),
+            Some("Online") => online.push(id.clone()),
+            Some(status) => f.fail(id, Some(region), format!("SSM-managed but PingStatus={status}"), CALL),
+        }
+    }
+    Some(online)
+}
+
+fn no_instances(f: &mut Findings, by_region: &BTreeMap<String, Vec<String>>) -> bool {
+    if by_region.values().all(Vec::is_empty) {
+        f.error("instances", None, "no running in-scope EC2 instance found: nothing to verify", "ec2:DescribeInstances");
+        return true;
+    }
+    false
+}
+
+/// C.2.3.5 OS等パッチ適用タイミング.
+pub async fn patching(input: Arc<ProbeInput>) -> Findings {
+    if input.level == "0" {
+        return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（パッチ適用を行わない）", "not applicable: level 0 (no patching)"));
+    }
+    let mut f = Findings::new(input.now);
+    let Some(by_region) = instances(&input, &mut f).await else { return f };
+    if no_instances(&mut f, &by_region) {
+        return f;
+    }
+    let mut checked = 0;
+    for (region, ids) in by_region.iter().filter(|(_, ids)| !ids.is_empty()) {
+        let ssm = input.aws.ssm(region);
+        let Some(online) = managed(&ssm, region, ids, &mut f).await else { continue };
+        for chunk in online.chunks(50) {
+            match ssm.describe_instance_patch_states().set_instance_ids(Some(chunk.to_vec())).send().await {
+                Ok(out) => {
+                    let states: Vec<&InstancePatchState> = out.instance_patch_states().iter().collect();
+                    for id in chunk {
+                        match states.iter().find(|s| s.instance_id() == id.as_str()) {
+                            Some(s) => {
+                                checked += 1;
+                                judge_patch_state(s, region, &mut f);
+                            }
+                            None => f.fail(id, Some(region), "no patch state reported (never scanned by Patch Manager)", "ssm:DescribeInstancePatchStates"),
+                        }
+                    }
+                }
+                Err(e) => f.aws_error("ssm:DescribeInstancePatchStates", Some(region), &e),
+            }
+        }
+    }
+    f.ok_summary(Msg::new(
+        format!("{checked}台すべてSSM管理下、重要・セキュリティパッチの未適用なし、適用失敗なし"),
+        format!("all {checked} instance(s) SSM-managed with no missing critical/security patches and no failed installs"),
+    ));
+    f
+}
+
+pub fn judge_patch_state(s: &InstancePatchState, region: &str, f: &mut Findings) {
+    const SRC: &str = "ssm:DescribeInstancePatchStates";
+    let critical = s.critical_non_compliant_count().unwrap_or(0);
+    let security = s.security_non_compliant_count().unwrap_or(0);
+    let failed = s.failed_count();
+    let scanned = DateTime::<Utc>::from_timestamp(s.operation_end_time().secs(), 0).map(|t| t.to_rfc3339()).unwrap_or_else(|| "?".into());
+    let detail = format!(
+        "baseline {} Operation={} at {scanned}: Installed={} Missing={} Failed={failed} CriticalNonCompliant={critical} SecurityNonCompliant={security}",
+        s.baseline_id(),
+        s.operation().as_str(),
+        s.installed_count(),
+        s.missing_count()
+    );
+    let mut problems = Vec::new();
+    if failed > 0 {
+        problems.push(format!("{failed} failed install(s)"));
+    }
+    if critical > 0 {
+        problems.push(format!("{critical} missing critical patch(es)"));
+    }
+    if security > 0 {
+        problems.push(format!("{security} missing security patch(es)"));
+    }
+    if problems.is_empty() {
+        f.pass(s.instance_id(), Some(region), detail, SRC);
+    } else {
+        f.fail(s.instance_id(), Some(region), format!("{}; {detail}", problems.join(", ")), SRC);
+    }
+}
+
+/// How old the AV association's last success may be at E.4.3.4's level.
+pub fn av_max_age(level: &str, p: &gcverify_scenarios::Patching) -> Result<Option<Duration>, String> {
+    match level {
+        "0" => Ok(None),
+        "1" => Ok(Some(Duration::hours(p.av_max_age_hours_periodic.into()))),
+        "2" => Ok(Some(Duration::hours(p.av_max_age_hours.into()))),
+        other => Err(format!("level {other} is not defined for E.4.3.4 (0-2)")),
+    }
+}
+
+/// E.4.3.4 ウィルス定義ファイル適用タイミング.
+pub async fn antivirus(input: Arc<ProbeInput>) -> Findings {
+    let max_age = match av_max_age(&input.level, &input.scenario.patching) {
+        Ok(None) => return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（定義ファイルを適用しない）", "not applicable: level 0")),
+        Ok(Some(d)) => d,
+        Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
+    };
+    let Some(name) = input.scenario.patching.av_association.clone() else {
+        return Findings::decided(
+            Outcome::Error,
+            Msg::new(
+                "検証不能: シナリオの [patching] av_association（ウィルス定義更新の関連付け名）が未設定",
+                "could not verify: the scenario names no anti-virus definition association ([patching] av_association)",
+            ),
+        );
+    };
+    let mut f = Findings::new(input.now);
+    let Some(by_region) = instances(&input, &mut f).await else { return f };
+    if no_instances(&mut f, &by_region) {
+        return f;
+    }
+    let mut managed_count = 0;
+    for (region, ids) in by_region.iter().filter(|(_, ids)| !ids.is_empty()) {
+        let ssm = input.aws.ssm(region);
+        if let Some(online) = managed(&ssm, region, ids, &mut f).await {
+            managed_count += online.len();
+            association(&ssm, region, &name, &online, max_age, input.now, &mut f).await;
+        }
+    }
+    f.ok_summary(Msg::new(
+        format!("ウィルス定義更新 {name} が{}時間以内に成功、{managed_count}台がSSM管理下", max_age.num_hours()),
+        format!("AV definition association {name} succeeded within {}h; {managed_count} instance(s) SSM-managed", max_age.num_hours()),
+    ));
+    f
+}
+
+async fn association(ssm: &aws_sdk_ssm::Client, region: &str, name: &str, online: &[String], max_age: Duration, now: DateTime<Utc>, f: &mut Findings) {
+    const LIST: &str = "ssm:ListAssociations";
+    const DESCRIBE: &str = "ssm:DescribeAssociation";
+    let filter = match AssociationFilter::builder().key(AssociationFilterKey::AssociationName).value(name).build() {
+        Ok(x) => x,
+        Err(e) => return f.error(name, Some(region), format!("{LIST}: {e}"), LIST),
+    };
+    let mut ids = Vec::new();
+    let mut pages = ssm.list_associations().association_filter_list(filter).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => ids.extend(p.associations().iter().filter_map(|a| a.association_id()).map(str::to_string)),
+            Err(e) => return f.aws_error(LIST, Some(region), &e),
+        }
+    }
+    if ids.is_empty() {
+        return f.fail(name, Some(region), "anti-virus definition association does not exist", LIST);
+    }
+    let mut targets = BTreeSet::new();
+    for id in ids {
+        let d = match ssm.describe_association().association_id(&id).send().await {
+            Ok(o) => o,
+            Err(e) => {
+                f.aws_error(DESCRIBE, Some(region), &e);
+                continue;
+            }
+        };
+        let Some(desc) = d.association_description() else {
+            f.error(name, Some(region), format!("{DESCRIBE}: answer had no AssociationDescription"), DESCRIBE);
+            continue;
+        };
+        for t in desc.targets() {
+            if t.key() == Some("InstanceIds") {
+                targets.extend(t.values().iter().cloned());
+            } else {
+                targets.insert(format!("{}={}", t.key().unwrap_or("?"), t.values().join(",")));
+            }
+        }
+        let subject = format!("{name} ({id})");
+        let last = desc.last_successful_execution_date().and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), 0));
+        match last {
+            Some(t) if now - t <= max_age => f.pass(&subject, Some(region), format!("LastSuccessfulExecutionDate={} (within {}h)", t.to_rfc3339(), max_age.num_hours()), DESCRIBE),
+            Some(t) => f.fail(&subject, Some(region), format!("LastSuccessfulExecutionDate={} is older than {}h", t.to_rfc3339(), max_age.num_hours()), DESCRIBE),
+            None => f.fail(&subject, Some(region), "the association never succeeded", DESCRIBE),
+        }
+    }
+    // Instance-ID targets must cover every managed instance; tag/"*" targets are recorded as-is.
+    let by_id = targets.iter().any(|t| t.starts_with("i-") || t == "*");
+    if by_id && !targets.contains("*") {
+        for id in online.iter().filter(|i| !targets.contains(*i)) {
+            f.fail(id, Some(region), format!("not a target of the anti-virus association {name}"), DESCRIBE);
+        }
+    }
+    f.info(name, Some(region), format!("targets: {}", targets.into_iter().collect::<Vec<_>>().join("; ")), DESCRIBE);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ssm::types::PatchOperationType;
+
+    fn state(failed: i32, critical: i32, security: i32) -> InstancePatchState {
+        InstancePatchState::builder()
+            .instance_id("i-1")
+            .patch_group("g")
+            .baseline_id("pb-1")
+            .operation_start_time(aws_smithy_types::DateTime::from_secs(0))
+            .operation_end_time(aws_smithy_types::DateTime::from_secs(60))
+            .operation(PatchOperationType::Scan)
+            .missing_count(3)
+            .failed_count(failed)
+            .critical_non_compliant_count(critical)
+            .security_non_compliant_count(security)
+            .build()
+            .expect("patch state")
+    }
+
+    fn outcome(s: &InstancePatchState) -> Outcome {
+        let mut f = Findings::new(Utc::now());
+        judge_patch_state(s, "r", &mut f);
+        f.conclude("4").outcome
+    }
+
+    #[test]
+    fn patch_state_rules() {
+        // Non-critical missing patches wait for the periodic maintenance (level 4).
+        assert_eq!(outcome(&state(0, 0, 0)), Outcome::Ok);
+        assert_eq!(outcome(&state(1, 0, 0)), Outcome::Ng);
+        assert_eq!(outcome(&state(0, 2, 0)), Outcome::Ng);
+        assert_eq!(outcome(&state(0, 0, 1)), Outcome::Ng);
+    }
+
+    #[test]
+    fn av_age_follows_level_and_scenario() {
+        let p = gcverify_scenarios::Patching::default();
+        assert_eq!(av_max_age("2", &p).expect("l2"), Some(Duration::hours(24)));
+        assert_eq!(av_max_age("1", &p).expect("l1"), Some(Duration::hours(744)));
+        assert_eq!(av_max_age("0", &p).expect("l0"), None);
+        assert!(av_max_age("3", &p).is_err());
+    }
+}

@@ -1,0 +1,424 @@
+//! Performance probes:
+//! - `performance.response_time` (B.2.1.4 通常時 / B.2.1.5 アクセス集中時):
+//!   runs the `normal` / `peak` phase of the scenario's load profile with the
+//!   open-model generator (gcverify-loadgen); threshold from the level.
+//! - `performance.batch` (B.2.2.1 / B.2.2.2): each batch's duration (from a
+//!   CloudWatch metric or a command) must fit the level's share of its window.
+//! - `performance.workload` (B.1.1.x): metric assertions — a number from
+//!   CloudWatch or a command compared with a limit or a baseline ± tolerance.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+use gcverify_loadgen::{Profile, RunOptions, Verdict};
+use gcverify_scenarios::{PerformanceCloudWatch, Scenario};
+use serde::Deserialize;
+
+use super::{Findings, ProbeInput};
+use crate::model::{Msg, Outcome};
+
+/// IAM actions this module calls (batch and metric assertions read CloudWatch).
+pub const ACTIONS: &[&str] = &["cloudwatch:GetMetricData"];
+
+/// Show the load generator's live view on stderr (set by `xtask probe load`).
+pub static LIVE_VIEW: AtomicBool = AtomicBool::new(false);
+
+/// Load phases never overlap: two at once would each measure the other's load.
+static LOAD_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+// ---------------------------------------------------------------- levels (data)
+
+#[derive(Debug, Deserialize)]
+struct LevelTable {
+    response_time: Vec<LevelRow>,
+    batch: Vec<LevelRow>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LevelRow {
+    items: Vec<String>,
+    level: String,
+    label: String,
+    #[serde(default)]
+    ms: Option<u64>,
+    #[serde(default)]
+    factor: Option<f64>,
+}
+
+fn levels() -> Result<&'static LevelTable, String> {
+    static T: OnceLock<Result<LevelTable, String>> = OnceLock::new();
+    T.get_or_init(|| toml::from_str(include_str!("performance_levels.toml")).map_err(|e| format!("performance_levels.toml: {e}")))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn find<'a>(rows: &'a [LevelRow], item: &str, level: &str) -> Result<&'a LevelRow, String> {
+    rows.iter()
+        .find(|r| r.level == level && r.items.iter().any(|i| i == item))
+        .ok_or_else(|| format!("level `{level}` of {item} has no defined target (performance_levels.toml)"))
+}
+
+/// The response-time threshold of a level: `Ok(None)` for 管理対象外.
+pub fn threshold_ms(item: &str, level: &str) -> Result<(Option<u64>, String), String> {
+    let row = find(&levels()?.response_time, item, level)?;
+    Ok((row.ms, row.label.clone()))
+}
+
+/// The share of a batch window a batch may use: `Ok(None)` for 規定しない.
+pub fn batch_factor(item: &str, level: &str) -> Result<(Option<f64>, String), String> {
+    let row = find(&levels()?.batch, item, level)?;
+    Ok((row.factor, row.label.clone()))
+}
+
+fn cannot(why: impl std::fmt::Display) -> Findings {
+    Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}")))
+}
+
+// ---------------------------------------------------------------- response time
+
+/// Which profile phase stands for an item.
+pub fn phase_of(item: &str) -> Option<&'static str> {
+    match item {
+        "B.2.1.4" => Some("normal"),
+        "B.2.1.5" => Some("peak"),
+        _ => None,
+    }
+}
+
+/// The profile path (relative to the scenario file) and the output folder.
+pub fn profile_path(s: &Scenario) -> Option<PathBuf> {
+    let p = s.performance.profile.as_ref()?;
+    Some(match s.path().and_then(|sp| sp.parent()) {
+        Some(dir) if p.is_relative() => dir.join(p),
+        _ => p.clone(),
+    })
+}
+
+pub fn output_dir(s: &Scenario) -> PathBuf {
+    s.performance.output_dir.clone().unwrap_or_else(|| PathBuf::from("target/gcverify").join(&s.environment.name).join("load"))
+}
+
+pub async fn response_time(input: Arc<ProbeInput>) -> Findings {
+    let id = input.item.id.as_str();
+    let Some(phase) = phase_of(id) else {
+        return cannot(format!("{id} is not a response-time item"));
+    };
+    let (ms, label) = match threshold_ms(id, &input.level) {
+        Ok(t) => t,
+        Err(e) => return cannot(e),
+    };
+    let Some(threshold) = ms else {
+        return Findings::decided(
+            Outcome::NotApplicable,
+            Msg::new(format!("対象外: 選択レベル{}（{label}）", input.level), format!("not applicable: level {} ({label})", input.level)),
+        );
+    };
+    let s = &input.scenario;
+    let Some(path) = profile_path(s) else {
+        return cannot("シナリオに [performance] profile がない / no [performance] profile in the scenario");
+    };
+    if !s.performance.enabled {
+        return cannot(format!("負荷送信が無効 ([performance] enabled = false) / load is disabled; profile {}", path.display()));
+    }
+    let profile = match Profile::load(&path) {
+        Ok(p) => p,
+        Err(e) => return cannot(e),
+    };
+    let opts = RunOptions { base_url: s.performance.base_url.clone(), out_dir: Some(output_dir(s)), progress: LIVE_VIEW.load(Ordering::Relaxed) };
+    let _guard = LOAD_LOCK.lock().await;
+    let report = match gcverify_loadgen::run_phase(&profile, phase, threshold, &opts).await {
+        Ok(r) => r,
+        Err(e) => return cannot(e),
+    };
+    drop(_guard);
+    judge_phase(&report, &label, input.now)
+}
+
+/// Evidence and outcome from a measured phase.
+pub fn judge_phase(report: &gcverify_loadgen::PhaseReport, label: &str, now: chrono::DateTime<chrono::Utc>) -> Findings {
+    const SRC: &str = "loadgen";
+    let mut f = Findings::new(now);
+    let pct = report.slo.percentile.to_string();
+    let thr = report.slo.threshold_ms;
+    let sched = &report.schedule;
+    let sched_text = format!(
+        "schedule: {} sends, {} late > {} ms ({:.2}%), lag p99 {:.1} ms max {:.1} ms, in-flight waits {}",
+        sched.sends,
+        sched.late,
+        sched.tolerance_ms,
+        sched.late_fraction * 100.0,
+        sched.lag_p99_ms,
+        sched.lag_max_ms,
+        sched.in_flight_waits
+    );
+    match report.verdict() {
+        Verdict::Error(why) => {
+            for op in &report.operations {
+                f.info(&op.name, None, op.line(), SRC);
+            }
+            f.error("load-generator", None, why, SRC);
+            return f;
+        }
+        Verdict::Ng(_) | Verdict::Ok => {}
+    }
+    for op in &report.operations {
+        let over = op.slo_value_ms > thr as f64;
+        let errs = op.error_rate > report.slo.max_error_rate;
+        let mut detail = op.line();
+        if over {
+            detail = format!("{pct} {:.1} ms > {thr} ms; {detail}", op.slo_value_ms);
+        }
+        if errs {
+            detail = format!("error rate {:.2}% > {:.2}%; {detail}", op.error_rate * 100.0, report.slo.max_error_rate * 100.0);
+        }
+        if over || errs {
+            f.fail(&op.name, None, detail, SRC);
+        } else {
+            f.pass(&op.name, None, detail, SRC);
+        }
+    }
+    f.info("load-generator", None, sched_text, SRC);
+    if let Some(log) = &report.interval_log {
+        f.info("histograms", None, format!("HdrHistogram V2 interval log: {}", log.display()), SRC);
+    }
+    let worst = report.operations.iter().map(|o| o.slo_value_ms).fold(0.0, f64::max);
+    f.ok_summary(Msg::new(
+        format!("{}（{label}）: 主要処理{}件の{pct}がすべて{thr}ms以内（最大 {worst:.0}ms、{}秒間の実測）", report.phase, report.operations.len(), report.duration_secs),
+        format!("{} ({label}): {pct} of all {} operations within {thr} ms (worst {worst:.0} ms, measured for {} s)", report.phase, report.operations.len(), report.duration_secs),
+    ));
+    f
+}
+
+// ---------------------------------------------------------------- batch windows
+
+pub async fn batch(input: Arc<ProbeInput>) -> Findings {
+    let id = input.item.id.as_str();
+    let (factor, label) = match batch_factor(id, &input.level) {
+        Ok(t) => t,
+        Err(e) => return cannot(e),
+    };
+    let Some(factor) = factor else {
+        return Findings::decided(
+            Outcome::NotApplicable,
+            Msg::new(format!("対象外: 選択レベル{}（{label}）", input.level), format!("not applicable: level {} ({label})", input.level)),
+        );
+    };
+    let batches: Vec<_> = input.scenario.performance.batch.iter().filter(|b| b.item == id).collect();
+    if batches.is_empty() {
+        return cannot(format!("シナリオの [[performance.batch]] に {id} のバッチがない / no [[performance.batch]] for {id}"));
+    }
+    let mut f = Findings::new(input.now);
+    for b in batches {
+        let Some(secs) = read_number(&input, b.cloudwatch.as_ref(), b.command.as_deref(), &b.name, &mut f).await else { continue };
+        let window = b.window_minutes * 60.0;
+        let allowed = window * factor;
+        let detail = format!("duration {secs:.0} s, window {window:.0} s, allowed {allowed:.0} s ({label}: {:.0}% of the window)", factor * 100.0);
+        if secs <= allowed {
+            f.pass(&b.name, None, detail, source_name(b.cloudwatch.as_ref()));
+        } else {
+            f.fail(&b.name, None, detail, source_name(b.cloudwatch.as_ref()));
+        }
+    }
+    f.ok_summary(Msg::new(format!("全バッチが処理時間枠の{:.0}%以内（{label}）", factor * 100.0), format!("every batch within {:.0}% of its window ({label})", factor * 100.0)));
+    f
+}
+
+// ---------------------------------------------------------------- metric assertions
+
+pub async fn workload(input: Arc<ProbeInput>) -> Findings {
+    let id = input.item.id.as_str();
+    let metrics: Vec<_> = input.scenario.performance.metric.iter().filter(|m| m.item == id).collect();
+    if metrics.is_empty() {
+        return cannot(format!("シナリオの [[performance.metric]] に {id} の指標がない / no [[performance.metric]] for {id}"));
+    }
+    let mut f = Findings::new(input.now);
+    for m in metrics {
+        if m.max.is_none() && m.min.is_none() && m.baseline.is_none() {
+            f.error(&m.name, None, "assertion has none of max, min, baseline", "scenario");
+            continue;
+        }
+        if m.baseline.is_some() != m.tolerance_pct.is_some() {
+            f.error(&m.name, None, "baseline and tolerance_pct go together", "scenario");
+            continue;
+        }
+        let src = source_name(m.cloudwatch.as_ref());
+        let Some(v) = read_number(&input, m.cloudwatch.as_ref(), m.command.as_deref(), &m.name, &mut f).await else { continue };
+        match assert_metric(v, m.max, m.min, m.baseline.zip(m.tolerance_pct)) {
+            Ok(d) => f.pass(&m.name, None, d, src),
+            Err(d) => f.fail(&m.name, None, d, src),
+        }
+    }
+    f
+}
+
+/// `Ok(detail)` when `v` is within every given bound.
+pub fn assert_metric(v: f64, max: Option<f64>, min: Option<f64>, baseline: Option<(f64, f64)>) -> Result<String, String> {
+    let mut parts = vec![format!("value {v}")];
+    let mut ok = true;
+    if let Some(mx) = max {
+        ok &= v <= mx;
+        parts.push(format!("max {mx}"));
+    }
+    if let Some(mn) = min {
+        ok &= v >= mn;
+        parts.push(format!("min {mn}"));
+    }
+    if let Some((b, tol)) = baseline {
+        let dev = if b == 0.0 { if v == 0.0 { 0.0 } else { f64::INFINITY } } else { (v - b).abs() / b.abs() * 100.0 };
+        ok &= dev <= tol;
+        parts.push(format!("baseline {b} ± {tol}% (deviation {dev:.1}%)"));
+    }
+    let d = parts.join(", ");
+    if ok {
+        Ok(d)
+    } else {
+        Err(d)
+    }
+}
+
+fn source_name(cw: Option<&PerformanceCloudWatch>) -> &'static str {
+    if cw.is_some() {
+        "cloudwatch:GetMetricData"
+    } else {
+        "command"
+    }
+}
+
+/// One number from exactly one source; failures go into `f` as ERROR.
+async fn read_number(input: &ProbeInput, cw: Option<&PerformanceCloudWatch>, cmd: Option<&str>, name: &str, f: &mut Findings) -> Option<f64> {
+    match (cw, cmd) {
+        (Some(q), None) => {
+            let region = q.region.clone().unwrap_or_else(|| input.scenario.aws.primary_region.clone());
+            let client = input.aws.cloudwatch(&region);
+            cloudwatch_value(&client, q, input.now, &region, name, f).await.map(|v| v * q.seconds_per_unit)
+        }
+        (None, Some(c)) => match run_command(c).await {
+            Ok(v) => Some(v),
+            Err(e) => {
+                f.error(name, None, e, "command");
+                None
+            }
+        },
+        _ => {
+            f.error(name, None, "give exactly one of `cloudwatch` or `command`", "scenario");
+            None
+        }
+    }
+}
+
+/// Run `sh -c cmd` (60 s at most) and parse the last line it prints as a number.
+pub async fn run_command(cmd: &str) -> Result<f64, String> {
+    let child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), child)
+        .await
+        .map_err(|_| format!("`{cmd}` did not finish within 60 s"))?
+        .map_err(|e| format!("`{cmd}` could not run: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("`{cmd}` exited with {}: {}", out.status, err.trim()));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("");
+    last.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("`{cmd}` printed `{last}`, not a number"))
+}
+
+async fn cloudwatch_value(client: &aws_sdk_cloudwatch::Client, q: &PerformanceCloudWatch, now: chrono::DateTime<chrono::Utc>, region: &str, name: &str, f: &mut Findings) -> Option<f64> {
+    const CALL: &str = "cloudwatch:GetMetricData";
+    let dims: Vec<Dimension> = q.dimensions.iter().map(|(k, v)| Dimension::builder().name(k).value(v).build()).collect();
+    let metric = Metric::builder().namespace(&q.namespace).metric_name(&q.metric).set_dimensions(Some(dims)).build();
+    let stat = MetricStat::builder().metric(metric).period(q.period_secs).stat(&q.stat).build();
+    let query = MetricDataQuery::builder().id("m0").metric_stat(stat).return_data(true).build();
+    let start = now - chrono::Duration::hours(q.lookback_hours);
+    let to_ts = |t: chrono::DateTime<chrono::Utc>| aws_smithy_types::DateTime::from_secs(t.timestamp());
+    let mut values = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let res = client
+            .get_metric_data()
+            .metric_data_queries(query.clone())
+            .start_time(to_ts(start))
+            .end_time(to_ts(now))
+            .set_next_token(token.clone())
+            .send()
+            .await;
+        let out = match res {
+            Ok(o) => o,
+            Err(e) => {
+                f.aws_error(CALL, Some(region), &e);
+                return None;
+            }
+        };
+        for r in out.metric_data_results() {
+            values.extend_from_slice(r.values());
+        }
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    if values.is_empty() {
+        f.error(name, Some(region), format!("{}/{} {}: no datapoints in the last {} h", q.namespace, q.metric, q.stat, q.lookback_hours), CALL);
+        return None;
+    }
+    let v = aggregate(&q.stat, &values);
+    f.info(name, Some(region), format!("{}/{} {} over {} h: {} datapoints, aggregate {v}", q.namespace, q.metric, q.stat, q.lookback_hours, values.len()), CALL);
+    Some(v)
+}
+
+/// Fold per-period values into one figure for the look-back window.
+/// Percentiles fold by maximum (the worst period), which never flatters.
+pub fn aggregate(stat: &str, v: &[f64]) -> f64 {
+    match stat {
+        "Sum" | "SampleCount" => v.iter().sum(),
+        "Minimum" => v.iter().copied().fold(f64::INFINITY, f64::min),
+        "Average" => v.iter().sum::<f64>() / v.len() as f64,
+        _ => v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_come_from_the_level_table() {
+        assert_eq!(threshold_ms("B.2.1.4", "3").map(|t| t.0), Ok(Some(3000)));
+        assert_eq!(threshold_ms("B.2.1.5", "2").map(|t| t.0), Ok(Some(5000)));
+        assert_eq!(threshold_ms("B.2.1.4", "0").map(|t| t.0), Ok(None));
+        assert!(threshold_ms("B.2.1.4", "5").is_err());
+        assert_eq!(batch_factor("B.2.2.1", "2").map(|t| t.0), Ok(Some(0.5)));
+        assert_eq!(batch_factor("B.2.2.2", "1").map(|t| t.0), Ok(Some(1.0)));
+    }
+
+    #[test]
+    fn metric_assertions() {
+        assert!(assert_metric(90.0, Some(100.0), None, None).is_ok());
+        assert!(assert_metric(101.0, Some(100.0), None, None).is_err());
+        assert!(assert_metric(5.0, None, Some(10.0), None).is_err());
+        assert!(assert_metric(1040.0, None, None, Some((1000.0, 5.0))).is_ok());
+        assert!(assert_metric(1060.0, None, None, Some((1000.0, 5.0))).is_err());
+    }
+
+    #[test]
+    fn aggregation_never_flatters_percentiles() {
+        assert_eq!(aggregate("p99", &[1.0, 3.0, 2.0]), 3.0);
+        assert_eq!(aggregate("Sum", &[1.0, 3.0]), 4.0);
+        assert_eq!(aggregate("Minimum", &[2.0, 3.0]), 2.0);
+    }
+
+    #[tokio::test]
+    async fn command_source_reads_the_last_number() {
+        assert_eq!(run_command("echo starting; echo 1234.5").await, Ok(1234.5));
+        assert!(run_command("echo nope").await.is_err());
+        let e = run_command("echo oops >&2; exit 3").await.expect_err("fails");
+        assert!(e.contains("oops"), "{e}");
+    }
+}

@@ -1,0 +1,114 @@
+//! The least-privilege, read-only IAM policy that covers every probe
+//! (`cargo xtask iam-policy`).
+//!
+//! Each probe module declares the IAM actions it calls next to its code as
+//! `pub const ACTIONS: &[&str]`, and [`super::ACTIONS`] (in probes/mod.rs)
+//! lists every module's constant. The policy is the sorted union of them.
+//! A test scans the probe sources for call names (`"ec2:DescribeVolumes"`)
+//! and fails if one is missing from the policy, so a new call cannot ship
+//! without its permission.
+
+use std::collections::BTreeSet;
+
+/// The IAM action that authorises an API call, where the two differ
+/// (S3 names its permissions after the resource, not the operation).
+pub fn iam_action(call: &str) -> &str {
+    match call {
+        "s3:ListBuckets" => "s3:ListAllMyBuckets",
+        "s3:GetBucketEncryption" => "s3:GetEncryptionConfiguration",
+        "s3:GetPublicAccessBlock" => "s3:GetBucketPublicAccessBlock",
+        other => other,
+    }
+}
+
+/// Every action of every registered probe, mapped to IAM actions, sorted and deduplicated.
+pub fn actions() -> Vec<String> {
+    let set: BTreeSet<String> = super::ACTIONS
+        .iter()
+        .flat_map(|(_, list)| list.iter())
+        .map(|a| iam_action(a).to_string())
+        .collect();
+    set.into_iter().collect()
+}
+
+/// The policy document as pretty JSON. Read-only by construction: the test
+/// below rejects any action whose verb is not Describe/List/Get/Generate.
+pub fn policy_json() -> String {
+    let doc = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "GcverifyReadOnly",
+            "Effect": "Allow",
+            "Action": actions(),
+            "Resource": "*",
+        }],
+    });
+    // Serialising a json! value cannot fail; fall back to compact form anyway.
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| doc.to_string())
+}
+
+/// Verbs a read-only probe may use. GenerateCredentialReport only asks IAM
+/// to build the report it then reads (no configuration changes).
+pub const READ_ONLY_VERBS: &[&str] = &["Describe", "List", "Get", "Generate", "Lookup", "Filter", "Search"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `"svc:Action"` literals in a source text: a lowercase service prefix,
+    /// a colon, then a CamelCase operation name.
+    pub(crate) fn call_literals(src: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for piece in src.split('"').skip(1).step_by(2) {
+            let Some((svc, op)) = piece.split_once(':') else { continue };
+            // `aws:` is the global condition-key namespace (aws:MultiFactorAuthPresent), not a service.
+            let svc_ok = svc != "aws" && !svc.is_empty() && svc.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            let op_ok = op.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && op.chars().all(|c| c.is_ascii_alphanumeric());
+            if svc_ok && op_ok {
+                out.push(piece.to_string());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn policy_parses_and_is_read_only() {
+        let v: serde_json::Value = serde_json::from_str(&policy_json()).expect("policy is JSON");
+        let list = v["Statement"][0]["Action"].as_array().expect("Action array");
+        assert!(!list.is_empty());
+        for a in list {
+            let a = a.as_str().expect("string action");
+            let (_, op) = a.split_once(':').expect("svc:Action");
+            assert!(READ_ONLY_VERBS.iter().any(|verb| op.starts_with(verb)), "{a} is not a read-only action");
+        }
+    }
+
+    #[test]
+    fn every_call_in_the_probe_sources_is_in_the_policy() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/probes");
+        let policy = actions();
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).expect("probes dir") {
+            let path = entry.expect("dir entry").path();
+            // permissions.rs names calls only as examples and mappings; policy_doc.rs
+            // reads actions inside IAM documents (sts:AssumeRole), it calls nothing.
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if path.extension().and_then(|e| e.to_str()) != Some("rs") || name == "permissions.rs" || name == "policy_doc.rs" {
+                continue;
+            }
+            let src = std::fs::read_to_string(&path).expect("read probe source");
+            for call in call_literals(&src) {
+                let need = iam_action(&call);
+                assert!(policy.iter().any(|a| a == need), "{} calls {call} but no probe ACTIONS lists {need}", path.display());
+                checked += 1;
+            }
+        }
+        assert!(checked > 10, "only {checked} call literals found: scanner broken?");
+    }
+
+    #[test]
+    fn scanner_finds_calls_and_ignores_prose() {
+        let src = r#"const CALL: &str = "ec2:DescribeVolumes"; f.error("x", None, "arn:aws:iam::1:root", "s3:GetBucketLocation"); "note: Text here""#;
+        assert_eq!(call_literals(src), vec!["ec2:DescribeVolumes".to_string(), "s3:GetBucketLocation".to_string()]);
+    }
+}

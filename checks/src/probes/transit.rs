@@ -1,0 +1,357 @@
+//! E.6.1.1 伝送データの暗号化: ELBv2 listeners in every used region
+//! (HTTPS/TLS with a TLS 1.2+ policy; HTTP only as a redirect to HTTPS) and
+//! an active TLS handshake to each endpoint the scenario lists, judged
+//! against the CRYPTREC list shipped in checks/data/cryptrec-tls.toml.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, Listener, ProtocolEnum};
+use serde::Deserialize;
+
+use super::tls::{self, CryptrecList, Handshake};
+use super::{Findings, ProbeInput};
+use crate::model::{Msg, Outcome};
+use gcverify_scenarios::TlsEndpoint;
+
+pub const ACTIONS: &[&str] = &[
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeTags",
+];
+
+const ELB_POLICIES_TOML: &str = include_str!("../../data/elb-tls-policies.toml");
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Deserialize)]
+struct ElbPolicies {
+    accepted: Vec<String>,
+}
+
+/// Policies accepted for HTTPS/TLS listeners: the shipped list plus the scenario's extras.
+pub fn accepted_policies(extra: &[String]) -> Result<BTreeSet<String>, String> {
+    let p: ElbPolicies = toml::from_str(ELB_POLICIES_TOML).map_err(|e| format!("checks/data/elb-tls-policies.toml: {e}"))?;
+    Ok(p.accepted.into_iter().chain(extra.iter().cloned()).collect())
+}
+
+#[derive(Default)]
+struct Counts {
+    listeners: usize,
+    endpoints: usize,
+}
+
+pub async fn in_transit(input: Arc<ProbeInput>) -> Findings {
+    let all_data = match input.level.as_str() {
+        "0" => {
+            return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（暗号化の要求なし）", "not applicable: level 0 requires no encryption in transit"))
+        }
+        "1" | "2" => false,
+        "3" => true,
+        other => {
+            return Findings::decided(
+                Outcome::Error,
+                Msg::new(format!("検証不能: レベル{other}の判定は未対応（0-3）"), format!("could not verify: level {other} is not supported by this probe (0-3)")),
+            )
+        }
+    };
+    let (policies, cryptrec) = match (accepted_policies(&input.scenario.transit.extra_elb_policies), CryptrecList::builtin()) {
+        (Ok(p), Ok(c)) => (p, c),
+        (Err(e), _) | (_, Err(e)) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {e}"), format!("could not verify: {e}"))),
+    };
+    let mut f = Findings::new(input.now);
+    let mut n = Counts::default();
+    let endpoints = &input.scenario.transit.endpoints;
+    for region in input.scenario.aws.used_regions() {
+        let elb = input.aws.elbv2(&region);
+        load_balancers(&elb, &region, &input.scenario.scope.tags, &policies, all_data, endpoints, &mut f, &mut n).await;
+    }
+    for ep in endpoints {
+        n.endpoints += 1;
+        probe_endpoint(ep, &cryptrec, input.now, &mut f).await;
+    }
+    if endpoints.is_empty() {
+        f.info("transit-endpoints", None, "no [transit] endpoints in the scenario: no active TLS probe (ELB listeners only)", "scenario");
+    }
+    f.ok_summary(Msg::new(
+        format!("ELBリスナー{}件はTLS1.2以上（HTTPはHTTPSへリダイレクト）、TLSエンドポイント{}件はCRYPTREC推奨暗号で通信", n.listeners, n.endpoints),
+        format!("{} ELB listener(s) use TLS 1.2+ (HTTP only redirects to HTTPS); {} TLS endpoint(s) negotiate CRYPTREC-listed suites", n.listeners, n.endpoints),
+    ));
+    f
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn load_balancers(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    region: &str,
+    tags: &BTreeMap<String, String>,
+    policies: &BTreeSet<String>,
+    all_data: bool,
+    endpoints: &[TlsEndpoint],
+    f: &mut Findings,
+    n: &mut Counts,
+) {
+    const LBS: &str = "elasticloadbalancing:DescribeLoadBalancers";
+    const LISTENERS: &str = "elasticloadbalancing:DescribeListeners";
+    let mut lbs = Vec::new();
+    let mut pages = elb.describe_load_balancers().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => lbs.extend(p.load_balancers().iter().map(|lb| {
+                (lb.load_balancer_arn().unwrap_or("").to_string(), lb.load_balancer_name().unwrap_or("").to_string(), lb.dns_name().unwrap_or("").to_string())
+            })),
+            Err(e) => return f.aws_error(LBS, Some(region), &e),
+        }
+    }
+    let in_scope = match scope_filter(elb, region, &lbs, tags, f).await {
+        Some(s) => s,
+        None => return,
+    };
+    for (arn, name, dns) in lbs.iter().filter(|(arn, ..)| in_scope.contains(arn)) {
+        let mut pages = elb.describe_listeners().load_balancer_arn(arn).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    f.aws_error(LISTENERS, Some(region), &e);
+                    break;
+                }
+            };
+            for l in page.listeners() {
+                n.listeners += 1;
+                judge_listener(l, name, dns, policies, all_data, endpoints, region, f);
+            }
+        }
+    }
+}
+
+/// ARNs of the load balancers carrying every scope tag (all of them when no tags are set).
+/// `None` when the tags could not be read (recorded as ERROR).
+async fn scope_filter(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    region: &str,
+    lbs: &[(String, String, String)],
+    tags: &BTreeMap<String, String>,
+    f: &mut Findings,
+) -> Option<BTreeSet<String>> {
+    const TAGS: &str = "elasticloadbalancing:DescribeTags";
+    if tags.is_empty() {
+        return Some(lbs.iter().map(|(a, ..)| a.clone()).collect());
+    }
+    let mut out = BTreeSet::new();
+    // DescribeTags takes at most 20 ARNs per call.
+    for chunk in lbs.chunks(20) {
+        let arns: Vec<String> = chunk.iter().map(|(a, ..)| a.clone()).collect();
+        match elb.describe_tags().set_resource_arns(Some(arns)).send().await {
+            Ok(out_tags) => {
+                for d in out_tags.tag_descriptions() {
+                    let have: Vec<(&str, &str)> = d.tags().iter().map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))).collect();
+                    if tags.iter().all(|(k, v)| have.iter().any(|(hk, hv)| *hk == k.as_str() && *hv == v.as_str())) {
+                        if let Some(a) = d.resource_arn() {
+                            out.insert(a.to_string());
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                f.aws_error(TAGS, Some(region), &e);
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn judge_listener(l: &Listener, lb: &str, dns: &str, policies: &BTreeSet<String>, all_data: bool, endpoints: &[TlsEndpoint], region: &str, f: &mut Findings) {
+    const SRC: &str = "elasticloadbalancing:DescribeListeners";
+    let port = l.port().unwrap_or(0);
+    let subject = format!("{lb}:{port}");
+    let protocol = l.protocol();
+    match protocol {
+        Some(ProtocolEnum::Https) | Some(ProtocolEnum::Tls) => {
+            let proto = protocol.map(|p| p.as_str()).unwrap_or("-");
+            match l.ssl_policy() {
+                Some(p) if policies.contains(p) => f.pass(&subject, Some(region), format!("Protocol={proto} SslPolicy={p} (TLS 1.2+)"), SRC),
+                Some(p) => f.fail(&subject, Some(region), format!("Protocol={proto} SslPolicy={p} is not a TLS 1.2+ policy on the accepted list"), SRC),
+                None => f.fail(&subject, Some(region), format!("Protocol={proto} without SslPolicy"), SRC),
+            }
+        }
+        Some(ProtocolEnum::Http) => {
+            let redirect = l.default_actions().iter().find(|a| a.r#type() == Some(&ActionTypeEnum::Redirect));
+            let to_https = redirect.and_then(|a| a.redirect_config()).and_then(|r| r.protocol()).is_some_and(|p| p.eq_ignore_ascii_case("HTTPS"));
+            if to_https {
+                f.pass(&subject, Some(region), "Protocol=HTTP, default action redirects to HTTPS", SRC);
+            } else {
+                let actions: Vec<&str> = l.default_actions().iter().filter_map(|a| a.r#type()).map(|t| t.as_str()).collect();
+                let detail = format!("Protocol=HTTP, default action {} (plain-text traffic, no redirect to HTTPS)", actions.join(","));
+                if all_data {
+                    f.fail(&subject, Some(region), detail, SRC);
+                } else {
+                    f.info(&subject, Some(region), format!("{detail}; allowed below level 3 when no credentials/important data pass here"), SRC);
+                }
+            }
+        }
+        other => {
+            let proto = other.map(|p| p.as_str()).unwrap_or("(none)");
+            // A TCP listener may pass TLS through to the targets: only the active probe can tell.
+            let probed = endpoints.iter().any(|e| e.host.eq_ignore_ascii_case(dns) && e.port as i32 == port);
+            if probed {
+                f.info(&subject, Some(region), format!("Protocol={proto}: encryption checked by the active TLS probe of {dns}:{port}"), SRC);
+            } else if all_data && other.is_some() {
+                f.fail(&subject, Some(region), format!("Protocol={proto} does not terminate TLS; list {dns}:{port} under [transit] endpoints if TLS passes through"), SRC);
+            } else {
+                f.info(&subject, Some(region), format!("Protocol={proto}"), SRC);
+            }
+        }
+    }
+}
+
+async fn probe_endpoint(ep: &TlsEndpoint, cryptrec: &CryptrecList, now: chrono::DateTime<chrono::Utc>, f: &mut Findings) {
+    const SRC: &str = "tls-handshake";
+    let subject = format!("{} ({}:{})", ep.name, ep.host, ep.port);
+    let sni = ep.server_name.clone().unwrap_or_else(|| ep.host.clone());
+    let result = match tls::handshake(&ep.host, ep.port, &sni, ep.ca_file.as_deref(), HANDSHAKE_TIMEOUT).await {
+        Ok(r) => r,
+        Err(why) => return f.error(&subject, None, format!("TLS probe not set up: {why}"), SRC),
+    };
+    let neg = match result {
+        Handshake::Unreachable(why) | Handshake::Broken(why) => return f.error(&subject, None, why, SRC),
+        Handshake::Refused(why) => return f.fail(&subject, None, format!("server did not negotiate TLS 1.2+ with an AEAD suite: {why}"), SRC),
+        Handshake::Negotiated(n) => n,
+    };
+    judge_negotiated(&subject, ep.pin_sha256.as_deref(), &neg, cryptrec, now, f);
+}
+
+/// Judge one completed handshake: version, suite, certificate (pin or chain, validity).
+pub fn judge_negotiated(subject: &str, pin: Option<&str>, neg: &tls::Negotiated, cryptrec: &CryptrecList, now: chrono::DateTime<chrono::Utc>, f: &mut Findings) {
+    const SRC: &str = "tls-handshake";
+    if cryptrec.allows_version(&neg.version) {
+        f.pass(subject, None, format!("negotiated {}", neg.version), SRC);
+    } else {
+        f.fail(subject, None, format!("negotiated {} (below {})", neg.version, cryptrec.min_version), SRC);
+    }
+    if cryptrec.allows_suite(&neg.suite) {
+        f.pass(subject, None, format!("cipher suite {} is on the CRYPTREC 電子政府推奨暗号リスト", neg.suite), SRC);
+    } else {
+        f.fail(subject, None, format!("cipher suite {} is not on the CRYPTREC 電子政府推奨暗号リスト ({})", neg.suite, cryptrec.source), SRC);
+    }
+    let Some(cert) = &neg.cert else {
+        return f.fail(subject, None, "server presented no certificate", SRC);
+    };
+    let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "?".into());
+    f.info(
+        subject,
+        None,
+        format!(
+            "certificate subject=`{}` issuer=`{}` valid {}..{} sha256={} chain length {}",
+            cert.subject,
+            cert.issuer,
+            fmt(cert.not_before),
+            fmt(cert.not_after),
+            cert.sha256,
+            cert.chain_len
+        ),
+        SRC,
+    );
+    match (cert.not_before, cert.not_after) {
+        (_, Some(end)) if end < now => f.fail(subject, None, format!("certificate expired on {}", fmt(Some(end))), SRC),
+        (Some(start), _) if start > now => f.fail(subject, None, format!("certificate not valid before {}", fmt(Some(start))), SRC),
+        (Some(_), Some(end)) => f.pass(subject, None, format!("certificate valid until {} ({} days left)", fmt(Some(end)), (end - now).num_days()), SRC),
+        _ => f.fail(subject, None, "certificate validity could not be read", SRC),
+    }
+    match pin {
+        Some(pin) => {
+            let want: String = pin.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_ascii_lowercase();
+            if want == cert.sha256 {
+                f.pass(subject, None, "certificate matches the SHA-256 pinned in the scenario", SRC);
+            } else {
+                f.fail(subject, None, format!("certificate SHA-256 {} does not match the pinned {want}", cert.sha256), SRC);
+            }
+        }
+        None => match &neg.chain {
+            Ok(()) => f.pass(subject, None, "certificate chain and name verified against the trusted roots", SRC),
+            Err(why) => f.fail(subject, None, format!("certificate not trusted ({why}); a self-signed certificate needs pin_sha256 in the scenario"), SRC),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_elasticloadbalancingv2::types::{Action, RedirectActionConfig};
+    use chrono::Utc;
+
+    fn listener(proto: ProtocolEnum, policy: Option<&str>, action: Action) -> Listener {
+        Listener::builder().port(443).protocol(proto).set_ssl_policy(policy.map(str::to_string)).default_actions(action).build()
+    }
+    fn forward() -> Action {
+        Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn("tg").build()
+    }
+    fn redirect(proto: &str) -> Action {
+        Action::builder().r#type(ActionTypeEnum::Redirect).redirect_config(RedirectActionConfig::builder().protocol(proto).build()).build()
+    }
+    fn judge(l: &Listener, all: bool) -> Outcome {
+        let p = accepted_policies(&[]).expect("policies");
+        let mut f = Findings::new(Utc::now());
+        judge_listener(l, "alb", "alb.example", &p, all, &[], "r", &mut f);
+        f.conclude("3").outcome
+    }
+
+    #[test]
+    fn https_with_tls12_policy_passes_and_legacy_policy_fails() {
+        assert_eq!(judge(&listener(ProtocolEnum::Https, Some("ELBSecurityPolicy-TLS13-1-2-2021-06"), forward()), true), Outcome::Ok);
+        assert_eq!(judge(&listener(ProtocolEnum::Https, Some("ELBSecurityPolicy-2016-08"), forward()), true), Outcome::Ng);
+        assert_eq!(judge(&listener(ProtocolEnum::Https, Some("ELBSecurityPolicy-TLS13-1-0-2021-06"), forward()), true), Outcome::Ng);
+    }
+
+    #[test]
+    fn http_only_as_redirect_to_https_at_level_3() {
+        assert_eq!(judge(&listener(ProtocolEnum::Http, None, redirect("HTTPS")), true), Outcome::Ok);
+        assert_eq!(judge(&listener(ProtocolEnum::Http, None, redirect("HTTP")), true), Outcome::Ng);
+        assert_eq!(judge(&listener(ProtocolEnum::Http, None, forward()), true), Outcome::Ng);
+        // Below level 3 a forwarding HTTP listener is context, not a violation (nor an OK).
+        assert_eq!(judge(&listener(ProtocolEnum::Http, None, forward()), false), Outcome::Error);
+    }
+
+    #[test]
+    fn scenario_can_accept_a_custom_policy() {
+        let p = accepted_policies(&["my-policy".to_string()]).expect("policies");
+        assert!(p.contains("my-policy") && p.contains("ELBSecurityPolicy-TLS13-1-3-2021-06"));
+    }
+
+    fn negotiated(suite: &str, chain: Result<(), String>, days_left: i64) -> tls::Negotiated {
+        let now = Utc::now();
+        tls::Negotiated {
+            version: "TLSv1.3".into(),
+            suite: suite.into(),
+            cert: Some(tls::CertInfo {
+                subject: "CN=x".into(),
+                issuer: "CN=x".into(),
+                not_before: Some(now - chrono::Duration::days(10)),
+                not_after: Some(now + chrono::Duration::days(days_left)),
+                sha256: "ab".repeat(32),
+                chain_len: 1,
+            }),
+            chain,
+        }
+    }
+
+    fn judge_neg(pin: Option<&str>, n: &tls::Negotiated) -> Outcome {
+        let c = CryptrecList::builtin().expect("list");
+        let mut f = Findings::new(Utc::now());
+        judge_negotiated("ep", pin, n, &c, Utc::now(), &mut f);
+        f.conclude("3").outcome
+    }
+
+    #[test]
+    fn negotiated_judgement() {
+        assert_eq!(judge_neg(None, &negotiated("TLS_AES_128_GCM_SHA256", Ok(()), 90)), Outcome::Ok);
+        assert_eq!(judge_neg(None, &negotiated("TLS_CHACHA20_POLY1305_SHA256", Ok(()), 90)), Outcome::Ng);
+        assert_eq!(judge_neg(None, &negotiated("TLS_AES_128_GCM_SHA256", Err("UnknownIssuer".into()), 90)), Outcome::Ng);
+        assert_eq!(judge_neg(Some(&"AB".repeat(32)), &negotiated("TLS_AES_128_GCM_SHA256", Err("UnknownIssuer".into()), 90)), Outcome::Ok);
+        assert_eq!(judge_neg(Some(&"cd".repeat(32)), &negotiated("TLS_AES_128_GCM_SHA256", Ok(()), 90)), Outcome::Ng);
+        // Pinned but expired is still NG.
+        assert_eq!(judge_neg(Some(&"ab".repeat(32)), &negotiated("TLS_AES_128_GCM_SHA256", Err("Expired".into()), -1)), Outcome::Ng);
+    }
+}

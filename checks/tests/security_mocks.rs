@@ -1,0 +1,118 @@
+//! E.5.1.1 root-account MFA against canned IAM answers (`aws-smithy-mocks`):
+//! moto hard-codes `AccountMFAEnabled=0`, so the OK path, the NG path on a
+//! real (non-emulator) endpoint, permission denied and throttling are only
+//! reachable here.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_sdk_iam::operation::get_account_summary::{GetAccountSummaryError, GetAccountSummaryOutput};
+use aws_sdk_iam::operation::list_users::ListUsersOutput;
+use aws_sdk_iam::types::SummaryKeyType;
+use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::error::ErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+use chrono::{TimeZone, Utc};
+
+use gcverify_checks::aws::AwsContext;
+use gcverify_checks::probes::{self, Conclusion, ProbeInput};
+use gcverify_checks::{Catalog, EvidenceStatus, Outcome};
+
+/// `custom_endpoint = false`: the context stands for real AWS.
+fn aws(rules: &[Rule]) -> Arc<AwsContext> {
+    let mut mocks = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for r in rules {
+        mocks = mocks.with_rule(r);
+    }
+    let conf = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("ap-northeast-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "test")))
+        .http_client(create_mock_http_client())
+        .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)))
+        .build();
+    Arc::new(AwsContext::from_config(conf, false).with_interceptor(mocks))
+}
+
+async fn mfa(level: &str, rules: &[Rule]) -> Conclusion {
+    let scenario = Arc::new(gcverify_scenarios::parse("[environment]\nname = \"t\"\n", Path::new("t.toml")).expect("scenario"));
+    let input = Arc::new(ProbeInput {
+        item: Catalog::builtin().get("E.5.1.1").cloned().expect("item"),
+        level: level.into(),
+        levels: Arc::new(Default::default()),
+        scenario,
+        aws: aws(rules),
+        now: Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).single().expect("clock"),
+    });
+    probes::access::mfa(input).await.conclude(level)
+}
+
+fn summary(mfa: i32) -> Rule {
+    mock!(aws_sdk_iam::Client::get_account_summary)
+        .then_output(move || GetAccountSummaryOutput::builder().summary_map(SummaryKeyType::AccountMfaEnabled, mfa).summary_map(SummaryKeyType::Users, 0).build())
+}
+
+fn no_users() -> Rule {
+    mock!(aws_sdk_iam::Client::list_users).then_output(|| ListUsersOutput::builder().set_users(Some(vec![])).build().expect("output"))
+}
+
+/// IAM (awsQuery) error body.
+fn iam_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    let mut r = HttpResponse::new(
+        StatusCode::try_from(status).expect("status"),
+        SdkBody::from(format!(
+            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+        )),
+    );
+    r.headers_mut().insert("content-type", "text/xml");
+    r
+}
+
+#[tokio::test]
+async fn root_mfa_enabled_is_ok_with_application_2fa_as_context() {
+    let c = mfa("3", &[summary(1), no_users()]).await;
+    assert_eq!(c.outcome, Outcome::Ok, "{}", c.summary.en);
+    assert!(c.evidence.iter().any(|e| e.subject == "root-account" && e.status == EvidenceStatus::Pass && e.detail == "AccountMFAEnabled=1"));
+    assert!(c.evidence.iter().any(|e| e.subject == "application-2fa" && e.status == EvidenceStatus::Info));
+}
+
+#[tokio::test]
+async fn root_without_mfa_on_real_aws_is_ng() {
+    let c = mfa("3", &[summary(0), no_users()]).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
+    assert!(c.summary.en.contains("root-account: AccountMFAEnabled=0"), "{}", c.summary.en);
+}
+
+#[tokio::test]
+async fn level_one_does_not_require_root_mfa() {
+    // No other observation is made: nothing compliant was seen, so never OK.
+    let c = mfa("1", &[summary(0), no_users()]).await;
+    assert_eq!(c.outcome, Outcome::Error, "{}", c.summary.en);
+    assert!(c.evidence.iter().all(|e| e.status != EvidenceStatus::Fail));
+}
+
+#[tokio::test]
+async fn access_denied_is_error() {
+    let denied = mock!(aws_sdk_iam::Client::get_account_summary)
+        .then_http_response(|| iam_error(403, "AccessDenied", "User: arn:aws:iam::123456789012:user/audit is not authorized to perform: iam:GetAccountSummary"));
+    let c = mfa("3", &[denied, no_users()]).await;
+    assert_eq!(c.outcome, Outcome::Error, "{}", c.summary.en);
+    assert!(c.summary.en.contains("iam:GetAccountSummary: permission denied"), "{}", c.summary.en);
+}
+
+#[tokio::test]
+async fn throttling_is_error_after_retries() {
+    let throttled = mock!(aws_sdk_iam::Client::get_account_summary)
+        .then_error(|| GetAccountSummaryError::generic(ErrorMetadata::builder().code("Throttling").message("Rate exceeded").build()));
+    let c = mfa("3", &[throttled.clone(), no_users()]).await;
+    assert_eq!(c.outcome, Outcome::Error, "{}", c.summary.en);
+    assert!(c.summary.en.contains("throttled"), "{}", c.summary.en);
+    assert!(throttled.num_calls() > 2, "retried: {}", throttled.num_calls());
+}

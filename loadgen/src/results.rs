@@ -1,0 +1,205 @@
+//! What one phase measured, and the verdict against the SLO.
+
+use serde::Serialize;
+
+use crate::profile::Percentile;
+
+/// The SLO a phase is judged against: the threshold comes from the selected
+/// level, the percentile from the profile.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Slo {
+    pub threshold_ms: u64,
+    #[serde(serialize_with = "ser_pct")]
+    pub percentile: Percentile,
+    pub max_error_rate: f64,
+}
+
+fn ser_pct<S: serde::Serializer>(p: &Percentile, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string())
+}
+
+/// Latency figures in milliseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Quantiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+impl Quantiles {
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> Self {
+        let ms = |us: u64| us as f64 / 1000.0;
+        if h.is_empty() {
+            return Self::default();
+        }
+        Self {
+            p50: ms(h.value_at_quantile(0.50)),
+            p90: ms(h.value_at_quantile(0.90)),
+            p95: ms(h.value_at_quantile(0.95)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+            mean: h.mean() / 1000.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Failures {
+    /// Unexpected status code.
+    pub status: u64,
+    /// Body lacked the expected text.
+    pub body: u64,
+    /// No complete answer within the timeout.
+    pub timeout: u64,
+    /// Connection refused/reset, protocol errors.
+    pub transport: u64,
+}
+
+impl Failures {
+    pub fn total(&self) -> u64 {
+        self.status + self.body + self.timeout + self.transport
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpReport {
+    pub name: String,
+    pub target_rate: f64,
+    /// Requests answered (any outcome) per second of the measured window.
+    pub achieved_rate: f64,
+    /// Requests whose intended time fell in the measured window.
+    pub intended: u64,
+    pub completed: u64,
+    pub ok: u64,
+    pub failures: Failures,
+    pub error_rate: f64,
+    /// completion − intended send time (failures recorded at ≥ the timeout).
+    pub latency_ms: Quantiles,
+    /// completion − actual send time (what a closed-model tool reports).
+    pub service_ms: Quantiles,
+    /// Fraction of requests answered within the threshold.
+    pub below_threshold: f64,
+    /// The latency at the SLO percentile (max for `all`).
+    pub slo_value_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleReport {
+    pub tolerance_ms: u64,
+    pub max_late_fraction: f64,
+    pub sends: u64,
+    /// Sends more than `tolerance_ms` behind their intended time.
+    pub late: u64,
+    pub late_fraction: f64,
+    pub lag_p99_ms: f64,
+    pub lag_max_ms: f64,
+    /// Times the in-flight limit made the scheduler wait.
+    pub in_flight_waits: u64,
+    pub max_in_flight: usize,
+    pub kept: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseReport {
+    pub phase: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub duration_secs: f64,
+    pub warmup_secs: f64,
+    pub ramp_secs: f64,
+    pub timeout_ms: u64,
+    pub slo: Slo,
+    pub schedule: ScheduleReport,
+    pub operations: Vec<OpReport>,
+    /// V2 interval log of the latency histograms (one tag per operation).
+    pub interval_log: Option<std::path::PathBuf>,
+    /// Peak resident memory of the process during the phase, if readable.
+    pub rss_max_kb: Option<u64>,
+}
+
+/// The outcome for the row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Ok,
+    /// Violations, one text per operation.
+    Ng(Vec<String>),
+    /// Could not measure honestly.
+    Error(String),
+}
+
+impl PhaseReport {
+    pub fn verdict(&self) -> Verdict {
+        let s = &self.schedule;
+        if !s.kept {
+            return Verdict::Error(format!(
+                "load generator fell behind its schedule: {} of {} sends ({:.2}%) more than {} ms late (max lag {:.0} ms, in-flight limit {} reached {} times); the figures would understate the load",
+                s.late,
+                s.sends,
+                s.late_fraction * 100.0,
+                s.tolerance_ms,
+                s.lag_max_ms,
+                s.max_in_flight,
+                s.in_flight_waits
+            ));
+        }
+        if let Some(op) = self.operations.iter().find(|o| o.completed == 0) {
+            return Verdict::Error(format!("operation `{}`: no request completed in the measured window", op.name));
+        }
+        let mut ng = Vec::new();
+        for op in &self.operations {
+            if op.slo_value_ms > self.slo.threshold_ms as f64 {
+                ng.push(format!("{}: {} = {:.1} ms > {} ms", op.name, self.slo.percentile, op.slo_value_ms, self.slo.threshold_ms));
+            }
+            if op.error_rate > self.slo.max_error_rate {
+                ng.push(format!(
+                    "{}: error rate {:.2}% > {:.2}% (status {}, body {}, timeout {}, transport {})",
+                    op.name,
+                    op.error_rate * 100.0,
+                    self.slo.max_error_rate * 100.0,
+                    op.failures.status,
+                    op.failures.body,
+                    op.failures.timeout,
+                    op.failures.transport
+                ));
+            }
+        }
+        if ng.is_empty() {
+            Verdict::Ok
+        } else {
+            Verdict::Ng(ng)
+        }
+    }
+}
+
+impl OpReport {
+    /// One line for evidence and the terminal.
+    pub fn line(&self) -> String {
+        format!(
+            "{}: target {:.1}/s achieved {:.1}/s, n={} ok={} errors={} ({:.2}%: status {}, body {}, timeout {}, transport {}); latency p50 {:.1} p90 {:.1} p95 {:.1} p99 {:.1} p99.9 {:.1} max {:.1} ms; service p50 {:.1} p99 {:.1} ms; within threshold {:.2}%",
+            self.name,
+            self.target_rate,
+            self.achieved_rate,
+            self.completed,
+            self.ok,
+            self.failures.total(),
+            self.error_rate * 100.0,
+            self.failures.status,
+            self.failures.body,
+            self.failures.timeout,
+            self.failures.transport,
+            self.latency_ms.p50,
+            self.latency_ms.p90,
+            self.latency_ms.p95,
+            self.latency_ms.p99,
+            self.latency_ms.p999,
+            self.latency_ms.max,
+            self.service_ms.p50,
+            self.service_ms.p99,
+            self.below_threshold * 100.0
+        )
+    }
+}

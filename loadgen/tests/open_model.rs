@@ -1,0 +1,139 @@
+//! The generator against a local server with known latency (127.0.0.1,
+//! started by each test, a second or two of load at modest rates).
+
+use std::time::Duration;
+
+use gcverify_loadgen::server::{self, ServerConfig};
+use gcverify_loadgen::{run_phase, Profile, RunOptions, Verdict};
+
+/// Tests that are not about the schedule allow 250 ms of send lag: the
+/// machine running them may be busy compiling.
+fn profile(base: &str, ops: &str, phase: &str, client: &str) -> Profile {
+    let text = format!("base_url = \"{base}\"\n[client]\nschedule_tolerance_ms = 250\n{client}\n{ops}\n[phase.normal]\n{phase}\n");
+    Profile::parse(&text).unwrap_or_else(|e| panic!("profile: {e}\n{text}"))
+}
+
+const ROOT: &str = "[[operation]]\nname = \"住民票照会\"\nurl = \"/\"\nexpect_body = \"住民記録\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p95_under_and_over_the_threshold() {
+    let srv = server::start(ServerConfig::delay_ms(30), 0).await.expect("server");
+    let p = profile(&srv.url(), ROOT, "duration_secs = 1.5\nwarmup_secs = 0.3\nrates = { \"住民票照会\" = 60 }", "");
+    let ok = run_phase(&p, "normal", 200, &RunOptions::default()).await.expect("runs");
+    assert_eq!(ok.verdict(), Verdict::Ok, "{:?}", ok.operations[0].line());
+    let op = &ok.operations[0];
+    assert!(op.latency_ms.p50 >= 30.0 && op.latency_ms.p95 < 100.0, "{}", op.line());
+    assert!(op.completed >= 80, "{}", op.line());
+    assert!((op.below_threshold - 1.0).abs() < 1e-9);
+
+    let ng = run_phase(&p, "normal", 20, &RunOptions::default()).await.expect("runs");
+    match ng.verdict() {
+        Verdict::Ng(v) => assert!(v[0].contains("p95") && v[0].contains("> 20 ms"), "{v:?}"),
+        other => panic!("expected NG, got {other:?}"),
+    }
+    assert!(ng.operations[0].below_threshold < 0.05);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_shows_in_latency_and_in_the_percentile_the_file_demands() {
+    // The server stops answering for 1 s starting 0.5 s in.
+    let cfg = ServerConfig {
+        delay: Duration::from_millis(5),
+        stall_every: Duration::from_secs(60),
+        stall_for: Duration::from_secs(1),
+        stall_offset: Duration::from_millis(500),
+    };
+    let srv = server::start(cfg, 0).await.expect("server");
+    let p = profile(&srv.url(), ROOT, "duration_secs = 2.5\nrates = { \"住民票照会\" = 100 }\npercentile = \"p99\"", "");
+    let r = run_phase(&p, "normal", 500, &RunOptions::default()).await.expect("runs");
+    let op = &r.operations[0];
+    // ~40% of the requests arrive during the stall and wait up to 1 s.
+    assert!(op.latency_ms.p99 > 800.0, "stall hidden: {}", op.line());
+    assert!(op.latency_ms.p50 < 800.0, "{}", op.line());
+    assert!(r.schedule.kept, "{:?}", r.schedule);
+    assert!(matches!(r.verdict(), Verdict::Ng(_)), "{:?}", r.verdict());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_generator_still_measures_from_the_intended_time_and_says_error() {
+    // Two in-flight slots against a 1 s stall: the scheduler must wait, so
+    // the schedule is missed (ERROR), but latency still counts the wait while
+    // service time (what a closed-model tool reports) hides it.
+    let cfg = ServerConfig {
+        delay: Duration::from_millis(5),
+        stall_every: Duration::from_secs(60),
+        stall_for: Duration::from_secs(1),
+        stall_offset: Duration::from_millis(300),
+    };
+    let srv = server::start(cfg, 0).await.expect("server");
+    let p = profile(&srv.url(), ROOT, "duration_secs = 2\nrates = { \"住民票照会\" = 100 }", "max_in_flight = 2");
+    let r = run_phase(&p, "normal", 3000, &RunOptions::default()).await.expect("runs");
+    let op = &r.operations[0];
+    assert!(!r.schedule.kept, "{:?}", r.schedule);
+    assert!(r.schedule.in_flight_waits > 0);
+    match r.verdict() {
+        Verdict::Error(why) => assert!(why.contains("fell behind"), "{why}"),
+        other => panic!("expected ERROR, got {other:?}"),
+    }
+    assert!(op.latency_ms.p90 > 400.0, "latency hid the stall: {}", op.line());
+    assert!(op.service_ms.p90 < 100.0, "service time should look fine: {}", op.line());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_and_timeouts_are_counted_at_the_timeout_value() {
+    let srv = server::start(ServerConfig::default(), 0).await.expect("server");
+    let ops = "[[operation]]\nname = \"err\"\nurl = \"/status/500\"\n[[operation]]\nname = \"hang\"\nurl = \"/hang\"\n[[operation]]\nname = \"body\"\nurl = \"/\"\nexpect_body = \"no such text\"\n";
+    let p = profile(&srv.url(), ops, "duration_secs = 1\nrates = { err = 20, hang = 10, body = 10 }", "timeout_ms = 300");
+    let r = run_phase(&p, "normal", 3000, &RunOptions::default()).await.expect("runs");
+    let by = |n: &str| r.operations.iter().find(|o| o.name == n).expect("op");
+    let (err, hang, body) = (by("err"), by("hang"), by("body"));
+    assert_eq!(err.failures.status, err.completed);
+    assert!(err.completed >= 18, "{}", err.line());
+    assert_eq!(hang.failures.timeout, hang.completed);
+    assert!(hang.completed >= 9, "{}", hang.line());
+    assert!(hang.latency_ms.p50 >= 300.0, "timeouts recorded at the timeout: {}", hang.line());
+    assert!(err.latency_ms.p50 >= 300.0, "failed checks recorded at the timeout: {}", err.line());
+    assert_eq!(body.failures.body, body.completed);
+    assert_eq!(err.error_rate, 1.0);
+    match r.verdict() {
+        Verdict::Ng(v) => assert_eq!(v.iter().filter(|l| l.contains("error rate")).count(), 3, "{v:?}"),
+        other => panic!("expected NG, got {other:?}"),
+    }
+    // Connection refused is a transport failure.
+    let closed = profile("http://127.0.0.1:9", "[[operation]]\nname = \"x\"\nurl = \"/\"\n", "duration_secs = 0.3\nrates = { x = 10 }", "timeout_ms = 300");
+    let r = run_phase(&closed, "normal", 3000, &RunOptions::default()).await.expect("runs");
+    assert_eq!(r.operations[0].failures.transport, r.operations[0].completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_cookie_is_reused_and_histograms_are_logged() {
+    let srv = server::start(ServerConfig::delay_ms(2), 0).await.expect("server");
+    let text = format!(
+        "base_url = \"{}\"\n[login]\nurl = \"/login\"\nbody = \"user=demo\"\n[[operation]]\nname = \"private\"\nurl = \"/private\"\n[phase.normal]\nduration_secs = 1.2\nrates = {{ private = 50 }}\n",
+        srv.url()
+    );
+    let p = Profile::parse(&text).expect("profile");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let r = run_phase(&p, "normal", 3000, &opts).await.expect("runs");
+    let op = &r.operations[0];
+    assert_eq!(op.ok, op.completed, "{}", op.line());
+    assert!(op.completed >= 50);
+
+    let log = std::fs::read(dir.path().join("normal.hlog")).expect("interval log written");
+    let intervals: Vec<_> = hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&log)
+        .filter_map(|e| match e {
+            Ok(hdrhistogram::serialization::interval_log::LogEntry::Interval(i)) => Some(i.tag().map(|t| t.as_str().to_string())),
+            _ => None,
+        })
+        .collect();
+    assert!(intervals.len() >= 2, "{intervals:?}");
+    assert!(intervals.iter().all(|t| t.as_deref() == Some("private")));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("normal.json")).expect("json")).expect("valid json");
+    assert_eq!(json["operations"][0]["name"], "private");
+
+    // Without the cookie the same operation fails.
+    let nologin = Profile::parse(&text.replace("[login]\nurl = \"/login\"\nbody = \"user=demo\"\n", "")).expect("profile");
+    let r = run_phase(&nologin, "normal", 3000, &RunOptions::default()).await.expect("runs");
+    assert_eq!(r.operations[0].failures.status, r.operations[0].completed);
+}

@@ -1,0 +1,290 @@
+//! E.6.1.1 (ELB listeners in moto + active TLS probe against local servers),
+//! C.4.5.1 (reachability of local listeners), and the rows moto cannot serve
+//! (C.1.3.1 CloudWatch, C.2.3.5 / E.4.3.4 SSM), which must come out ERROR with
+//! the reason, never OK.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use gcverify_checks::{EvidenceStatus, Outcome};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::TcpListener;
+
+// ---------------------------------------------------------------- TLS servers
+
+struct Certs {
+    leaf_pem: String,
+    key_pem: String,
+    leaf_der: Vec<u8>,
+    key_der: Vec<u8>,
+    /// PEM of the issuing CA (None for self-signed).
+    ca_pem: Option<String>,
+}
+
+fn params(expired: bool) -> CertificateParams {
+    let mut p = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    p.distinguished_name.push(DnType::CommonName, "localhost");
+    if expired {
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
+    p
+}
+
+/// A leaf for `localhost` signed by a fresh CA (valid or expired).
+fn ca_signed(expired: bool) -> Certs {
+    let ca_key = KeyPair::generate().expect("ca key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "gcverify test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
+    let issuer = Issuer::from_params(&ca_params, &ca_key);
+    let key = KeyPair::generate().expect("leaf key");
+    let leaf = params(expired).signed_by(&key, &issuer).expect("leaf");
+    Certs { leaf_pem: leaf.pem(), key_pem: key.serialize_pem(), leaf_der: leaf.der().to_vec(), key_der: key.serialize_der(), ca_pem: Some(ca_cert.pem()) }
+}
+
+fn self_signed() -> Certs {
+    let key = KeyPair::generate().expect("key");
+    let cert = params(false).self_signed(&key).expect("cert");
+    Certs { leaf_pem: cert.pem(), key_pem: key.serialize_pem(), leaf_der: cert.der().to_vec(), key_der: key.serialize_der(), ca_pem: None }
+}
+
+/// A rustls server on 127.0.0.1 that completes handshakes until the test ends.
+async fn rustls_server(c: &Certs) -> SocketAddr {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![CertificateDer::from(c.leaf_der.clone())], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(c.key_der.clone())))
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(Duration::from_secs(5), acceptor.accept(tcp)).await;
+            });
+        }
+    });
+    addr
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write temp file");
+    p.display().to_string()
+}
+
+fn endpoint_toml(addr: SocketAddr, pin: Option<&str>, ca_file: Option<&str>) -> String {
+    let mut s = format!("[[transit.endpoints]]\nname = \"庁舎⇔ガバクラ\"\nhost = \"127.0.0.1\"\nport = {}\nserver_name = \"localhost\"\n", addr.port());
+    if let Some(p) = pin {
+        s.push_str(&format!("pin_sha256 = \"{p}\"\n"));
+    }
+    if let Some(c) = ca_file {
+        s.push_str(&format!("ca_file = '{c}'\n"));
+    }
+    s
+}
+
+fn sha256_hex(der: &[u8]) -> String {
+    gcverify_checks::probes::tls::sha256_hex(der)
+}
+
+/// E.6.1.1 against an empty moto (no load balancers) and the given endpoints.
+async fn transit(endpoints: &str) -> gcverify_checks::ItemResult {
+    let server = moto().await;
+    let r = run(&server.endpoint(), scenario(&format!("{BASE}\n{endpoints}")), &["E.6.1.1"]).await;
+    item(&r, "E.6.1.1").clone()
+}
+
+// ---------------------------------------------------------------- E.6.1.1: ELB in moto
+
+#[tokio::test]
+async fn elb_https_and_redirect_listeners_are_ok() {
+    let server = moto().await;
+    gcverify_demo::seed(&server.endpoint(), true).await.expect("seed");
+    let r = run(&server.endpoint(), scenario(BASE), &["E.6.1.1"]).await;
+    let i = item(&r, "E.6.1.1");
+    assert_eq!(i.outcome, Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(i));
+    let text = evidence_text(i);
+    assert!(text.contains("pass juki-alb:443 Protocol=HTTPS SslPolicy=ELBSecurityPolicy-TLS13-1-2-2021-06"), "{text}");
+    assert!(text.contains("pass juki-alb:80 Protocol=HTTP, default action redirects to HTTPS"), "{text}");
+    assert!(i.summary_en.contains("2 ELB listener(s)"), "{}", i.summary_en);
+}
+
+#[tokio::test]
+async fn elb_plain_http_listener_is_ng_naming_it() {
+    let server = moto().await;
+    gcverify_demo::seed(&server.endpoint(), false).await.expect("seed");
+    let r = run(&server.endpoint(), scenario(BASE), &["E.6.1.1"]).await;
+    let i = item(&r, "E.6.1.1");
+    assert_eq!(i.outcome, Outcome::Ng, "{}", evidence_text(i));
+    assert!(i.summary_en.contains(gcverify_demo::seed_network::PLAIN_HTTP_LISTENER), "{}", i.summary_en);
+    let fails: Vec<&str> = i.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).map(|e| e.subject.as_str()).collect();
+    assert_eq!(fails, vec![gcverify_demo::seed_network::PLAIN_HTTP_LISTENER]);
+}
+
+#[tokio::test]
+async fn compliant_elb_with_unreachable_endpoint_is_not_ok() {
+    let server = moto().await;
+    gcverify_demo::seed(&server.endpoint(), true).await.expect("seed");
+    let closed = TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().expect("addr");
+    let r = run(&server.endpoint(), scenario(&format!("{BASE}\n{}", endpoint_toml(closed, None, None))), &["E.6.1.1"]).await;
+    let i = item(&r, "E.6.1.1");
+    assert_eq!(i.outcome, Outcome::Error, "{}", evidence_text(i));
+    assert!(i.summary_en.contains("TCP connect"), "{}", i.summary_en);
+}
+
+// ---------------------------------------------------------------- E.6.1.1: active TLS probe
+
+#[tokio::test]
+async fn tls_endpoint_with_trusted_certificate_is_ok() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = ca_signed(false);
+    let ca = write(dir.path(), "ca.pem", certs.ca_pem.as_deref().expect("ca"));
+    let addr = rustls_server(&certs).await;
+    let i = transit(&endpoint_toml(addr, None, Some(&ca))).await;
+    assert_eq!(i.outcome, Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(&i));
+    let text = evidence_text(&i);
+    assert!(text.contains("negotiated TLSv1.3"), "{text}");
+    assert!(text.contains("cipher suite TLS_AES_256_GCM_SHA384 is on the CRYPTREC") || text.contains("cipher suite TLS_AES_128_GCM_SHA256 is on the CRYPTREC"), "{text}");
+    assert!(text.contains("subject=`CN=localhost`") && text.contains("certificate chain and name verified"), "{text}");
+}
+
+#[tokio::test]
+async fn tls_endpoint_with_expired_certificate_is_ng() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = ca_signed(true);
+    let ca = write(dir.path(), "ca.pem", certs.ca_pem.as_deref().expect("ca"));
+    let addr = rustls_server(&certs).await;
+    let i = transit(&endpoint_toml(addr, None, Some(&ca))).await;
+    assert_eq!(i.outcome, Outcome::Ng, "{}", evidence_text(&i));
+    assert!(i.summary_en.contains("certificate expired on 2021-01-01"), "{}", i.summary_en);
+}
+
+#[tokio::test]
+async fn tls_endpoint_self_signed_unpinned_is_ng() {
+    let certs = self_signed();
+    let addr = rustls_server(&certs).await;
+    let i = transit(&endpoint_toml(addr, None, None)).await;
+    assert_eq!(i.outcome, Outcome::Ng, "{}", evidence_text(&i));
+    assert!(i.summary_en.contains("certificate not trusted"), "{}", i.summary_en);
+}
+
+#[tokio::test]
+async fn tls_endpoint_self_signed_pinned_is_ok_and_wrong_pin_is_ng() {
+    let certs = self_signed();
+    let addr = rustls_server(&certs).await;
+    let pin = sha256_hex(&certs.leaf_der);
+    let i = transit(&endpoint_toml(addr, Some(&pin), None)).await;
+    assert_eq!(i.outcome, Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(&i));
+    assert!(evidence_text(&i).contains("matches the SHA-256 pinned"), "{}", evidence_text(&i));
+
+    let wrong = "00".repeat(32);
+    let i = transit(&endpoint_toml(addr, Some(&wrong), None)).await;
+    assert_eq!(i.outcome, Outcome::Ng, "{}", evidence_text(&i));
+    assert!(i.summary_en.contains("does not match the pinned"), "{}", i.summary_en);
+}
+
+/// `openssl s_server` offering only TLS 1.0 with a CBC/SHA-1 suite (Debian's openssl).
+#[tokio::test]
+async fn tls10_only_server_is_ng() {
+    let Ok(status) = std::process::Command::new("openssl").arg("version").stdout(Stdio::null()).status() else {
+        panic!("openssl is required for this test (apt-get install -y openssl)");
+    };
+    assert!(status.success());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = self_signed();
+    let cert = write(dir.path(), "c.pem", &certs.leaf_pem);
+    let key = write(dir.path(), "k.pem", &certs.key_pem);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let mut child = tokio::process::Command::new("openssl")
+        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert", &cert, "-key", &key, "-tls1", "-cipher", "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0", "-quiet"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("openssl s_server starts");
+    // Wait (bounded) until it listens.
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let mut up = false;
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "openssl s_server did not start listening");
+    let i = transit(&endpoint_toml(addr, Some(&sha256_hex(&certs.leaf_der)), None)).await;
+    let _ = child.kill().await;
+    assert_eq!(i.outcome, Outcome::Ng, "{}", evidence_text(&i));
+    assert!(i.summary_en.contains("did not negotiate TLS 1.2+"), "{}", i.summary_en);
+}
+
+// ---------------------------------------------------------------- C.4.5.1
+
+#[tokio::test]
+async fn integrations_reachable_ok_and_closed_port_ng() {
+    let open = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let open_port = open.local_addr().expect("addr").port();
+    let http = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let http_port = http.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut s, _)) = http.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+        }
+    });
+    let closed_port = TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().expect("addr").port();
+    let good = format!(
+        "[integrations]\ntimeout_secs = 2\n[[integrations.endpoints]]\nname = \"税務システム\"\ntarget = \"127.0.0.1:{open_port}\"\n[[integrations.endpoints]]\nname = \"連携基盤\"\ntarget = \"http://127.0.0.1:{http_port}/health\"\nexpect_status = 200\n"
+    );
+    // No AWS call: the endpoint URL is never contacted.
+    let r = run("http://127.0.0.1:9", scenario(&format!("{BASE}\n{good}")), &["C.4.5.1"]).await;
+    let i = item(&r, "C.4.5.1");
+    assert_eq!(i.outcome, Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(i));
+    assert!(evidence_text(i).contains("HTTP 200"), "{}", evidence_text(i));
+
+    let bad = format!("{good}[[integrations.endpoints]]\nname = \"福祉システム\"\ntarget = \"127.0.0.1:{closed_port}\"\n");
+    let r = run("http://127.0.0.1:9", scenario(&format!("{BASE}\n{bad}")), &["C.4.5.1"]).await;
+    let i = item(&r, "C.4.5.1");
+    assert_eq!(i.outcome, Outcome::Ng, "{}", evidence_text(i));
+    assert!(i.summary.contains("福祉システム") && i.summary_en.contains("unreachable"), "{}", i.summary);
+    drop(open);
+}
+
+// ---------------------------------------------------------------- rows moto cannot serve
+
+#[tokio::test]
+async fn cloudwatch_and_ssm_rows_are_error_with_reason_against_moto() {
+    let server = moto().await;
+    gcverify_demo::seed(&server.endpoint(), true).await.expect("seed");
+    let s = scenario(&format!("{BASE}\n[patching]\nav_association = \"juki-av-definitions\"\n"));
+    let r = run(&server.endpoint(), s, &["C.1.3.1", "C.2.3.5", "E.4.3.4"]).await;
+    for id in ["C.1.3.1", "C.2.3.5", "E.4.3.4"] {
+        let i = item(&r, id);
+        assert_eq!(i.outcome, Outcome::Error, "{id}: {}\n{}", i.summary_en, evidence_text(i));
+        assert!(i.evidence.iter().any(|e| e.status == EvidenceStatus::Error), "{id} has no error evidence");
+        eprintln!("{id}: {}", i.summary_en);
+    }
+    assert!(item(&r, "C.1.3.1").summary_en.contains("cloudwatch:DescribeAlarms"), "{}", item(&r, "C.1.3.1").summary_en);
+    assert!(item(&r, "C.2.3.5").summary_en.contains("ssm:"), "{}", item(&r, "C.2.3.5").summary_en);
+}

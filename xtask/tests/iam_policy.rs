@@ -1,0 +1,24 @@
+//! `cargo xtask iam-policy`: prints a parseable, read-only policy that
+//! lists every action the probes declare.
+
+use std::process::Command;
+
+#[test]
+fn iam_policy_prints_the_union_of_probe_actions() {
+    let o = Command::new(env!("CARGO_BIN_EXE_xtask")).arg("iam-policy").output().expect("xtask runs");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is JSON");
+    assert_eq!(v["Version"], "2012-10-17");
+    let st = &v["Statement"][0];
+    assert_eq!(st["Effect"], "Allow");
+    let actions: Vec<&str> = st["Action"].as_array().expect("Action list").iter().filter_map(|a| a.as_str()).collect();
+    for (_, list) in gcverify_checks::probes::ACTIONS {
+        for call in *list {
+            let need = gcverify_checks::probes::permissions::iam_action(call);
+            assert!(actions.contains(&need), "{need} missing from the printed policy");
+        }
+    }
+    // S3 permissions are named after the resource, not the operation.
+    assert!(actions.contains(&"s3:ListAllMyBuckets") && !actions.contains(&"s3:ListBuckets"));
+    assert!(actions.iter().all(|a| !a.contains(":Put") && !a.contains(":Create") && !a.contains(":Delete")), "{actions:?}");
+}
