@@ -104,11 +104,14 @@ fn build_year(cfg: &Config) {
 }
 
 fn file_size(p: &std::path::Path) -> u64 {
-    ["", "-wal"].iter().map(|s| {
-        let mut q = p.as_os_str().to_owned();
-        q.push(s);
-        std::fs::metadata(q).map(|m| m.len()).unwrap_or(0)
-    }).sum()
+    ["", "-wal"]
+        .iter()
+        .map(|s| {
+            let mut q = p.as_os_str().to_owned();
+            q.push(s);
+            std::fs::metadata(q).map(|m| m.len()).unwrap_or(0)
+        })
+        .sum()
 }
 
 fn compute(c: &mut Criterion) {

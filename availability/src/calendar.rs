@@ -176,9 +176,18 @@ impl Holidays {
 /// A maintenance window as configured.
 #[derive(Debug, Clone)]
 pub enum Maintenance {
-    OneOff { start: DateTime<Utc>, end: DateTime<Utc>, reason: String },
+    OneOff {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        reason: String,
+    },
     /// On `days`, optionally only the `nth` such day of the month, during `spans`.
-    Recurring { days: Vec<Weekday>, nth: Option<u32>, spans: Vec<Span>, reason: String },
+    Recurring {
+        days: Vec<Weekday>,
+        nth: Option<u32>,
+        spans: Vec<Span>,
+        reason: String,
+    },
 }
 
 impl Maintenance {
@@ -456,7 +465,11 @@ mod tests {
         assert_eq!(slots::total(&s.weekday), 5 * 720); // Mon-Fri 12 h
         assert_eq!(slots::total(&s.holiday), 3 * 180); // Sat, Sun, 勤労感謝の日 3 h
         c.maintenance = vec![
-            Maintenance::OneOff { start: parse_jst("t", "2026-11-18T20:00").unwrap(), end: parse_jst("t", "2026-11-18T22:00").unwrap(), reason: "patch".into() },
+            Maintenance::OneOff {
+                start: parse_jst("t", "2026-11-18T20:00").unwrap(),
+                end: parse_jst("t", "2026-11-18T22:00").unwrap(),
+                reason: "patch".into(),
+            },
             Maintenance::Recurring { days: vec![Weekday::Sun], nth: Some(4), spans: parse_hours("h", "10:00-11:00").unwrap(), reason: "月次保守".into() },
         ];
         let s = c.scope(from, to, 60).unwrap();

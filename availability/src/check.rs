@@ -137,7 +137,11 @@ impl Checker {
         }
         if let Some(max) = max {
             if latency > max {
-                return CheckOutcome::fail(Some(latency), Some(status), format!("answered in {} ms, over the {} ms ceiling", latency.as_millis(), max.as_millis()));
+                return CheckOutcome::fail(
+                    Some(latency),
+                    Some(status),
+                    format!("answered in {} ms, over the {} ms ceiling", latency.as_millis(), max.as_millis()),
+                );
             }
         }
         CheckOutcome { ok: true, latency_ms: Some(ms(latency)), status: Some(status.into()), detail: None }
@@ -150,7 +154,13 @@ fn describe(e: &reqwest::Error) -> String {
     while let Some(next) = src.source() {
         src = next;
     }
-    let kind = if e.is_connect() { "connect failed" } else if e.is_timeout() { "timed out" } else { "request failed" };
+    let kind = if e.is_connect() {
+        "connect failed"
+    } else if e.is_timeout() {
+        "timed out"
+    } else {
+        "request failed"
+    };
     format!("{kind}: {src}")
 }
 
@@ -181,7 +191,8 @@ mod tests {
         assert!(up.ok, "{up:?}");
         assert_eq!(up.status, Some(200));
 
-        let wrong = Check::Http { url: url.clone(), expect_status: vec![], body_contains: Some("税務".into()), max_response: None, timeout: Duration::from_secs(5) };
+        let wrong =
+            Check::Http { url: url.clone(), expect_status: vec![], body_contains: Some("税務".into()), max_response: None, timeout: Duration::from_secs(5) };
         let wrong_body = checker.run(&wrong).await;
         assert!(!wrong_body.ok && wrong_body.detail.as_deref().unwrap_or("").contains("lacks"), "{wrong_body:?}");
 
@@ -200,7 +211,13 @@ mod tests {
         let server = LocalTarget::start("ok").await.unwrap();
         server.set_delay(Duration::from_millis(150));
         let slow = checker
-            .run(&Check::Http { url: server.url(), expect_status: vec![200], body_contains: None, max_response: Some(Duration::from_millis(50)), timeout: Duration::from_secs(5) })
+            .run(&Check::Http {
+                url: server.url(),
+                expect_status: vec![200],
+                body_contains: None,
+                max_response: Some(Duration::from_millis(50)),
+                timeout: Duration::from_secs(5),
+            })
             .await;
         assert!(!slow.ok && slow.detail.as_deref().unwrap_or("").contains("ceiling"), "{slow:?}");
         let tcp = checker.run(&Check::Tcp { address: server.address(), timeout: Duration::from_secs(2) }).await;

@@ -111,7 +111,11 @@ pub async fn read_series(
         .enumerate()
         .map(|(i, t)| {
             let metric = Metric::builder().namespace(namespace).metric_name(METRIC).set_dimensions(Some(dims(&t.name, probe))).build();
-            MetricDataQuery::builder().id(format!("t{i}")).metric_stat(MetricStat::builder().metric(metric).period(period).stat("Minimum").build()).return_data(true).build()
+            MetricDataQuery::builder()
+                .id(format!("t{i}"))
+                .metric_stat(MetricStat::builder().metric(metric).period(period).stat("Minimum").build())
+                .return_data(true)
+                .build()
         })
         .collect();
     let mut points: Vec<Vec<(i64, f64)>> = vec![Vec::new(); targets.len()];
@@ -150,7 +154,8 @@ pub async fn read_series(
             let present: Vec<i64> = p.iter().map(|(ts, _)| ts.div_euclid(slot_secs)).collect();
             let mut present = present;
             present.dedup();
-            let failed = p.iter().filter(|(_, v)| *v < 1.0).map(|(ts, _)| (ts.div_euclid(slot_secs), Some(format!("CloudWatch {METRIC} minimum < 1")))).collect();
+            let failed =
+                p.iter().filter(|(_, v)| *v < 1.0).map(|(ts, _)| (ts.div_euclid(slot_secs), Some(format!("CloudWatch {METRIC} minimum < 1")))).collect();
             Series { name: t.name.clone(), present: slots::from_sorted_slots(&present), failed }
         })
         .collect())
@@ -208,9 +213,7 @@ mod tests {
     #[tokio::test]
     async fn forbidden_queries_and_failed_calls_are_errors() {
         let forbidden = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_output(|| {
-            GetMetricDataOutput::builder()
-                .metric_data_results(MetricDataResult::builder().id("t0").status_code(StatusCode::Forbidden).build())
-                .build()
+            GetMetricDataOutput::builder().metric_data_results(MetricDataResult::builder().id("t0").status_code(StatusCode::Forbidden).build()).build()
         });
         let client = mock_client!(aws_sdk_cloudwatch, [&forbidden]);
         let now = Utc::now();

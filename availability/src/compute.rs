@@ -143,7 +143,10 @@ pub enum Verdict {
     Ok,
     Ng,
     /// Not enough data to say (検証不能), with the reason in both languages.
-    Unknown { ja: String, en: String },
+    Unknown {
+        ja: String,
+        en: String,
+    },
 }
 
 pub fn judge(c: &Computation, required_percent: f64, min_coverage_percent: f64) -> Verdict {

@@ -181,7 +181,15 @@ pub fn evaluate_store(cfg: &Config, now: DateTime<Utc>) -> Result<Evaluation, Er
 }
 
 /// Compute from series obtained elsewhere (CloudWatch).
-pub fn assemble(cfg: &Config, from: DateTime<Utc>, to: DateTime<Utc>, scope: Scope, series: &[Series], probe_not_running: slots::Runs, source: String) -> Evaluation {
+pub fn assemble(
+    cfg: &Config,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    scope: Scope,
+    series: &[Series],
+    probe_not_running: slots::Runs,
+    source: String,
+) -> Evaluation {
     let all = compute::compute(&scope.all(), series, cfg.consecutive, cfg.slot_secs);
     let weekday = compute::compute(&scope.weekday, series, cfg.consecutive, cfg.slot_secs);
     let holiday = compute::compute(&scope.holiday, series, cfg.consecutive, cfg.slot_secs);

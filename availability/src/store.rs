@@ -23,7 +23,9 @@ pub enum StoreError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("availability store {path}: journal_mode stayed `{mode}`; WAL is not available on this filesystem")]
     NoWal { path: PathBuf, mode: String },
-    #[error("availability store {path} holds {stored}-second slots but the scenario says interval_secs = {wanted}; use another store file or the same interval")]
+    #[error(
+        "availability store {path} holds {stored}-second slots but the scenario says interval_secs = {wanted}; use another store file or the same interval"
+    )]
     Interval { path: PathBuf, stored: i64, wanted: i64 },
 }
 
@@ -142,8 +144,12 @@ impl Store {
     }
 
     fn write(tx: &rusqlite::Transaction<'_>, probe: &str, slot: i64, at_ms: i64, samples: &[(i64, &CheckOutcome)]) -> rusqlite::Result<usize> {
-        tx.prepare_cached("INSERT INTO heartbeats(probe, slot, at_ms, pid) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")?
-            .execute(params![probe, slot, at_ms, std::process::id()])?;
+        tx.prepare_cached("INSERT INTO heartbeats(probe, slot, at_ms, pid) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")?.execute(params![
+            probe,
+            slot,
+            at_ms,
+            std::process::id()
+        ])?;
         let mut stmt = tx.prepare_cached(
             "INSERT INTO samples(target, slot, at_ms, ok, latency_ms, status, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(target, slot) DO NOTHING",
         )?;
@@ -190,14 +196,16 @@ impl Store {
     /// first (an index range count) and lists slots only where some are missing.
     pub fn present_runs(&self, target: i64, scope: &[(i64, i64)]) -> Result<Runs, StoreError> {
         let mut count = self.conn.prepare_cached("SELECT COUNT(*) FROM samples WHERE target = ?1 AND slot >= ?2 AND slot < ?3").map_err(|e| self.err(e))?;
-        let mut list = self.conn.prepare_cached("SELECT slot FROM samples WHERE target = ?1 AND slot >= ?2 AND slot < ?3 ORDER BY slot").map_err(|e| self.err(e))?;
+        let mut list =
+            self.conn.prepare_cached("SELECT slot FROM samples WHERE target = ?1 AND slot >= ?2 AND slot < ?3 ORDER BY slot").map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for &(a, b) in scope {
             let n: i64 = count.query_row(params![target, a, b], |r| r.get(0)).map_err(|e| self.err(e))?;
             if n == b - a {
                 out.push((a, b));
             } else if n > 0 {
-                let found: Vec<i64> = list.query_map(params![target, a, b], |r| r.get(0)).map_err(|e| self.err(e))?.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+                let found: Vec<i64> =
+                    list.query_map(params![target, a, b], |r| r.get(0)).map_err(|e| self.err(e))?.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
                 out.extend(slots::from_sorted_slots(&found));
             }
         }
@@ -207,7 +215,8 @@ impl Store {
     /// The sub-runs of `scope` in which `probe` left a heartbeat.
     pub fn heartbeat_runs(&self, probe: &str, scope: &[(i64, i64)]) -> Result<Runs, StoreError> {
         let mut count = self.conn.prepare_cached("SELECT COUNT(*) FROM heartbeats WHERE probe = ?1 AND slot >= ?2 AND slot < ?3").map_err(|e| self.err(e))?;
-        let mut list = self.conn.prepare_cached("SELECT slot FROM heartbeats WHERE probe = ?1 AND slot >= ?2 AND slot < ?3 ORDER BY slot").map_err(|e| self.err(e))?;
+        let mut list =
+            self.conn.prepare_cached("SELECT slot FROM heartbeats WHERE probe = ?1 AND slot >= ?2 AND slot < ?3 ORDER BY slot").map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for &(a, b) in scope {
             let n: i64 = count.query_row(params![probe, a, b], |r| r.get(0)).map_err(|e| self.err(e))?;
@@ -215,7 +224,8 @@ impl Store {
                 out.push((a, b));
                 continue;
             }
-            let found: Vec<i64> = list.query_map(params![probe, a, b], |r| r.get(0)).map_err(|e| self.err(e))?.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+            let found: Vec<i64> =
+                list.query_map(params![probe, a, b], |r| r.get(0)).map_err(|e| self.err(e))?.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
             out.extend(slots::from_sorted_slots(&found));
         }
         Ok(slots::normalize(out))
@@ -227,7 +237,9 @@ impl Store {
     pub fn failed_slots(&self, target: i64, lo: i64, hi: i64) -> Result<Vec<(i64, Option<String>)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT slot, detail FROM samples INDEXED BY samples_failed WHERE target = ?1 AND ok = 0 AND slot >= ?2 AND slot < ?3 ORDER BY slot")
+            .prepare_cached(
+                "SELECT slot, detail FROM samples INDEXED BY samples_failed WHERE target = ?1 AND ok = 0 AND slot >= ?2 AND slot < ?3 ORDER BY slot",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map(params![target, lo, hi], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
@@ -235,15 +247,21 @@ impl Store {
 
     /// First and last slot with a sample, over every target.
     pub fn slot_range(&self) -> Result<Option<(i64, i64)>, StoreError> {
-        let r: (Option<i64>, Option<i64>) = self.conn.query_row("SELECT MIN(slot), MAX(slot) FROM samples", [], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
+        let r: (Option<i64>, Option<i64>) =
+            self.conn.query_row("SELECT MIN(slot), MAX(slot) FROM samples", [], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
         Ok(r.0.zip(r.1))
     }
 
     /// Every sample of a target (tests, exports), ascending.
     pub fn samples(&self, target: i64) -> Result<Vec<Sample>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT slot, at_ms, ok, latency_ms, status, detail FROM samples WHERE target = ?1 ORDER BY slot").map_err(|e| self.err(e))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT slot, at_ms, ok, latency_ms, status, detail FROM samples WHERE target = ?1 ORDER BY slot")
+            .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([target], |r| Ok(Sample { slot: r.get(0)?, at_ms: r.get(1)?, ok: r.get(2)?, latency_ms: r.get(3)?, status: r.get(4)?, detail: r.get(5)? }))
+            .query_map([target], |r| {
+                Ok(Sample { slot: r.get(0)?, at_ms: r.get(1)?, ok: r.get(2)?, latency_ms: r.get(3)?, status: r.get(4)?, detail: r.get(5)? })
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }

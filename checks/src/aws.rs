@@ -28,15 +28,13 @@ impl AwsContext {
     /// environment (`AWS_PROFILE`, `AWS_ENDPOINT_URL`, SSO cache, ...).
     /// No network call happens here; credentials resolve on first use.
     pub async fn load(aws: &gcverify_scenarios::Aws) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(aws.primary_region.clone()))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .operation_timeout(Duration::from_secs(90))
-                    .build(),
-            );
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(aws.primary_region.clone())).timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .operation_timeout(Duration::from_secs(90))
+                .build(),
+        );
         if let Some(profile) = &aws.profile {
             loader = loader.profile_name(profile);
         }

@@ -49,20 +49,9 @@ pub fn jst() -> FixedOffset {
     FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
 }
 
-pub async fn run(
-    catalog: &Catalog,
-    scenario: Arc<Scenario>,
-    aws: Arc<AwsContext>,
-    opts: RunOptions,
-    progress: &(dyn Fn(Progress) + Send + Sync),
-) -> RunReport {
+pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext>, opts: RunOptions, progress: &(dyn Fn(Progress) + Send + Sync)) -> RunReport {
     let started_at = Utc::now();
-    let items: Vec<Item> = catalog
-        .items()
-        .iter()
-        .filter(|i| opts.only.as_ref().is_none_or(|only| only.iter().any(|o| o == &i.id)))
-        .cloned()
-        .collect();
+    let items: Vec<Item> = catalog.items().iter().filter(|i| opts.only.as_ref().is_none_or(|only| only.iter().any(|o| o == &i.id))).cloned().collect();
     let total = items.len();
     progress(Progress::Planned { total });
 
@@ -136,17 +125,13 @@ async fn conclude(input: Arc<ProbeInput>, timeout: Duration) -> Conclusion {
     let item = &input.item;
     let level = input.level.clone();
     if let Some((_, reason)) = input.scenario.not_applicable.iter().find(|(id, _)| id.get_ref() == &item.id) {
-        return Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable: {reason}")))
-            .conclude(&level);
+        return Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable: {reason}"))).conclude(&level);
     }
     match item.probe.as_str() {
         "not_applicable" => {
             let reason = &item.not_verified_reason;
-            return Findings::decided(
-                Outcome::NotApplicable,
-                Msg::new(format!("対象外: {reason}"), format!("not applicable (pilot judgement): {reason}")),
-            )
-            .conclude(&level);
+            return Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable (pilot judgement): {reason}")))
+                .conclude(&level);
         }
         "attestation" => {
             let today = input.now.with_timezone(&jst()).date_naive();
@@ -158,10 +143,7 @@ async fn conclude(input: Arc<ProbeInput>, timeout: Duration) -> Conclusion {
         let issue = probes::planned_issue(&item.probe).map(|n| format!(" (issue #{n})")).unwrap_or_default();
         return Findings::decided(
             Outcome::Error,
-            Msg::new(
-                format!("検証不能: プローブ未実装（{}）{issue}", item.probe),
-                format!("could not verify: probe not implemented: {}{issue}", item.probe),
-            ),
+            Msg::new(format!("検証不能: プローブ未実装（{}）{issue}", item.probe), format!("could not verify: probe not implemented: {}{issue}", item.probe)),
         )
         .conclude(&level);
     };
@@ -178,22 +160,17 @@ async fn conclude(input: Arc<ProbeInput>, timeout: Duration) -> Conclusion {
         Err(_) => {
             abort.abort();
             let secs = timeout.as_secs_f64();
-            Findings::decided(
-                Outcome::Error,
-                Msg::new(format!("検証不能: {secs}秒でタイムアウト"), format!("could not verify: probe timed out after {secs}s")),
-            )
-            .conclude(&level)
+            Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {secs}秒でタイムアウト"), format!("could not verify: probe timed out after {secs}s")))
+                .conclude(&level)
         }
     }
 }
 
 fn panic_message(e: tokio::task::JoinError) -> String {
     match e.try_into_panic() {
-        Ok(payload) => payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic".into()),
+        Ok(payload) => {
+            payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_else(|| "panic".into())
+        }
         Err(e) => e.to_string(),
     }
 }
@@ -232,15 +209,7 @@ mod tests {
         let c = catalog(&[("A.1", "test.pass"), ("A.2", "test.hang"), ("A.3", "test.panic"), ("A.4", "test.pass")]);
         let report = run(&c, scenario(""), aws(), opts(300), &|_| {}).await;
         let outcomes: Vec<(String, Outcome)> = report.items.iter().map(|i| (i.id.clone(), i.outcome)).collect();
-        assert_eq!(
-            outcomes,
-            vec![
-                ("A.1".into(), Outcome::Ok),
-                ("A.2".into(), Outcome::Error),
-                ("A.3".into(), Outcome::Error),
-                ("A.4".into(), Outcome::Ok)
-            ]
-        );
+        assert_eq!(outcomes, vec![("A.1".into(), Outcome::Ok), ("A.2".into(), Outcome::Error), ("A.3".into(), Outcome::Error), ("A.4".into(), Outcome::Ok)]);
         assert!(report.items[1].summary_en.contains("timed out"), "{}", report.items[1].summary_en);
         assert!(report.items[2].summary_en.contains("probe exploded"), "{}", report.items[2].summary_en);
         assert_eq!(report.exit_code(), crate::model::exit_code::INCOMPLETE);

@@ -12,10 +12,7 @@ pub use engine::{run, Progress, RunOptions};
 pub use model::{Evidence, EvidenceStatus, ItemResult, Msg, Outcome, RunReport};
 
 /// Load a scenario file and validate it against the catalog.
-pub fn load_scenario(
-    path: &std::path::Path,
-    catalog: &Catalog,
-) -> Result<gcverify_scenarios::Scenario, gcverify_scenarios::ScenarioError> {
+pub fn load_scenario(path: &std::path::Path, catalog: &Catalog) -> Result<gcverify_scenarios::Scenario, gcverify_scenarios::ScenarioError> {
     let scenario = gcverify_scenarios::load(path)?;
     scenario.validate(&|id| catalog.get(id).is_some(), &|id, level| catalog.check_level(id, level))?;
     Ok(scenario)

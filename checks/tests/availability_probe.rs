@@ -141,8 +141,12 @@ async fn missing_store_and_missing_section_are_errors_not_ok() {
 }
 
 fn cw_text(dir: &std::path::Path) -> String {
-    scenario_text(&dir.join("unused.sqlite"), "http://127.0.0.1:9", "source = \"cloudwatch\"\n[availability.cloudwatch]\nnamespace = \"GCVerify/Availability\"\n")
-        .replace("period_from_first_sample = true\n", "")
+    scenario_text(
+        &dir.join("unused.sqlite"),
+        "http://127.0.0.1:9",
+        "source = \"cloudwatch\"\n[availability.cloudwatch]\nnamespace = \"GCVerify/Availability\"\n",
+    )
+    .replace("period_from_first_sample = true\n", "")
 }
 
 #[tokio::test]
@@ -165,8 +169,9 @@ async fn uptime_from_cloudwatch_and_its_failures() {
     assert_eq!(items[0].outcome, Outcome::Ok, "{}", items[0].summary_en);
     assert!(items[0].evidence.iter().any(|e| e.source == "cloudwatch:GetMetricData"));
 
-    let denied = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
-        .then_error(|| GetMetricDataError::generic(ErrorMetadata::builder().code("AccessDenied").message("not authorized to perform cloudwatch:GetMetricData").build()));
+    let denied = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_error(|| {
+        GetMetricDataError::generic(ErrorMetadata::builder().code("AccessDenied").message("not authorized to perform cloudwatch:GetMetricData").build())
+    });
     let items = run(&cw_text(&dir), &[denied]).await;
     assert_eq!(items[0].outcome, Outcome::Error, "{}", items[0].summary_en);
     assert!(items[0].summary_en.contains("permission denied"), "{}", items[0].summary_en);

@@ -39,14 +39,7 @@ const ITEM_KEYS: &[&str] = &[
 ];
 
 /// Keys of every `[item.pilot]` table.
-const PILOT_KEYS: &[&str] = &[
-    "start",
-    "end",
-    "result",
-    "event",
-    "achieved_level",
-    "achieved",
-];
+const PILOT_KEYS: &[&str] = &["start", "end", "result", "event", "achieved_level", "achieved"];
 
 const LEVELS: &[&str] = &["0", "1", "2", "3", "4", "5", "*"];
 
@@ -61,12 +54,7 @@ fn manifest_dir() -> PathBuf {
 fn seed_path() -> PathBuf {
     match std::env::var_os("GCVERIFY_SEED_DIR") {
         Some(dir) => PathBuf::from(dir).join(SEED_FILE),
-        None => manifest_dir()
-            .join("..")
-            .join("..")
-            .join("shared")
-            .join("seeds")
-            .join(SEED_FILE),
+        None => manifest_dir().join("..").join("..").join("shared").join("seeds").join(SEED_FILE),
     }
 }
 
@@ -86,14 +74,9 @@ fn load_seed() -> String {
 
 fn load_catalog() -> Vec<toml::Value> {
     let path = manifest_dir().join("catalog.toml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read catalog {}: {}", path.display(), e));
-    let doc: toml::Value = toml::from_str(&text)
-        .unwrap_or_else(|e| panic!("catalog {} is not valid TOML: {}", path.display(), e));
-    doc.get("item")
-        .and_then(|v| v.as_array())
-        .unwrap_or_else(|| panic!("catalog {} has no [[item]] array", path.display()))
-        .clone()
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read catalog {}: {}", path.display(), e));
+    let doc: toml::Value = toml::from_str(&text).unwrap_or_else(|e| panic!("catalog {} is not valid TOML: {}", path.display(), e));
+    doc.get("item").and_then(|v| v.as_array()).unwrap_or_else(|| panic!("catalog {} has no [[item]] array", path.display())).clone()
 }
 
 /// If `line` begins with an item ID such as `C.1.2.2` (a letter A-F, then
@@ -110,11 +93,7 @@ fn leading_item_id(line: &str) -> Option<&str> {
         return None;
     }
     let nums: Vec<&str> = parts.collect();
-    if nums.len() != 3
-        || nums
-            .iter()
-            .any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()))
-    {
+    if nums.len() != 3 || nums.iter().any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit())) {
         return None;
     }
     Some(first)
@@ -131,10 +110,7 @@ fn seed_blocks(seed: &str) -> Vec<SeedBlock> {
     let mut blocks: Vec<SeedBlock> = Vec::new();
     for line in seed.lines() {
         if let Some(id) = leading_item_id(line) {
-            blocks.push(SeedBlock {
-                id: id.to_string(),
-                lines: Vec::new(),
-            });
+            blocks.push(SeedBlock { id: id.to_string(), lines: Vec::new() });
         }
         if let Some(b) = blocks.last_mut() {
             if !line.trim().is_empty() {
@@ -197,17 +173,11 @@ fn seed_facts(block: &SeedBlock) -> Result<SeedFacts, String> {
     }
     let toks = &toks[1..];
 
-    let vpos = toks
-        .iter()
-        .position(|&(t, n)| (t == "有" || t == "無") && n >= 2)
-        .ok_or_else(|| format!("{id}: no 有/無 (検証実施有無) token in seed block"))?;
+    let vpos =
+        toks.iter().position(|&(t, n)| (t == "有" || t == "無") && n >= 2).ok_or_else(|| format!("{id}: no 有/無 (検証実施有無) token in seed block"))?;
     let verified = toks[vpos].0 == "有";
 
-    let levels: Vec<&str> = toks[..vpos]
-        .iter()
-        .map(|t| t.0)
-        .filter(|t| is_level(t))
-        .collect();
+    let levels: Vec<&str> = toks[..vpos].iter().map(|t| t.0).filter(|t| is_level(t)).collect();
     if levels.len() != 2 {
         return Err(format!(
             "{id}: expected exactly 2 level tokens (standard, selected) before the 有/無 \
@@ -215,22 +185,12 @@ fn seed_facts(block: &SeedBlock) -> Result<SeedFacts, String> {
         ));
     }
 
-    let kinds: Vec<&str> = toks
-        .iter()
-        .map(|t| t.0)
-        .filter(|t| *t == "実機" || *t == "机上")
-        .collect();
+    let kinds: Vec<&str> = toks.iter().map(|t| t.0).filter(|t| *t == "実機" || *t == "机上").collect();
     if kinds.len() > 1 {
-        return Err(format!(
-            "{id}: several 種別 tokens in seed block: {kinds:?}"
-        ));
+        return Err(format!("{id}: several 種別 tokens in seed block: {kinds:?}"));
     }
 
-    let last: Vec<&str> = block
-        .lines
-        .last()
-        .map(|l| l.split_whitespace().collect())
-        .unwrap_or_default();
+    let last: Vec<&str> = block.lines.last().map(|l| l.split_whitespace().collect()).unwrap_or_default();
     let achieved_level = match last.as_slice() {
         [.., lvl, res] if is_level(lvl) && (*res == "OK" || *res == "NG") => Some(lvl.to_string()),
         _ => None,
@@ -250,9 +210,7 @@ fn str_field<'a>(item: &'a toml::Value, key: &str) -> Option<&'a str> {
 }
 
 fn item_id(item: &toml::Value, index: usize) -> String {
-    str_field(item, "id")
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("<item #{} without id>", index + 1))
+    str_field(item, "id").map(str::to_string).unwrap_or_else(|| format!("<item #{} without id>", index + 1))
 }
 
 #[test]
@@ -267,16 +225,9 @@ fn catalog_matches_seed() {
         errors.push(format!("catalog has {} items, expected 50", items.len()));
     }
     if blocks.len() != 50 {
-        errors.push(format!(
-            "seed has {} lines beginning with an item ID, expected 50",
-            blocks.len()
-        ));
+        errors.push(format!("seed has {} lines beginning with an item ID, expected 50", blocks.len()));
     }
-    let ids: Vec<String> = items
-        .iter()
-        .enumerate()
-        .map(|(i, it)| item_id(it, i))
-        .collect();
+    let ids: Vec<String> = items.iter().enumerate().map(|(i, it)| item_id(it, i)).collect();
     let mut seen = HashSet::new();
     for id in &ids {
         if !seen.insert(id.clone()) {
@@ -294,10 +245,7 @@ fn catalog_matches_seed() {
     }
     for (i, (c, s)) in ids.iter().zip(seed_ids.iter()).enumerate() {
         if c != s {
-            errors.push(format!(
-                "{c}: catalog position {} holds {c}, seed has {s} there (order differs)",
-                i + 1
-            ));
+            errors.push(format!("{c}: catalog position {} holds {c}, seed has {s} there (order differs)", i + 1));
         }
     }
 
@@ -307,11 +255,7 @@ fn catalog_matches_seed() {
     }
 
     if !errors.is_empty() {
-        panic!(
-            "catalog.toml does not match the seed ({}):\n  {}",
-            seed_path().display(),
-            errors.join("\n  ")
-        );
+        panic!("catalog.toml does not match the seed ({}):\n  {}", seed_path().display(), errors.join("\n  "));
     }
 }
 
@@ -396,27 +340,17 @@ fn check_item(item: &toml::Value, index: usize, blocks: &[SeedBlock]) -> Vec<Str
 
     // Probe naming rules.
     if kind == "机上" && probe != "attestation" {
-        err(format!(
-            "机上 item must use probe \"attestation\", has {probe:?}"
-        ));
+        err(format!("机上 item must use probe \"attestation\", has {probe:?}"));
     } else if verified == Some(false) && probe != "not_applicable" {
-        err(format!(
-            "unverified item must use probe \"not_applicable\", has {probe:?}"
-        ));
+        err(format!("unverified item must use probe \"not_applicable\", has {probe:?}"));
     } else if kind == "実機" && verified == Some(true) && probe != "attestation" {
         // A 実機 item no API can observe (manuals, contracts, migration
         // plans) is verified by a person's attestation instead of a probe.
         let well_formed = probe.split_once('.').is_some_and(|(f, n)| {
-            !f.is_empty()
-                && !n.is_empty()
-                && probe
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+            !f.is_empty() && !n.is_empty() && probe.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
         });
         if !well_formed {
-            err(format!(
-                "実機 probe {probe:?} is not of the form family.name"
-            ));
+            err(format!("実機 probe {probe:?} is not of the form family.name"));
         }
     }
 
@@ -433,43 +367,23 @@ fn check_item(item: &toml::Value, index: usize, blocks: &[SeedBlock]) -> Vec<Str
         }
     };
     if s("selected_level") != facts.selected_level {
-        err(format!(
-            "selected_level {:?} but the seed's 選択レベル is {:?}",
-            s("selected_level"),
-            facts.selected_level
-        ));
+        err(format!("selected_level {:?} but the seed's 選択レベル is {:?}", s("selected_level"), facts.selected_level));
     }
     if s("standard_level") != facts.standard_level {
-        err(format!(
-            "standard_level {:?} but the seed's standard level is {:?}",
-            s("standard_level"),
-            facts.standard_level
-        ));
+        err(format!("standard_level {:?} but the seed's standard level is {:?}", s("standard_level"), facts.standard_level));
     }
     if verified != Some(facts.verified) {
-        err(format!(
-            "verified = {verified:?} but the seed's 検証実施有無 is {}",
-            if facts.verified { "有" } else { "無" }
-        ));
+        err(format!("verified = {verified:?} but the seed's 検証実施有無 is {}", if facts.verified { "有" } else { "無" }));
     }
     match &facts.kind {
         Some(k) if k != kind => err(format!("kind {kind:?} but the seed's 種別 is {k:?}")),
-        None if !kind.is_empty() => err(format!(
-            "kind {kind:?} but the seed block has no 種別 token"
-        )),
+        None if !kind.is_empty() => err(format!("kind {kind:?} but the seed block has no 種別 token")),
         _ => {}
     }
-    let achieved = pilot
-        .and_then(|p| p.get("achieved_level"))
-        .and_then(|v| v.as_str())
-        .unwrap_or("");
+    let achieved = pilot.and_then(|p| p.get("achieved_level")).and_then(|v| v.as_str()).unwrap_or("");
     match &facts.achieved_level {
-        Some(a) if a != achieved => err(format!(
-            "pilot.achieved_level {achieved:?} but the seed's 実現したレベル is {a:?}"
-        )),
-        None if !achieved.is_empty() => err(format!(
-            "pilot.achieved_level {achieved:?} but the seed block has no realized level"
-        )),
+        Some(a) if a != achieved => err(format!("pilot.achieved_level {achieved:?} but the seed's 実現したレベル is {a:?}")),
+        None if !achieved.is_empty() => err(format!("pilot.achieved_level {achieved:?} but the seed block has no realized level")),
         _ => {}
     }
     errors

@@ -56,13 +56,15 @@ fn input(id: &str, level: &str, scenario_text: &str, scenario_path: &Path, rules
 }
 
 fn metric_values(values: Vec<f64>) -> Rule {
-    mock!(aws_sdk_cloudwatch::Client::get_metric_data)
-        .then_output(move || GetMetricDataOutput::builder().metric_data_results(MetricDataResult::builder().id("m0").set_values(Some(values.clone())).build()).build())
+    mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_output(move || {
+        GetMetricDataOutput::builder().metric_data_results(MetricDataResult::builder().id("m0").set_values(Some(values.clone())).build()).build()
+    })
 }
 
 fn denied() -> Rule {
-    mock!(aws_sdk_cloudwatch::Client::get_metric_data)
-        .then_error(|| GetMetricDataError::generic(ErrorMetadata::builder().code("AccessDenied").message("not authorized to perform cloudwatch:GetMetricData").build()))
+    mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_error(|| {
+        GetMetricDataError::generic(ErrorMetadata::builder().code("AccessDenied").message("not authorized to perform cloudwatch:GetMetricData").build())
+    })
 }
 
 // ---------------------------------------------------------------- response time (real load)

@@ -86,14 +86,7 @@ fn levels(s: &gcverify_scenarios::Scenario) -> BTreeMap<String, String> {
 fn input(id: &str, level: &str, scenario_extra: &str, rules: &[Rule]) -> Arc<ProbeInput> {
     let item = Catalog::builtin().get(id).cloned().expect("catalog item");
     let scenario = scenario(scenario_extra);
-    Arc::new(ProbeInput {
-        item,
-        level: level.to_string(),
-        levels: Arc::new(levels(&scenario)),
-        scenario,
-        aws: aws(rules),
-        now: now(),
-    })
+    Arc::new(ProbeInput { item, level: level.to_string(), levels: Arc::new(levels(&scenario)), scenario, aws: aws(rules), now: now() })
 }
 
 async fn at_rest(level: &str, extra: &str, rules: &[Rule]) -> Conclusion {
@@ -151,11 +144,7 @@ fn s3_error(status: u16, code: &str, message: &str) -> HttpResponse {
 
 /// AWS Backup (restJson1) error.
 fn backup_error(status: u16, code: &str, message: &str) -> HttpResponse {
-    http(
-        status,
-        &[("content-type", "application/json"), ("x-amzn-errortype", code)],
-        &format!("{{\"Message\":\"{message}\"}}"),
-    )
+    http(status, &[("content-type", "application/json"), ("x-amzn-errortype", code)], &format!("{{\"Message\":\"{message}\"}}"))
 }
 
 fn html_404() -> HttpResponse {
@@ -181,8 +170,7 @@ mod s3 {
     pub use aws_sdk_s3::operation::get_bucket_location::GetBucketLocationOutput;
     pub use aws_sdk_s3::operation::list_buckets::ListBucketsOutput;
     pub use aws_sdk_s3::types::{
-        Bucket, BucketLocationConstraint, ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-        ServerSideEncryptionRule,
+        Bucket, BucketLocationConstraint, ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     };
     pub use aws_sdk_s3::Client;
 }
@@ -215,11 +203,8 @@ fn db_clusters(cs: Vec<rds::DbCluster>) -> Rule {
 }
 
 fn buckets(names: &'static [&'static str]) -> Rule {
-    mock!(s3::Client::list_buckets).then_output(move || {
-        s3::ListBucketsOutput::builder()
-            .set_buckets(Some(names.iter().map(|n| s3::Bucket::builder().name(*n).build()).collect()))
-            .build()
-    })
+    mock!(s3::Client::list_buckets)
+        .then_output(move || s3::ListBucketsOutput::builder().set_buckets(Some(names.iter().map(|n| s3::Bucket::builder().name(*n).build()).collect())).build())
 }
 
 fn bucket_location() -> Rule {
@@ -275,10 +260,7 @@ fn errors(c: &Conclusion) -> Vec<&str> {
 async fn encryption_all_encrypted_is_ok_with_counts() {
     let c = at_rest("2", "", &healthy_encryption()).await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", c.summary.en);
-    assert_eq!(
-        c.summary.en,
-        "EBS default encryption on in 2 region(s); all 4 EBS volume(s), 4 RDS database(s) and 1 S3 bucket(s) encrypted"
-    );
+    assert_eq!(c.summary.en, "EBS default encryption on in 2 region(s); all 4 EBS volume(s), 4 RDS database(s) and 1 S3 bucket(s) encrypted");
     assert_eq!(c.achieved_level.as_deref(), Some("2"));
     let vol = c.evidence.iter().find(|e| e.subject == "vol-0aaa").expect("volume evidence");
     assert_eq!(vol.status, EvidenceStatus::Pass);
@@ -319,9 +301,8 @@ async fn ebs_default_unauthorized_is_error_permission_denied() {
 #[tokio::test]
 async fn describe_volumes_throttled_is_error_after_retries() {
     // A modeled error carrying only the code, as a service error with code `Throttling`.
-    let throttled = mock!(ec2::Client::describe_volumes).then_error(|| {
-        ec2::DescribeVolumesError::generic(ErrorMetadata::builder().code("Throttling").message("Rate exceeded").build())
-    });
+    let throttled = mock!(ec2::Client::describe_volumes)
+        .then_error(|| ec2::DescribeVolumesError::generic(ErrorMetadata::builder().code("Throttling").message("Rate exceeded").build()));
     let c = at_rest("2", "", &with(vec![throttled.clone()], healthy_encryption())).await;
     assert_eq!(c.outcome, Outcome::Error, "{}", c.summary.en);
     assert!(c.summary.en.contains("ec2:DescribeVolumes: throttled (スロットリング) Throttling: Rate exceeded"), "{}", c.summary.en);
@@ -365,9 +346,7 @@ async fn html_404_on_describe_db_clusters_is_error_unimplemented_api() {
     let c = at_rest("2", "", &with(vec![not_there], healthy_encryption())).await;
     assert_eq!(c.outcome, Outcome::Error, "{}", c.summary.en);
     assert!(
-        c.summary.en.contains(
-            "rds:DescribeDBClusters: endpoint answered HTTP 404 without an AWS error code (the endpoint does not implement this API?)"
-        ),
+        c.summary.en.contains("rds:DescribeDBClusters: endpoint answered HTTP 404 without an AWS error code (the endpoint does not implement this API?)"),
         "{}",
         c.summary.en
     );
@@ -383,16 +362,11 @@ async fn ebs_default_off_is_ng() {
 
 #[tokio::test]
 async fn s3_bucket_without_default_encryption_is_ng_naming_it() {
-    let none = mock!(s3::Client::get_bucket_encryption).then_http_response(|| {
-        s3_error(404, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found")
-    });
+    let none = mock!(s3::Client::get_bucket_encryption)
+        .then_http_response(|| s3_error(404, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found"));
     let c = at_rest("2", "", &with(vec![none], healthy_encryption())).await;
     assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
-    assert!(
-        c.summary.en.contains("gc-docs (ap-northeast-1): no default encryption (ServerSideEncryptionConfigurationNotFoundError)"),
-        "{}",
-        c.summary.en
-    );
+    assert!(c.summary.en.contains("gc-docs (ap-northeast-1): no default encryption (ServerSideEncryptionConfigurationNotFoundError)"), "{}", c.summary.en);
 }
 
 #[tokio::test]
@@ -407,9 +381,7 @@ async fn s3_list_buckets_denied_is_error() {
 async fn scope_tags_filter_volumes_databases_and_buckets() {
     // Volumes: the tag filter must be sent (an unfiltered request matches no rule and panics).
     let vols = mock!(ec2::Client::describe_volumes)
-        .match_requests(|r| {
-            r.filters().iter().any(|f| f.name() == Some("tag:System") && f.values() == ["juki"])
-        })
+        .match_requests(|r| r.filters().iter().any(|f| f.name() == Some("tag:System") && f.values() == ["juki"]))
         .then_output(|| ec2::DescribeVolumesOutput::builder().volumes(volume("vol-0aaa", true, None)).build());
     // Databases are filtered client-side: the untagged unencrypted one is out of scope.
     let tagged = rds::Tag::builder().key("System").value("juki").build();
@@ -424,10 +396,7 @@ async fn scope_tags_filter_volumes_databases_and_buckets() {
     let rules = vec![ebs_default(true), vols, dbs, clusters, buckets(&["gc-docs"]), bucket_location(), no_tags.clone(), encryption.clone()];
     let c = at_rest("2", "[scope.tags]\nSystem = \"juki\"\n", &rules).await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", c.summary.en);
-    assert_eq!(
-        c.summary.en,
-        "EBS default encryption on in 2 region(s); all 2 EBS volume(s), 2 RDS database(s) and 0 S3 bucket(s) encrypted"
-    );
+    assert_eq!(c.summary.en, "EBS default encryption on in 2 region(s); all 2 EBS volume(s), 2 RDS database(s) and 0 S3 bucket(s) encrypted");
     assert!(!c.evidence.iter().any(|e| e.subject.starts_with("other-")), "{:?}", c.evidence);
     assert_eq!(no_tags.num_calls(), 1);
     assert_eq!(encryption.num_calls(), 0);
@@ -499,11 +468,7 @@ async fn list_backup_plans_denied_is_error() {
     });
     let c = schedule("4", "", &[denied]).await;
     assert_eq!(c.outcome, Outcome::Error, "{}", c.summary.en);
-    assert!(
-        c.summary.en.contains("backup:ListBackupPlans: permission denied (権限不足) AccessDeniedException: User:"),
-        "{}",
-        c.summary.en
-    );
+    assert!(c.summary.en.contains("backup:ListBackupPlans: permission denied (権限不足) AccessDeniedException: User:"), "{}", c.summary.en);
 }
 
 #[tokio::test]
@@ -520,7 +485,9 @@ async fn weekly_plan_is_ng_at_level_4() {
     let c = schedule("4", "", &plan(vec![weekly(&[])])).await;
     assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
     assert!(
-        c.summary.en.contains("backup-plans (ap-northeast-1): no rule runs daily (every 24h or more often); most frequent observed: gov-backup/weekly every 168h"),
+        c.summary
+            .en
+            .contains("backup-plans (ap-northeast-1): no rule runs daily (every 24h or more often); most frequent observed: gov-backup/weekly every 168h"),
         "{}",
         c.summary.en
     );
@@ -563,11 +530,7 @@ async fn get_backup_plan_html_404_is_recorded_as_unimplemented_api() {
     let list = plan(vec![])[0].clone();
     let get = mock!(backup::Client::get_backup_plan).then_http_response(html_404);
     let c = schedule("4", "", &[list, get]).await;
-    assert!(
-        errors(&c).iter().any(|e| e.starts_with("backup:GetBackupPlan: endpoint answered HTTP 404 without an AWS error code")),
-        "{:?}",
-        c.evidence
-    );
+    assert!(errors(&c).iter().any(|e| e.starts_with("backup:GetBackupPlan: endpoint answered HTTP 404 without an AWS error code")), "{:?}", c.evidence);
     assert_ne!(c.outcome, Outcome::Ok);
 }
 
@@ -643,11 +606,7 @@ async fn copy_to_missing_dr_vault_is_ng_naming_the_arn() {
     let rules = with(vec![missing], plan(vec![daily(&[DR_VAULT])]));
     let c = remote_copy("2", "", &rules).await;
     assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
-    assert!(
-        c.summary.en.contains(&format!("{DR_VAULT} (ap-northeast-3): rule gov-backup/daily copies to a vault that does not exist")),
-        "{}",
-        c.summary.en
-    );
+    assert!(c.summary.en.contains(&format!("{DR_VAULT} (ap-northeast-3): rule gov-backup/daily copies to a vault that does not exist")), "{}", c.summary.en);
 }
 
 #[tokio::test]
@@ -697,4 +656,3 @@ async fn remote_copy_list_denied_is_error() {
     assert_eq!(c.outcome, Outcome::Error, "{}", c.summary.en);
     assert!(c.summary.en.contains("backup:ListBackupPlans: permission denied"), "{}", c.summary.en);
 }
-

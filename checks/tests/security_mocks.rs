@@ -55,8 +55,9 @@ async fn mfa(level: &str, rules: &[Rule]) -> Conclusion {
 }
 
 fn summary(mfa: i32) -> Rule {
-    mock!(aws_sdk_iam::Client::get_account_summary)
-        .then_output(move || GetAccountSummaryOutput::builder().summary_map(SummaryKeyType::AccountMfaEnabled, mfa).summary_map(SummaryKeyType::Users, 0).build())
+    mock!(aws_sdk_iam::Client::get_account_summary).then_output(move || {
+        GetAccountSummaryOutput::builder().summary_map(SummaryKeyType::AccountMfaEnabled, mfa).summary_map(SummaryKeyType::Users, 0).build()
+    })
 }
 
 fn no_users() -> Rule {
@@ -100,8 +101,9 @@ async fn level_one_does_not_require_root_mfa() {
 
 #[tokio::test]
 async fn access_denied_is_error() {
-    let denied = mock!(aws_sdk_iam::Client::get_account_summary)
-        .then_http_response(|| iam_error(403, "AccessDenied", "User: arn:aws:iam::123456789012:user/audit is not authorized to perform: iam:GetAccountSummary"));
+    let denied = mock!(aws_sdk_iam::Client::get_account_summary).then_http_response(|| {
+        iam_error(403, "AccessDenied", "User: arn:aws:iam::123456789012:user/audit is not authorized to perform: iam:GetAccountSummary")
+    });
     let c = mfa("3", &[denied, no_users()]).await;
     assert_eq!(c.outcome, Outcome::Error, "{}", c.summary.en);
     assert!(c.summary.en.contains("iam:GetAccountSummary: permission denied"), "{}", c.summary.en);

@@ -80,7 +80,8 @@ fn alarm(name: &str, metric: &str, enabled: bool, state: cw::types::StateValue) 
 }
 
 fn alarms_rule(list: Vec<cw::types::MetricAlarm>) -> Rule {
-    mock!(cw::Client::describe_alarms).then_output(move || cw::operation::describe_alarms::DescribeAlarmsOutput::builder().set_metric_alarms(Some(list.clone())).build())
+    mock!(cw::Client::describe_alarms)
+        .then_output(move || cw::operation::describe_alarms::DescribeAlarmsOutput::builder().set_metric_alarms(Some(list.clone())).build())
 }
 
 fn full_alarm_set() -> Vec<cw::types::MetricAlarm> {
@@ -128,7 +129,9 @@ async fn disabled_action_and_stuck_insufficient_data_are_ng_naming_the_alarm() {
 #[tokio::test]
 async fn describe_alarms_access_denied_is_error() {
     let denied = mock!(cw::Client::describe_alarms).then_error(|| {
-        cw::operation::describe_alarms::DescribeAlarmsError::generic(ErrorMetadata::builder().code("AccessDenied").message("not authorized to perform cloudwatch:DescribeAlarms").build())
+        cw::operation::describe_alarms::DescribeAlarmsError::generic(
+            ErrorMetadata::builder().code("AccessDenied").message("not authorized to perform cloudwatch:DescribeAlarms").build(),
+        )
     });
     let c = monitoring("5", &[denied]).await;
     assert_eq!(c.outcome, Outcome::Error);
@@ -137,8 +140,9 @@ async fn describe_alarms_access_denied_is_error() {
 
 #[tokio::test]
 async fn describe_alarms_throttled_is_error() {
-    let throttled = mock!(cw::Client::describe_alarms)
-        .then_error(|| cw::operation::describe_alarms::DescribeAlarmsError::generic(ErrorMetadata::builder().code("Throttling").message("Rate exceeded").build()));
+    let throttled = mock!(cw::Client::describe_alarms).then_error(|| {
+        cw::operation::describe_alarms::DescribeAlarmsError::generic(ErrorMetadata::builder().code("Throttling").message("Rate exceeded").build())
+    });
     let c = monitoring("5", &[throttled]).await;
     assert_eq!(c.outcome, Outcome::Error);
     assert!(errors(&c).contains("throttled"), "{}", errors(&c));
@@ -154,7 +158,9 @@ async fn monitoring_level_0_is_na_and_level_2_is_error_unsupported() {
 
 fn instances_rule(ids: &'static [&'static str]) -> Rule {
     mock!(ec2::Client::describe_instances).then_output(move || {
-        let r = ec2::types::Reservation::builder().set_instances(Some(ids.iter().map(|i| ec2::types::Instance::builder().instance_id(*i).build()).collect())).build();
+        let r = ec2::types::Reservation::builder()
+            .set_instances(Some(ids.iter().map(|i| ec2::types::Instance::builder().instance_id(*i).build()).collect()))
+            .build();
         ec2::operation::describe_instances::DescribeInstancesOutput::builder().reservations(r).build()
     })
 }
@@ -198,14 +204,24 @@ async fn patching(rules: &[Rule]) -> Conclusion {
 
 #[tokio::test]
 async fn patched_managed_instances_are_ok() {
-    let c = patching(&[instances_rule(&["i-web", "i-db"]), managed_rule(&["i-web", "i-db"]), patch_rule(vec![patch_state("i-web", 0, 0, 0), patch_state("i-db", 0, 0, 0)])]).await;
+    let c = patching(&[
+        instances_rule(&["i-web", "i-db"]),
+        managed_rule(&["i-web", "i-db"]),
+        patch_rule(vec![patch_state("i-web", 0, 0, 0), patch_state("i-db", 0, 0, 0)]),
+    ])
+    .await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", c.summary.en);
     assert!(c.summary.en.contains("all 2 instance(s)"), "{}", c.summary.en);
 }
 
 #[tokio::test]
 async fn missing_security_patch_and_failed_install_are_ng() {
-    let c = patching(&[instances_rule(&["i-web", "i-db"]), managed_rule(&["i-web", "i-db"]), patch_rule(vec![patch_state("i-web", 1, 0, 0), patch_state("i-db", 0, 0, 3)])]).await;
+    let c = patching(&[
+        instances_rule(&["i-web", "i-db"]),
+        managed_rule(&["i-web", "i-db"]),
+        patch_rule(vec![patch_state("i-web", 1, 0, 0), patch_state("i-db", 0, 0, 3)]),
+    ])
+    .await;
     assert_eq!(c.outcome, Outcome::Ng);
     assert!(c.summary.en.contains("i-web") && c.summary.en.contains("failed install"), "{}", c.summary.en);
     assert!(c.summary.en.contains("i-db") && c.summary.en.contains("3 missing security"), "{}", c.summary.en);
@@ -221,14 +237,18 @@ async fn unmanaged_instance_is_ng() {
 #[tokio::test]
 async fn ssm_access_denied_and_throttled_are_error() {
     let denied = mock!(ssm::Client::describe_instance_information).then_error(|| {
-        ssm::operation::describe_instance_information::DescribeInstanceInformationError::generic(ErrorMetadata::builder().code("AccessDeniedException").message("denied").build())
+        ssm::operation::describe_instance_information::DescribeInstanceInformationError::generic(
+            ErrorMetadata::builder().code("AccessDeniedException").message("denied").build(),
+        )
     });
     let c = patching(&[instances_rule(&["i-web"]), denied]).await;
     assert_eq!(c.outcome, Outcome::Error);
     assert!(errors(&c).contains("permission denied"), "{}", errors(&c));
 
     let throttled = mock!(ssm::Client::describe_instance_patch_states).then_error(|| {
-        ssm::operation::describe_instance_patch_states::DescribeInstancePatchStatesError::generic(ErrorMetadata::builder().code("ThrottlingException").message("Rate exceeded").build())
+        ssm::operation::describe_instance_patch_states::DescribeInstancePatchStatesError::generic(
+            ErrorMetadata::builder().code("ThrottlingException").message("Rate exceeded").build(),
+        )
     });
     let c = patching(&[instances_rule(&["i-web"]), managed_rule(&["i-web"]), throttled]).await;
     assert_eq!(c.outcome, Outcome::Error);

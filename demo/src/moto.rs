@@ -22,9 +22,7 @@ pub fn find_moto_server(repo_root: &Path) -> Option<PathBuf> {
     if venv.is_file() {
         return Some(venv);
     }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|d| d.join("moto_server")).find(|p| p.is_file())
-    })
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("moto_server")).find(|p| p.is_file()))
 }
 
 /// Create `<repo>/.venv` with moto if it is missing; returns `moto_server`'s path.
@@ -37,10 +35,7 @@ pub fn ensure_venv(repo_root: &Path) -> Result<PathBuf> {
     }
     eprintln!("gcverify: installing the local AWS emulator ({MOTO_REQUIREMENT}) into {} ...", venv.display());
     run(Command::new("python3").arg("-m").arg("venv").arg(&venv), "python3 -m venv")?;
-    run(
-        Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", MOTO_REQUIREMENT]),
-        "pip install moto",
-    )?;
+    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", MOTO_REQUIREMENT]), "pip install moto")?;
     if !exe.is_file() {
         bail!("{} was not created by pip install {MOTO_REQUIREMENT}", exe.display());
     }
@@ -147,8 +142,5 @@ fn http_status(addr: SocketAddr, method: &str, path: &str) -> Result<u16> {
     let mut buf = [0u8; 64];
     let n = s.read(&mut buf)?;
     let head = String::from_utf8_lossy(&buf[..n]);
-    head.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .with_context(|| format!("not an HTTP answer: {head:?}"))
+    head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).with_context(|| format!("not an HTTP answer: {head:?}"))
 }

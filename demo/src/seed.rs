@@ -10,8 +10,8 @@ use aws_credential_types::Credentials;
 use aws_sdk_backup::types::{BackupPlanInput, BackupRuleInput, CopyAction, Lifecycle};
 use aws_sdk_ec2::types::{BlockDeviceMapping, EbsBlockDevice, InstanceType, ResourceType, Tag, TagSpecification};
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    BucketLocationConstraint, CreateBucketConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule,
 };
 
 pub const PRIMARY: &str = "ap-northeast-1";
@@ -39,7 +39,11 @@ pub fn emulator_config(endpoint: &str, region: &str) -> SdkConfig {
         .region(Region::new(region.to_string()))
         .endpoint_url(endpoint)
         .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "gcverify-demo",
+            "testing",
+            "testing",
+            None,
+            None,
+            "gcverify-demo",
         )))
         .build()
 }
@@ -82,19 +86,10 @@ async fn ec2(endpoint: &str, compliant: bool, out: &mut Seeded) -> Result<()> {
     let ec2 = aws_sdk_ec2::Client::new(&emulator_config(endpoint, PRIMARY));
     let vpc = ec2.create_vpc().cidr_block("10.20.0.0/16").send().await?;
     let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).context("no VPC id")?.to_string();
-    let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc_id)
-        .cidr_block("10.20.1.0/24")
-        .availability_zone(format!("{PRIMARY}a"))
-        .send()
-        .await?;
+    let subnet = ec2.create_subnet().vpc_id(&vpc_id).cidr_block("10.20.1.0/24").availability_zone(format!("{PRIMARY}a")).send().await?;
     let subnet_id = subnet.subnet().and_then(|s| s.subnet_id()).context("no subnet id")?.to_string();
     for (name, kind) in [("juki-web01", InstanceType::T3Medium), ("juki-ap01", InstanceType::M5Large), ("juki-db01", InstanceType::R5Large)] {
-        let root = BlockDeviceMapping::builder()
-            .device_name("/dev/xvda")
-            .ebs(EbsBlockDevice::builder().volume_size(50).encrypted(true).build())
-            .build();
+        let root = BlockDeviceMapping::builder().device_name("/dev/xvda").ebs(EbsBlockDevice::builder().volume_size(50).encrypted(true).build()).build();
         let run = ec2
             .run_instances()
             .image_id("ami-0abcdef1234567890")
@@ -104,9 +99,7 @@ async fn ec2(endpoint: &str, compliant: bool, out: &mut Seeded) -> Result<()> {
             .subnet_id(&subnet_id)
             .block_device_mappings(root)
             // IMDSv2 only (E.5.2.1).
-            .metadata_options(
-                aws_sdk_ec2::types::InstanceMetadataOptionsRequest::builder().http_tokens(aws_sdk_ec2::types::HttpTokensState::Required).build(),
-            )
+            .metadata_options(aws_sdk_ec2::types::InstanceMetadataOptionsRequest::builder().http_tokens(aws_sdk_ec2::types::HttpTokensState::Required).build())
             .tag_specifications(tag_spec(ResourceType::Instance, name))
             .tag_specifications(tag_spec(ResourceType::Volume, name))
             .send()
@@ -161,18 +154,12 @@ async fn s3(endpoint: &str, compliant: bool, out: &mut Seeded) -> Result<()> {
     for bucket in ["juki-documents", "juki-app-logs"] {
         s3.create_bucket()
             .bucket(bucket)
-            .create_bucket_configuration(
-                CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(PRIMARY)).build(),
-            )
+            .create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(PRIMARY)).build())
             .send()
             .await?;
         s3.put_bucket_tagging()
             .bucket(bucket)
-            .tagging(
-                aws_sdk_s3::types::Tagging::builder()
-                    .tag_set(aws_sdk_s3::types::Tag::builder().key(SYSTEM_TAG.0).value(SYSTEM_TAG.1).build()?)
-                    .build()?,
-            )
+            .tagging(aws_sdk_s3::types::Tagging::builder().tag_set(aws_sdk_s3::types::Tag::builder().key(SYSTEM_TAG.0).value(SYSTEM_TAG.1).build()?).build()?)
             .send()
             .await?;
         let leave_unencrypted = !compliant && bucket == "juki-app-logs";
@@ -181,9 +168,7 @@ async fn s3(endpoint: &str, compliant: bool, out: &mut Seeded) -> Result<()> {
             continue;
         }
         let rule = ServerSideEncryptionRule::builder()
-            .apply_server_side_encryption_by_default(
-                ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).build()?,
-            )
+            .apply_server_side_encryption_by_default(ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).build()?)
             .build();
         s3.put_bucket_encryption()
             .bucket(bucket)
@@ -208,19 +193,11 @@ async fn backup(endpoint: &str, compliant: bool, out: &mut Seeded) -> Result<()>
         .schedule_expression(schedule)
         .lifecycle(Lifecycle::builder().delete_after_days(35).build());
     if compliant {
-        rule = rule.copy_actions(
-            CopyAction::builder()
-                .destination_backup_vault_arn(&dr_arn)
-                .lifecycle(Lifecycle::builder().delete_after_days(35).build())
-                .build()?,
-        );
+        rule = rule
+            .copy_actions(CopyAction::builder().destination_backup_vault_arn(&dr_arn).lifecycle(Lifecycle::builder().delete_after_days(35).build()).build()?);
         out.dr_vault_arn = Some(dr_arn);
     }
-    primary
-        .create_backup_plan()
-        .backup_plan(BackupPlanInput::builder().backup_plan_name(plan).rules(rule.build()?).build()?)
-        .send()
-        .await?;
+    primary.create_backup_plan().backup_plan(BackupPlanInput::builder().backup_plan_name(plan).rules(rule.build()?).build()?).send().await?;
     out.backup_plan = plan.to_string();
     Ok(())
 }
@@ -229,9 +206,7 @@ async fn trail_and_iam(endpoint: &str) -> Result<()> {
     let s3 = s3_client(endpoint, PRIMARY);
     s3.create_bucket()
         .bucket("juki-cloudtrail")
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(PRIMARY)).build(),
-        )
+        .create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(PRIMARY)).build())
         .send()
         .await?;
     s3.put_bucket_encryption()
@@ -240,9 +215,7 @@ async fn trail_and_iam(endpoint: &str) -> Result<()> {
             ServerSideEncryptionConfiguration::builder()
                 .rules(
                     ServerSideEncryptionRule::builder()
-                        .apply_server_side_encryption_by_default(
-                            ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256).build()?,
-                        )
+                        .apply_server_side_encryption_by_default(ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256).build()?)
                         .build(),
                 )
                 .build()?,
@@ -250,14 +223,7 @@ async fn trail_and_iam(endpoint: &str) -> Result<()> {
         .send()
         .await?;
     let trail = aws_sdk_cloudtrail::Client::new(&emulator_config(endpoint, PRIMARY));
-    trail
-        .create_trail()
-        .name("juki-trail")
-        .s3_bucket_name("juki-cloudtrail")
-        .is_multi_region_trail(true)
-        .enable_log_file_validation(true)
-        .send()
-        .await?;
+    trail.create_trail().name("juki-trail").s3_bucket_name("juki-cloudtrail").is_multi_region_trail(true).enable_log_file_validation(true).send().await?;
     trail.start_logging().name("juki-trail").send().await?;
 
     let iam = aws_sdk_iam::Client::new(&emulator_config(endpoint, PRIMARY));
@@ -266,13 +232,7 @@ async fn trail_and_iam(endpoint: &str) -> Result<()> {
         iam.create_login_profile().user_name(user).password("Demo-Passw0rd!").send().await?;
         let device = iam.create_virtual_mfa_device().virtual_mfa_device_name(user).send().await?;
         let serial = device.virtual_mfa_device().map(|d| d.serial_number().to_string()).context("no MFA serial")?;
-        iam.enable_mfa_device()
-            .user_name(user)
-            .serial_number(serial)
-            .authentication_code1("123456")
-            .authentication_code2("654321")
-            .send()
-            .await?;
+        iam.enable_mfa_device().user_name(user).serial_number(serial).authentication_code1("123456").authentication_code2("654321").send().await?;
     }
     Ok(())
 }

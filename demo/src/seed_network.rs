@@ -4,9 +4,7 @@
 //! HTTP listener forwards plain text to the web servers instead.
 
 use anyhow::{Context, Result};
-use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, Tag,
-};
+use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Certificate, ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, Tag};
 
 use crate::seed::{emulator_config, PRIMARY, SYSTEM_TAG};
 
@@ -48,13 +46,8 @@ pub async fn seed_network(endpoint: &str, compliant: bool) -> Result<()> {
     let cert_arn = cert.server_certificate_metadata().map(|m| m.arn().to_string()).context("no certificate ARN")?;
 
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
-    let lb = elb
-        .create_load_balancer()
-        .name(ALB_NAME)
-        .set_subnets(Some(subnets))
-        .tags(Tag::builder().key(SYSTEM_TAG.0).value(SYSTEM_TAG.1).build())
-        .send()
-        .await?;
+    let lb =
+        elb.create_load_balancer().name(ALB_NAME).set_subnets(Some(subnets)).tags(Tag::builder().key(SYSTEM_TAG.0).value(SYSTEM_TAG.1).build()).send().await?;
     let lb_arn = lb.load_balancers().first().and_then(|l| l.load_balancer_arn()).context("no load balancer ARN")?.to_string();
     let tg = elb.create_target_group().name("juki-web").protocol(ProtocolEnum::Http).port(80).vpc_id(&vpc).send().await?;
     let tg_arn = tg.target_groups().first().and_then(|t| t.target_group_arn()).context("no target group ARN")?.to_string();

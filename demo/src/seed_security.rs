@@ -13,7 +13,9 @@
 
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
-use aws_sdk_s3::types::{PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule};
+use aws_sdk_s3::types::{
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+};
 
 use crate::seed::{emulator_config, PRIMARY, SYSTEM_TAG};
 
@@ -74,18 +76,30 @@ async fn network(endpoint: &str, compliant: bool) -> Result<String> {
             .tags(Tag::builder().key("Name").value(name).build())
             .build()
     };
-    let web = ec2.create_security_group().group_name(WEB_SG).description("HTTPS from the LGWAN side only").vpc_id(&vpc).tag_specifications(sg_tags(WEB_SG)).send().await?;
+    let web = ec2
+        .create_security_group()
+        .group_name(WEB_SG)
+        .description("HTTPS from the LGWAN side only")
+        .vpc_id(&vpc)
+        .tag_specifications(sg_tags(WEB_SG))
+        .send()
+        .await?;
     let web_id = web.group_id().context("no SG id")?.to_string();
     ec2.authorize_security_group_ingress()
         .group_id(&web_id)
-        .ip_permissions(IpPermission::builder().ip_protocol("tcp").from_port(443).to_port(443).ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build()).build())
+        .ip_permissions(
+            IpPermission::builder().ip_protocol("tcp").from_port(443).to_port(443).ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build()).build(),
+        )
         .send()
         .await?;
     if !compliant {
-        let maint = ec2.create_security_group().group_name(OPEN_SSH_SG).description("maintenance").vpc_id(&vpc).tag_specifications(sg_tags(OPEN_SSH_SG)).send().await?;
+        let maint =
+            ec2.create_security_group().group_name(OPEN_SSH_SG).description("maintenance").vpc_id(&vpc).tag_specifications(sg_tags(OPEN_SSH_SG)).send().await?;
         ec2.authorize_security_group_ingress()
             .group_id(maint.group_id().context("no SG id")?)
-            .ip_permissions(IpPermission::builder().ip_protocol("tcp").from_port(22).to_port(22).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build())
+            .ip_permissions(
+                IpPermission::builder().ip_protocol("tcp").from_port(22).to_port(22).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build(),
+            )
             .send()
             .await?;
     }
@@ -201,7 +215,12 @@ async fn public_access_blocks(endpoint: &str) -> Result<()> {
             .put_public_access_block()
             .bucket(name)
             .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder().block_public_acls(true).ignore_public_acls(true).block_public_policy(true).restrict_public_buckets(true).build(),
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(true)
+                    .ignore_public_acls(true)
+                    .block_public_policy(true)
+                    .restrict_public_buckets(true)
+                    .build(),
             )
             .send()
             .await?;

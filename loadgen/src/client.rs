@@ -27,10 +27,7 @@ pub fn build(pool_size: usize) -> Result<HttpClient, LoadError> {
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(pool_size)
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build(https))
+    Ok(Client::builder(TokioExecutor::new()).pool_max_idle_per_host(pool_size).pool_idle_timeout(Duration::from_secs(30)).build(https))
 }
 
 /// An operation made ready to send: parsed once, cloned per request.
@@ -138,8 +135,10 @@ pub async fn login(client: &HttpClient, login: &Login, base: Option<&str>, timeo
     if let Some(field) = &login.token_json_field {
         let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| LoadError::Login(format!("answer is not JSON: {e}")))?;
         let token = v.get(field).and_then(|t| t.as_str()).ok_or_else(|| LoadError::Login(format!("answer has no string field `{field}`")))?;
-        let name = HeaderName::from_bytes(login.token_header.as_bytes()).map_err(|_| LoadError::Profile(format!("bad token_header `{}`", login.token_header)))?;
-        let value = HeaderValue::from_str(&format!("{}{token}", login.token_prefix)).map_err(|_| LoadError::Login("token is not a valid header value".into()))?;
+        let name =
+            HeaderName::from_bytes(login.token_header.as_bytes()).map_err(|_| LoadError::Profile(format!("bad token_header `{}`", login.token_header)))?;
+        let value =
+            HeaderValue::from_str(&format!("{}{token}", login.token_prefix)).map_err(|_| LoadError::Login("token is not a valid header value".into()))?;
         return Ok(vec![(name, value)]);
     }
     let cookies: Vec<String> = headers

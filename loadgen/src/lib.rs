@@ -16,7 +16,7 @@ pub mod server;
 
 pub use profile::{Percentile, Profile};
 pub use results::{OpReport, PhaseReport, Slo, Verdict};
-pub use run::{run_phase, rss_kb, RunOptions};
+pub use run::{rss_kb, run_phase, RunOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

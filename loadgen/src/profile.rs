@@ -63,13 +63,7 @@ fn d_late() -> f64 {
 
 impl Default for ClientSettings {
     fn default() -> Self {
-        Self {
-            timeout_ms: d_timeout(),
-            max_in_flight: d_in_flight(),
-            schedule_tolerance_ms: d_tolerance(),
-            max_late_fraction: d_late(),
-            interval_ms: None,
-        }
+        Self { timeout_ms: d_timeout(), max_in_flight: d_in_flight(), schedule_tolerance_ms: d_tolerance(), max_late_fraction: d_late(), interval_ms: None }
     }
 }
 

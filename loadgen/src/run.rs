@@ -56,10 +56,9 @@ fn us(d: Duration) -> u64 {
 
 /// Run phase `phase_name` of `profile`, judged against `threshold_ms` (from the selected level).
 pub async fn run_phase(profile: &Profile, phase_name: &str, threshold_ms: u64, opts: &RunOptions) -> Result<PhaseReport, LoadError> {
-    let phase = profile
-        .phase
-        .get(phase_name)
-        .ok_or_else(|| LoadError::Profile(format!("the load profile has no phase `{phase_name}` (has: {})", profile.phase.keys().cloned().collect::<Vec<_>>().join(", "))))?;
+    let phase = profile.phase.get(phase_name).ok_or_else(|| {
+        LoadError::Profile(format!("the load profile has no phase `{phase_name}` (has: {})", profile.phase.keys().cloned().collect::<Vec<_>>().join(", ")))
+    })?;
     let base = opts.base_url.as_deref().or(profile.base_url.as_deref());
     let c = &profile.client;
     let timeout = Duration::from_millis(c.timeout_ms);
@@ -296,7 +295,15 @@ async fn record(mut rx: mpsc::UnboundedReceiver<Sample>, cfg: RecCfg) -> Result<
     let mut ops: Vec<OpRec> = cfg
         .names
         .iter()
-        .map(|_| OpRec { latency: histogram(), service: histogram(), interval: histogram(), intended: 0, ok: 0, failures: Failures::default(), completed_in_window: 0 })
+        .map(|_| OpRec {
+            latency: histogram(),
+            service: histogram(),
+            interval: histogram(),
+            intended: 0,
+            ok: 0,
+            failures: Failures::default(),
+            completed_in_window: 0,
+        })
         .collect();
     let mut lag = histogram();
     let (mut sends, mut late) = (0u64, 0u64);

@@ -94,13 +94,9 @@ mod tests {
         sorted.sort_unstable();
         assert_eq!(sorted, ["ERROR", "N/A", "NG", "OK", "PENDING"]);
         let mut total = 0;
-        for (key, outcome) in [
-            ("OK", Outcome::Ok),
-            ("NG", Outcome::Ng),
-            ("ERROR", Outcome::Error),
-            ("N/A", Outcome::NotApplicable),
-            ("PENDING", Outcome::Pending),
-        ] {
+        for (key, outcome) in
+            [("OK", Outcome::Ok), ("NG", Outcome::Ng), ("ERROR", Outcome::Error), ("N/A", Outcome::NotApplicable), ("PENDING", Outcome::Pending)]
+        {
             let n = counts[key].as_u64().expect("count is a number") as usize;
             assert_eq!(n, report.count(outcome), "{key}");
             assert!(n > 0, "sample has some {key}");

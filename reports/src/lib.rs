@@ -29,8 +29,7 @@ pub const JSON_FILE_NAME: &str = "result.json";
 pub const XLSX_FILE_NAME: &str = "検証結果.xlsx";
 
 /// All outcomes, in the order they are tallied everywhere.
-pub(crate) const OUTCOMES: [Outcome; 5] =
-    [Outcome::Ok, Outcome::Ng, Outcome::Error, Outcome::NotApplicable, Outcome::Pending];
+pub(crate) const OUTCOMES: [Outcome; 5] = [Outcome::Ok, Outcome::Ng, Outcome::Error, Outcome::NotApplicable, Outcome::Pending];
 
 /// An output format the user can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,22 +82,14 @@ impl FromStr for Format {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.trim();
-        Format::ALL
-            .into_iter()
-            .find(|f| f.name().eq_ignore_ascii_case(wanted))
-            .ok_or_else(|| ParseFormatError { given: s.to_string() })
+        Format::ALL.into_iter().find(|f| f.name().eq_ignore_ascii_case(wanted)).ok_or_else(|| ParseFormatError { given: s.to_string() })
     }
 }
 
 /// Writes the requested file formats into `dir` (created if missing) and
 /// returns the paths written, in the order requested. [`Format::Table`] is not
 /// a file and is skipped; a format requested twice is written once.
-pub fn write_files(
-    report: &RunReport,
-    catalog: &Catalog,
-    formats: &[Format],
-    dir: &Path,
-) -> anyhow::Result<Vec<PathBuf>> {
+pub fn write_files(report: &RunReport, catalog: &Catalog, formats: &[Format], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating output directory {}", dir.display()))?;
     let mut seen = HashSet::new();
     let mut written = Vec::new();
@@ -181,8 +172,7 @@ mod tests {
         let catalog = Catalog::builtin();
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("out").join("nested");
-        let paths = write_files(&report, &catalog, &[Format::Table, Format::Xlsx, Format::Json, Format::Xlsx], &dir)
-            .expect("write_files");
+        let paths = write_files(&report, &catalog, &[Format::Table, Format::Xlsx, Format::Json, Format::Xlsx], &dir).expect("write_files");
         assert_eq!(paths, vec![dir.join("検証結果.xlsx"), dir.join("result.json")]);
         for p in &paths {
             assert!(std::fs::metadata(p).expect("written").len() > 0, "{}", p.display());

@@ -116,10 +116,7 @@ mod tests {
         assert_eq!(last, expected);
         // Each row carries its own result label.
         for item in &report.items {
-            let row = text
-                .lines()
-                .find(|l| l.starts_with(&format!("| {} ", item.id)))
-                .unwrap_or_else(|| panic!("row for {}", item.id));
+            let row = text.lines().find(|l| l.starts_with(&format!("| {} ", item.id))).unwrap_or_else(|| panic!("row for {}", item.id));
             assert!(row.contains(item.outcome.label(Lang::Ja)), "{row}");
         }
     }
@@ -147,8 +144,7 @@ mod tests {
         let wide = render_table(&report, Lang::Ja, Some(400), false);
         let narrow = render_table(&report, Lang::Ja, Some(100), false);
         let display_width = |l: &str| l.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum::<usize>();
-        let table_lines =
-            |t: &str| t.lines().filter(|l| l.starts_with('|') || l.starts_with('+')).map(display_width).max();
+        let table_lines = |t: &str| t.lines().filter(|l| l.starts_with('|') || l.starts_with('+')).map(display_width).max();
         assert!(table_lines(&wide).unwrap_or(0) > 100, "unwrapped table is wider than 100");
         assert!(table_lines(&narrow).unwrap_or(usize::MAX) <= 100, "wrapped to 100 columns");
         assert!(narrow.lines().count() > wide.lines().count());

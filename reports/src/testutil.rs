@@ -42,10 +42,7 @@ pub(crate) fn sample_report() -> RunReport {
             let (summary, summary_en) = if item.verified {
                 (format!("{} の事象 {i}", item.metric), format!("finding {i} for {}", item.id))
             } else {
-                (
-                    format!("対象外: {}", item.not_verified_reason),
-                    format!("not applicable (pilot judgement): {}", item.not_verified_reason),
-                )
+                (format!("対象外: {}", item.not_verified_reason), format!("not applicable (pilot judgement): {}", item.not_verified_reason))
             };
             let item_start = start + Duration::minutes(i as i64);
             let evidence = (0..evidence_count(i))

@@ -36,15 +36,8 @@ pub(crate) const RESULT_COLUMNS: [(&str, f64); 17] = [
 ];
 
 /// Columns of the 証跡 sheet with their widths.
-pub(crate) const EVIDENCE_COLUMNS: [(&str, f64); 7] = [
-    ("項番", 10.0),
-    ("状態", 7.0),
-    ("対象", 50.0),
-    ("リージョン", 16.0),
-    ("観測内容", 60.0),
-    ("取得元", 30.0),
-    ("観測時刻 (JST)", 20.0),
-];
+pub(crate) const EVIDENCE_COLUMNS: [(&str, f64); 7] =
+    [("項番", 10.0), ("状態", 7.0), ("対象", 50.0), ("リージョン", 16.0), ("観測内容", 60.0), ("取得元", 30.0), ("観測時刻 (JST)", 20.0)];
 
 /// Row of the 検証結果 sheet's header (row 0 is the title).
 const HEADER_ROW: u32 = 1;
@@ -69,15 +62,9 @@ struct Styles {
 
 impl Styles {
     fn new() -> Self {
-        let cell = XFormat::new()
-            .set_text_wrap()
-            .set_align(FormatAlign::Top)
-            .set_border(FormatBorder::Thin)
-            .set_border_color(Color::RGB(0xBFBFBF));
+        let cell = XFormat::new().set_text_wrap().set_align(FormatAlign::Top).set_border(FormatBorder::Thin).set_border_color(Color::RGB(0xBFBFBF));
         let center = cell.clone().set_align(FormatAlign::Center);
-        let filled = |fill: u32, font: u32| {
-            center.clone().set_background_color(Color::RGB(fill)).set_font_color(Color::RGB(font))
-        };
+        let filled = |fill: u32, font: u32| center.clone().set_background_color(Color::RGB(fill)).set_font_color(Color::RGB(font));
         Styles {
             title: XFormat::new().set_bold().set_font_size(14).set_align(FormatAlign::VerticalCenter),
             header: XFormat::new()
@@ -138,8 +125,7 @@ fn kind_text(kind: Kind) -> &'static str {
 /// The 17 cells of one 検証結果 row, as text.
 pub(crate) fn result_row(result: &ItemResult, item: Option<&Item>) -> [String; 17] {
     let field = |f: fn(&Item) -> &String| item.map(|i| f(i).clone()).unwrap_or_default();
-    let not_verified = result.outcome == Outcome::NotApplicable
-        && (item.is_some_and(|i| !i.verified) || result.probe == "not_applicable");
+    let not_verified = result.outcome == Outcome::NotApplicable && (item.is_some_and(|i| !i.verified) || result.probe == "not_applicable");
     let mut finding = result.summary.clone();
     if not_verified {
         let reason = item.map(|i| i.not_verified_reason.trim()).unwrap_or_default();
@@ -178,19 +164,13 @@ pub(crate) fn result_row(result: &ItemResult, item: Option<&Item>) -> [String; 1
 }
 
 fn title(report: &RunReport) -> String {
-    let subject: Vec<&str> =
-        [report.municipality.as_str(), report.system.as_str()].into_iter().filter(|s| !s.trim().is_empty()).collect();
+    let subject: Vec<&str> = [report.municipality.as_str(), report.system.as_str()].into_iter().filter(|s| !s.trim().is_empty()).collect();
     let mut t = String::from("検証結果 — ");
     if !subject.is_empty() {
         t.push_str(&subject.join(" "));
         t.push(' ');
     }
-    t.push_str(&format!(
-        "({})  実施 {} – {} (JST)",
-        report.environment,
-        jst_minute(report.started_at),
-        jst_minute(report.finished_at)
-    ));
+    t.push_str(&format!("({})  実施 {} – {} (JST)", report.environment, jst_minute(report.started_at), jst_minute(report.finished_at)));
     t
 }
 
@@ -466,9 +446,7 @@ mod tests {
     #[test]
     fn summary_sheet_has_metadata_and_counts() {
         let Written { report, summary: rows, .. } = written();
-        let value = |label: &str| {
-            rows.iter().find(|r| r[0] == label).map(|r| r[1].clone()).unwrap_or_else(|| panic!("row {label}"))
-        };
+        let value = |label: &str| rows.iter().find(|r| r[0] == label).map(|r| r[1].clone()).unwrap_or_else(|| panic!("row {label}"));
         assert_eq!(value("環境"), "stg");
         assert_eq!(value("団体名"), "サンプル市");
         assert_eq!(value("システム名"), "住民記録システム");

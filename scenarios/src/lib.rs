@@ -40,31 +40,17 @@ pub fn available_envs(scenarios_dir: &Path) -> Vec<String> {
 /// Read and parse a scenario file. Semantic checks that need the catalog
 /// (known item IDs, valid levels) are done by [`Scenario::validate`].
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { path: path.to_path_buf(), source })?;
     parse(&text, path)
 }
 
 /// Parse scenario text; `path` is used for messages and relative paths.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .span()
-            .map(|s| error::line_col(text, s.start))
-            .unwrap_or((0, 0));
-        ScenarioError::Invalid {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message: e.message().trim().to_string(),
-        }
+        let (line, column) = e.span().map(|s| error::line_col(text, s.start)).unwrap_or((0, 0));
+        ScenarioError::Invalid { path: path.to_path_buf(), line, column, message: e.message().trim().to_string() }
     })?;
-    scenario.source = Some(Source {
-        path: path.to_path_buf(),
-        text: text.to_string(),
-    });
+    scenario.source = Some(Source { path: path.to_path_buf(), text: text.to_string() });
     Ok(scenario)
 }
 
@@ -72,11 +58,7 @@ impl Scenario {
     /// Check item IDs and levels against the catalog. `check_level` returns
     /// `Err(reason)` for an unknown item or a level the item does not have.
     /// All problems are reported, not just the first.
-    pub fn validate(
-        &self,
-        known_item: &dyn Fn(&str) -> bool,
-        check_level: &dyn Fn(&str, &str) -> Result<(), String>,
-    ) -> Result<(), ScenarioError> {
+    pub fn validate(&self, known_item: &dyn Fn(&str) -> bool, check_level: &dyn Fn(&str, &str) -> Result<(), String>) -> Result<(), ScenarioError> {
         let mut problems = Vec::new();
         let at = |span: std::ops::Range<usize>, message: String| self.problem(span, message);
         let unknown = |id: &str| format!("unknown item ID `{id}` (see checks/catalog.toml for the 50 items)");

@@ -30,6 +30,9 @@ pub struct Scenario {
     pub scope: Scope,
     #[serde(default)]
     pub backup: Backup,
+    /// A.1.3.x / A.1.4.1 / A.3.x continuity probes (see docs/continuity.md).
+    #[serde(default)]
+    pub continuity: Continuity,
     #[serde(default)]
     pub attestation: Vec<Attestation>,
     /// E.5.1.1 / E.5.2.1 access probes.
@@ -104,12 +107,7 @@ pub struct Aws {
 
 impl Default for Aws {
     fn default() -> Self {
-        Self {
-            profile: None,
-            endpoint_url: None,
-            primary_region: default_primary(),
-            dr_region: default_dr(),
-        }
+        Self { profile: None, endpoint_url: None, primary_region: default_primary(), dr_region: default_dr() }
     }
 }
 
@@ -144,10 +142,7 @@ pub struct Engine {
 
 impl Default for Engine {
     fn default() -> Self {
-        Self {
-            probe_timeout_secs: default_timeout(),
-            concurrency: default_concurrency(),
-        }
+        Self { probe_timeout_secs: default_timeout(), concurrency: default_concurrency() }
     }
 }
 
@@ -175,6 +170,13 @@ pub struct Backup {
     /// AWS Backup plan names that protect the system; empty = every plan in the primary region.
     #[serde(default)]
     pub plans: Vec<String>,
+    /// Resource ARNs that must be protected (C.1.2.2 / C.1.2.3, A.1.3.x, A.3.x),
+    /// besides the EC2 instances and RDS databases selected by `[scope] tags`.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Backup generations (世代) the plans' retention must keep; unset = not checked.
+    #[serde(default)]
+    pub generations: Option<u32>,
 }
 
 /// `[access]`: what E.5.1.1 (MFA) and E.5.2.1 (操作制限) accept.
@@ -751,4 +753,83 @@ fn default_cw_lookback() -> i64 {
 }
 fn default_cw_scale() -> f64 {
     1.0
+}
+
+/// `[continuity]`: thresholds and DR artefacts of the continuity probes
+/// (A.1.3.1 RPO, A.1.3.2 RTO, A.1.3.3 RLO, A.1.4.1, A.3.1.1, A.3.2.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Continuity {
+    /// A.1.3.1 level 3 (障害発生時点): the newest restorable time (RDS PITR) may lag now by at most this.
+    #[serde(default = "default_pitr_lag_minutes")]
+    pub max_pitr_lag_minutes: u32,
+    /// A.1.3.2 level `*`: which target of the level note applies, `cloud` (3 h, the default
+    /// because a restore job does not say why it ran) or `application` (12 h).
+    #[serde(default)]
+    pub rto_cause: RtoCause,
+    /// A.1.3.2 / A.1.3.3: restore evidence older than this is a violation (the drill must be repeated).
+    #[serde(default = "default_restore_evidence_days")]
+    pub max_restore_evidence_age_days: u32,
+    /// A.1.4.1 / A.3.x: the newest copy in the DR region must be younger than this.
+    #[serde(default = "default_dr_copy_hours")]
+    pub dr_copy_max_age_hours: u32,
+    /// AMIs (names or IDs, owned by this account) that must exist in the DR region to rebuild.
+    #[serde(default)]
+    pub dr_images: Vec<String>,
+    /// Launch templates (names) that must exist in the DR region.
+    #[serde(default)]
+    pub dr_launch_templates: Vec<String>,
+    /// A.1.4.1: the export that provides 安否確認 data within 72 hours; unset = desk attestation needed.
+    #[serde(default)]
+    pub export: Option<DataExport>,
+}
+
+impl Default for Continuity {
+    fn default() -> Self {
+        Self {
+            max_pitr_lag_minutes: default_pitr_lag_minutes(),
+            rto_cause: RtoCause::default(),
+            max_restore_evidence_age_days: default_restore_evidence_days(),
+            dr_copy_max_age_hours: default_dr_copy_hours(),
+            dr_images: Vec::new(),
+            dr_launch_templates: Vec::new(),
+            export: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RtoCause {
+    #[default]
+    Cloud,
+    Application,
+}
+
+/// An S3 location a scheduled job writes the 72-hour data export to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataExport {
+    pub bucket: String,
+    #[serde(default)]
+    pub prefix: String,
+    /// Region of the bucket; default the DR region (a Tokyo-only export is lost with Tokyo).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The newest object must be younger than this.
+    #[serde(default = "default_export_hours")]
+    pub max_age_hours: u32,
+}
+
+fn default_pitr_lag_minutes() -> u32 {
+    15
+}
+fn default_restore_evidence_days() -> u32 {
+    365
+}
+fn default_dr_copy_hours() -> u32 {
+    24
+}
+fn default_export_hours() -> u32 {
+    24
 }

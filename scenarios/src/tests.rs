@@ -39,9 +39,7 @@ fn unknown_key_names_its_line() {
 
 #[test]
 fn bad_attestation_date_is_reported_with_line() {
-    let text = format!(
-        "{MINIMAL}\n[[attestation]]\nitem = \"E.1.1.1\"\nresult = \"OK\"\nevidence = \"doc.pdf\"\nreviewer = \"山田\"\ndate = \"2026-13-01\"\n"
-    );
+    let text = format!("{MINIMAL}\n[[attestation]]\nitem = \"E.1.1.1\"\nresult = \"OK\"\nevidence = \"doc.pdf\"\nreviewer = \"山田\"\ndate = \"2026-13-01\"\n");
     let err = parse(&text, p()).unwrap_err().to_string();
     assert!(err.contains("x.toml:"), "{err}");
     assert!(err.contains("2026-13-01"), "{err}");

@@ -69,7 +69,10 @@ async fn compliant_seed_is_ok_and_root_mfa_is_error_on_the_emulator() {
     // Every enabled region outside Japan was scanned and found empty.
     let scanned = res.evidence.iter().filter(|e| e.subject.starts_with("region:") && e.status == EvidenceStatus::Pass).count();
     assert!(scanned >= 15, "only {scanned} regions scanned\n{}", evidence_text(res));
-    assert!(!res.evidence.iter().any(|e| e.subject == "region:ap-northeast-1" || e.subject == "region:ap-northeast-3"), "allowed regions are not scanned for absence");
+    assert!(
+        !res.evidence.iter().any(|e| e.subject == "region:ap-northeast-1" || e.subject == "region:ap-northeast-3"),
+        "allowed regions are not scanned for absence"
+    );
     assert!(res.evidence.iter().any(|e| e.subject == "juki-documents" && e.region.as_deref() == Some(PRIMARY)));
 }
 
@@ -97,7 +100,11 @@ async fn break_glass_users_are_accepted() {
     gcverify_demo::seed(&server.endpoint(), false).await.expect("seed");
     let r = run(&server.endpoint(), security_scenario(&format!("break_glass_users = [\"{}\"]", sec::ADMIN_USER)), &["E.5.2.1"]).await;
     let i = item(&r, "E.5.2.1");
-    assert!(i.evidence.iter().any(|e| e.subject == sec::ADMIN_USER && e.status == EvidenceStatus::Pass && e.detail.contains("break-glass")), "{}", evidence_text(i));
+    assert!(
+        i.evidence.iter().any(|e| e.subject == sec::ADMIN_USER && e.status == EvidenceStatus::Pass && e.detail.contains("break-glass")),
+        "{}",
+        evidence_text(i)
+    );
     // The open SSH group is still a violation.
     assert_eq!(failing(i).len(), 1, "{:?}", failing(i));
 }
@@ -176,9 +183,7 @@ async fn each_restriction_rule_reports_its_resource() {
     s3.create_bucket()
         .bucket("juki-open-bucket")
         .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(PRIMARY))
-                .build(),
+            aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(PRIMARY)).build(),
         )
         .send()
         .await

@@ -61,7 +61,10 @@ async fn noncompliant_environment_gives_ng_naming_offenders() {
     for b in &seeded.unencrypted_buckets {
         assert!(fails.contains(&b.as_str()), "{b} not reported: {fails:?}");
     }
-    assert!(enc.evidence.iter().any(|e| e.subject == "ebs-encryption-by-default" && e.region.as_deref() == Some("ap-northeast-3") && e.status == EvidenceStatus::Fail));
+    assert!(enc
+        .evidence
+        .iter()
+        .any(|e| e.subject == "ebs-encryption-by-default" && e.region.as_deref() == Some("ap-northeast-3") && e.status == EvidenceStatus::Fail));
     // Exactly the planted violations: 1 volume, 1 DB, 1 bucket, 1 region setting.
     assert_eq!(fails.len(), 4, "{fails:?}");
 

@@ -158,7 +158,10 @@ async fn tls_endpoint_with_trusted_certificate_is_ok() {
     assert_eq!(i.outcome, Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(&i));
     let text = evidence_text(&i);
     assert!(text.contains("negotiated TLSv1.3"), "{text}");
-    assert!(text.contains("cipher suite TLS_AES_256_GCM_SHA384 is on the CRYPTREC") || text.contains("cipher suite TLS_AES_128_GCM_SHA256 is on the CRYPTREC"), "{text}");
+    assert!(
+        text.contains("cipher suite TLS_AES_256_GCM_SHA384 is on the CRYPTREC") || text.contains("cipher suite TLS_AES_128_GCM_SHA256 is on the CRYPTREC"),
+        "{text}"
+    );
     assert!(text.contains("subject=`CN=localhost`") && text.contains("certificate chain and name verified"), "{text}");
 }
 
@@ -213,7 +216,19 @@ async fn tls10_only_server_is_ng() {
         l.local_addr().expect("addr").port()
     };
     let mut child = tokio::process::Command::new("openssl")
-        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert", &cert, "-key", &key, "-tls1", "-cipher", "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0", "-quiet"])
+        .args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            &cert,
+            "-key",
+            &key,
+            "-tls1",
+            "-cipher",
+            "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0",
+            "-quiet",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -27,7 +27,11 @@ fn scenario_path(env: &Option<String>, scenario: &Option<PathBuf>) -> Result<Pat
             if p.is_file() {
                 Ok(p)
             } else {
-                Err(config_err(format!("{}: no such scenario for --env {env} (available: {})", p.display(), gcverify_scenarios::available_envs(&dir).join(", "))))
+                Err(config_err(format!(
+                    "{}: no such scenario for --env {env} (available: {})",
+                    p.display(),
+                    gcverify_scenarios::available_envs(&dir).join(", ")
+                )))
             }
         }
         (None, None) => Err(config_err("give --env NAME or --scenario PATH")),

@@ -1,5 +1,5 @@
 //! `probe load` (run the response-time probe alone) and the demo's local
-//! web target. The bench lives in `bench_load.rs`.
+//! web target. The bench lives in loadgen/src/bin/loadbench.rs (`cargo xtask bench load`).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -58,7 +58,12 @@ fn scenario_path(env: Option<&str>, scenario: Option<&PathBuf>) -> Result<PathBu
             if p.is_file() {
                 Ok(p)
             } else {
-                Err(ConfigError(format!("{}: no such scenario for --env {env} (available: {})", p.display(), gcverify_scenarios::available_envs(&dir).join(", "))).into())
+                Err(ConfigError(format!(
+                    "{}: no such scenario for --env {env} (available: {})",
+                    p.display(),
+                    gcverify_scenarios::available_envs(&dir).join(", ")
+                ))
+                .into())
             }
         }
         (None, None) => Err(ConfigError("give --env NAME or --scenario PATH".into()).into()),

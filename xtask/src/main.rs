@@ -1,7 +1,7 @@
 //! `cargo xtask` — gcverify's command line. Thin: parsing, wiring, output.
 
-mod bench_load;
 mod availability;
+mod bench_load;
 mod cli;
 mod load;
 mod verify;
@@ -23,7 +23,8 @@ fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GCVERIFY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if cli.verbose { "info" } else { "error" })),
+            tracing_subscriber::EnvFilter::try_from_env("GCVERIFY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if cli.verbose { "info" } else { "error" })),
         )
         .with_writer(std::io::stderr)
         .init();

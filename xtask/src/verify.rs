@@ -43,12 +43,8 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     };
     let mut scenario = gcverify_checks::load_scenario(&path, &catalog).map_err(|e| config_err(e.to_string()))?;
 
-    let formats: Vec<Format> = args
-        .output
-        .format
-        .iter()
-        .map(|f| f.parse::<Format>().map_err(|e| config_err(format!("--format: {e}"))))
-        .collect::<Result<_>>()?;
+    let formats: Vec<Format> =
+        args.output.format.iter().map(|f| f.parse::<Format>().map_err(|e| config_err(format!("--format: {e}")))).collect::<Result<_>>()?;
     let mut opts = RunOptions::from_scenario(&scenario);
     if let Some(only) = &args.output.only {
         let unknown: Vec<&String> = only.iter().filter(|id| catalog.get(id).is_none()).collect();
@@ -75,11 +71,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
             let server = gcverify_demo::MotoServer::start(&exe).await.context("starting moto")?;
             let compliant = demo.seed == gcverify_scenarios::DemoSeed::Compliant;
             gcverify_demo::seed(&server.endpoint(), compliant).await.context("seeding the demo environment")?;
-            eprintln!(
-                "gcverify: seeded a {} 住民記録 environment at {}",
-                if compliant { "compliant" } else { "non-compliant" },
-                server.endpoint()
-            );
+            eprintln!("gcverify: seeded a {} 住民記録 environment at {}", if compliant { "compliant" } else { "non-compliant" }, server.endpoint());
             scenario.aws.endpoint_url = Some(server.endpoint());
             let ctx = AwsContext::from_config(gcverify_demo::seed::emulator_config(&server.endpoint(), &scenario.aws.primary_region), true);
             _moto = Some(server);
@@ -118,8 +110,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         let width = terminal_width();
         println!("{}", gcverify_reports::render_table(&report, lang, width, color));
     }
-    let written = gcverify_reports::write_files(&report, &catalog, &formats, &out_dir)
-        .with_context(|| format!("writing reports to {}", out_dir.display()))?;
+    let written = gcverify_reports::write_files(&report, &catalog, &formats, &out_dir).with_context(|| format!("writing reports to {}", out_dir.display()))?;
     for p in &written {
         eprintln!("gcverify: wrote {}", p.display());
     }
@@ -168,15 +159,6 @@ pub fn print_catalog(lang: Lang) {
             p if gcverify_checks::probes::lookup(p).is_some() => "probe",
             _ => "planned",
         };
-        println!(
-            "{:<9} {:<4} {:<6} {:<32} {:<12} {}",
-            item.id,
-            item.selected_level,
-            item.kind.label(lang),
-            item.probe,
-            status,
-            item.metric
-        );
+        println!("{:<9} {:<4} {:<6} {:<32} {:<12} {}", item.id, item.selected_level, item.kind.label(lang), item.probe, status, item.metric);
     }
 }
-

@@ -7,12 +7,7 @@ use std::process::{Command, Output};
 use calamine::{open_workbook, Reader, Xlsx};
 
 fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("xtask runs")
+    Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).env("NO_COLOR", "1").env_remove("AWS_PROFILE").output().expect("xtask runs")
 }
 
 fn code(o: &Output) -> i32 {
@@ -79,14 +74,20 @@ fn unreachable_endpoint_gives_error_rows_and_exit_2() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A port nobody listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let s = write(
-        dir.path(),
-        "dead.toml",
-        &format!("[environment]\nname = \"dead\"\n[aws]\nendpoint_url = \"http://127.0.0.1:{port}\"\n"),
-    );
+    let s = write(dir.path(), "dead.toml", &format!("[environment]\nname = \"dead\"\n[aws]\nendpoint_url = \"http://127.0.0.1:{port}\"\n"));
     let out = dir.path().join("out");
     let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["verify", "--scenario", s.to_str().expect("utf8"), "--only", "E.6.1.2,C.1.2.5,A.3.2.2", "--format", "json", "--out", out.to_str().expect("utf8")])
+        .args([
+            "verify",
+            "--scenario",
+            s.to_str().expect("utf8"),
+            "--only",
+            "E.6.1.2,C.1.2.5,A.3.2.2",
+            "--format",
+            "json",
+            "--out",
+            out.to_str().expect("utf8"),
+        ])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env_remove("AWS_PROFILE")
@@ -151,7 +152,5 @@ fn catalog_lists_fifty_items() {
 /// Item IDs in table order, read from the catalog file the binary embeds.
 fn gcverify_checks_ids() -> Vec<String> {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../checks/catalog.toml")).expect("catalog");
-    text.lines()
-        .filter_map(|l| l.strip_prefix("id = \"").and_then(|r| r.strip_suffix('"')).map(str::to_string))
-        .collect()
+    text.lines().filter_map(|l| l.strip_prefix("id = \"").and_then(|r| r.strip_suffix('"')).map(str::to_string)).collect()
 }

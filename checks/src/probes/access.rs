@@ -50,7 +50,12 @@ fn iam_region(input: &ProbeInput) -> String {
 pub async fn mfa(input: Arc<ProbeInput>) -> Findings {
     // Level 0: no authentication required; 1: one factor; 2+: several (MFA).
     let need_mfa = match input.level.as_str() {
-        "0" => return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（認証の要求なし）", "not applicable: level 0 requires no authentication")),
+        "0" => {
+            return Findings::decided(
+                Outcome::NotApplicable,
+                Msg::new("対象外: 選択レベル0（認証の要求なし）", "not applicable: level 0 requires no authentication"),
+            )
+        }
         "1" => false,
         _ => true,
     };
@@ -86,7 +91,9 @@ async fn root_mfa(iam: &aws_sdk_iam::Client, custom_endpoint: bool, need_mfa: bo
         Some(0) if custom_endpoint => f.error(
             "root-account",
             None,
-            format!("{CALL}: AccountMFAEnabled=0 from a custom endpoint (emulator); the endpoint does not implement root-account MFA, so it cannot be observed"),
+            format!(
+                "{CALL}: AccountMFAEnabled=0 from a custom endpoint (emulator); the endpoint does not implement root-account MFA, so it cannot be observed"
+            ),
             CALL,
         ),
         Some(0) if need_mfa => f.fail("root-account", None, "AccountMFAEnabled=0 (root account has no MFA device)", CALL),
@@ -155,9 +162,9 @@ async fn role_mfa(iam: &aws_sdk_iam::Client, access: &gcverify_scenarios::Access
     let mut pages = iam.list_roles().into_paginator().send();
     while let Some(page) = pages.next().await {
         match page {
-            Ok(p) => roles.extend(
-                p.roles().iter().map(|r| (r.role_name().to_string(), r.path().to_string(), r.assume_role_policy_document().map(str::to_string))),
-            ),
+            Ok(p) => {
+                roles.extend(p.roles().iter().map(|r| (r.role_name().to_string(), r.path().to_string(), r.assume_role_policy_document().map(str::to_string))))
+            }
             Err(e) => {
                 f.aws_error(LIST, None, &e);
                 return 0;
@@ -289,7 +296,10 @@ struct Counts {
 
 pub async fn restrictions(input: Arc<ProbeInput>) -> Findings {
     if input.level == "0" {
-        return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（操作制限の要求なし）", "not applicable: level 0 requires no restriction"));
+        return Findings::decided(
+            Outcome::NotApplicable,
+            Msg::new("対象外: 選択レベル0（操作制限の要求なし）", "not applicable: level 0 requires no restriction"),
+        );
     }
     let mut f = Findings::new(input.now);
     let mut n = Counts::default();

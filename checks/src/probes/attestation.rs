@@ -13,10 +13,7 @@ pub fn evaluate(item_id: &str, scenario: &Scenario, today: NaiveDate) -> Finding
     let Some(a) = latest else {
         return Findings::decided(
             Outcome::Pending,
-            Msg::new(
-                "要確認: 机上確認の記録（attestation）がシナリオにない",
-                "pending: no attestation for this desk item in the scenario",
-            ),
+            Msg::new("要確認: 机上確認の記録（attestation）がシナリオにない", "pending: no attestation for this desk item in the scenario"),
         );
     };
     let source = scenario.path().map(|p| p.display().to_string()).unwrap_or_else(|| "scenario".into());
@@ -74,7 +71,8 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
     }
 
-    const ATT: &str = "[[attestation]]\nitem = \"E.1.1.1\"\nresult = \"OK\"\nevidence = \"review.pdf\"\nreviewer = \"山田\"\ndate = 2026-10-01\nexpires = 2027-03-31\n";
+    const ATT: &str =
+        "[[attestation]]\nitem = \"E.1.1.1\"\nresult = \"OK\"\nevidence = \"review.pdf\"\nreviewer = \"山田\"\ndate = 2026-10-01\nexpires = 2027-03-31\n";
 
     #[test]
     fn missing_attestation_is_pending() {

@@ -124,20 +124,40 @@ fn context(f: &mut Findings, e: &Evaluation, c: &Computation, outage_status_fail
         }
     }
     if c.unknown > 0 {
-        let runs: Vec<String> = c.unknown_runs.iter().take(5).map(|(a, b)| format!("{} – {}", jst(e.slot_time(*a)), to_jst(e.slot_time(*b)).format("%H:%M"))).collect();
+        let runs: Vec<String> =
+            c.unknown_runs.iter().take(5).map(|(a, b)| format!("{} – {}", jst(e.slot_time(*a)), to_jst(e.slot_time(*b)).format("%H:%M"))).collect();
         let more = if c.unknown_runs.len() > 5 { format!(" (+{} more)", c.unknown_runs.len() - 5) } else { String::new() };
-        f.info("unknown", None, format!("no data for {} ({} slices, not counted as up or down): {}{more}", duration_text(c.minutes(c.unknown)), c.unknown, runs.join(", ")), src);
+        f.info(
+            "unknown",
+            None,
+            format!("no data for {} ({} slices, not counted as up or down): {}{more}", duration_text(c.minutes(c.unknown)), c.unknown, runs.join(", ")),
+            src,
+        );
     }
     if !e.probe_not_running.is_empty() {
         f.info(
             "probe-heartbeat",
             None,
-            format!("the probe itself was not running for {} of the operating time (no heartbeat)", duration_text(c.minutes(gcverify_availability::slots::total(&e.probe_not_running)))),
+            format!(
+                "the probe itself was not running for {} of the operating time (no heartbeat)",
+                duration_text(c.minutes(gcverify_availability::slots::total(&e.probe_not_running)))
+            ),
             src,
         );
     }
     for m in &e.scope.maintenance {
-        f.info("maintenance", None, format!("planned maintenance {} – {} JST \"{}\": {} excluded from operating time", jst(m.start), jst(m.end), m.reason, duration_text(c.minutes(m.excluded_slots))), "scenario");
+        f.info(
+            "maintenance",
+            None,
+            format!(
+                "planned maintenance {} – {} JST \"{}\": {} excluded from operating time",
+                jst(m.start),
+                jst(m.end),
+                m.reason,
+                duration_text(c.minutes(m.excluded_slots))
+            ),
+            "scenario",
+        );
     }
     for (d, why) in &e.scope.closures {
         f.info("closure", None, format!("{d} closed: {why}"), "scenario");
@@ -239,7 +259,10 @@ pub async fn operating_hours(input: Arc<ProbeInput>) -> Findings {
     if kind == DayKind::Holiday && cfg.calendar.declared(kind).is_empty() {
         return Findings::decided(
             Outcome::NotApplicable,
-            Msg::new("対象外: シナリオで休日等の運用時間が定められていない（休日は運用しない）", "not applicable: the scenario declares no operating hours on holidays"),
+            Msg::new(
+                "対象外: シナリオで休日等の運用時間が定められていない（休日は運用しない）",
+                "not applicable: the scenario declares no operating hours on holidays",
+            ),
         );
     }
     let c = e.of(kind);
@@ -250,28 +273,43 @@ pub async fn operating_hours(input: Arc<ProbeInput>) -> Findings {
     f.info(
         kind.en(),
         None,
-        format!("declared operating hours on {}: {declared}; {}", kind.en(), nominal.unwrap_or_else(|| format!("level {} (no nominal hours in the table)", input.level))),
+        format!(
+            "declared operating hours on {}: {declared}; {}",
+            kind.en(),
+            nominal.unwrap_or_else(|| format!("level {} (no nominal hours in the table)", input.level))
+        ),
         "scenario",
     );
     context(&mut f, &e, c, true);
     let hours = duration_text(c.minutes(c.scope_slots));
     if c.scope_slots == 0 {
+        f.error(kind.en(), None, format!("no {} operating time in the period {} (nothing to observe)", kind.en(), period_text(&e)), src);
+        return f;
+    }
+    if c.coverage() + 1e-9 < cfg.min_coverage_percent {
         f.error(
             kind.en(),
             None,
-            format!("no {} operating time in the period {} (nothing to observe)", kind.en(), period_text(&e)),
+            format!("coverage {:.1}% of the {} operating time is below the required {}%", c.coverage(), kind.en(), cfg.min_coverage_percent),
             src,
         );
         return f;
     }
-    if c.coverage() + 1e-9 < cfg.min_coverage_percent {
-        f.error(kind.en(), None, format!("coverage {:.1}% of the {} operating time is below the required {}%", c.coverage(), kind.en(), cfg.min_coverage_percent), src);
-        return f;
-    }
     if c.down == 0 {
-        f.pass(kind.en(), None, format!("answered throughout the {} operating hours ({hours}, coverage {:.1}%) over {}", kind.en(), c.coverage(), period_text(&e)), src);
+        f.pass(
+            kind.en(),
+            None,
+            format!("answered throughout the {} operating hours ({hours}, coverage {:.1}%) over {}", kind.en(), c.coverage(), period_text(&e)),
+            src,
+        );
         f.ok_summary(Msg::new(
-            format!("{}の運用時間 {declared} を通じて応答（期間 {} – {} JST、対象 {hours}、カバレッジ {:.1}%）", kind.ja(), jst(e.from), jst(e.to), c.coverage()),
+            format!(
+                "{}の運用時間 {declared} を通じて応答（期間 {} – {} JST、対象 {hours}、カバレッジ {:.1}%）",
+                kind.ja(),
+                jst(e.from),
+                jst(e.to),
+                c.coverage()
+            ),
             format!("answered throughout the {} operating hours {declared} ({}, {hours}, coverage {:.1}%)", kind.en(), period_text(&e), c.coverage()),
         ));
     }

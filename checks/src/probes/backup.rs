@@ -26,6 +26,13 @@ pub struct Rule {
     pub vault: String,
     /// Destination vault ARNs of copy actions.
     pub copies_to: Vec<String>,
+    /// Plan ID (for its backup selections).
+    pub plan_id: String,
+    /// StartWindowMinutes + CompletionWindowMinutes (AWS defaults 8 h + 7 days when absent):
+    /// how late a scheduled recovery point may complete.
+    pub window: Duration,
+    /// Lifecycle DeleteAfterDays; `None` = kept until deleted by hand.
+    pub delete_after_days: Option<i64>,
 }
 
 /// How often C.1.2.5's level requires a backup. `None`: any schedule (level 1).
@@ -81,7 +88,8 @@ pub async fn read_rules(backup: &aws_sdk_backup::Client, region: &str, wanted: &
     let mut pages = backup.list_backup_plans().into_paginator().send();
     while let Some(page) = pages.next().await {
         match page {
-            Ok(p) => plans.extend(p.backup_plans_list().iter().map(|p| (p.backup_plan_name().unwrap_or("").to_string(), p.backup_plan_id().unwrap_or("").to_string()))),
+            Ok(p) => plans
+                .extend(p.backup_plans_list().iter().map(|p| (p.backup_plan_name().unwrap_or("").to_string(), p.backup_plan_id().unwrap_or("").to_string()))),
             Err(e) => {
                 f.aws_error(LIST, Some(region), &e);
                 return None;
@@ -95,6 +103,7 @@ pub async fn read_rules(backup: &aws_sdk_backup::Client, region: &str, wanted: &
     }
     let mut rules = Vec::new();
     for (name, id) in plans.into_iter().filter(|(n, _)| wanted.is_empty() || wanted.contains(n)) {
+        let plan_id = id.clone();
         let out = match backup.get_backup_plan().backup_plan_id(&id).send().await {
             Ok(o) => o,
             Err(e) => {
@@ -117,6 +126,9 @@ pub async fn read_rules(backup: &aws_sdk_backup::Client, region: &str, wanted: &
                 continuous: r.enable_continuous_backup() == Some(true),
                 vault: r.target_backup_vault_name().to_string(),
                 copies_to: r.copy_actions().iter().map(|c| c.destination_backup_vault_arn().to_string()).collect(),
+                plan_id: plan_id.clone(),
+                window: Duration::minutes(r.start_window_minutes().unwrap_or(8 * 60) + r.completion_window_minutes().unwrap_or(7 * 24 * 60)),
+                delete_after_days: r.lifecycle().and_then(|l| l.delete_after_days()),
             });
         }
     }
@@ -196,12 +208,17 @@ fn most_frequent(rules: &[Rule]) -> String {
 pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
     let level = input.level.as_str();
     match level {
-        "0" => return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（外部保管なし）", "not applicable: level 0 (no off-site storage)")),
+        "0" => {
+            return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（外部保管なし）", "not applicable: level 0 (no off-site storage)"))
+        }
         "1" | "2" => {}
         other => {
             return Findings::decided(
                 Outcome::Error,
-                Msg::new(format!("検証不能: レベル{other}の判定は未対応（0-2のみ）"), format!("could not verify: level {other} is not supported by this probe (0-2)")),
+                Msg::new(
+                    format!("検証不能: レベル{other}の判定は未対応（0-2のみ）"),
+                    format!("could not verify: level {other} is not supported by this probe (0-2)"),
+                ),
             )
         }
     }
@@ -222,11 +239,8 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         return f;
     }
     let frequent: Vec<&Rule> = rules.iter().filter(|r| rule_meets(r, &need)).collect();
-    let copying: Vec<(&Rule, &String)> = frequent
-        .iter()
-        .flat_map(|r| r.copies_to.iter().map(move |arn| (*r, arn)))
-        .filter(|(_, arn)| arn_region(arn) == Some(dr.as_str()))
-        .collect();
+    let copying: Vec<(&Rule, &String)> =
+        frequent.iter().flat_map(|r| r.copies_to.iter().map(move |arn| (*r, arn))).filter(|(_, arn)| arn_region(arn) == Some(dr.as_str())).collect();
     if copying.is_empty() && f.has(EvidenceStatus::Error) {
         // Unread plans may hold the copying rule: unknown, not NG.
         f.info("backup-plans", Some(&primary), format!("no readable rule copies to the DR region {dr}; some plans could not be read"), "backup:GetBackupPlan");
@@ -237,8 +251,10 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         for r in &rules {
             f.info(&format!("{}/{}", r.plan, r.name), Some(&primary), describe(r), "backup:GetBackupPlan");
         }
-        let copying_anywhere = rules.iter().filter(|r| !r.copies_to.is_empty()).map(|r| format!("{}/{} → {}", r.plan, r.name, r.copies_to.join(","))).collect::<Vec<_>>();
-        let seen = if copying_anywhere.is_empty() { "no rule has a copy action".to_string() } else { format!("copy actions seen: {}", copying_anywhere.join("; ")) };
+        let copying_anywhere =
+            rules.iter().filter(|r| !r.copies_to.is_empty()).map(|r| format!("{}/{} → {}", r.plan, r.name, r.copies_to.join(","))).collect::<Vec<_>>();
+        let seen =
+            if copying_anywhere.is_empty() { "no rule has a copy action".to_string() } else { format!("copy actions seen: {}", copying_anywhere.join("; ")) };
         f.fail("backup-plans", Some(&primary), format!("no rule running {need_en} copies to a vault in the DR region {dr} ({seen})"), "backup:GetBackupPlan");
         return f;
     }
@@ -253,7 +269,12 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         };
         match dr_backup.describe_backup_vault().backup_vault_name(vault).send().await {
             Ok(v) => {
-                f.pass(arn, Some(&dr), format!("rule {subject} copies here; vault exists (RecoveryPoints={})", v.number_of_recovery_points()), "backup:DescribeBackupVault");
+                f.pass(
+                    arn,
+                    Some(&dr),
+                    format!("rule {subject} copies here; vault exists (RecoveryPoints={})", v.number_of_recovery_points()),
+                    "backup:DescribeBackupVault",
+                );
                 ok_vaults.push(vault.to_string());
             }
             Err(e) if crate::aws::error_code(&e) == Some("ResourceNotFoundException") => {
@@ -290,6 +311,9 @@ mod tests {
             continuous: false,
             vault: "v".into(),
             copies_to: copies.iter().map(|s| s.to_string()).collect(),
+            plan_id: "p-id".into(),
+            window: Duration::hours(2),
+            delete_after_days: None,
         }
     }
 

@@ -49,17 +49,15 @@ pub fn parse_target(s: &str) -> Result<Target, String> {
 
 pub async fn external_connectivity(input: Arc<ProbeInput>) -> Findings {
     if input.level == "0" {
-        return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（外部システムと接続しない）", "not applicable: level 0 (no external systems)"));
+        return Findings::decided(
+            Outcome::NotApplicable,
+            Msg::new("対象外: 選択レベル0（外部システムと接続しない）", "not applicable: level 0 (no external systems)"),
+        );
     }
     let cfg = &input.scenario.integrations;
     let mut f = Findings::new(input.now);
     if cfg.endpoints.is_empty() {
-        f.error(
-            "integrations",
-            None,
-            "the scenario lists no integration endpoints ([integrations] endpoints): nothing to check",
-            "scenario",
-        );
+        f.error("integrations", None, "the scenario lists no integration endpoints ([integrations] endpoints): nothing to check", "scenario");
         return f;
     }
     let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
@@ -79,8 +77,13 @@ pub async fn external_connectivity(input: Arc<ProbeInput>) -> Findings {
 pub enum Reach {
     /// The target in the scenario is malformed.
     Invalid(String),
-    Connected { elapsed: Duration },
-    Http { status: u16, elapsed: Duration },
+    Connected {
+        elapsed: Duration,
+    },
+    Http {
+        status: u16,
+        elapsed: Duration,
+    },
     Unreachable(String),
 }
 
@@ -185,7 +188,10 @@ mod tests {
     #[test]
     fn targets_parse() {
         assert_eq!(parse_target("10.0.0.5:1521"), Ok(Target::Tcp { host: "10.0.0.5".into(), port: 1521 }));
-        assert_eq!(parse_target("http://renkei.example/health"), Ok(Target::Http { tls: false, host: "renkei.example".into(), port: 80, path: "/health".into() }));
+        assert_eq!(
+            parse_target("http://renkei.example/health"),
+            Ok(Target::Http { tls: false, host: "renkei.example".into(), port: 80, path: "/health".into() })
+        );
         assert_eq!(parse_target("https://a.example:8443"), Ok(Target::Http { tls: true, host: "a.example".into(), port: 8443, path: "/".into() }));
         assert!(parse_target("nohostport").is_err());
         assert!(parse_target("h:notaport").is_err());

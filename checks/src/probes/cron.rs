@@ -23,10 +23,7 @@ pub fn max_gap(expr: &str, from: NaiveDate) -> Result<Duration, CronError> {
     if let Some(body) = e.strip_prefix("rate(").and_then(|b| b.strip_suffix(')')) {
         return rate(body, e);
     }
-    let body = e
-        .strip_prefix("cron(")
-        .and_then(|b| b.strip_suffix(')'))
-        .ok_or_else(|| CronError::Syntax(e.to_string()))?;
+    let body = e.strip_prefix("cron(").and_then(|b| b.strip_suffix(')')).ok_or_else(|| CronError::Syntax(e.to_string()))?;
     let fields: Vec<&str> = body.split_whitespace().collect();
     if fields.len() != 6 {
         return Err(CronError::Syntax(e.to_string()));
@@ -72,11 +69,7 @@ const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 fn rate(body: &str, expr: &str) -> Result<Duration, CronError> {
     let mut parts = body.split_whitespace();
-    let n: i64 = parts
-        .next()
-        .and_then(|n| n.parse().ok())
-        .filter(|n| *n > 0)
-        .ok_or_else(|| CronError::Syntax(expr.to_string()))?;
+    let n: i64 = parts.next().and_then(|n| n.parse().ok()).filter(|n| *n > 0).ok_or_else(|| CronError::Syntax(expr.to_string()))?;
     match parts.next().map(|u| u.trim_end_matches('s')) {
         Some("minute") => Ok(Duration::minutes(n)),
         Some("hour") => Ok(Duration::hours(n)),
@@ -103,7 +96,9 @@ fn set(field: &str, min: u32, max: u32, names: &[&str]) -> Result<Vec<u32>, Cron
     let mut out = Vec::new();
     for part in field.split(',') {
         let (range, step) = match part.split_once('/') {
-            Some((r, s)) => (r, s.parse::<u32>().ok().filter(|s| *s > 0).ok_or_else(|| CronError::Field { field: field.into(), why: format!("bad step `{s}`") })?),
+            Some((r, s)) => {
+                (r, s.parse::<u32>().ok().filter(|s| *s > 0).ok_or_else(|| CronError::Field { field: field.into(), why: format!("bad step `{s}`") })?)
+            }
             None => (part, 1),
         };
         let (lo, hi) = if range == "*" {

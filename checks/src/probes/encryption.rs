@@ -48,10 +48,7 @@ pub async fn at_rest(input: Arc<ProbeInput>) -> Findings {
     }
     s3_buckets(&input.aws, &input.scenario.aws.primary_region, tags, &mut f, &mut n).await;
     f.ok_summary(Msg::new(
-        format!(
-            "EBS既定暗号化 有効({}リージョン)、EBSボリューム{}本・RDS{}件・S3バケット{}件すべて暗号化済",
-            n.regions, n.volumes, n.databases, n.buckets
-        ),
+        format!("EBS既定暗号化 有効({}リージョン)、EBSボリューム{}本・RDS{}件・S3バケット{}件すべて暗号化済", n.regions, n.volumes, n.databases, n.buckets),
         format!(
             "EBS default encryption on in {} region(s); all {} EBS volume(s), {} RDS database(s) and {} S3 bucket(s) encrypted",
             n.regions, n.volumes, n.databases, n.buckets
@@ -76,9 +73,7 @@ async fn ebs_default(ec2: &aws_sdk_ec2::Client, region: &str, f: &mut Findings, 
 }
 
 fn tag_filters(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_ec2::types::Filter> {
-    tags.iter()
-        .map(|(k, v)| aws_sdk_ec2::types::Filter::builder().name(format!("tag:{k}")).values(v).build())
-        .collect()
+    tags.iter().map(|(k, v)| aws_sdk_ec2::types::Filter::builder().name(format!("tag:{k}")).values(v).build()).collect()
 }
 
 async fn ebs_volumes(ec2: &aws_sdk_ec2::Client, region: &str, tags: &BTreeMap<String, String>, f: &mut Findings, n: &mut Counts) {

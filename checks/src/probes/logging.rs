@@ -110,7 +110,8 @@ pub async fn read_trails(input: &ProbeInput, region: &str, f: &mut Findings) -> 
         }
         match client.get_event_selectors().trail_name(&arn).send().await {
             Ok(s) => {
-                let basic = s.event_selectors().iter().any(|e| e.include_management_events() == Some(true) && e.read_write_type().is_none_or(|r| r.as_str() == "All"));
+                let basic =
+                    s.event_selectors().iter().any(|e| e.include_management_events() == Some(true) && e.read_write_type().is_none_or(|r| r.as_str() == "All"));
                 let advanced = s
                     .advanced_event_selectors()
                     .iter()
@@ -139,7 +140,10 @@ pub async fn audit(input: Arc<ProbeInput>) -> Findings {
     let groups = log_groups(&input, &region, &mut f).await;
     f.ok_summary(Msg::new(
         format!("CloudTrail {} が記録中（ログファイル検証・管理イベント有効）、ロググループ{groups}件が保持期間・直近の受信を満たす", good_trails.join(",")),
-        format!("CloudTrail {} logging with log-file validation and management events; {groups} log group(s) meet retention and recent-event requirements", good_trails.join(",")),
+        format!(
+            "CloudTrail {} logging with log-file validation and management events; {groups} log group(s) meet retention and recent-event requirements",
+            good_trails.join(",")
+        ),
     ));
     f
 }
@@ -220,7 +224,13 @@ async fn log_groups(input: &ProbeInput, region: &str, f: &mut Findings) -> usize
 }
 
 /// Retention (None = never expire) and newest event (epoch ms) against the scenario.
-pub fn judge_log_group(retention: Option<i32>, newest_ms: Option<i64>, min_days: u32, recent_hours: u32, now: chrono::DateTime<chrono::Utc>) -> Result<String, String> {
+pub fn judge_log_group(
+    retention: Option<i32>,
+    newest_ms: Option<i64>,
+    min_days: u32,
+    recent_hours: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, String> {
     let mut problems = Vec::new();
     let retention_txt = match retention {
         None => "retention=never expire".to_string(),
@@ -349,7 +359,14 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn trail(name: &str, logging: bool, validation: bool, mgmt: bool, multi: bool) -> TrailView {
-        TrailView { name: name.into(), home_region: "ap-northeast-1".into(), multi_region: multi, validation, logging: Some(logging), management_events: Some(mgmt) }
+        TrailView {
+            name: name.into(),
+            home_region: "ap-northeast-1".into(),
+            multi_region: multi,
+            validation,
+            logging: Some(logging),
+            management_events: Some(mgmt),
+        }
     }
 
     #[test]

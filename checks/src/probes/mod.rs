@@ -7,18 +7,18 @@ pub mod attestation;
 pub mod availability;
 pub mod backup;
 pub mod buckets;
+pub mod connectivity;
 pub mod cron;
 pub mod encryption;
-pub mod performance;
 pub mod logging;
-pub mod permissions;
-pub mod connectivity;
 pub mod monitoring;
 pub mod operations;
-pub mod tls;
-pub mod transit;
+pub mod performance;
+pub mod permissions;
 pub mod policy_doc;
 pub mod residency;
+pub mod tls;
+pub mod transit;
 
 use std::sync::Arc;
 
@@ -207,25 +207,16 @@ impl Findings {
         let (fails, errors, passes) = (of(EvidenceStatus::Fail), of(EvidenceStatus::Error), of(EvidenceStatus::Pass));
         let (outcome, summary, achieved) = if !fails.is_empty() {
             let list = brief(&fails);
-            (
-                Outcome::Ng,
-                Msg::new(format!("違反 {}件: {list}", fails.len()), format!("{} violation(s): {list}", fails.len())),
-                achieved_level,
-            )
+            (Outcome::Ng, Msg::new(format!("違反 {}件: {list}", fails.len()), format!("{} violation(s): {list}", fails.len())), achieved_level)
         } else if !errors.is_empty() {
             let list = errors.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>().join("; ");
             (Outcome::Error, Msg::new(format!("検証不能: {list}"), format!("could not verify: {list}")), None)
         } else if !passes.is_empty() {
-            let summary = ok_summary.unwrap_or_else(|| {
-                Msg::new(format!("{}件の確認項目すべて適合", passes.len()), format!("all {} observations compliant", passes.len()))
-            });
+            let summary = ok_summary
+                .unwrap_or_else(|| Msg::new(format!("{}件の確認項目すべて適合", passes.len()), format!("all {} observations compliant", passes.len())));
             (Outcome::Ok, summary, achieved_level.or_else(|| Some(selected_level.to_string())))
         } else {
-            (
-                Outcome::Error,
-                Msg::new("検証不能: 確認できる対象が観測されなかった", "could not verify: nothing was observed"),
-                None,
-            )
+            (Outcome::Error, Msg::new("検証不能: 確認できる対象が観測されなかった", "could not verify: nothing was observed"), None)
         };
         Conclusion { outcome, summary, evidence, achieved_level: achieved }
     }

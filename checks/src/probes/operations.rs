@@ -13,13 +13,8 @@ use chrono::{DateTime, Duration, Utc};
 use super::{Findings, ProbeInput};
 use crate::model::{Msg, Outcome};
 
-pub const ACTIONS: &[&str] = &[
-    "ec2:DescribeInstances",
-    "ssm:DescribeInstanceInformation",
-    "ssm:DescribeInstancePatchStates",
-    "ssm:ListAssociations",
-    "ssm:DescribeAssociation",
-];
+pub const ACTIONS: &[&str] =
+    &["ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates", "ssm:ListAssociations", "ssm:DescribeAssociation"];
 
 /// In-scope running instances per region. `None` when they could not be listed.
 async fn instances(input: &ProbeInput, f: &mut Findings) -> Option<BTreeMap<String, Vec<String>>> {
@@ -27,13 +22,8 @@ async fn instances(input: &ProbeInput, f: &mut Findings) -> Option<BTreeMap<Stri
     let mut out = BTreeMap::new();
     for region in input.scenario.aws.used_regions() {
         let ec2 = input.aws.ec2(&region);
-        let mut filters: Vec<aws_sdk_ec2::types::Filter> = input
-            .scenario
-            .scope
-            .tags
-            .iter()
-            .map(|(k, v)| aws_sdk_ec2::types::Filter::builder().name(format!("tag:{k}")).values(v).build())
-            .collect();
+        let mut filters: Vec<aws_sdk_ec2::types::Filter> =
+            input.scenario.scope.tags.iter().map(|(k, v)| aws_sdk_ec2::types::Filter::builder().name(format!("tag:{k}")).values(v).build()).collect();
         filters.push(aws_sdk_ec2::types::Filter::builder().name("instance-state-name").values("running").build());
         let mut ids = Vec::new();
         let mut pages = ec2.describe_instances().set_filters(Some(filters)).into_paginator().send();
@@ -247,8 +237,12 @@ async fn association(ssm: &aws_sdk_ssm::Client, region: &str, name: &str, online
         let subject = format!("{name} ({id})");
         let last = desc.last_successful_execution_date().and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), 0));
         match last {
-            Some(t) if now - t <= max_age => f.pass(&subject, Some(region), format!("LastSuccessfulExecutionDate={} (within {}h)", t.to_rfc3339(), max_age.num_hours()), DESCRIBE),
-            Some(t) => f.fail(&subject, Some(region), format!("LastSuccessfulExecutionDate={} is older than {}h", t.to_rfc3339(), max_age.num_hours()), DESCRIBE),
+            Some(t) if now - t <= max_age => {
+                f.pass(&subject, Some(region), format!("LastSuccessfulExecutionDate={} (within {}h)", t.to_rfc3339(), max_age.num_hours()), DESCRIBE)
+            }
+            Some(t) => {
+                f.fail(&subject, Some(region), format!("LastSuccessfulExecutionDate={} is older than {}h", t.to_rfc3339(), max_age.num_hours()), DESCRIBE)
+            }
             None => f.fail(&subject, Some(region), "the association never succeeded", DESCRIBE),
         }
     }

@@ -186,8 +186,18 @@ pub fn judge_phase(report: &gcverify_loadgen::PhaseReport, label: &str, now: chr
     }
     let worst = report.operations.iter().map(|o| o.slo_value_ms).fold(0.0, f64::max);
     f.ok_summary(Msg::new(
-        format!("{}（{label}）: 主要処理{}件の{pct}がすべて{thr}ms以内（最大 {worst:.0}ms、{}秒間の実測）", report.phase, report.operations.len(), report.duration_secs),
-        format!("{} ({label}): {pct} of all {} operations within {thr} ms (worst {worst:.0} ms, measured for {} s)", report.phase, report.operations.len(), report.duration_secs),
+        format!(
+            "{}（{label}）: 主要処理{}件の{pct}がすべて{thr}ms以内（最大 {worst:.0}ms、{}秒間の実測）",
+            report.phase,
+            report.operations.len(),
+            report.duration_secs
+        ),
+        format!(
+            "{} ({label}): {pct} of all {} operations within {thr} ms (worst {worst:.0} ms, measured for {} s)",
+            report.phase,
+            report.operations.len(),
+            report.duration_secs
+        ),
     ));
     f
 }
@@ -222,7 +232,10 @@ pub async fn batch(input: Arc<ProbeInput>) -> Findings {
             f.fail(&b.name, None, detail, source_name(b.cloudwatch.as_ref()));
         }
     }
-    f.ok_summary(Msg::new(format!("全バッチが処理時間枠の{:.0}%以内（{label}）", factor * 100.0), format!("every batch within {:.0}% of its window ({label})", factor * 100.0)));
+    f.ok_summary(Msg::new(
+        format!("全バッチが処理時間枠の{:.0}%以内（{label}）", factor * 100.0),
+        format!("every batch within {:.0}% of its window ({label})", factor * 100.0),
+    ));
     f
 }
 
@@ -267,7 +280,15 @@ pub fn assert_metric(v: f64, max: Option<f64>, min: Option<f64>, baseline: Optio
         parts.push(format!("min {mn}"));
     }
     if let Some((b, tol)) = baseline {
-        let dev = if b == 0.0 { if v == 0.0 { 0.0 } else { f64::INFINITY } } else { (v - b).abs() / b.abs() * 100.0 };
+        let dev = if b == 0.0 {
+            if v == 0.0 {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        } else {
+            (v - b).abs() / b.abs() * 100.0
+        };
         ok &= dev <= tol;
         parts.push(format!("baseline {b} ± {tol}% (deviation {dev:.1}%)"));
     }
@@ -311,12 +332,7 @@ async fn read_number(input: &ProbeInput, cw: Option<&PerformanceCloudWatch>, cmd
 
 /// Run `sh -c cmd` (60 s at most) and parse the last line it prints as a number.
 pub async fn run_command(cmd: &str) -> Result<f64, String> {
-    let child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
+    let child = tokio::process::Command::new("sh").arg("-c").arg(cmd).stdin(std::process::Stdio::null()).kill_on_drop(true).output();
     let out = tokio::time::timeout(Duration::from_secs(60), child)
         .await
         .map_err(|_| format!("`{cmd}` did not finish within 60 s"))?
@@ -330,7 +346,14 @@ pub async fn run_command(cmd: &str) -> Result<f64, String> {
     last.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("`{cmd}` printed `{last}`, not a number"))
 }
 
-async fn cloudwatch_value(client: &aws_sdk_cloudwatch::Client, q: &PerformanceCloudWatch, now: chrono::DateTime<chrono::Utc>, region: &str, name: &str, f: &mut Findings) -> Option<f64> {
+async fn cloudwatch_value(
+    client: &aws_sdk_cloudwatch::Client,
+    q: &PerformanceCloudWatch,
+    now: chrono::DateTime<chrono::Utc>,
+    region: &str,
+    name: &str,
+    f: &mut Findings,
+) -> Option<f64> {
     const CALL: &str = "cloudwatch:GetMetricData";
     let dims: Vec<Dimension> = q.dimensions.iter().map(|(k, v)| Dimension::builder().name(k).value(v).build()).collect();
     let metric = Metric::builder().namespace(&q.namespace).metric_name(&q.metric).set_dimensions(Some(dims)).build();
@@ -369,7 +392,12 @@ async fn cloudwatch_value(client: &aws_sdk_cloudwatch::Client, q: &PerformanceCl
         return None;
     }
     let v = aggregate(&q.stat, &values);
-    f.info(name, Some(region), format!("{}/{} {} over {} h: {} datapoints, aggregate {v}", q.namespace, q.metric, q.stat, q.lookback_hours, values.len()), CALL);
+    f.info(
+        name,
+        Some(region),
+        format!("{}/{} {} over {} h: {} datapoints, aggregate {v}", q.namespace, q.metric, q.stat, q.lookback_hours, values.len()),
+        CALL,
+    );
     Some(v)
 }
 

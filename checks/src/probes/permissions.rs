@@ -23,11 +23,7 @@ pub fn iam_action(call: &str) -> &str {
 
 /// Every action of every registered probe, mapped to IAM actions, sorted and deduplicated.
 pub fn actions() -> Vec<String> {
-    let set: BTreeSet<String> = super::ACTIONS
-        .iter()
-        .flat_map(|(_, list)| list.iter())
-        .map(|a| iam_action(a).to_string())
-        .collect();
+    let set: BTreeSet<String> = super::ACTIONS.iter().flat_map(|(_, list)| list.iter()).map(|a| iam_action(a).to_string()).collect();
     set.into_iter().collect()
 }
 

@@ -63,12 +63,9 @@ fn allows(st: &Value) -> bool {
 
 /// A policy granting every action on every resource (what AdministratorAccess grants).
 pub fn grants_full_admin(doc: &Value) -> bool {
-    statements(doc).into_iter().any(|st| {
-        allows(st)
-            && strings(st.get("Action")).contains(&"*")
-            && strings(st.get("Resource")).contains(&"*")
-            && st.get("Condition").is_none()
-    })
+    statements(doc)
+        .into_iter()
+        .any(|st| allows(st) && strings(st.get("Action")).contains(&"*") && strings(st.get("Resource")).contains(&"*") && st.get("Condition").is_none())
 }
 
 /// Whether every Allow statement of a trust policy that lets IAM principals

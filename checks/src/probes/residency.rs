@@ -74,8 +74,14 @@ pub async fn regions(input: Arc<ProbeInput>) -> Findings {
         }
     }
     f.ok_summary(Msg::new(
-        format!("許可リージョン（{}）以外の{clean}リージョンに計算・保存・DB・バックアップ資源なし、S3バケット{in_japan}件すべて許可リージョン", allowed.join(", ")),
-        format!("no compute, storage, database or backup resource in the {clean} region(s) outside {}; all {in_japan} S3 bucket(s) in allowed regions", allowed.join(", ")),
+        format!(
+            "許可リージョン（{}）以外の{clean}リージョンに計算・保存・DB・バックアップ資源なし、S3バケット{in_japan}件すべて許可リージョン",
+            allowed.join(", ")
+        ),
+        format!(
+            "no compute, storage, database or backup resource in the {clean} region(s) outside {}; all {in_japan} S3 bucket(s) in allowed regions",
+            allowed.join(", ")
+        ),
     ));
     f
 }
@@ -86,12 +92,8 @@ async fn enabled_regions(aws: &AwsContext, home: &str, f: &mut Findings) -> Opti
     const CALL: &str = "ec2:DescribeRegions";
     match aws.ec2(home).describe_regions().send().await {
         Ok(out) => {
-            let mut v: Vec<String> = out
-                .regions()
-                .iter()
-                .filter(|r| r.opt_in_status() != Some("not-opted-in"))
-                .filter_map(|r| r.region_name().map(str::to_string))
-                .collect();
+            let mut v: Vec<String> =
+                out.regions().iter().filter(|r| r.opt_in_status() != Some("not-opted-in")).filter_map(|r| r.region_name().map(str::to_string)).collect();
             v.sort();
             v.dedup();
             if v.is_empty() {
@@ -140,7 +142,11 @@ fn clean(region: &str) -> Vec<Obs> {
     vec![Obs::Clean { region: region.to_string(), counted: String::new() }]
 }
 
-fn failed<E>(region: &str, call: &'static str, e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>) -> Vec<Obs>
+fn failed<E>(
+    region: &str,
+    call: &'static str,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> Vec<Obs>
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -201,7 +207,12 @@ async fn databases(aws: &AwsContext, region: &str) -> Vec<Obs> {
             Err(e) => return failed(region, INSTANCES, &e),
         };
         for db in page.db_instances() {
-            found.push(Obs::Found { kind: "RDS instance", id: db.db_instance_identifier().unwrap_or("(no id)").to_string(), region: region.to_string(), call: INSTANCES });
+            found.push(Obs::Found {
+                kind: "RDS instance",
+                id: db.db_instance_identifier().unwrap_or("(no id)").to_string(),
+                region: region.to_string(),
+                call: INSTANCES,
+            });
         }
     }
     const CLUSTERS: &str = "rds:DescribeDBClusters";
@@ -212,7 +223,12 @@ async fn databases(aws: &AwsContext, region: &str) -> Vec<Obs> {
             Err(e) => return failed(region, CLUSTERS, &e),
         };
         for c in page.db_clusters() {
-            found.push(Obs::Found { kind: "RDS cluster", id: c.db_cluster_identifier().unwrap_or("(no id)").to_string(), region: region.to_string(), call: CLUSTERS });
+            found.push(Obs::Found {
+                kind: "RDS cluster",
+                id: c.db_cluster_identifier().unwrap_or("(no id)").to_string(),
+                region: region.to_string(),
+                call: CLUSTERS,
+            });
         }
     }
     if found.is_empty() {
@@ -268,10 +284,13 @@ mod tests {
         .await;
         assert_eq!(obs.len(), 30);
         assert_eq!(peak.load(Ordering::SeqCst), 8, "exactly the bound is used");
-        let order: Vec<String> = obs.iter().map(|o| match o {
-            Obs::Clean { region, .. } => region.clone(),
-            _ => String::new(),
-        }).collect();
+        let order: Vec<String> = obs
+            .iter()
+            .map(|o| match o {
+                Obs::Clean { region, .. } => region.clone(),
+                _ => String::new(),
+            })
+            .collect();
         let mut sorted = order.clone();
         sorted.sort();
         assert_eq!(order, sorted);

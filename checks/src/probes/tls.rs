@@ -249,7 +249,9 @@ fn classify_failure(e: std::io::Error) -> Handshake {
     match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
         Some(rustls::Error::AlertReceived(alert)) => Handshake::Refused(format!("server sent TLS alert {alert:?} to a TLS 1.2/1.3 ClientHello")),
         Some(rustls::Error::PeerIncompatible(why)) => Handshake::Refused(format!("server is incompatible with TLS 1.2/1.3 AEAD: {why:?}")),
-        Some(rustls::Error::InvalidMessage(why)) => Handshake::Refused(format!("server answered with a message TLS 1.2/1.3 does not allow (older protocol?): {why:?}")),
+        Some(rustls::Error::InvalidMessage(why)) => {
+            Handshake::Refused(format!("server answered with a message TLS 1.2/1.3 does not allow (older protocol?): {why:?}"))
+        }
         Some(rustls::Error::PeerMisbehaved(why)) => Handshake::Refused(format!("server misbehaved in the handshake: {why:?}")),
         Some(other) => Handshake::Broken(format!("TLS handshake failed: {other}")),
         None => Handshake::Broken(format!("TLS handshake failed: {text}")),

@@ -15,11 +15,7 @@ use super::{Findings, ProbeInput};
 use crate::model::{Msg, Outcome};
 use gcverify_scenarios::TlsEndpoint;
 
-pub const ACTIONS: &[&str] = &[
-    "elasticloadbalancing:DescribeLoadBalancers",
-    "elasticloadbalancing:DescribeListeners",
-    "elasticloadbalancing:DescribeTags",
-];
+pub const ACTIONS: &[&str] = &["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTags"];
 
 const ELB_POLICIES_TOML: &str = include_str!("../../data/elb-tls-policies.toml");
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,14 +40,20 @@ struct Counts {
 pub async fn in_transit(input: Arc<ProbeInput>) -> Findings {
     let all_data = match input.level.as_str() {
         "0" => {
-            return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（暗号化の要求なし）", "not applicable: level 0 requires no encryption in transit"))
+            return Findings::decided(
+                Outcome::NotApplicable,
+                Msg::new("対象外: 選択レベル0（暗号化の要求なし）", "not applicable: level 0 requires no encryption in transit"),
+            )
         }
         "1" | "2" => false,
         "3" => true,
         other => {
             return Findings::decided(
                 Outcome::Error,
-                Msg::new(format!("検証不能: レベル{other}の判定は未対応（0-3）"), format!("could not verify: level {other} is not supported by this probe (0-3)")),
+                Msg::new(
+                    format!("検証不能: レベル{other}の判定は未対応（0-3）"),
+                    format!("could not verify: level {other} is not supported by this probe (0-3)"),
+                ),
             )
         }
     };
@@ -75,7 +77,10 @@ pub async fn in_transit(input: Arc<ProbeInput>) -> Findings {
     }
     f.ok_summary(Msg::new(
         format!("ELBリスナー{}件はTLS1.2以上（HTTPはHTTPSへリダイレクト）、TLSエンドポイント{}件はCRYPTREC推奨暗号で通信", n.listeners, n.endpoints),
-        format!("{} ELB listener(s) use TLS 1.2+ (HTTP only redirects to HTTPS); {} TLS endpoint(s) negotiate CRYPTREC-listed suites", n.listeners, n.endpoints),
+        format!(
+            "{} ELB listener(s) use TLS 1.2+ (HTTP only redirects to HTTPS); {} TLS endpoint(s) negotiate CRYPTREC-listed suites",
+            n.listeners, n.endpoints
+        ),
     ));
     f
 }
@@ -163,7 +168,16 @@ async fn scope_filter(
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn judge_listener(l: &Listener, lb: &str, dns: &str, policies: &BTreeSet<String>, all_data: bool, endpoints: &[TlsEndpoint], region: &str, f: &mut Findings) {
+pub fn judge_listener(
+    l: &Listener,
+    lb: &str,
+    dns: &str,
+    policies: &BTreeSet<String>,
+    all_data: bool,
+    endpoints: &[TlsEndpoint],
+    region: &str,
+    f: &mut Findings,
+) {
     const SRC: &str = "elasticloadbalancing:DescribeListeners";
     let port = l.port().unwrap_or(0);
     let subject = format!("{lb}:{port}");
@@ -199,7 +213,12 @@ pub fn judge_listener(l: &Listener, lb: &str, dns: &str, policies: &BTreeSet<Str
             if probed {
                 f.info(&subject, Some(region), format!("Protocol={proto}: encryption checked by the active TLS probe of {dns}:{port}"), SRC);
             } else if all_data && other.is_some() {
-                f.fail(&subject, Some(region), format!("Protocol={proto} does not terminate TLS; list {dns}:{port} under [transit] endpoints if TLS passes through"), SRC);
+                f.fail(
+                    &subject,
+                    Some(region),
+                    format!("Protocol={proto} does not terminate TLS; list {dns}:{port} under [transit] endpoints if TLS passes through"),
+                    SRC,
+                );
             } else {
                 f.info(&subject, Some(region), format!("Protocol={proto}"), SRC);
             }
@@ -224,7 +243,14 @@ async fn probe_endpoint(ep: &TlsEndpoint, cryptrec: &CryptrecList, now: chrono::
 }
 
 /// Judge one completed handshake: version, suite, certificate (pin or chain, validity).
-pub fn judge_negotiated(subject: &str, pin: Option<&str>, neg: &tls::Negotiated, cryptrec: &CryptrecList, now: chrono::DateTime<chrono::Utc>, f: &mut Findings) {
+pub fn judge_negotiated(
+    subject: &str,
+    pin: Option<&str>,
+    neg: &tls::Negotiated,
+    cryptrec: &CryptrecList,
+    now: chrono::DateTime<chrono::Utc>,
+    f: &mut Findings,
+) {
     const SRC: &str = "tls-handshake";
     if cryptrec.allows_version(&neg.version) {
         f.pass(subject, None, format!("negotiated {}", neg.version), SRC);

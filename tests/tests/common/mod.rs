@@ -34,8 +34,7 @@ pub async fn moto() -> MotoServer {
 
 pub fn scenario(text: &str) -> Scenario {
     let s = gcverify_scenarios::parse(text, std::path::Path::new("e2e.toml")).expect("test scenario parses");
-    s.validate(&|id| Catalog::builtin().get(id).is_some(), &|id, l| Catalog::builtin().check_level(id, l))
-        .expect("test scenario validates");
+    s.validate(&|id| Catalog::builtin().get(id).is_some(), &|id, l| Catalog::builtin().check_level(id, l)).expect("test scenario validates");
     s
 }
 
@@ -55,12 +54,8 @@ pub fn emulator(endpoint: &str) -> Arc<AwsContext> {
 
 /// Run `only` items against an endpoint with default options.
 pub async fn run(endpoint: &str, scenario: Scenario, only: &[&str]) -> RunReport {
-    let opts = RunOptions {
-        only: Some(only.iter().map(|s| s.to_string()).collect()),
-        now: Utc::now(),
-        timeout: std::time::Duration::from_secs(60),
-        concurrency: 4,
-    };
+    let opts =
+        RunOptions { only: Some(only.iter().map(|s| s.to_string()).collect()), now: Utc::now(), timeout: std::time::Duration::from_secs(60), concurrency: 4 };
     gcverify_checks::run(&Catalog::builtin(), Arc::new(scenario), emulator(endpoint), opts, &|_| {}).await
 }
 
