@@ -1,16 +1,23 @@
 //! One check of one target, the way a user would reach it: an HTTP(S)
-//! request (status, body text, response-time ceiling) or a TCP connect for
-//! services that do not speak HTTP. A check never panics or errors out: every
+//! request (status, body text, response-time ceiling), a business-level check
+//! (the load profile's login step, then some of its operations, e.g. 住民票照会)
+//! or a TCP connect for services that do not speak HTTP. A check never panics or errors out: every
 //! failure is a failed check with the reason.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gcverify_loadgen::client::{self as lg, Prepared};
+use gcverify_loadgen::Profile;
 use gcverify_scenarios::AvailabilityTarget;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("availability target `{0}`: give exactly one of `url` (HTTP) or `tcp` (host:port)")]
+    #[error("availability target `{0}`: give exactly one of `url` (HTTP), `profile` (business check) or `tcp` (host:port)")]
     Kind(String),
+    #[error("availability target `{name}`: {why}")]
+    Profile { name: String, why: String },
     #[error("availability target `{name}`: `{url}` is not an http:// or https:// URL")]
     Url { name: String, url: String },
     #[error("cannot build the HTTP client: {0}")]
@@ -18,21 +25,43 @@ pub enum TargetError {
 }
 
 /// What to check.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Check {
     Http { url: String, expect_status: Vec<u16>, body_contains: Option<String>, max_response: Option<Duration>, timeout: Duration },
     Tcp { address: String, timeout: Duration },
+    /// Login (if the profile has one), then these operations in order.
+    Business { profile: Arc<Profile>, operations: Vec<String>, max_response: Option<Duration>, timeout: Duration },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Target {
     pub name: String,
     pub check: Check,
 }
 
 impl Target {
-    pub fn from_config(t: &AvailabilityTarget) -> Result<Self, TargetError> {
+    /// `base_dir`: where a relative `profile` path starts (the scenario's folder).
+    pub fn from_config(t: &AvailabilityTarget, base_dir: &Path) -> Result<Self, TargetError> {
         let timeout = Duration::from_millis(t.timeout_ms.unwrap_or(10_000));
+        if let Some(path) = &t.profile {
+            if t.url.is_some() || t.tcp.is_some() {
+                return Err(TargetError::Kind(t.name.clone()));
+            }
+            let bad = |why: String| TargetError::Profile { name: t.name.clone(), why };
+            let path = if path.is_absolute() { path.clone() } else { base_dir.join(path) };
+            let mut profile = Profile::load(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            if let Some(base) = &t.base_url {
+                profile.base_url = Some(base.clone());
+            }
+            let operations = if t.operations.is_empty() { profile.operations.iter().map(|o| o.name.clone()).collect() } else { t.operations.clone() };
+            for name in &operations {
+                let op = profile.operations.iter().find(|o| &o.name == name).ok_or_else(|| bad(format!("operation `{name}` is not in {}", path.display())))?;
+                // Resolve URLs now, so a bad one is a configuration error, not a failed check.
+                Prepared::new(op, profile.base_url.as_deref(), &[]).map_err(|e| bad(e.to_string()))?;
+            }
+            let max_response = t.max_response_ms.map(Duration::from_millis);
+            return Ok(Self { name: t.name.clone(), check: Check::Business { profile: Arc::new(profile), operations, max_response, timeout } });
+        }
         let check = match (&t.url, &t.tcp) {
             (Some(url), None) => {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -57,6 +86,9 @@ impl Target {
         match &self.check {
             Check::Http { url, .. } => url.clone(),
             Check::Tcp { address, .. } => format!("tcp://{address}"),
+            Check::Business { profile, operations, .. } => {
+                format!("{} [{}]", profile.base_url.as_deref().unwrap_or("(no base_url)"), operations.join(" → "))
+            }
         }
     }
 }
@@ -108,6 +140,7 @@ impl Checker {
                 self.http_check(url, expect_status, body_contains.as_deref(), *max_response, *timeout).await
             }
             Check::Tcp { address, timeout } => tcp_check(address, *timeout).await,
+            Check::Business { profile, operations, max_response, timeout } => business_check(profile, operations, *max_response, *timeout).await,
         }
     }
 
@@ -162,6 +195,49 @@ fn describe(e: &reqwest::Error) -> String {
         "request failed"
     };
     format!("{kind}: {src}")
+}
+
+/// Login, then each operation in order on one fresh connection pool; the first
+/// failure ends the check. The ceiling applies to the whole sequence.
+async fn business_check(profile: &Profile, operations: &[String], max: Option<Duration>, timeout: Duration) -> CheckOutcome {
+    let started = Instant::now();
+    let sequence = async {
+        let client = lg::build(1).map_err(|e| (None, e.to_string()))?;
+        let base = profile.base_url.as_deref();
+        let auth = match &profile.login {
+            Some(login) => lg::login(&client, login, base, timeout).await.map_err(|e| (None, e.to_string()))?,
+            None => Vec::new(),
+        };
+        let mut last = None;
+        for name in operations {
+            let op = profile.operations.iter().find(|o| &o.name == name).ok_or_else(|| (None, format!("operation `{name}` not in the profile")))?;
+            let prepared = Prepared::new(op, base, &auth).map_err(|e| (None, e.to_string()))?;
+            let request = prepared.request().map_err(|e| (None, e.to_string()))?;
+            let (status, body, _) = lg::send(&client, request).await.map_err(|e| (None, format!("{name}: request failed: {e}")))?;
+            if let Some(failure) = prepared.check(status, &body) {
+                let why = match failure {
+                    lg::Failure::Body => format!("{name}: HTTP {status} but the body lacks the expected text"),
+                    _ => format!("{name}: HTTP {status}"),
+                };
+                return Err((Some(status), why));
+            }
+            last = Some(status);
+        }
+        Ok(last)
+    };
+    let answer = tokio::time::timeout(timeout, sequence).await;
+    let latency = started.elapsed();
+    let status = match answer {
+        Err(_) => return CheckOutcome::fail(Some(latency), None, format!("business check not done within {} ms", timeout.as_millis())),
+        Ok(Err((status, why))) => return CheckOutcome::fail(Some(latency), status, why),
+        Ok(Ok(status)) => status,
+    };
+    if let Some(max) = max {
+        if latency > max {
+            return CheckOutcome::fail(Some(latency), status, format!("business check took {} ms, over the {} ms ceiling", latency.as_millis(), max.as_millis()));
+        }
+    }
+    CheckOutcome { ok: true, latency_ms: Some(ms(latency)), status: status.map(i64::from), detail: None }
 }
 
 async fn tcp_check(address: &str, timeout: Duration) -> CheckOutcome {
@@ -238,10 +314,80 @@ mod tests {
             body_contains: None,
             max_response_ms: None,
             timeout_ms: None,
+            profile: None,
+            operations: vec![],
+            base_url: None,
         };
-        assert!(Target::from_config(&t(Some("http://a"), None)).is_ok());
-        assert!(Target::from_config(&t(None, Some("a:5432"))).is_ok());
-        assert!(Target::from_config(&t(None, None)).is_err());
-        assert!(Target::from_config(&t(Some("ftp://a"), None)).is_err());
+        let here = Path::new(".");
+        assert!(Target::from_config(&t(Some("http://a"), None), here).is_ok());
+        assert!(Target::from_config(&t(None, Some("a:5432")), here).is_ok());
+        assert!(Target::from_config(&t(None, None), here).is_err());
+        assert!(Target::from_config(&t(Some("ftp://a"), None), here).is_err());
+    }
+
+    const PROFILE: &str = r#"
+[login]
+url = "/login"
+expect_status = [200]
+
+[[operation]]
+name = "住民票照会"
+url = "/"
+expect_body = "住民記録"
+
+[[operation]]
+name = "異動届入力"
+url = "/private"
+
+[phase.normal]
+duration_secs = 1
+rates = { "住民票照会" = 1, "異動届入力" = 1 }
+"#;
+
+    fn business_target(dir: &Path, base: &str, operations: &[&str], with_login: bool) -> Result<Target, TargetError> {
+        let text = if with_login { PROFILE.to_string() } else { PROFILE.replace("[login]\nurl = \"/login\"\nexpect_status = [200]\n", "") };
+        std::fs::write(dir.join("p.toml"), text).unwrap();
+        Target::from_config(
+            &AvailabilityTarget {
+                name: "juki-business".into(),
+                url: None,
+                tcp: None,
+                expect_status: vec![],
+                body_contains: None,
+                max_response_ms: None,
+                timeout_ms: Some(5000),
+                profile: Some("p.toml".into()),
+                operations: operations.iter().map(|s| s.to_string()).collect(),
+                base_url: Some(base.into()),
+            },
+            dir,
+        )
+    }
+
+    #[tokio::test]
+    async fn business_check_logs_in_then_runs_the_operations() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = gcverify_loadgen::server::start(gcverify_loadgen::server::ServerConfig::default(), 0).await.unwrap();
+        let checker = Checker::new().unwrap();
+
+        let t = business_target(dir.path(), &server.url(), &[], true).unwrap();
+        assert!(t.spec().contains("住民票照会 → 異動届入力"), "{}", t.spec());
+        let up = checker.run(&t.check).await;
+        assert!(up.ok, "{up:?}");
+        assert_eq!(up.status, Some(200));
+
+        // Without the login step the private page answers 401: the check fails, naming the operation.
+        let t = business_target(dir.path(), &server.url(), &["異動届入力"], false).unwrap();
+        let denied = checker.run(&t.check).await;
+        assert_eq!((denied.ok, denied.status), (false, Some(401)), "{denied:?}");
+        assert!(denied.detail.as_deref().unwrap_or("").contains("異動届入力"), "{denied:?}");
+
+        // An operation the profile does not have is a configuration error.
+        assert!(matches!(business_target(dir.path(), &server.url(), &["税額照会"], true), Err(TargetError::Profile { .. })));
+
+        drop(server);
+        let t = business_target(dir.path(), "http://127.0.0.1:9", &["住民票照会"], false).unwrap();
+        let down = checker.run(&t.check).await;
+        assert!(!down.ok && down.status.is_none(), "{down:?}");
     }
 }

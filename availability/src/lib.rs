@@ -83,7 +83,7 @@ impl Config {
         if source == Source::CloudWatch && a.cloudwatch.is_none() {
             return Err(Error::Config("source = `cloudwatch` needs an [availability.cloudwatch] table".into()));
         }
-        let targets: Vec<Target> = a.targets.iter().map(Target::from_config).collect::<Result<_, _>>()?;
+        let targets: Vec<Target> = a.targets.iter().map(|t| Target::from_config(t, base_dir)).collect::<Result<_, _>>()?;
         let mut names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
         names.sort_unstable();
         if names.windows(2).any(|w| w[0] == w[1]) {

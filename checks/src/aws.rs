@@ -133,6 +133,13 @@ impl AwsContext {
         }
         aws_sdk_ssm::Client::from_conf(conf.build())
     }
+    pub fn wafv2(&self, region: &str) -> aws_sdk_wafv2::Client {
+        let mut conf = aws_sdk_wafv2::config::Builder::from(&self.config(region));
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_wafv2::Client::from_conf(conf.build())
+    }
     /// True when the endpoint is a custom one (an emulator): values such an
     /// endpoint hard-codes (e.g. root MFA) are not observations.
     pub fn is_custom_endpoint(&self) -> bool {

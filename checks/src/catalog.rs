@@ -163,8 +163,10 @@ mod tests {
             if item.kind == Kind::Desk {
                 assert_eq!(item.probe, "attestation", "{}", item.id);
             }
+            // Items the pilot did not verify are 対象外 at the pilot's level; E.10.1.2
+            // has a real probe for scenarios that raise its level (it is N/A at 0).
             if !item.verified {
-                assert_eq!(item.probe, "not_applicable", "{}", item.id);
+                assert!(matches!(item.probe.as_str(), "not_applicable" | "web.waf"), "{}", item.id);
             }
         }
     }

@@ -128,6 +128,12 @@ async fn conclude(input: Arc<ProbeInput>, timeout: Duration) -> Conclusion {
         return Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable: {reason}"))).conclude(&level);
     }
     match item.probe.as_str() {
+        // A scenario that raises the level of an item the pilot left out needs a
+        // reviewer's evidence: N/A would no longer be the pilot's judgement.
+        "not_applicable" if level != item.selected_level && level != "0" => {
+            let today = input.now.with_timezone(&jst()).date_naive();
+            return probes::attestation::evaluate(&item.id, &input.scenario, today).conclude(&level);
+        }
         "not_applicable" => {
             let reason = &item.not_verified_reason;
             return Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable (pilot judgement): {reason}")))

@@ -602,6 +602,17 @@ pub struct AvailabilityTarget {
     /// Give up after this long (default 10 s).
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// A business-level check: a load profile (`scenarios/load/*.toml`, relative to
+    /// the scenario's folder) whose login step runs, then `operations` in order,
+    /// each judged by the profile's own status/body checks.
+    #[serde(default)]
+    pub profile: Option<PathBuf>,
+    /// Operation names of `profile` to run (default: all, in file order).
+    #[serde(default)]
+    pub operations: Vec<String>,
+    /// Overrides the profile's `base_url` (needed when the profile leaves it out).
+    #[serde(default)]
+    pub base_url: Option<String>,
 }
 
 /// `[availability.cloudwatch]`: publish samples (PutMetricData) and/or read them

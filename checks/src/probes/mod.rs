@@ -19,6 +19,7 @@ pub mod policy_doc;
 pub mod residency;
 pub mod tls;
 pub mod transit;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -69,6 +70,7 @@ pub fn lookup(name: &str) -> Option<ProbeFn> {
         "logging.audit" => |i| Box::pin(logging::audit(i)),
         "logging.monitoring" => |i| Box::pin(logging::monitoring(i)),
         "residency.regions" => |i| Box::pin(residency::regions(i)),
+        "web.waf" => |i| Box::pin(web::waf(i)),
         // Misbehaving probes for the engine's own tests.
         #[cfg(test)]
         "test.hang" => |_| Box::pin(async { std::future::pending::<Findings>().await }),
@@ -101,6 +103,7 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
     ("access", access::ACTIONS),
     ("logging", logging::ACTIONS),
     ("residency", residency::ACTIONS),
+    ("web", web::ACTIONS),
 ];
 
 /// The issue that will bring a probe family, for the "not implemented" reason.

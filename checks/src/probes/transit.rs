@@ -132,7 +132,7 @@ async fn load_balancers(
 
 /// ARNs of the load balancers carrying every scope tag (all of them when no tags are set).
 /// `None` when the tags could not be read (recorded as ERROR).
-async fn scope_filter(
+pub(crate) async fn scope_filter(
     elb: &aws_sdk_elasticloadbalancingv2::Client,
     region: &str,
     lbs: &[(String, String, String)],

@@ -27,6 +27,13 @@ pub struct BenchArgs {
     /// Connections for the closed-model tools (wrk, oha) in the max-rate test.
     #[arg(long, default_value_t = 64)]
     pub connections: u32,
+    /// Only this part: max, fixed, stall or memory (default: all, in that order).
+    #[arg(long)]
+    pub part: Option<String>,
+    /// Target rates of the open-model ladder in the max-rate test (default: 0.5, 0.8,
+    /// 1.0, 1.2, 1.5 × oha's rate).
+    #[arg(long, value_delimiter = ',')]
+    pub max_rates: Vec<f64>,
 }
 
 /// One line of the comparison.
@@ -60,6 +67,7 @@ async fn main() {
 
 async fn bench(args: BenchArgs) -> Result<()> {
     let secs = args.secs.max(1.0);
+    let want = |part: &str| args.part.as_deref().is_none_or(|p| p == part);
     let oha = which("oha");
     let wrk = which("wrk");
     let nginx_bin = which("nginx").or_else(|| Some(PathBuf::from("/usr/sbin/nginx")).filter(|p| p.is_file()));
@@ -82,6 +90,7 @@ async fn bench(args: BenchArgs) -> Result<()> {
     };
     let delay0 = start_server(ServerConfig::default()).await?;
     let (max_url, max_target) = if max_url.is_empty() { (delay0.url(), "rust server, 0 ms".to_string()) } else { (max_url, max_target) };
+    if want("max") {
     let mut oha_max = None;
     if let Some(o) = &oha {
         match run_oha(o, &max_url, secs, args.connections, None, false).await {
@@ -106,8 +115,8 @@ async fn bench(args: BenchArgs) -> Result<()> {
     // highest target whose schedule held, with no errors and ≥ 98 % achieved.
     let reference = oha_max.or(wrk_max).unwrap_or(10_000.0);
     let mut sustained: Option<f64> = None;
-    for factor in [0.5, 0.8, 1.0, 1.2, 1.5] {
-        let rate = (reference * factor).round().max(100.0);
+    let ladder: Vec<f64> = if args.max_rates.is_empty() { [0.5, 0.8, 1.0, 1.2, 1.5].iter().map(|f| (reference * f).round().max(100.0)).collect() } else { args.max_rates.clone() };
+    for rate in ladder {
         let r = run_loadgen(&max_url, rate, secs, 0.5, 4096, None).await?;
         let op = &r.operations[0];
         let held = r.schedule.kept && op.failures.total() == 0 && op.achieved_rate >= 0.98 * rate;
@@ -143,6 +152,9 @@ async fn bench(args: BenchArgs) -> Result<()> {
         println!("max sustained open-model rate {s:.0}/s vs wrk {w:.0}/s: ratio {:.2}", s / w);
     }
 
+    }
+
+    if want("fixed") {
     // ---- 2. fixed rate against a known 50 ms delay: ground truth is 50 ms + loopback
     let mut rows = Vec::new();
     let delay = start_server(ServerConfig::delay_ms(50)).await?;
@@ -179,6 +191,9 @@ async fn bench(args: BenchArgs) -> Result<()> {
         wrk_p99.map(|w| format!("; vs wrk p99 {w:.2} ms: {:+.1}%", (lg.latency_ms.p99 / w - 1.0) * 100.0)).unwrap_or_default()
     );
 
+    }
+
+    if want("stall") {
     // ---- 3. a server that stalls 2 s once per 10 s
     let mut rows = Vec::new();
     let stall_cfg = ServerConfig {
@@ -215,6 +230,9 @@ async fn bench(args: BenchArgs) -> Result<()> {
     }
     print_rows(&format!("stall 2 s once per 10 s ({stall_secs} s runs)"), &rows);
 
+    }
+
+    if want("memory") {
     // ---- 4. memory: 5,000 req/s, RSS at the end of a short and a longer run
     println!("\n== memory at 5000 req/s (target: {})", max_target);
     let mut prev: Option<(f64, u64)> = None;
@@ -241,6 +259,7 @@ async fn bench(args: BenchArgs) -> Result<()> {
             );
         }
         prev = Some((s, rss));
+    }
     }
     if let Some((mut child, _)) = nginx {
         let _ = child.kill().await;

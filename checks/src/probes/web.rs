@@ -1,0 +1,90 @@
+//! E.10.1.2 WAFの導入有無 (`web.waf`).
+//! Level 0 (the pilot's choice: 閉域網のみ): 対象外 with the reason (the
+//! scenario's `[not_applicable]` entry wins, see the engine; otherwise the
+//! pilot's 判断理由). Level ≥ 1 ([+]Webアプリケーションを用いる場合): every
+//! internet-facing load balancer in scope, in the primary and DR regions, has a
+//! WAF web ACL associated. WAF attaches to application load balancers only, so
+//! an internet-facing network load balancer is a violation at level ≥ 1.
+
+use std::sync::Arc;
+
+use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
+
+use super::{Findings, ProbeInput};
+use crate::model::{Msg, Outcome};
+
+/// IAM actions this probe calls (see `permissions`).
+pub const ACTIONS: &[&str] = &["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags", "wafv2:GetWebACLForResource"];
+
+const LBS: &str = "elasticloadbalancing:DescribeLoadBalancers";
+const WAF: &str = "wafv2:GetWebACLForResource";
+
+/// One load balancer as observed.
+struct Lb {
+    arn: String,
+    name: String,
+    internet_facing: bool,
+    application: bool,
+}
+
+pub async fn waf(input: Arc<ProbeInput>) -> Findings {
+    if input.level == "0" {
+        let reason = if input.item.not_verified_reason.is_empty() { "選択レベル0（WAF無し）".to_string() } else { input.item.not_verified_reason.clone() };
+        return Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable at level 0: {reason}")));
+    }
+    let mut f = Findings::new(input.now);
+    let aws = &input.scenario.aws;
+    let mut regions = vec![aws.primary_region.clone()];
+    if aws.dr_region != aws.primary_region {
+        regions.push(aws.dr_region.clone());
+    }
+    for region in &regions {
+        region_check(&input, region, &mut f).await;
+    }
+    f
+}
+
+async fn region_check(input: &ProbeInput, region: &str, f: &mut Findings) {
+    let elb = input.aws.elbv2(region);
+    let mut lbs = Vec::new();
+    let mut pages = elb.describe_load_balancers().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => lbs.extend(p.load_balancers().iter().map(|lb| Lb {
+                arn: lb.load_balancer_arn().unwrap_or("").to_string(),
+                name: lb.load_balancer_name().unwrap_or("").to_string(),
+                // A missing Scheme/Type is read as the API defaults (internet-facing,
+                // application): the stricter reading, so it can never hide an exposed LB.
+                internet_facing: lb.scheme() != Some(&LoadBalancerSchemeEnum::Internal),
+                application: lb.r#type().is_none_or(|t| *t == LoadBalancerTypeEnum::Application),
+            })),
+            Err(e) => return f.aws_error(LBS, Some(region), &e),
+        }
+    }
+    let triples: Vec<(String, String, String)> = lbs.iter().map(|l| (l.arn.clone(), l.name.clone(), String::new())).collect();
+    let Some(in_scope) = super::transit::scope_filter(&elb, region, &triples, &input.scenario.scope.tags, f).await else { return };
+    let waf = input.aws.wafv2(region);
+    let mut exposed = 0;
+    for lb in lbs.iter().filter(|l| in_scope.contains(&l.arn)) {
+        if !lb.internet_facing {
+            f.info(&lb.name, Some(region), "internal load balancer: not exposed to the internet, no WAF required", LBS);
+            continue;
+        }
+        exposed += 1;
+        if !lb.application {
+            f.fail(&lb.name, Some(region), "internet-facing load balancer is not an application load balancer: a WAF web ACL cannot be associated", LBS);
+            continue;
+        }
+        match waf.get_web_acl_for_resource().resource_arn(&lb.arn).send().await {
+            Ok(out) => match out.web_acl() {
+                Some(acl) => f.pass(&lb.name, Some(region), format!("WAF web ACL `{}` ({}) associated", acl.name(), acl.arn()), WAF),
+                None => f.fail(&lb.name, Some(region), "internet-facing load balancer has no WAF web ACL associated", WAF),
+            },
+            Err(e) => f.aws_error(WAF, Some(region), &e),
+        }
+    }
+    if exposed == 0 {
+        // Not an OK on its own: a wrong scope would look the same.
+        f.info(region, Some(region), format!("no internet-facing load balancer in scope ({} load balancer(s) seen)", lbs.len()), LBS);
+    }
+}
