@@ -27,10 +27,24 @@ pub enum TargetError {
 /// What to check.
 #[derive(Debug, Clone)]
 pub enum Check {
-    Http { url: String, expect_status: Vec<u16>, body_contains: Option<String>, max_response: Option<Duration>, timeout: Duration },
-    Tcp { address: String, timeout: Duration },
+    Http {
+        url: String,
+        expect_status: Vec<u16>,
+        body_contains: Option<String>,
+        max_response: Option<Duration>,
+        timeout: Duration,
+    },
+    Tcp {
+        address: String,
+        timeout: Duration,
+    },
     /// Login (if the profile has one), then these operations in order.
-    Business { profile: Arc<Profile>, operations: Vec<String>, max_response: Option<Duration>, timeout: Duration },
+    Business {
+        profile: Arc<Profile>,
+        operations: Vec<String>,
+        max_response: Option<Duration>,
+        timeout: Duration,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -234,7 +248,11 @@ async fn business_check(profile: &Profile, operations: &[String], max: Option<Du
     };
     if let Some(max) = max {
         if latency > max {
-            return CheckOutcome::fail(Some(latency), status, format!("business check took {} ms, over the {} ms ceiling", latency.as_millis(), max.as_millis()));
+            return CheckOutcome::fail(
+                Some(latency),
+                status,
+                format!("business check took {} ms, over the {} ms ceiling", latency.as_millis(), max.as_millis()),
+            );
         }
     }
     CheckOutcome { ok: true, latency_ms: Some(ms(latency)), status: status.map(i64::from), detail: None }

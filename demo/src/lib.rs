@@ -5,6 +5,7 @@
 
 pub mod moto;
 pub mod seed;
+pub mod seed_continuity;
 pub mod seed_network;
 pub mod seed_security;
 

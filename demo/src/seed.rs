@@ -71,6 +71,7 @@ pub async fn seed(endpoint: &str, compliant: bool) -> Result<Seeded> {
     trail_and_iam(endpoint).await.context("seeding CloudTrail/IAM")?;
     crate::seed_network::seed_network(endpoint, compliant).await.context("seeding the load balancer")?;
     crate::seed_security::seed_security(endpoint, compliant).await.context("seeding security and logging")?;
+    crate::seed_continuity::seed_continuity(endpoint, compliant).await.context("seeding the DR-region continuity artefacts")?;
     Ok(out)
 }
 

@@ -35,7 +35,9 @@ async fn waf_association_decides_e_10_1_2_at_level_1() {
         .name("juki-waf")
         .scope(Scope::Regional)
         .default_action(DefaultAction::builder().build())
-        .visibility_config(VisibilityConfig::builder().sampled_requests_enabled(true).cloud_watch_metrics_enabled(true).metric_name("juki").build().expect("vc"))
+        .visibility_config(
+            VisibilityConfig::builder().sampled_requests_enabled(true).cloud_watch_metrics_enabled(true).metric_name("juki").build().expect("vc"),
+        )
         .send()
         .await
         .expect("create web ACL");

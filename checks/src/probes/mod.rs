@@ -8,6 +8,7 @@ pub mod availability;
 pub mod backup;
 pub mod buckets;
 pub mod connectivity;
+pub mod continuity;
 pub mod cron;
 pub mod encryption;
 pub mod logging;
@@ -55,6 +56,11 @@ pub fn lookup(name: &str) -> Option<ProbeFn> {
         "encryption.at_rest" => |i| Box::pin(encryption::at_rest(i)),
         "backup.schedule" => |i| Box::pin(backup::schedule(i)),
         "backup.remote_copy" => |i| Box::pin(backup::remote_copy(i)),
+        "backup.coverage" => |i| Box::pin(continuity::coverage(i)),
+        "continuity.rpo" => |i| Box::pin(continuity::rpo(i)),
+        "continuity.rto" => |i| Box::pin(continuity::rto(i)),
+        "continuity.rlo" => |i| Box::pin(continuity::rlo(i)),
+        "continuity.dr_site" => |i| Box::pin(continuity::dr_site(i)),
         "availability.uptime" => |i| Box::pin(availability::uptime(i)),
         "availability.operating_hours" => |i| Box::pin(availability::operating_hours(i)),
         "performance.response_time" => |i| Box::pin(performance::response_time(i)),
@@ -94,6 +100,7 @@ pub fn lookup(name: &str) -> Option<ProbeFn> {
 pub const ACTIONS: &[(&str, &[&str])] = &[
     ("encryption", encryption::ACTIONS),
     ("backup", backup::ACTIONS),
+    ("continuity", continuity::ACTIONS),
     ("availability", availability::ACTIONS),
     ("performance", performance::ACTIONS),
     ("transit", transit::ACTIONS),

@@ -29,7 +29,8 @@ struct Lb {
 
 pub async fn waf(input: Arc<ProbeInput>) -> Findings {
     if input.level == "0" {
-        let reason = if input.item.not_verified_reason.is_empty() { "選択レベル0（WAF無し）".to_string() } else { input.item.not_verified_reason.clone() };
+        let reason =
+            if input.item.not_verified_reason.is_empty() { "選択レベル0（WAF無し）".to_string() } else { input.item.not_verified_reason.clone() };
         return Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable at level 0: {reason}")));
     }
     let mut f = Findings::new(input.now);

@@ -1,0 +1,207 @@
+//! `backup.coverage` (C.1.2.2 外部データの利用可否 / C.1.2.3 データ復旧の対応範囲):
+//! every resource in scope is in a backup selection of a plan in scope, has a
+//! completed recovery point younger than C.1.2.5's interval plus the rule's
+//! start and completion windows, that point is encrypted, and the retention
+//! keeps the scenario's generations.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::scope::{self, Resource};
+use super::{hm, hm_ja, jst, not_applicable, points, selection, unsupported};
+use crate::model::{Msg, Outcome};
+use crate::probes::backup::{self, Interval, Rule};
+use crate::probes::{Findings, ProbeInput};
+
+const SELECTIONS: &str = "backup:GetBackupSelection";
+
+/// Plans' rules and selections in the primary region.
+pub(super) struct Protection {
+    pub rules: Vec<Rule>,
+    pub selections: Vec<selection::Selection>,
+    /// Every plan and selection could be read: "in no selection" is then a fact.
+    pub complete: bool,
+}
+
+impl Protection {
+    pub async fn read(input: &ProbeInput, f: &mut Findings) -> Option<Self> {
+        let region = input.scenario.aws.primary_region.as_str();
+        let client = input.aws.backup(region);
+        let errors = |f: &Findings| f.evidence().iter().filter(|e| e.status == crate::model::EvidenceStatus::Error).count();
+        let before = errors(f);
+        let rules = backup::read_rules(&client, region, &input.scenario.backup.plans, f, input.now.date_naive()).await?;
+        let plans_read = errors(f) == before;
+        let mut plans: Vec<(String, String)> = rules.iter().map(|r| (r.plan.clone(), r.plan_id.clone())).collect();
+        plans.sort();
+        plans.dedup();
+        let (selections, complete) = selection::read(&client, region, &plans, f).await;
+        Some(Self { rules, selections, complete: complete && plans_read })
+    }
+
+    /// Selections that select `r`, and the rules of their plans.
+    pub fn covering(&self, r: &Resource) -> (Vec<&selection::Selection>, Vec<&Rule>) {
+        let sels: Vec<_> = self.selections.iter().filter(|s| s.matches(r)).collect();
+        let rules = self.rules.iter().filter(|rule| sels.iter().any(|s| s.plan == rule.plan)).collect();
+        (sels, rules)
+    }
+}
+
+pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
+    let level = input.level.as_str();
+    let operator_mistakes = match (input.item.id.as_str(), level) {
+        (_, "0") => return not_applicable(level, "バックアップからの復旧を要しない", "no recovery from backup required"),
+        ("C.1.2.2", "1" | "2") | ("C.1.2.3", "1") => false,
+        ("C.1.2.3", "2") => true,
+        _ => return unsupported(level, "C.1.2.2: 0-2, C.1.2.3: 0-2"),
+    };
+    let region = input.scenario.aws.primary_region.clone();
+    let mut f = Findings::new(input.now);
+    let generations = match (input.scenario.backup.generations, operator_mistakes) {
+        (Some(n), _) => Some(n),
+        (None, false) => None,
+        (None, true) => {
+            f.error(
+                "generations",
+                None,
+                "level 2 (職員の作業ミス等によるデータ損失も復旧) needs [backup] generations: how many generations must be kept",
+                "scenario",
+            );
+            None
+        }
+    };
+    let interval_level = input.levels.get("C.1.2.5").cloned().unwrap_or_else(|| "4".into());
+    let interval = match backup::required_interval(&interval_level) {
+        Ok(i) => i,
+        Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
+    };
+    let resources = scope::discover(&input, &mut f).await;
+    let Some(prot) = Protection::read(&input, &mut f).await else { return f };
+    let client = input.aws.backup(&region);
+    let mut oldest: Option<(Duration, String)> = None;
+    let (mut listing_failed, mut skipped) = (false, Vec::new());
+    for r in &resources {
+        let (sels, rules) = prot.covering(r);
+        if sels.is_empty() {
+            if prot.complete {
+                let mut plans: Vec<&str> = prot.rules.iter().map(|r| r.plan.as_str()).collect();
+                plans.dedup();
+                let plans = if plans.is_empty() { "no backup plan in scope".to_string() } else { plans.join(",") };
+                f.fail(&r.arn, Some(&region), format!("{}: not in any backup selection of the plans in scope ({plans})", r.name), SELECTIONS);
+            } else {
+                f.info(&r.arn, Some(&region), "in no readable backup selection; some selections could not be read", SELECTIONS);
+            }
+            continue;
+        }
+        let sel_txt = sels.iter().map(|s| format!("{}/{}", s.plan, s.name)).collect::<Vec<_>>().join(",");
+        let Some(allowed) = allowed_age(&interval, &rules) else {
+            f.fail(&r.arn, Some(&region), format!("selected by {sel_txt}, but its plans have no rule with an evaluable schedule"), SELECTIONS);
+            continue;
+        };
+        if listing_failed {
+            skipped.push(r.name.clone());
+            continue;
+        }
+        let Some(list) = points::by_resource(&client, &region, &r.arn, &mut f).await else {
+            // Same call, same cause for the rest: stop instead of repeating the failure.
+            listing_failed = true;
+            continue;
+        };
+        let Some(newest) = points::newest(&list) else {
+            f.fail(
+                &r.arn,
+                Some(&region),
+                format!("selected by {sel_txt}, but no completed recovery point ({})", points::census(&list)),
+                "backup:ListRecoveryPointsByResource",
+            );
+            continue;
+        };
+        let age = input.now - newest.created;
+        let mut ok = true;
+        if age > allowed.0 {
+            ok = false;
+            f.fail(
+                &r.arn,
+                Some(&region),
+                format!("newest completed recovery point {} is {} old > allowed {} ({})", jst(newest.created), hm(age), hm(allowed.0), allowed.1),
+                "backup:ListRecoveryPointsByResource",
+            );
+        }
+        let Some((encrypted, key)) = points::is_encrypted(&client, &region, newest, &mut f).await else { continue };
+        if !encrypted {
+            ok = false;
+            f.fail(&r.arn, Some(&region), format!("recovery point {} is not encrypted (IsEncrypted=false)", newest.arn), "backup:DescribeRecoveryPoint");
+        }
+        let completed = list.iter().filter(|p| p.usable()).count();
+        if let Some(n) = generations {
+            let keeps = kept_generations(&rules);
+            if keeps.is_some_and(|k| k < n as i64) {
+                ok = false;
+                f.fail(
+                    &r.arn,
+                    Some(&region),
+                    format!("retention keeps about {} generation(s) < required {n} (rules: {})", keeps.unwrap_or(0), retention_text(&rules)),
+                    "backup:GetBackupPlan",
+                );
+            }
+        }
+        if ok {
+            f.pass(
+                &r.arn,
+                Some(&region),
+                format!(
+                    "{} selected by {sel_txt}; newest recovery point {} ({} old ≤ {}), encrypted with {key}; {completed} usable point(s){}",
+                    r.name,
+                    jst(newest.created),
+                    hm(age),
+                    hm(allowed.0),
+                    generations.map(|n| format!("; retention keeps ≥ {n} generations")).unwrap_or_default()
+                ),
+                "backup:ListRecoveryPointsByResource",
+            );
+            if oldest.as_ref().is_none_or(|(a, _)| age > *a) {
+                oldest = Some((age, r.name.clone()));
+            }
+        }
+    }
+    super::note_skipped(&mut f, &region, &skipped);
+    if let Some((age, name)) = oldest {
+        f.ok_summary(Msg::new(
+            format!("{}件のリソースすべてバックアップ選択済・暗号化済、最新復旧ポイントの最大経過 {}（{name}）", resources.len(), hm_ja(age)),
+            format!("all {} resource(s) selected for backup and encrypted; oldest newest-recovery-point is {} old ({name})", resources.len(), hm(age)),
+        ));
+    }
+    f
+}
+
+/// How old the newest recovery point may be, and why.
+fn allowed_age(interval: &Interval, rules: &[&Rule]) -> Option<(Duration, String)> {
+    let best = rules.iter().filter_map(|r| r.gap.as_ref().ok().map(|g| (*g, r.window))).min_by_key(|(g, _)| *g)?;
+    let (base, why) = match interval {
+        Interval::AtMost(d, _, en) => (*d, format!("{en} {}h", d.num_hours())),
+        _ => (best.0, format!("schedule {}", hm(best.0))),
+    };
+    Some((base + best.1, format!("{why} + start/completion window {}", hm(best.1))))
+}
+
+/// Generations the longest-retaining rule keeps: DeleteAfterDays / interval.
+/// `None` when a rule keeps points until deleted by hand.
+fn kept_generations(rules: &[&Rule]) -> Option<i64> {
+    let mut best = 0;
+    for r in rules {
+        let Ok(gap) = &r.gap else { continue };
+        match r.delete_after_days {
+            None => return None,
+            Some(d) => best = best.max(Duration::days(d).num_minutes() / gap.num_minutes().max(1)),
+        }
+    }
+    Some(best)
+}
+
+fn retention_text(rules: &[&Rule]) -> String {
+    rules
+        .iter()
+        .map(|r| format!("{}/{} DeleteAfterDays={}", r.plan, r.name, r.delete_after_days.map(|d| d.to_string()).unwrap_or("-".into())))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

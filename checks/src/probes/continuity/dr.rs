@@ -1,0 +1,259 @@
+//! `continuity.dr_site` (A.1.4.1 システム再開目標 / A.3.1.1 復旧方針 /
+//! A.3.2.1 保管場所分散度): in the DR region, a copy of every protected
+//! resource younger than `[continuity] dr_copy_max_age_hours`, found in the
+//! vaults the plans' copy actions write to; the AMIs and launch templates the
+//! scenario names for the rebuild; for A.1.4.1 the 72-hour 安否確認 data
+//! export (newest object under an S3 prefix), or, when the scenario declares
+//! none, an ERROR saying a desk attestation is needed.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::scope;
+use super::{hm, hm_ja, jst, not_applicable, points, ts, unsupported};
+use crate::model::{EvidenceStatus, Msg};
+use crate::probes::backup::{self, arn_region};
+use crate::probes::{Findings, ProbeInput};
+
+const VAULT_POINTS: &str = "backup:ListRecoveryPointsByBackupVault";
+
+struct Need {
+    artefacts_required: bool,
+    export: bool,
+}
+
+pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
+    let level = input.level.as_str();
+    let need = match (input.item.id.as_str(), level) {
+        (_, "0") => return not_applicable(level, "災害時の再開・外部保管の要求なし", "no disaster recovery required"),
+        ("A.1.4.1", "1" | "2") => Need { artefacts_required: false, export: true },
+        ("A.1.4.1", _) => return unsupported(level, "1週間以内以下の再開目標には計測したDR復旧時間が必要 / shorter targets need a measured DR recovery time"),
+        ("A.3.1.1", "1" | "2") => Need { artefacts_required: false, export: false },
+        ("A.3.1.1", "3" | "4") => Need { artefacts_required: true, export: false },
+        ("A.3.2.1", "1" | "2") => Need { artefacts_required: false, export: false },
+        _ => return unsupported(level, "A.1.4.1: 0-2, A.3.1.1: 0-4, A.3.2.1: 0-2"),
+    };
+    let primary = input.scenario.aws.primary_region.clone();
+    let dr = input.scenario.aws.dr_region.clone();
+    let cfg = &input.scenario.continuity;
+    let mut f = Findings::new(input.now);
+    let resources = scope::discover(&input, &mut f).await;
+
+    // Copies: the DR vaults are where the plans' copy actions write.
+    let max_age = Duration::hours(cfg.dr_copy_max_age_hours as i64);
+    let mut oldest_copy: Option<Duration> = None;
+    if let Some(rules) = backup::read_rules(&input.aws.backup(&primary), &primary, &input.scenario.backup.plans, &mut f, input.now.date_naive()).await {
+        let mut vaults: Vec<String> = rules
+            .iter()
+            .flat_map(|r| r.copies_to.iter())
+            .filter(|arn| arn_region(arn) == Some(dr.as_str()) && arn.contains(":backup-vault:"))
+            .filter_map(|arn| arn.rsplit(':').next().map(str::to_string))
+            .collect();
+        vaults.sort();
+        vaults.dedup();
+        if vaults.is_empty() {
+            if !f.has(EvidenceStatus::Error) {
+                f.fail("backup-plans", Some(&primary), format!("no backup rule copies to a vault in the DR region {dr}"), "backup:GetBackupPlan");
+            }
+        } else {
+            let client = input.aws.backup(&dr);
+            let (mut listing_failed, mut skipped) = (false, Vec::new());
+            for r in &resources {
+                if listing_failed {
+                    skipped.push(r.name.clone());
+                    continue;
+                }
+                let mut copies = Vec::new();
+                let mut failed = false;
+                for v in &vaults {
+                    match points::in_vault(&client, &dr, v, &r.arn, &mut f).await {
+                        Some(list) => copies.extend(list),
+                        None => failed = true,
+                    }
+                }
+                listing_failed = failed;
+                let Some(newest) = points::newest(&copies) else {
+                    if !failed {
+                        f.fail(
+                            &r.arn,
+                            Some(&dr),
+                            format!("{}: no usable copy in the DR vault(s) {} ({})", r.name, vaults.join(","), points::census(&copies)),
+                            VAULT_POINTS,
+                        );
+                    }
+                    continue;
+                };
+                let age = input.now - newest.created;
+                if age > max_age {
+                    f.fail(
+                        &r.arn,
+                        Some(&dr),
+                        format!("newest DR copy {} in {} is {} old > {}", jst(newest.created), newest.vault, hm(age), hm(max_age)),
+                        VAULT_POINTS,
+                    );
+                } else if newest.encrypted == Some(false) {
+                    f.fail(&r.arn, Some(&dr), format!("DR copy {} is not encrypted (IsEncrypted=false)", newest.arn), VAULT_POINTS);
+                } else {
+                    f.pass(
+                        &r.arn,
+                        Some(&dr),
+                        format!("{}: DR copy {} in {} ({} old ≤ {}), encrypted", r.name, jst(newest.created), newest.vault, hm(age), hm(max_age)),
+                        VAULT_POINTS,
+                    );
+                    oldest_copy = oldest_copy.max(Some(age));
+                }
+            }
+            super::note_skipped(&mut f, &dr, &skipped);
+        }
+    }
+
+    // Rebuild artefacts in the DR region.
+    let ec2 = input.aws.ec2(&dr);
+    if need.artefacts_required && cfg.dr_images.is_empty() && cfg.dr_launch_templates.is_empty() {
+        f.error(
+            "dr-artefacts",
+            Some(&dr),
+            format!("level {level} (DRサイトで構築) needs the DR build artefacts: list [continuity] dr_images / dr_launch_templates"),
+            "scenario",
+        );
+    }
+    for image in &cfg.dr_images {
+        ami(&ec2, &dr, image, &mut f).await;
+    }
+    for lt in &cfg.dr_launch_templates {
+        launch_template(&ec2, &dr, lt, &mut f).await;
+    }
+
+    // A.1.4.1: 72-hour data provision.
+    let mut export_age = None;
+    if need.export {
+        export_age = export(&input, &mut f).await;
+    }
+    let copy_txt = oldest_copy.map(|a| (hm_ja(a), hm(a))).unwrap_or_default();
+    let export_txt = export_age
+        .map(|a| (format!("、72時間データ提供用エクスポート最新 {}前", hm_ja(a)), format!("; 72-hour data export newest {} old", hm(a))))
+        .unwrap_or_default();
+    f.ok_summary(Msg::new(
+        format!(
+            "DRリージョン {dr}: {}件のリソースの複製あり（最古 {}前 ≤ {}時間）、AMI {}件・起動テンプレート {}件あり{}",
+            resources.len(),
+            copy_txt.0,
+            max_age.num_hours(),
+            cfg.dr_images.len(),
+            cfg.dr_launch_templates.len(),
+            export_txt.0
+        ),
+        format!(
+            "DR region {dr}: copies of all {} resource(s) (oldest {} ≤ {}h); {} AMI(s), {} launch template(s) present{}",
+            resources.len(),
+            copy_txt.1,
+            max_age.num_hours(),
+            cfg.dr_images.len(),
+            cfg.dr_launch_templates.len(),
+            export_txt.1
+        ),
+    ));
+    f
+}
+
+async fn ami(ec2: &aws_sdk_ec2::Client, region: &str, image: &str, f: &mut Findings) {
+    const CALL: &str = "ec2:DescribeImages";
+    let mut req = ec2.describe_images().owners("self");
+    req = if image.starts_with("ami-") { req.image_ids(image) } else { req.filters(aws_sdk_ec2::types::Filter::builder().name("name").values(image).build()) };
+    match req.send().await {
+        Ok(o) => match o.images().iter().find(|i| i.state().map(|s| s.as_str()) == Some("available")) {
+            Some(i) => f.pass(
+                image,
+                Some(region),
+                format!("AMI {} ({}) available, created {}", i.image_id().unwrap_or("-"), i.name().unwrap_or("-"), i.creation_date().unwrap_or("-")),
+                CALL,
+            ),
+            None if o.images().is_empty() => f.fail(image, Some(region), "AMI needed for the rebuild does not exist in the DR region", CALL),
+            None => f.fail(
+                image,
+                Some(region),
+                format!("AMI exists but is not available (State={})", o.images()[0].state().map(|s| s.as_str()).unwrap_or("-")),
+                CALL,
+            ),
+        },
+        Err(e) if crate::aws::error_code(&e).is_some_and(|c| c.starts_with("InvalidAMIID")) => {
+            f.fail(image, Some(region), "AMI needed for the rebuild does not exist in the DR region", CALL)
+        }
+        Err(e) => f.aws_error(CALL, Some(region), &e),
+    }
+}
+
+async fn launch_template(ec2: &aws_sdk_ec2::Client, region: &str, name: &str, f: &mut Findings) {
+    const CALL: &str = "ec2:DescribeLaunchTemplates";
+    match ec2.describe_launch_templates().launch_template_names(name).send().await {
+        Ok(o) => match o.launch_templates().first() {
+            Some(t) => f.pass(
+                name,
+                Some(region),
+                format!("launch template {} exists (latest version {})", t.launch_template_id().unwrap_or("-"), t.latest_version_number().unwrap_or(0)),
+                CALL,
+            ),
+            None => f.fail(name, Some(region), "launch template needed for the rebuild does not exist in the DR region", CALL),
+        },
+        Err(e) if crate::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => {
+            f.fail(name, Some(region), "launch template needed for the rebuild does not exist in the DR region", CALL)
+        }
+        Err(e) => f.aws_error(CALL, Some(region), &e),
+    }
+}
+
+/// The newest object of the declared export; its age when compliant.
+async fn export(input: &ProbeInput, f: &mut Findings) -> Option<Duration> {
+    const CALL: &str = "s3:ListObjectsV2";
+    const SUBJECT: &str = "72h-data-provision";
+    let Some(e) = &input.scenario.continuity.export else {
+        f.error(
+            SUBJECT,
+            None,
+            "発災後72時間以内のデータ提供: the scenario declares no export ([continuity.export]); this needs a desk attestation (机上確認) of the provision procedure",
+            "scenario",
+        );
+        return None;
+    };
+    let region = e.region.clone().unwrap_or_else(|| input.scenario.aws.dr_region.clone());
+    let location = format!("s3://{}/{}", e.bucket, e.prefix);
+    if region == input.scenario.aws.primary_region {
+        f.fail(&location, Some(&region), "the export is kept in the primary region: it is lost with the primary site in a large-scale disaster", "scenario");
+    }
+    let s3 = input.aws.s3(&region);
+    let mut newest = None;
+    let mut count = 0usize;
+    let mut pages = s3.list_objects_v2().bucket(&e.bucket).prefix(&e.prefix).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => {
+                for o in p.contents() {
+                    count += 1;
+                    newest = newest.max(ts(o.last_modified()).map(|t| (t, o.key().unwrap_or("").to_string())));
+                }
+            }
+            Err(err) if crate::aws::error_code(&err) == Some("NoSuchBucket") => {
+                f.fail(&location, Some(&region), "export bucket does not exist", CALL);
+                return None;
+            }
+            Err(err) => {
+                f.aws_error(CALL, Some(&region), &err);
+                return None;
+            }
+        }
+    }
+    let max = Duration::hours(e.max_age_hours as i64);
+    let Some((t, key)) = newest else {
+        f.fail(&location, Some(&region), "no export object found: the 安否確認 data export has never run", CALL);
+        return None;
+    };
+    let age = input.now - t;
+    if age > max {
+        f.fail(&location, Some(&region), format!("newest export {key} ({}) is {} old > {}", jst(t), hm(age), hm(max)), CALL);
+        None
+    } else {
+        f.pass(&location, Some(&region), format!("newest export {key} ({}) is {} old ≤ {}; {count} object(s)", jst(t), hm(age), hm(max)), CALL);
+        Some(age)
+    }
+}
