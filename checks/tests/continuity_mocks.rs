@@ -9,21 +9,18 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::retry::RetryConfig;
 use chrono::{DateTime, TimeZone, Utc};
 
-use gcverify_checks::aws::AwsContext;
 use gcverify_checks::probes::{self, Conclusion, ProbeInput};
 use gcverify_checks::{Catalog, EvidenceStatus, Outcome};
+
+mod common;
+use common::aws;
 
 const ACCOUNT: &str = "123456789012";
 const I1: &str = "arn:aws:ec2:ap-northeast-1:123456789012:instance/i-0juki1";
@@ -33,21 +30,6 @@ const DR_VAULT: &str = "arn:aws:backup:ap-northeast-3:123456789012:backup-vault:
 const DAILY: &str = "cron(0 18 * * ? *)"; // 03:00 JST
 
 // ---------------------------------------------------------------- harness
-
-fn aws(rules: &[Rule]) -> Arc<AwsContext> {
-    let mut mocks = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        mocks = mocks.with_rule(r);
-    }
-    let conf = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("ap-northeast-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "test")))
-        .http_client(create_mock_http_client())
-        .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)))
-        .build();
-    Arc::new(AwsContext::from_config(conf, false).with_interceptor(mocks))
-}
 
 /// 2026-04-01 09:00 JST (Wednesday, a business day).
 fn now() -> DateTime<Utc> {

@@ -10,37 +10,19 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
 use aws_sdk_cloudwatch::operation::get_metric_data::{GetMetricDataError, GetMetricDataOutput};
 use aws_sdk_cloudwatch::types::MetricDataResult;
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::error::ErrorMetadata;
-use aws_smithy_types::retry::RetryConfig;
 use chrono::Utc;
 
-use gcverify_checks::aws::AwsContext;
 use gcverify_checks::probes::{performance, Conclusion, ProbeInput};
 use gcverify_checks::{Catalog, Outcome};
 use gcverify_loadgen::server::{self, ServerConfig};
 
-fn aws(rules: &[Rule]) -> Arc<AwsContext> {
-    let mut mocks = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        mocks = mocks.with_rule(r);
-    }
-    let conf = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("ap-northeast-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "test")))
-        .http_client(create_mock_http_client())
-        .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)))
-        .build();
-    Arc::new(AwsContext::from_config(conf, false).with_interceptor(mocks))
-}
+mod common;
+use common::aws;
 
 fn input(id: &str, level: &str, scenario_text: &str, scenario_path: &Path, rules: &[Rule]) -> Arc<ProbeInput> {
     let text = format!("[environment]\nname = \"perf-test\"\n{scenario_text}");

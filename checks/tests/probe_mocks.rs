@@ -21,20 +21,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::ErrorMetadata;
-use aws_smithy_types::retry::RetryConfig;
 use chrono::{DateTime, TimeZone, Utc};
 
-use gcverify_checks::aws::AwsContext;
 use gcverify_checks::probes::{self, Conclusion, ProbeInput};
 use gcverify_checks::{Catalog, EvidenceStatus, Outcome, RunOptions};
+
+mod common;
+use common::aws;
 
 const DR_VAULT: &str = "arn:aws:backup:ap-northeast-3:123456789012:backup-vault:gc-dr";
 const PRIMARY_VAULT: &str = "arn:aws:backup:ap-northeast-1:123456789012:backup-vault:gc-copy";
@@ -42,25 +40,6 @@ const DAILY: &str = "cron(0 3 * * ? *)";
 const WEEKLY: &str = "cron(0 3 ? * SUN *)";
 
 // ---------------------------------------------------------------- harness
-
-/// An AWS context whose clients never reach the network: the HTTP client is
-/// the mock one, every answer comes from `rules` (first match wins).
-/// Retries stay on (standard, 3 attempts) with a 1 ms backoff, so throttling
-/// is retried as in production, just fast.
-fn aws(rules: &[Rule]) -> Arc<AwsContext> {
-    let mut mocks = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        mocks = mocks.with_rule(r);
-    }
-    let conf = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("ap-northeast-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "test")))
-        .http_client(create_mock_http_client())
-        .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)))
-        .build();
-    Arc::new(AwsContext::from_config(conf, false).with_interceptor(mocks))
-}
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).single().expect("fixed clock")

@@ -4,38 +4,20 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
 use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancer, LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
 use aws_sdk_wafv2::operation::get_web_acl_for_resource::{GetWebACLForResourceError, GetWebAclForResourceOutput};
 use aws_sdk_wafv2::types::{DefaultAction, VisibilityConfig, WebAcl};
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::error::ErrorMetadata;
-use aws_smithy_types::retry::RetryConfig;
 use chrono::{TimeZone, Utc};
 
-use gcverify_checks::aws::AwsContext;
 use gcverify_checks::probes::{self, Conclusion, ProbeInput};
 use gcverify_checks::{Catalog, Outcome};
 
-fn aws(rules: &[Rule]) -> Arc<AwsContext> {
-    let mut mocks = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        mocks = mocks.with_rule(r);
-    }
-    let conf = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("ap-northeast-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "test")))
-        .http_client(create_mock_http_client())
-        .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)))
-        .build();
-    Arc::new(AwsContext::from_config(conf, false).with_interceptor(mocks))
-}
+mod common;
+use common::aws;
 
 async fn waf(level: &str, rules: &[Rule]) -> Conclusion {
     // One region only, so each canned answer is seen once.
