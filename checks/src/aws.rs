@@ -133,6 +133,20 @@ impl AwsContext {
         }
         aws_sdk_ssm::Client::from_conf(conf.build())
     }
+    pub fn sts(&self, region: &str) -> aws_sdk_sts::Client {
+        let mut conf = aws_sdk_sts::config::Builder::from(&self.config(region));
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_sts::Client::from_conf(conf.build())
+    }
+    pub fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
+        let mut conf = aws_sdk_s3control::config::Builder::from(&self.config(region));
+        for i in &self.interceptors {
+            conf.push_interceptor(i.clone());
+        }
+        aws_sdk_s3control::Client::from_conf(conf.build())
+    }
     pub fn wafv2(&self, region: &str) -> aws_sdk_wafv2::Client {
         let mut conf = aws_sdk_wafv2::config::Builder::from(&self.config(region));
         for i in &self.interceptors {

@@ -35,6 +35,8 @@ pub const ACTIONS: &[&str] = &[
     "s3:ListBuckets",
     "s3:GetBucketLocation",
     "s3:GetPublicAccessBlock",
+    "sts:GetCallerIdentity",
+    "s3:GetAccountPublicAccessBlock",
 ];
 
 /// Administration and database ports that must never be open to the internet.
@@ -467,34 +469,88 @@ async fn admin_users(iam: &aws_sdk_iam::Client, break_glass: &[String], f: &mut 
     }
 }
 
+/// The four public-access-block flags that are not on (empty: all on).
+fn flags_off(block: [(&'static str, Option<bool>); 4]) -> Vec<&'static str> {
+    block.iter().filter(|(_, v)| *v != Some(true)).map(|(k, _)| *k).collect()
+}
+
+/// The account-level block (S3 Control), read once: `Ok(off flags)` or the reason it could not be read.
+async fn account_block(input: &ProbeInput) -> Result<Vec<&'static str>, String> {
+    const WHO: &str = "sts:GetCallerIdentity";
+    const CALL: &str = "s3:GetAccountPublicAccessBlock";
+    let region = &input.scenario.aws.primary_region;
+    let account = match input.aws.sts(region).get_caller_identity().send().await {
+        Ok(out) => out.account().unwrap_or_default().to_string(),
+        Err(e) => return Err(crate::aws::failure_reason(WHO, &e)),
+    };
+    match input.aws.s3control(region).get_public_access_block().account_id(&account).send().await {
+        Ok(out) => {
+            let c = out.public_access_block_configuration();
+            Ok(flags_off([
+                ("BlockPublicAcls", c.and_then(|c| c.block_public_acls())),
+                ("IgnorePublicAcls", c.and_then(|c| c.ignore_public_acls())),
+                ("BlockPublicPolicy", c.and_then(|c| c.block_public_policy())),
+                ("RestrictPublicBuckets", c.and_then(|c| c.restrict_public_buckets())),
+            ]))
+        }
+        // No account-level configuration: nothing is blocked at that level.
+        Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => {
+            Ok(vec!["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"])
+        }
+        Err(e) => Err(crate::aws::failure_reason(CALL, &e)),
+    }
+}
+
+/// A bucket is blocked when its own public access block, or the account's, has
+/// all four settings on. The account-level setting is read only when a bucket
+/// needs it; if it cannot be read, that bucket is ERROR (could not verify), not NG.
 async fn public_access_block(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
     const CALL: &str = "s3:GetPublicAccessBlock";
-    // Bucket level only: the workspace has no S3 Control client for the
-    // account-level setting, so each bucket must block public access itself.
+    const ACCOUNT: &str = "s3:GetAccountPublicAccessBlock";
     let Some(list) = buckets::with_regions(&input.aws, &input.scenario.aws.primary_region, f).await else { return };
+    let mut account: Option<Result<Vec<&'static str>, String>> = None;
     for (bucket, region) in list {
-        match input.aws.s3(&region).get_public_access_block().bucket(&bucket).send().await {
+        // None: the bucket has no public access block configuration at all.
+        let bucket_off = match input.aws.s3(&region).get_public_access_block().bucket(&bucket).send().await {
             Ok(out) => {
-                n.buckets += 1;
                 let c = out.public_access_block_configuration();
-                let flags = [
+                Some(flags_off([
                     ("BlockPublicAcls", c.and_then(|c| c.block_public_acls())),
                     ("IgnorePublicAcls", c.and_then(|c| c.ignore_public_acls())),
                     ("BlockPublicPolicy", c.and_then(|c| c.block_public_policy())),
                     ("RestrictPublicBuckets", c.and_then(|c| c.restrict_public_buckets())),
-                ];
-                let off: Vec<&str> = flags.iter().filter(|(_, v)| *v != Some(true)).map(|(k, _)| *k).collect();
-                if off.is_empty() {
-                    f.pass(&bucket, Some(&region), "public access block: all four settings true", CALL);
-                } else {
-                    f.fail(&bucket, Some(&region), format!("public access block not fully on: {}=false", off.join("=false,")), CALL);
-                }
+                ]))
             }
-            Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => {
-                n.buckets += 1;
-                f.fail(&bucket, Some(&region), "no bucket-level public access block (NoSuchPublicAccessBlockConfiguration)", CALL);
+            Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => None,
+            Err(e) => {
+                f.aws_error(CALL, Some(&region), &e);
+                continue;
             }
-            Err(e) => f.aws_error(CALL, Some(&region), &e),
+        };
+        n.buckets += 1;
+        let bucket_state = match &bucket_off {
+            Some(off) if off.is_empty() => {
+                f.pass(&bucket, Some(&region), "public access block: all four settings true", CALL);
+                continue;
+            }
+            Some(off) => format!("bucket-level public access block not fully on ({}=false)", off.join("=false,")),
+            None => "no bucket-level public access block (NoSuchPublicAccessBlockConfiguration)".to_string(),
+        };
+        if account.is_none() {
+            account = Some(account_block(input).await);
+        }
+        match account.as_ref() {
+            Some(Ok(off)) if off.is_empty() => {
+                f.pass(&bucket, Some(&region), format!("{bucket_state}, but the account-level public access block has all four settings true"), ACCOUNT)
+            }
+            Some(Ok(off)) => f.fail(
+                &bucket,
+                Some(&region),
+                format!("{bucket_state}, and the account-level block does not cover it ({}=false)", off.join("=false,")),
+                ACCOUNT,
+            ),
+            Some(Err(why)) => f.error(&bucket, Some(&region), format!("{bucket_state}; the account-level block could not be read: {why}"), ACCOUNT),
+            None => {}
         }
     }
 }

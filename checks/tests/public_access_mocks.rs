@@ -1,0 +1,117 @@
+//! E.5.2.1 S3 public access: a bucket without its own block is covered by the
+//! account-level block (S3 Control). Only reachable with canned answers: the
+//! S3 Control client puts the account ID in front of the endpoint's host,
+//! which a local emulator on 127.0.0.1 cannot serve.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
+use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
+use aws_sdk_iam::operation::list_users::ListUsersOutput;
+use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+use aws_sdk_s3::operation::get_bucket_location::GetBucketLocationOutput;
+use aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockError;
+use aws_sdk_s3::operation::list_buckets::ListBucketsOutput;
+use aws_sdk_s3::types::{Bucket, BucketLocationConstraint};
+use aws_sdk_s3control::operation::get_public_access_block::{GetPublicAccessBlockError as AccountBlockError, GetPublicAccessBlockOutput as AccountBlockOutput};
+use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
+use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
+use aws_smithy_mocks::{mock, Rule};
+use aws_smithy_types::error::ErrorMetadata;
+use chrono::{TimeZone, Utc};
+
+use gcverify_checks::probes::{self, Conclusion, ProbeInput};
+use gcverify_checks::{Catalog, EvidenceStatus, Outcome};
+
+mod common;
+use common::aws;
+
+/// Everything E.5.2.1 reads, empty, plus one bucket `juki-export` without its own block.
+fn base() -> Vec<Rule> {
+    vec![
+        mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| DescribeSecurityGroupsOutput::builder().build()),
+        mock!(aws_sdk_ec2::Client::describe_instances).then_output(|| DescribeInstancesOutput::builder().build()),
+        mock!(aws_sdk_rds::Client::describe_db_instances).then_output(|| DescribeDbInstancesOutput::builder().build()),
+        mock!(aws_sdk_iam::Client::list_users).then_output(|| ListUsersOutput::builder().set_users(Some(vec![])).build().expect("users")),
+        mock!(aws_sdk_s3::Client::list_buckets).then_output(|| ListBucketsOutput::builder().buckets(Bucket::builder().name("juki-export").build()).build()),
+        mock!(aws_sdk_s3::Client::get_bucket_location)
+            .then_output(|| GetBucketLocationOutput::builder().location_constraint(BucketLocationConstraint::ApNortheast1).build()),
+        mock!(aws_sdk_s3::Client::get_public_access_block)
+            .then_error(|| GetPublicAccessBlockError::generic(ErrorMetadata::builder().code("NoSuchPublicAccessBlockConfiguration").message("none").build())),
+        mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| GetCallerIdentityOutput::builder().account("123456789012").build()),
+    ]
+}
+
+fn account(all_on: bool) -> Rule {
+    mock!(aws_sdk_s3control::Client::get_public_access_block).then_output(move || {
+        AccountBlockOutput::builder()
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(true)
+                    .ignore_public_acls(true)
+                    .block_public_policy(true)
+                    .restrict_public_buckets(all_on)
+                    .build(),
+            )
+            .build()
+    })
+}
+
+async fn restrictions(extra: Rule) -> Conclusion {
+    let text = "[environment]\nname = \"t\"\n[aws]\nprimary_region = \"ap-northeast-1\"\ndr_region = \"ap-northeast-1\"\n";
+    let scenario = Arc::new(gcverify_scenarios::parse(text, Path::new("t.toml")).expect("scenario"));
+    let mut rules = base();
+    rules.push(extra);
+    let input = Arc::new(ProbeInput {
+        item: Catalog::builtin().get("E.5.2.1").cloned().expect("item"),
+        level: "1".into(),
+        levels: Arc::new(Default::default()),
+        scenario,
+        aws: aws(&rules),
+        now: Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).single().expect("clock"),
+    });
+    probes::access::restrictions(input).await.conclude("1")
+}
+
+fn bucket_evidence(c: &Conclusion) -> (EvidenceStatus, String) {
+    let e = c.evidence.iter().find(|e| e.subject == "juki-export").expect("evidence for the bucket");
+    (e.status, e.detail.clone())
+}
+
+#[tokio::test]
+async fn account_level_block_covers_a_bucket_without_its_own() {
+    let c = restrictions(account(true)).await;
+    assert_eq!(c.outcome, Outcome::Ok, "{:?}", c.evidence);
+    let (status, detail) = bucket_evidence(&c);
+    assert_eq!(status, EvidenceStatus::Pass);
+    assert!(detail.contains("account-level"), "{detail}");
+}
+
+#[tokio::test]
+async fn partial_account_level_block_leaves_the_bucket_ng() {
+    let c = restrictions(account(false)).await;
+    assert_eq!(c.outcome, Outcome::Ng);
+    let (status, detail) = bucket_evidence(&c);
+    assert_eq!(status, EvidenceStatus::Fail);
+    assert!(detail.contains("RestrictPublicBuckets=false"), "{detail}");
+}
+
+#[tokio::test]
+async fn no_account_level_configuration_is_ng() {
+    let none = mock!(aws_sdk_s3control::Client::get_public_access_block)
+        .then_error(|| AccountBlockError::generic(ErrorMetadata::builder().code("NoSuchPublicAccessBlockConfiguration").message("none").build()));
+    let c = restrictions(none).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{:?}", c.evidence);
+}
+
+#[tokio::test]
+async fn unreadable_account_level_block_is_error_not_ng() {
+    let denied = mock!(aws_sdk_s3control::Client::get_public_access_block)
+        .then_error(|| AccountBlockError::generic(ErrorMetadata::builder().code("AccessDenied").message("not authorized").build()));
+    let c = restrictions(denied).await;
+    assert_eq!(c.outcome, Outcome::Error, "{:?}", c.evidence);
+    let (status, detail) = bucket_evidence(&c);
+    assert_eq!(status, EvidenceStatus::Error);
+    assert!(detail.contains("could not be read"), "{detail}");
+}
