@@ -508,7 +508,7 @@ async fn public_access_block(input: &ProbeInput, f: &mut Findings, n: &mut Count
     const CALL: &str = "s3:GetPublicAccessBlock";
     const ACCOUNT: &str = "s3:GetAccountPublicAccessBlock";
     let Some(list) = buckets::with_regions(&input.aws, &input.scenario.aws.primary_region, f).await else { return };
-    let mut account: Option<Result<Vec<&'static str>, String>> = None;
+    let account = tokio::sync::OnceCell::new();
     for (bucket, region) in list {
         // None: the bucket has no public access block configuration at all.
         let bucket_off = match input.aws.s3(&region).get_public_access_block().bucket(&bucket).send().await {
@@ -536,21 +536,17 @@ async fn public_access_block(input: &ProbeInput, f: &mut Findings, n: &mut Count
             Some(off) => format!("bucket-level public access block not fully on ({}=false)", off.join("=false,")),
             None => "no bucket-level public access block (NoSuchPublicAccessBlockConfiguration)".to_string(),
         };
-        if account.is_none() {
-            account = Some(account_block(input).await);
-        }
-        match account.as_ref() {
-            Some(Ok(off)) if off.is_empty() => {
+        match account.get_or_init(|| account_block(input)).await {
+            Ok(off) if off.is_empty() => {
                 f.pass(&bucket, Some(&region), format!("{bucket_state}, but the account-level public access block has all four settings true"), ACCOUNT)
             }
-            Some(Ok(off)) => f.fail(
+            Ok(off) => f.fail(
                 &bucket,
                 Some(&region),
                 format!("{bucket_state}, and the account-level block does not cover it ({}=false)", off.join("=false,")),
                 ACCOUNT,
             ),
-            Some(Err(why)) => f.error(&bucket, Some(&region), format!("{bucket_state}; the account-level block could not be read: {why}"), ACCOUNT),
-            None => {}
+            Err(why) => f.error(&bucket, Some(&region), format!("{bucket_state}; the account-level block could not be read: {why}"), ACCOUNT),
         }
     }
 }

@@ -151,34 +151,8 @@ async fn rds(rds: &aws_sdk_rds::Client, region: &str, tags: &BTreeMap<String, St
 }
 
 async fn s3_buckets(aws: &AwsContext, home: &str, tags: &BTreeMap<String, String>, f: &mut Findings, n: &mut Counts) {
-    const LIST: &str = "s3:ListBuckets";
-    let s3 = aws.s3(home);
-    let mut token: Option<String> = None;
-    let mut names = Vec::new();
-    loop {
-        match s3.list_buckets().set_continuation_token(token.clone()).send().await {
-            Ok(out) => {
-                names.extend(out.buckets().iter().filter_map(|b| b.name().map(str::to_string)));
-                token = out.continuation_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
-            }
-            Err(e) => return f.aws_error(LIST, None, &e),
-        }
-    }
-    for name in names {
-        let region = match s3.get_bucket_location().bucket(&name).send().await {
-            Ok(out) => match out.location_constraint().map(|c| c.as_str()) {
-                None | Some("") => "us-east-1".to_string(),
-                Some("EU") => "eu-west-1".to_string(),
-                Some(r) => r.to_string(),
-            },
-            Err(e) => {
-                f.aws_error("s3:GetBucketLocation", None, &e);
-                continue;
-            }
-        };
+    let Some(list) = super::buckets::with_regions(aws, home, f).await else { return };
+    for (name, region) in list {
         let client = aws.s3(&region);
         if !tags.is_empty() && !bucket_in_scope(&client, &name, &region, tags, f).await {
             continue;
