@@ -7,20 +7,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
 use aws_sdk_cloudwatch::operation::get_metric_data::{GetMetricDataError, GetMetricDataOutput};
 use aws_sdk_cloudwatch::types::{MetricDataResult, StatusCode};
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::error::ErrorMetadata;
 use chrono::{DateTime, Utc};
 use gcverify_availability::calendar::parse_jst;
 use gcverify_availability::daemon::Probe;
 use gcverify_availability::local_target::LocalTarget;
 use gcverify_availability::Config;
-use gcverify_checks::aws::AwsContext;
 use gcverify_checks::{Catalog, ItemResult, Outcome, RunOptions};
+
+mod common;
+use common::aws;
 
 fn temp_dir(tag: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
@@ -57,20 +56,6 @@ url = "{url}/login"
 
 fn at(t: &str) -> DateTime<Utc> {
     parse_jst("t", t).expect("time")
-}
-
-fn aws(rules: &[Rule]) -> Arc<AwsContext> {
-    let mut mocks = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        mocks = mocks.with_rule(r);
-    }
-    let conf = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("ap-northeast-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "test")))
-        .http_client(create_mock_http_client())
-        .build();
-    Arc::new(AwsContext::from_config(conf, false).with_interceptor(mocks))
 }
 
 async fn run(text: &str, rules: &[Rule]) -> Vec<ItemResult> {
