@@ -2,7 +2,7 @@
 //! the demo. Listens on 127.0.0.1 only.
 //!
 //! Routes: `/` (the configured delay), `/delay/<ms>`, `/status/<code>`,
-//! `/hang` (never answers), `POST /login` (sets a session cookie) and
+//! `/close` (answers with `Connection: close`), `/hang` (never answers), `POST /login` (sets a session cookie) and
 //! `/private` (401 without that cookie). Stall mode: every `stall_every`
 //! the whole server stops answering for `stall_for` — requests arriving
 //! then wait until the stall ends (like a GC pause or a blocked DB pool).
@@ -108,6 +108,11 @@ async fn handle(req: Request<Incoming>, cfg: ServerConfig, started: Instant) -> 
     } else if let Some(code) = path.strip_prefix("/status/") {
         let code = code.parse::<u16>().ok().and_then(|c| StatusCode::from_u16(c).ok()).unwrap_or(StatusCode::BAD_REQUEST);
         reply(code, "status")
+    } else if path == "/close" {
+        // Answers, then closes the connection (as servers do after N keep-alive requests).
+        let mut r = reply(StatusCode::OK, PAGE);
+        r.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+        r
     } else if path == "/hang" {
         std::future::pending::<()>().await;
         reply(StatusCode::OK, "")

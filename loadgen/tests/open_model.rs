@@ -137,3 +137,57 @@ async fn login_cookie_is_reused_and_histograms_are_logged() {
     let r = run_phase(&nologin, "normal", 3000, &RunOptions::default()).await.expect("runs");
     assert_eq!(r.operations[0].failures.status, r.operations[0].completed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_one_connection_cannot_keep_is_reported_as_a_miss() {
+    // One connection to a 50 ms server carries at most 20 req/s; 200 req/s are asked
+    // for 0.25 s. Every intended request is still sent (late), so it takes ~2.5 s.
+    let srv = server::start(ServerConfig::delay_ms(50), 0).await.expect("server");
+    let p = profile(&srv.url(), ROOT, "duration_secs = 0.25\nrates = { \"住民票照会\" = 200 }", "max_in_flight = 1");
+    let r = run_phase(&p, "normal", 3000, &RunOptions::default()).await.expect("runs");
+    let op = &r.operations[0];
+    assert!(!r.schedule.kept, "{:?}", r.schedule);
+    assert!(r.schedule.late_fraction > 0.5, "{:?}", r.schedule);
+    assert!(r.schedule.in_flight_waits > 0, "{:?}", r.schedule);
+    match r.verdict() {
+        Verdict::Error(why) => assert!(why.contains("fell behind") && why.contains("in-flight limit 1"), "{why}"),
+        other => panic!("expected ERROR, got {other:?}"),
+    }
+    // Every request went out on the one connection, one after another.
+    assert_eq!(op.completed, 50, "{}", op.line());
+    assert_eq!(op.ok, 50, "{}", op.line());
+    assert!(op.achieved_rate <= 25.0 / 0.25, "{}", op.line());
+    assert!(op.service_ms.p50 >= 50.0 && op.service_ms.p50 < 100.0, "{}", op.line());
+    // Latency counts the queueing behind the schedule: the last one waited ~2.25 s.
+    assert!(op.latency_ms.max > 2000.0, "{}", op.line());
+    assert!(op.latency_ms.p50 > 1000.0, "{}", op.line());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_the_server_closes_are_reopened() {
+    let srv = server::start(ServerConfig::default(), 0).await.expect("server");
+    let ops = "[[operation]]\nname = \"close\"\nurl = \"/close\"\nexpect_body = \"住民記録\"\n";
+    let p = profile(&srv.url(), ops, "duration_secs = 1\nrates = { close = 200 }", "max_in_flight = 4");
+    let r = run_phase(&p, "normal", 3000, &RunOptions::default()).await.expect("runs");
+    let op = &r.operations[0];
+    assert_eq!(op.ok, op.completed, "{}", op.line());
+    assert!(op.completed >= 180, "{}", op.line());
+    assert!(r.schedule.kept, "{:?}", r.schedule);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_operations_and_threads_share_the_schedule() {
+    let srv = server::start(ServerConfig::delay_ms(2), 0).await.expect("server");
+    let ops = "[[operation]]\nname = \"a\"\nurl = \"/\"\n[[operation]]\nname = \"b\"\nurl = \"/delay/10\"\n";
+    for threads in [1, 3] {
+        let p = profile(&srv.url(), ops, "duration_secs = 1\nwarmup_secs = 0.2\nrates = { a = 300, b = 100 }", &format!("threads = {threads}"));
+        let r = run_phase(&p, "normal", 3000, &RunOptions::default()).await.expect("runs");
+        let by = |n: &str| r.operations.iter().find(|o| o.name == n).expect("op");
+        let (a, b) = (by("a"), by("b"));
+        assert_eq!(r.verdict(), Verdict::Ok, "threads {threads}: {} / {}", a.line(), b.line());
+        // Intended slots of the measured second, split over the threads without loss or overlap.
+        assert_eq!(a.intended, 300, "threads {threads}: {}", a.line());
+        assert_eq!(b.intended, 100, "threads {threads}: {}", b.line());
+        assert!(b.latency_ms.p50 >= 10.0 && a.latency_ms.p50 < 10.0, "threads {threads}: {} / {}", a.line(), b.line());
+    }
+}

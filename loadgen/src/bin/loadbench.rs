@@ -30,10 +30,16 @@ pub struct BenchArgs {
     /// Only this part: max, fixed, stall or memory (default: all, in that order).
     #[arg(long)]
     pub part: Option<String>,
-    /// Target rates of the open-model ladder in the max-rate test (default: 0.5, 0.8,
-    /// 1.0, 1.2, 1.5 × oha's rate).
+    /// Target rates of the open-model ladder in the max-rate test (default: 0.5, 0.7,
+    /// 0.8, 0.9, 0.95, 1.0, 1.2, 1.5 × oha's closed-loop rate).
     #[arg(long, value_delimiter = ',')]
     pub max_rates: Vec<f64>,
+    /// Generator threads of gcverify-loadgen (`[client] threads`; default: the profile default, 1).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// gcverify-loadgen's max_in_flight (connection limit) in the max-rate and memory runs.
+    #[arg(long, default_value_t = 4096)]
+    pub max_in_flight: usize,
 }
 
 /// One line of the comparison.
@@ -116,13 +122,13 @@ async fn bench(args: BenchArgs) -> Result<()> {
         let reference = oha_max.or(wrk_max).unwrap_or(10_000.0);
         let mut sustained: Option<f64> = None;
         let ladder: Vec<f64> = if args.max_rates.is_empty() {
-            [0.5, 0.8, 1.0, 1.2, 1.5].iter().map(|f| (reference * f).round().max(100.0)).collect()
+            [0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.2, 1.5].iter().map(|f| (reference * f).round().max(100.0)).collect()
         } else {
             args.max_rates.clone()
         };
         let mut oha_paced: Option<f64> = None;
         for rate in ladder {
-            let r = run_loadgen(&max_url, rate, secs, 0.5, 4096, None).await?;
+            let r = run_loadgen(&max_url, rate, secs, 0.5, args.max_in_flight, args.threads).await?;
             let op = &r.operations[0];
             let held = r.schedule.kept && op.failures.total() == 0 && op.achieved_rate >= 0.98 * rate;
             if held {
@@ -187,7 +193,7 @@ async fn bench(args: BenchArgs) -> Result<()> {
         let mut rows = Vec::new();
         let delay = start_server(ServerConfig::delay_ms(50)).await?;
         let rate = 400.0;
-        let r = run_loadgen(&delay.url(), rate, secs, 0.5, 4096, None).await?;
+        let r = run_loadgen(&delay.url(), rate, secs, 0.5, 4096, args.threads).await?;
         let lg = &r.operations[0];
         rows.push(Row {
             tool: "gcverify-loadgen".into(),
@@ -232,7 +238,7 @@ async fn bench(args: BenchArgs) -> Result<()> {
         let stall_secs = 10.0;
         let rate = 200.0;
         let stall = start_server(stall_cfg).await?;
-        let r = run_loadgen(&stall.url(), rate, stall_secs, 0.0, 4096, None).await?;
+        let r = run_loadgen(&stall.url(), rate, stall_secs, 0.0, 4096, args.threads).await?;
         let lg = &r.operations[0];
         rows.push(Row {
             tool: "gcverify-loadgen".into(),
@@ -264,7 +270,7 @@ async fn bench(args: BenchArgs) -> Result<()> {
         let mut prev: Option<(f64, u64)> = None;
         for s in [args.memory_secs / 4.0, args.memory_secs] {
             let before = gcverify_loadgen::rss_kb().unwrap_or(0);
-            let r = run_loadgen(&max_url, 5000.0, s, 0.5, 4096, None).await?;
+            let r = run_loadgen(&max_url, 5000.0, s, 0.5, args.max_in_flight, args.threads).await?;
             let rss = r.rss_max_kb.unwrap_or(0);
             let op = &r.operations[0];
             println!(
@@ -352,13 +358,16 @@ async fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// nginx with one worker and no master process (`master_process off`): the
+/// child is the worker itself, so killing it (also on drop) leaves no orphan
+/// worker behind to eat CPU in later measurements.
 async fn start_nginx(bin: &Path, dir: &Path) -> Result<(Child, String)> {
     let port = free_port().await?;
     let www = dir.join("www");
     std::fs::create_dir_all(&www)?;
     std::fs::write(www.join("index.html"), gcverify_loadgen::server::PAGE)?;
     let conf = format!(
-        "user root;\nworker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 8192; }}\nhttp {{\n access_log off;\n client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f; uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;\n keepalive_requests 1000000;\n server {{ listen 127.0.0.1:{port}; root {w}; location / {{ }} }}\n}}\n",
+        "user root;\nworker_processes 1;\nmaster_process off;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 8192; }}\nhttp {{\n access_log off;\n client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f; uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;\n keepalive_requests 1000000;\n server {{ listen 127.0.0.1:{port}; root {w}; location / {{ }} }}\n}}\n",
         d = dir.display(),
         w = www.display()
     );
@@ -384,13 +393,14 @@ async fn start_nginx(bin: &Path, dir: &Path) -> Result<(Child, String)> {
     bail!("nginx did not listen on 127.0.0.1:{port} within 5 s (see {}/error.log)", dir.display())
 }
 
-async fn run_loadgen(url: &str, rate: f64, secs: f64, warmup: f64, in_flight: usize, threshold: Option<u64>) -> Result<PhaseReport> {
+async fn run_loadgen(url: &str, rate: f64, secs: f64, warmup: f64, in_flight: usize, threads: Option<usize>) -> Result<PhaseReport> {
+    let threads = threads.map(|t| format!("threads = {t}\n")).unwrap_or_default();
     let text = format!(
-        "[client]\nmax_in_flight = {in_flight}\ntimeout_ms = 10000\n[[operation]]\nname = \"page\"\nurl = \"{url}\"\n[phase.bench]\nduration_secs = {secs}\nwarmup_secs = {warmup}\nrates = {{ page = {rate} }}\n"
+        "[client]\nmax_in_flight = {in_flight}\ntimeout_ms = 10000\n{threads}[[operation]]\nname = \"page\"\nurl = \"{url}\"\n[phase.bench]\nduration_secs = {secs}\nwarmup_secs = {warmup}\nrates = {{ page = {rate} }}\n"
     );
     let p = Profile::parse(&text).map_err(|e| anyhow::anyhow!("bench profile: {e}"))?;
     let opts = RunOptions { progress: std::io::IsTerminal::is_terminal(&std::io::stderr()), ..Default::default() };
-    Ok(run_phase(&p, "bench", threshold.unwrap_or(3000), &opts).await?)
+    Ok(run_phase(&p, "bench", 3000, &opts).await?)
 }
 
 async fn output(cmd: &mut Command, limit: f64) -> Result<String> {
