@@ -249,6 +249,14 @@ fn terminate() -> Rule {
         .then_output(|| ec2::TerminateInstancesOutput::builder().build())
 }
 
+/// The EC2 path up to the restore job: discovery, point, metadata, start, `job`, then `rest`.
+fn ec2_path(job: Rule, rest: Vec<Rule>) -> Vec<Rule> {
+    let mut rules = vec![instances(), point(), metadata(), start(), job];
+    rules.extend(no_db());
+    rules.extend(rest);
+    rules
+}
+
 /// A local TCP port for the `{private_ip}` health check; answers while the test runs.
 async fn tcp_target() -> u16 {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -340,8 +348,7 @@ async fn restore_slower_than_the_rto_is_ng() {
 async fn failed_restore_job_is_ng_and_creates_nothing_to_delete() {
     let dir = tempfile::tempdir().expect("tempdir");
     let term = terminate();
-    let mut rules = vec![instances(), point(), metadata(), start(), job_after(1, bk::RestoreJobStatus::Failed, None), term.clone()];
-    rules.extend(no_db());
+    let rules = ec2_path(job_after(1, bk::RestoreJobStatus::Failed, None), vec![term.clone()]);
     let report = drill_with(DRILL, &rules, &opts(dir.path())).await;
     let r = &report.resources[0];
     assert_eq!(r.stage, Stage::RestoreFailed);
@@ -357,8 +364,7 @@ async fn failed_restore_job_is_ng_and_creates_nothing_to_delete() {
 async fn failed_job_that_left_a_copy_still_deletes_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let term = terminate();
-    let mut rules = vec![instances(), point(), metadata(), start(), job_after(0, bk::RestoreJobStatus::Failed, Some(COPY)), tags(), modify(), term.clone()];
-    rules.extend(no_db());
+    let rules = ec2_path(job_after(0, bk::RestoreJobStatus::Failed, Some(COPY)), vec![tags(), modify(), term.clone()]);
     let report = drill_with(DRILL, &rules, &opts(dir.path())).await;
     assert_eq!(report.resources[0].stage, Stage::RestoreFailed);
     assert!(matches!(report.resources[0].cleanup, CleanupState::Deleted(_)));
@@ -461,8 +467,7 @@ async fn first_ctrl_c_waits_for_the_restore_and_deletes_the_copy() {
 #[tokio::test]
 async fn second_ctrl_c_leaves_the_job_to_cleanup_which_finishes_from_the_journal() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut rules = vec![instances(), point(), metadata(), start(), job_after(usize::MAX / 2, bk::RestoreJobStatus::Completed, Some(COPY))];
-    rules.extend(no_db());
+    let rules = ec2_path(job_after(usize::MAX / 2, bk::RestoreJobStatus::Completed, Some(COPY)), vec![]);
     let i = input("A.1.3.2", "*", DRILL, &rules, None);
     let (handle, cancel) = drill::cancel::pair();
     let progress = |m: String| {

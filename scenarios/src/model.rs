@@ -832,32 +832,13 @@ pub struct Drill {
     /// How often job and health states are polled.
     #[serde(default = "default_drill_poll_seconds")]
     pub poll_seconds: u32,
-    /// Application checks on the restored system, after AWS reports it ready.
+    /// Application checks on the restored system, after AWS reports it ready: the
+    /// `[availability]` target format (`url`, `tcp` or a load-profile business check).
+    /// `{private_ip}` (EC2), `{endpoint}` and `{port}` (RDS/Aurora) in `url`, `tcp`
+    /// and `base_url` are replaced by the copy's values; a check using them applies
+    /// only to copies of those types, one without placeholders to every copy.
     #[serde(default)]
-    pub health_checks: Vec<DrillHealthCheck>,
-}
-
-/// One application check on a restored resource. `{private_ip}` (EC2),
-/// `{endpoint}` and `{port}` (RDS/Aurora) in `url`/`tcp` are replaced by the
-/// restored resource's values.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DrillHealthCheck {
-    pub name: String,
-    /// Only for restored resources of this type (EC2, EBS, RDS, Aurora); all when unset.
-    #[serde(default)]
-    pub resource_type: Option<String>,
-    #[serde(default)]
-    pub url: Option<String>,
-    #[serde(default)]
-    pub tcp: Option<String>,
-    /// Accepted HTTP statuses (default: 200-399).
-    #[serde(default)]
-    pub expect_status: Vec<u16>,
-    #[serde(default)]
-    pub body_contains: Option<String>,
-    #[serde(default)]
-    pub timeout_ms: Option<u64>,
+    pub health_checks: Vec<AvailabilityTarget>,
 }
 
 fn default_drill_restore_minutes() -> u32 {

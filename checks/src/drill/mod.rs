@@ -14,15 +14,15 @@ mod cleanup;
 pub mod journal;
 pub mod kinds;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
-use gcverify_availability::check::{Check, Checker};
-use gcverify_scenarios::{Drill, DrillHealthCheck};
+use gcverify_availability::check::{Checker, Target};
+use gcverify_scenarios::{AvailabilityTarget, Drill};
 use serde::Serialize;
 
 pub use cancel::{Cancel, CancelHandle};
@@ -405,10 +405,25 @@ async fn one(ctx: &Ctx<'_>, index: usize, r: &Resource, mut cancel: Cancel) -> D
     out
 }
 
+/// Placeholders each type provides for health checks.
+fn placeholders(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Ec2 => &["private_ip"],
+        Kind::Rds | Kind::Aurora => &["endpoint", "port"],
+        Kind::Ebs => &[],
+    }
+}
+
+/// A check applies to a copy when every placeholder it uses is one the copy's type provides.
+fn applies(check: &AvailabilityTarget, kind: Kind) -> bool {
+    const ALL: [&str; 3] = ["private_ip", "endpoint", "port"];
+    let text = [&check.url, &check.tcp, &check.base_url].into_iter().flatten().cloned().collect::<Vec<_>>().join(" ");
+    ALL.iter().filter(|p| text.contains(&format!("{{{p}}}"))).all(|p| placeholders(kind).contains(p))
+}
+
 /// Poll until AWS reports the copy up and every applicable health check passes.
 async fn health(ctx: &Ctx<'_>, kind: Kind, created: &str, seen_done: Instant, cancel: &mut Cancel, out: &mut DrillResource) {
-    let checks: Vec<&DrillHealthCheck> =
-        ctx.cfg.health_checks.iter().filter(|c| c.resource_type.as_deref().is_none_or(|t| t.eq_ignore_ascii_case(kind.backup_type()))).collect();
+    let checks: Vec<&AvailabilityTarget> = ctx.cfg.health_checks.iter().filter(|c| applies(c, kind)).collect();
     let mut last = String::from("not checked");
     loop {
         if cancel.interrupted() {
@@ -440,28 +455,22 @@ async fn health(ctx: &Ctx<'_>, kind: Kind, created: &str, seen_done: Instant, ca
     }
 }
 
-fn fill(template: &str, vars: &std::collections::HashMap<&'static str, String>) -> String {
+fn fill(template: &str, vars: &HashMap<&'static str, String>) -> String {
     vars.iter().fold(template.to_string(), |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
 }
 
 /// Every applicable check once; `Ok` describes what passed.
-async fn run_checks(ctx: &Ctx<'_>, checks: &[&DrillHealthCheck], vars: &std::collections::HashMap<&'static str, String>) -> Result<String, String> {
+async fn run_checks(ctx: &Ctx<'_>, checks: &[&AvailabilityTarget], vars: &HashMap<&'static str, String>) -> Result<String, String> {
     let mut passed = vec!["AWS reports it available".to_string()];
+    let base_dir = ctx.input.scenario.path().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default();
     for c in checks {
-        let timeout = Duration::from_millis(c.timeout_ms.unwrap_or(10_000));
-        let check = match (&c.url, &c.tcp) {
-            (Some(url), None) => Check::Http {
-                url: fill(url, vars),
-                expect_status: c.expect_status.clone(),
-                body_contains: c.body_contains.clone(),
-                max_response: None,
-                timeout,
-            },
-            (None, Some(addr)) => Check::Tcp { address: fill(addr, vars), timeout },
-            _ => return Err(format!("health check `{}`: give exactly one of `url` or `tcp`", c.name)),
-        };
+        let mut t = (*c).clone();
+        for field in [&mut t.url, &mut t.tcp, &mut t.base_url].into_iter().flatten() {
+            *field = fill(field, vars);
+        }
+        let target = Target::from_config(&t, &base_dir).map_err(|e| format!("health check: {e}"))?;
         let Some(checker) = &ctx.checker else { return Err("health checks cannot run (no HTTP client)".into()) };
-        let o = checker.run(&check).await;
+        let o = checker.run(&target.check).await;
         if !o.ok {
             return Err(format!("health check `{}` failed: {}", c.name, o.detail.unwrap_or_default()));
         }
@@ -476,7 +485,17 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled() {
-        let vars = std::collections::HashMap::from([("private_ip", "10.9.0.4".to_string())]);
+        let vars = HashMap::from([("private_ip", "10.9.0.4".to_string())]);
         assert_eq!(fill("http://{private_ip}:8080/health", &vars), "http://10.9.0.4:8080/health");
+    }
+
+    #[test]
+    fn checks_apply_by_the_placeholders_they_use() {
+        let t = |url: &str| -> AvailabilityTarget { toml::from_str(&format!("name = \"x\"\nurl = \"{url}\"")).expect("target") };
+        assert!(applies(&t("http://{private_ip}/"), Kind::Ec2));
+        assert!(!applies(&t("http://{private_ip}/"), Kind::Rds));
+        assert!(applies(&t("http://{endpoint}:{port}/"), Kind::Aurora));
+        assert!(!applies(&t("http://{endpoint}/"), Kind::Ebs));
+        assert!(applies(&t("https://drill-lb.example.jp/health"), Kind::Ebs));
     }
 }
