@@ -28,6 +28,10 @@ struct Job {
     created: DateTime<Utc>,
     completed: Option<DateTime<Utc>>,
     message: String,
+    /// Set when a restore testing plan ran the job.
+    testing_plan: Option<String>,
+    /// The restore test's validation (SUCCESSFUL, FAILED, TIMED_OUT, VALIDATING) and its message.
+    validation: Option<(String, String)>,
 }
 
 impl Job {
@@ -40,7 +44,20 @@ impl Job {
     fn describe(&self, now: DateTime<Utc>) -> String {
         let took = self.duration().map(|d| format!(", took {}", hm(d))).unwrap_or_default();
         let msg = if self.message.is_empty() { String::new() } else { format!(" ({})", self.message) };
-        format!("restore job {} {} started {}{took}, {} days ago{msg}", self.id, self.status, jst(self.created), (now - self.created).num_days())
+        let plan = self.testing_plan.as_ref().map(|p| format!(", by restore testing plan {p}")).unwrap_or_default();
+        let check = match &self.validation {
+            Some((v, m)) if m.is_empty() => format!(", validation {v}"),
+            Some((v, m)) => format!(", validation {v} ({m})"),
+            None => String::new(),
+        };
+        format!("restore job {} {} started {}{took}, {} days ago{msg}{plan}{check}", self.id, self.status, jst(self.created), (now - self.created).num_days())
+    }
+    /// A restore test whose validation failed or timed out is a failed drill even if the restore completed.
+    fn validation_failed(&self) -> bool {
+        matches!(self.validation.as_ref().map(|(v, _)| v.as_str()), Some("FAILED" | "TIMED_OUT"))
+    }
+    fn succeeded(&self) -> bool {
+        self.status == "COMPLETED" && !self.validation_failed()
     }
 }
 
@@ -68,6 +85,8 @@ async fn history(input: &ProbeInput, resources: &[Resource], f: &mut Findings) -
                     created,
                     completed: ts(j.completion_date()),
                     message: j.status_message().unwrap_or("").to_string(),
+                    testing_plan: j.created_by().and_then(|c| c.restore_testing_plan_arn()).map(str::to_string),
+                    validation: j.validation_status().map(|v| (v.as_str().to_string(), j.validation_status_message().unwrap_or("").to_string())),
                 });
             }
         }
@@ -124,7 +143,7 @@ pub async fn rto(input: Arc<ProbeInput>) -> Findings {
         };
         let text = job.describe(input.now);
         let age = input.now - job.created;
-        match job.duration().filter(|_| job.status == "COMPLETED") {
+        match job.duration().filter(|_| job.succeeded()) {
             None => f.fail(&r.arn, Some(&region), format!("most recent restore drill failed: {text}"), CALL),
             Some(d) if d > target => f.fail(&r.arn, Some(&region), format!("restore took {} > RTO {} [{why}]: {text}", hm(d), hm(target)), CALL),
             Some(_) if age > max_age => f.fail(
@@ -193,7 +212,7 @@ pub async fn rlo(input: Arc<ProbeInput>) -> Findings {
             continue;
         };
         let text = format!("{} from {}", job.describe(input.now), job.source);
-        if job.status != "COMPLETED" {
+        if !job.succeeded() {
             f.fail(&subject, Some(&region), format!("most recent restore of {ty} failed: {text}"), CALL);
         } else if input.now - job.created > max_age {
             f.fail(&subject, Some(&region), format!("{ty} restore evidence older than {} days: {text}", max_age.num_days()), CALL);
