@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub now: DateTime<Utc>,
     pub timeout: Duration,
     pub concurrency: usize,
+    /// The restore drill run before the probes, if any.
+    pub drill: Option<Arc<crate::drill::DrillReport>>,
 }
 
 impl RunOptions {
@@ -33,6 +35,7 @@ impl RunOptions {
             now: Utc::now(),
             timeout: Duration::from_secs(s.engine.probe_timeout_secs),
             concurrency: s.engine.concurrency.max(1),
+            drill: None,
         }
     }
 }
@@ -69,7 +72,15 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
     );
     for (index, item) in items.into_iter().enumerate() {
         let level = levels.get(&item.id).cloned().unwrap_or_else(|| item.selected_level.clone());
-        let input = Arc::new(ProbeInput { item, level, levels: levels.clone(), scenario: scenario.clone(), aws: aws.clone(), now: opts.now });
+        let input = Arc::new(ProbeInput {
+            item,
+            level,
+            levels: levels.clone(),
+            scenario: scenario.clone(),
+            aws: aws.clone(),
+            now: opts.now,
+            drill: opts.drill.clone(),
+        });
         let semaphore = semaphore.clone();
         let timeout = opts.timeout;
         tasks.spawn(async move {
@@ -207,7 +218,7 @@ mod tests {
     }
 
     fn opts(timeout_ms: u64) -> RunOptions {
-        RunOptions { only: None, now: Utc::now(), timeout: Duration::from_millis(timeout_ms), concurrency: 4 }
+        RunOptions { only: None, now: Utc::now(), timeout: Duration::from_millis(timeout_ms), concurrency: 4, drill: None }
     }
 
     #[tokio::test]

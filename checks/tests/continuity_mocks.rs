@@ -77,7 +77,7 @@ fn levels(s: &gcverify_scenarios::Scenario) -> BTreeMap<String, String> {
 fn input_at(id: &str, level: &str, extra: &str, rules: &[Rule], at: DateTime<Utc>) -> Arc<ProbeInput> {
     let item = Catalog::builtin().get(id).cloned().expect("catalog item");
     let scenario = scenario(extra);
-    Arc::new(ProbeInput { item, level: level.to_string(), levels: Arc::new(levels(&scenario)), scenario, aws: aws(rules), now: at })
+    Arc::new(ProbeInput { item, level: level.to_string(), levels: Arc::new(levels(&scenario)), scenario, aws: aws(rules), now: at, drill: None })
 }
 
 async fn coverage(id: &str, level: &str, extra: &str, rules: &[Rule]) -> Conclusion {
@@ -147,7 +147,8 @@ mod bk {
     pub use aws_sdk_backup::operation::list_restore_jobs::ListRestoreJobsOutput;
     pub use aws_sdk_backup::types::{
         BackupPlan, BackupPlansListMember, BackupRule, BackupSelection, BackupSelectionsListMember, Condition, ConditionType, CopyAction, Lifecycle,
-        RecoveryPointByBackupVault, RecoveryPointByResource, RecoveryPointStatus, RestoreJobStatus, RestoreJobsListMember,
+        RecoveryPointByBackupVault, RecoveryPointByResource, RecoveryPointStatus, RestoreJobCreator, RestoreJobStatus, RestoreJobsListMember,
+        RestoreValidationStatus,
     };
     pub use aws_sdk_backup::Client;
 }
@@ -495,6 +496,41 @@ fn jobs(list: &'static [(&'static str, &'static str, i64, Option<i64>)]) -> Rule
             .collect();
         bk::ListRestoreJobsOutput::builder().set_restore_jobs(Some(js)).build()
     })
+}
+
+/// A job run by a restore testing plan, with its validation status.
+fn tested_job(validation: &'static str) -> Rule {
+    mock!(bk::Client::list_restore_jobs).then_output(move || {
+        let start = now() - chrono::Duration::hours(24);
+        let j = bk::RestoreJobsListMember::builder()
+            .restore_job_id("job-t")
+            .source_resource_arn(I1)
+            .resource_type("EC2")
+            .status(bk::RestoreJobStatus::Completed)
+            .creation_date(smithy(start))
+            .completion_date(smithy(start + chrono::Duration::minutes(50)))
+            .created_by(
+                bk::RestoreJobCreator::builder()
+                    .restore_testing_plan_arn("arn:aws:backup:ap-northeast-1:123456789012:restore-testing-plan:juki-weekly")
+                    .build(),
+            )
+            .validation_status(bk::RestoreValidationStatus::from(validation))
+            .validation_status_message(if validation == "FAILED" { "login page returned 500" } else { "" })
+            .build();
+        bk::ListRestoreJobsOutput::builder().restore_jobs(j).build()
+    })
+}
+
+#[tokio::test]
+async fn restore_testing_plan_results_count_and_a_failed_validation_is_ng() {
+    let ok = rto("*", "", &with(vec![tested_job("SUCCESSFUL")], one_instance())).await;
+    assert_eq!(ok.outcome, Outcome::Ok, "{}", text(&ok));
+    assert!(text(&ok).contains("restore testing plan") && text(&ok).contains("validation SUCCESSFUL"), "{}", text(&ok));
+    let bad = rto("*", "", &with(vec![tested_job("FAILED")], one_instance())).await;
+    assert_eq!(bad.outcome, Outcome::Ng, "{}", text(&bad));
+    assert!(text(&bad).contains("login page returned 500"), "{}", text(&bad));
+    let bad = rlo("2", &with(vec![tested_job("TIMED_OUT")], one_instance())).await;
+    assert_eq!(bad.outcome, Outcome::Ng, "{}", text(&bad));
 }
 
 #[tokio::test]

@@ -34,6 +34,7 @@ fn input(id: &str, level: &str, scenario_text: &str, scenario_path: &Path, rules
         scenario,
         aws: aws(rules),
         now: Utc::now(),
+        drill: None,
     })
 }
 

@@ -65,7 +65,7 @@ fn levels(s: &gcverify_scenarios::Scenario) -> BTreeMap<String, String> {
 fn input(id: &str, level: &str, scenario_extra: &str, rules: &[Rule]) -> Arc<ProbeInput> {
     let item = Catalog::builtin().get(id).cloned().expect("catalog item");
     let scenario = scenario(scenario_extra);
-    Arc::new(ProbeInput { item, level: level.to_string(), levels: Arc::new(levels(&scenario)), scenario, aws: aws(rules), now: now() })
+    Arc::new(ProbeInput { item, level: level.to_string(), levels: Arc::new(levels(&scenario)), scenario, aws: aws(rules), now: now(), drill: None })
 }
 
 async fn at_rest(level: &str, extra: &str, rules: &[Rule]) -> Conclusion {
@@ -80,7 +80,7 @@ async fn remote_copy(level: &str, extra: &str, rules: &[Rule]) -> Conclusion {
 
 /// Runs one item through the real engine (its level map, scenario overrides, task isolation).
 async fn via_engine(id: &str, extra: &str, rules: &[Rule]) -> gcverify_checks::ItemResult {
-    let opts = RunOptions { only: Some(vec![id.to_string()]), now: now(), timeout: Duration::from_secs(30), concurrency: 1 };
+    let opts = RunOptions { only: Some(vec![id.to_string()]), now: now(), timeout: Duration::from_secs(30), concurrency: 1, drill: None };
     let mut report = gcverify_checks::run(&Catalog::builtin(), scenario(extra), aws(rules), opts, &|_| {}).await;
     assert_eq!(report.items.len(), 1);
     report.items.remove(0)

@@ -70,6 +70,7 @@ async fn restrictions(extra: Rule) -> Conclusion {
         scenario,
         aws: aws(&rules),
         now: Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).single().expect("clock"),
+        drill: None,
     });
     probes::access::restrictions(input).await.conclude("1")
 }

@@ -35,7 +35,7 @@ fn input(id: &str, level: &str, extra: &str, rules: &[Rule]) -> Arc<ProbeInput> 
     let scenario = Arc::new(gcverify_scenarios::parse(&text, Path::new("t.toml")).expect("scenario"));
     let item = Catalog::builtin().get(id).cloned().expect("catalog item");
     let levels: BTreeMap<String, String> = Catalog::builtin().items().iter().map(|i| (i.id.clone(), i.selected_level.clone())).collect();
-    Arc::new(ProbeInput { item, level: level.to_string(), levels: Arc::new(levels), scenario, aws: aws(rules), now: now() })
+    Arc::new(ProbeInput { item, level: level.to_string(), levels: Arc::new(levels), scenario, aws: aws(rules), now: now(), drill: None })
 }
 
 fn errors(c: &Conclusion) -> String {

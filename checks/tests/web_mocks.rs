@@ -30,6 +30,7 @@ async fn waf(level: &str, rules: &[Rule]) -> Conclusion {
         scenario,
         aws: aws(rules),
         now: Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).single().expect("clock"),
+        drill: None,
     });
     probes::web::waf(input).await.conclude(level)
 }

@@ -793,6 +793,62 @@ pub struct Continuity {
     /// A.1.4.1: the export that provides 安否確認 data within 72 hours; unset = desk attestation needed.
     #[serde(default)]
     pub export: Option<DataExport>,
+    /// A.1.3.2 / A.1.3.3: the opt-in restore drill (`verify --restore-drill`); unset = the drill refuses to run.
+    #[serde(default)]
+    pub drill: Option<Drill>,
+}
+
+/// `[continuity.drill]`: where and how the restore drill restores. The drill
+/// creates resources, so it needs an isolated target (a subnet and security
+/// groups with no route to production) for every type it restores.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Drill {
+    /// The role AWS Backup assumes to restore (`iam:PassRole` on it is needed).
+    pub iam_role_arn: String,
+    /// ARNs to restore; empty = every resource in scope of a type the drill can delete again (EC2, EBS, RDS, Aurora).
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// EC2: the isolated subnet and its security groups.
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    /// EC2: instance type of the restored instance (default: the original's).
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    /// RDS / Aurora: a DB subnet group in the isolated network (with `security_group_ids`).
+    #[serde(default)]
+    pub db_subnet_group: Option<String>,
+    /// EBS: availability zone of the restored volume.
+    #[serde(default)]
+    pub availability_zone: Option<String>,
+    /// Give up waiting for a restore job after this long (then clean up).
+    #[serde(default = "default_drill_restore_minutes")]
+    pub restore_timeout_minutes: u32,
+    /// Give up waiting for the health checks after this long (then clean up).
+    #[serde(default = "default_drill_health_minutes")]
+    pub health_timeout_minutes: u32,
+    /// How often job and health states are polled.
+    #[serde(default = "default_drill_poll_seconds")]
+    pub poll_seconds: u32,
+    /// Application checks on the restored system, after AWS reports it ready: the
+    /// `[availability]` target format (`url`, `tcp` or a load-profile business check).
+    /// `{private_ip}` (EC2), `{endpoint}` and `{port}` (RDS/Aurora) in `url`, `tcp`
+    /// and `base_url` are replaced by the copy's values; a check using them applies
+    /// only to copies of those types, one without placeholders to every copy.
+    #[serde(default)]
+    pub health_checks: Vec<AvailabilityTarget>,
+}
+
+fn default_drill_restore_minutes() -> u32 {
+    360
+}
+fn default_drill_health_minutes() -> u32 {
+    60
+}
+fn default_drill_poll_seconds() -> u32 {
+    30
 }
 
 impl Default for Continuity {
@@ -805,6 +861,7 @@ impl Default for Continuity {
             dr_images: Vec::new(),
             dr_launch_templates: Vec::new(),
             export: None,
+            drill: None,
         }
     }
 }

@@ -11,39 +11,15 @@ use gcverify_availability::{cloudwatch, demo, Config};
 use gcverify_checks::Catalog;
 use gcverify_scenarios::Scenario;
 
-use crate::cli::{repo_root, AvailabilityArgs};
-use crate::verify::ConfigError;
-
-fn config_err(msg: impl Into<String>) -> anyhow::Error {
-    ConfigError(msg.into()).into()
-}
-
-fn scenario_path(env: &Option<String>, scenario: &Option<PathBuf>) -> Result<PathBuf> {
-    let dir = repo_root().join("scenarios");
-    match (scenario, env) {
-        (Some(p), _) => Ok(p.clone()),
-        (None, Some(env)) => {
-            let p = gcverify_scenarios::env_path(&dir, env);
-            if p.is_file() {
-                Ok(p)
-            } else {
-                Err(config_err(format!(
-                    "{}: no such scenario for --env {env} (available: {})",
-                    p.display(),
-                    gcverify_scenarios::available_envs(&dir).join(", ")
-                )))
-            }
-        }
-        (None, None) => Err(config_err("give --env NAME or --scenario PATH")),
-    }
-}
+use crate::cli::AvailabilityArgs;
+use crate::verify::config_err;
 
 fn base_dir(path: &Path) -> PathBuf {
     path.parent().map(PathBuf::from).unwrap_or_default()
 }
 
 pub async fn probe(args: AvailabilityArgs) -> Result<i32> {
-    let path = scenario_path(&args.env, &args.scenario)?;
+    let path = crate::verify::scenario_path(args.env.as_deref(), args.scenario.as_ref())?;
     let scenario = gcverify_checks::load_scenario(&path, &Catalog::builtin()).map_err(|e| config_err(e.to_string()))?;
     let mut section = scenario.availability.clone().ok_or_else(|| config_err(format!("{}: no [availability] section (targets, calendar)", path.display())))?;
     // Demo scenarios point their target at a local server started here.

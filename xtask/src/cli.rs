@@ -45,7 +45,15 @@ pub enum Command {
     ///
     /// Example:
     ///   cargo xtask iam-policy > gcverify-readonly.json
-    IamPolicy,
+    IamPolicy {
+        /// Print instead the separate policy of the restore drill and `drill cleanup`
+        /// (it writes: starts restores, tags and deletes the copies).
+        #[arg(long)]
+        restore_drill: bool,
+    },
+    /// The restore drill's housekeeping (e.g. `drill cleanup --env prod`).
+    #[command(subcommand)]
+    Drill(DrillCommand),
     /// Run one probe family alone (e.g. `probe load --env demo --phase normal`).
     #[command(subcommand)]
     Probe(Probe),
@@ -98,6 +106,35 @@ pub struct AvailabilityArgs {
     pub cycles: Option<u64>,
 }
 
+/// `cargo xtask drill ...`
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// Delete what earlier restore drills left behind: the restore jobs in the
+    /// journals (target/gcverify/ENV/restore-drill/) and every EC2 instance, EBS
+    /// volume, RDS instance or Aurora cluster tagged `gcverify:restore-drill` or
+    /// named `gcverify-drill-*`, in the primary and DR regions.
+    /// Exit code 0 when nothing is left, 2 when something failed or is still restoring.
+    ///
+    /// Examples:
+    ///   cargo xtask drill cleanup --env prod --dry-run
+    ///   cargo xtask drill cleanup --env prod
+    Cleanup(DrillCleanupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DrillCleanupArgs {
+    #[arg(long, conflicts_with = "scenario", required_unless_present = "scenario")]
+    pub env: Option<String>,
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// The output folder the drill ran with (default: target/gcverify/ENV/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// List what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 /// `cargo xtask bench ...`
 #[derive(Debug, Subcommand)]
 pub enum Bench {
@@ -113,6 +150,12 @@ pub struct VerifyArgs {
     /// Path of a scenario file (instead of --env).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
+    /// A.1.3.2/A.1.3.3: before the probes, restore the newest recovery point of each
+    /// resource into the isolated target of [continuity.drill], measure restore time
+    /// plus time until healthy, and delete the copies (also on failure and Ctrl-C).
+    /// Creates billable resources; needs the drill policy (`iam-policy --restore-drill`).
+    #[arg(long)]
+    pub restore_drill: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -162,7 +205,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Verify(args) => crate::verify::verify(args).await,
         Command::Demo { noncompliant, output } => {
             let env = if noncompliant { "demo-noncompliant" } else { "demo" };
-            crate::verify::verify(VerifyArgs { env: Some(env.into()), scenario: None, output }).await
+            crate::verify::verify(VerifyArgs { env: Some(env.into()), scenario: None, restore_drill: false, output }).await
         }
         Command::Catalog { lang } => {
             crate::verify::print_catalog(lang.into());
@@ -171,10 +214,12 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Probe(Probe::Load { env, scenario, phase, lang }) => crate::load::probe_load(env, scenario, phase, lang.into()).await,
         Command::Probe(Probe::Availability(args)) => crate::availability::probe(args).await,
         Command::Bench(Bench::Load(args)) => crate::bench_load::bench(args).await,
-        Command::IamPolicy => {
-            println!("{}", gcverify_checks::probes::permissions::policy_json());
+        Command::IamPolicy { restore_drill } => {
+            use gcverify_checks::probes::permissions::{drill_policy_json, policy_json};
+            println!("{}", if restore_drill { drill_policy_json() } else { policy_json() });
             Ok(0)
         }
+        Command::Drill(DrillCommand::Cleanup(args)) => crate::drill::cleanup(args).await,
     };
     match result {
         Ok(code) => code,

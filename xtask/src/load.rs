@@ -49,32 +49,11 @@ pub async fn prepare(scenario: &mut Scenario, out_dir: &std::path::Path) -> Resu
     demo_target(scenario).await
 }
 
-fn scenario_path(env: Option<&str>, scenario: Option<&PathBuf>) -> Result<PathBuf> {
-    match (scenario, env) {
-        (Some(p), _) => Ok(p.clone()),
-        (None, Some(env)) => {
-            let dir = repo_root().join("scenarios");
-            let p = gcverify_scenarios::env_path(&dir, env);
-            if p.is_file() {
-                Ok(p)
-            } else {
-                Err(ConfigError(format!(
-                    "{}: no such scenario for --env {env} (available: {})",
-                    p.display(),
-                    gcverify_scenarios::available_envs(&dir).join(", ")
-                ))
-                .into())
-            }
-        }
-        (None, None) => Err(ConfigError("give --env NAME or --scenario PATH".into()).into()),
-    }
-}
-
 /// `cargo xtask probe load`: B.2.1.4 and/or B.2.1.5 through the engine,
 /// with the live view, printing every operation's figures.
 pub async fn probe_load(env: Option<String>, scenario: Option<PathBuf>, phase: Option<LoadPhase>, lang: Lang) -> Result<i32> {
     let catalog = Catalog::builtin();
-    let path = scenario_path(env.as_deref(), scenario.as_ref())?;
+    let path = crate::verify::scenario_path(env.as_deref(), scenario.as_ref())?;
     let mut scenario = gcverify_checks::load_scenario(&path, &catalog).map_err(|e| ConfigError(e.to_string()))?;
     if scenario.performance.profile.is_none() {
         return Err(ConfigError(format!("{}: no [performance] profile = \"...\" (see docs/load-probe.md)", path.display())).into());

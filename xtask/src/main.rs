@@ -3,6 +3,7 @@
 mod availability;
 mod bench_load;
 mod cli;
+mod drill;
 mod load;
 mod verify;
 

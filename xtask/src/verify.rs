@@ -1,6 +1,7 @@
 //! `verify`: scenario → (demo emulator) → engine → reports → exit code.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,29 +19,35 @@ use crate::cli::{repo_root, VerifyArgs};
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-fn config_err(msg: impl Into<String>) -> anyhow::Error {
+pub(crate) fn config_err(msg: impl Into<String>) -> anyhow::Error {
     ConfigError(msg.into()).into()
+}
+
+/// `--scenario PATH` or `--env NAME` (scenarios/NAME.toml) → the scenario file.
+pub fn scenario_path(env: Option<&str>, scenario: Option<&PathBuf>) -> Result<PathBuf> {
+    let dir = repo_root().join("scenarios");
+    match (scenario, env) {
+        (Some(p), _) => Ok(p.clone()),
+        (None, Some(env)) => {
+            let p = gcverify_scenarios::env_path(&dir, env);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(config_err(format!(
+                    "{}: no such scenario for --env {env} (available: {})",
+                    p.display(),
+                    gcverify_scenarios::available_envs(&dir).join(", ")
+                )))
+            }
+        }
+        (None, None) => Err(config_err("give --env NAME or --scenario PATH")),
+    }
 }
 
 pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let catalog = Catalog::builtin();
     let root = repo_root();
-    let scenarios_dir = root.join("scenarios");
-    let path = match (&args.scenario, &args.env) {
-        (Some(p), _) => p.clone(),
-        (None, Some(env)) => {
-            let p = gcverify_scenarios::env_path(&scenarios_dir, env);
-            if !p.is_file() {
-                return Err(config_err(format!(
-                    "{}: no such scenario for --env {env} (available: {})",
-                    p.display(),
-                    gcverify_scenarios::available_envs(&scenarios_dir).join(", ")
-                )));
-            }
-            p
-        }
-        (None, None) => return Err(config_err("give --env NAME or --scenario PATH")),
-    };
+    let path = scenario_path(args.env.as_deref(), args.scenario.as_ref())?;
     let mut scenario = gcverify_checks::load_scenario(&path, &catalog).map_err(|e| config_err(e.to_string()))?;
 
     let formats: Vec<Format> =
@@ -56,6 +63,10 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         }
         opts.only = Some(only.clone());
     }
+    if args.restore_drill {
+        crate::drill::check_runnable(&scenario, opts.only.as_deref())?;
+    }
+    let mut drill_left_behind = false;
     let lang: Lang = args.output.lang.into();
     let out_dir = args.output.out.clone().unwrap_or_else(|| root.join("target/gcverify").join(&scenario.environment.name));
 
@@ -89,6 +100,12 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     }
 
     let scenario = Arc::new(scenario);
+    let aws = Arc::new(aws);
+    if args.restore_drill {
+        let report = crate::drill::run(scenario.clone(), aws.clone(), &out_dir).await?;
+        drill_left_behind = !report.left_behind().is_empty();
+        opts.drill = Some(Arc::new(report));
+    }
     let bar = progress_bar();
     let started = Instant::now();
     let on_progress = {
@@ -101,7 +118,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
             }
         }
     };
-    let report = gcverify_checks::run(&catalog, scenario.clone(), Arc::new(aws), opts, &on_progress).await;
+    let report = gcverify_checks::run(&catalog, scenario.clone(), aws, opts, &on_progress).await;
     bar.finish_and_clear();
     drop(_moto);
 
@@ -124,7 +141,8 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         report.count(Outcome::NotApplicable),
         report.count(Outcome::Pending)
     );
-    Ok(report.exit_code())
+    // A copy the drill could not delete must not look like a clean run.
+    Ok(if drill_left_behind { report.exit_code().max(gcverify_checks::model::exit_code::INCOMPLETE) } else { report.exit_code() })
 }
 
 fn progress_bar() -> ProgressBar {

@@ -22,3 +22,27 @@ fn iam_policy_prints_the_union_of_probe_actions() {
     assert!(actions.contains(&"s3:ListAllMyBuckets") && !actions.contains(&"s3:ListBuckets"));
     assert!(actions.iter().all(|a| !a.contains(":Put") && !a.contains(":Create") && !a.contains(":Delete")), "{actions:?}");
 }
+
+#[test]
+fn the_restore_drill_has_its_own_write_policy() {
+    let o = Command::new(env!("CARGO_BIN_EXE_xtask")).args(["iam-policy", "--restore-drill"]).output().expect("xtask runs");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is JSON");
+    let actions: Vec<&str> = v["Statement"][0]["Action"].as_array().expect("Action list").iter().filter_map(|a| a.as_str()).collect();
+    for need in ["backup:StartRestoreJob", "ec2:TerminateInstances", "rds:DeleteDBInstance", "ec2:CreateTags"] {
+        assert!(actions.contains(&need), "{need} missing: {actions:?}");
+    }
+    assert_eq!(v["Statement"][1]["Action"][0], "iam:PassRole");
+    assert_eq!(v["Statement"][1]["Condition"]["StringEquals"]["iam:PassedToService"], "backup.amazonaws.com");
+    // And none of it in the read-only policy.
+    let ro = Command::new(env!("CARGO_BIN_EXE_xtask")).arg("iam-policy").output().expect("xtask runs");
+    let ro = String::from_utf8_lossy(&ro.stdout);
+    assert!(!ro.contains("StartRestoreJob") && !ro.contains("TerminateInstances") && !ro.contains("PassRole"), "{ro}");
+}
+
+#[test]
+fn restore_drill_without_a_drill_table_is_a_usage_error() {
+    let o = Command::new(env!("CARGO_BIN_EXE_xtask")).args(["verify", "--env", "demo", "--restore-drill"]).output().expect("xtask runs");
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("[continuity.drill]"));
+}

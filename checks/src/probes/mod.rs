@@ -46,6 +46,8 @@ pub struct ProbeInput {
     pub aws: Arc<AwsContext>,
     /// Injected clock, so age computations are exact in tests.
     pub now: DateTime<Utc>,
+    /// The restore drill of this run (`verify --restore-drill`): A.1.3.2/A.1.3.3 judge it instead of history.
+    pub drill: Option<Arc<crate::drill::DrillReport>>,
 }
 
 pub type ProbeFn = fn(Arc<ProbeInput>) -> BoxFuture<'static, Findings>;

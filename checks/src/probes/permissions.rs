@@ -44,6 +44,22 @@ pub fn policy_json() -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| doc.to_string())
 }
 
+/// The restore drill's policy (`cargo xtask iam-policy --restore-drill`): it
+/// writes (starts restores, tags, deletes), so it is a separate document.
+/// `iam:PassRole` is limited to handing a role to AWS Backup.
+pub fn drill_policy_json() -> String {
+    let (pass, rest): (Vec<&str>, Vec<&str>) = crate::drill::ACTIONS.iter().partition(|a| **a == "iam:PassRole");
+    let doc = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Sid": "GcverifyRestoreDrill", "Effect": "Allow", "Action": rest, "Resource": "*" },
+            { "Sid": "GcverifyRestoreDrillPassRole", "Effect": "Allow", "Action": pass, "Resource": "*",
+              "Condition": { "StringEquals": { "iam:PassedToService": "backup.amazonaws.com" } } }
+        ],
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| doc.to_string())
+}
+
 /// Verbs a read-only probe may use. GenerateCredentialReport only asks IAM
 /// to build the report it then reads (no configuration changes).
 pub const READ_ONLY_VERBS: &[&str] = &["Describe", "List", "Get", "Generate", "Lookup", "Filter", "Search"];
@@ -110,6 +126,30 @@ mod tests {
             }
         }
         assert!(checked > 10, "only {checked} call literals found: scanner broken?");
+    }
+
+    #[test]
+    fn every_call_in_the_drill_sources_is_in_the_drill_policy_and_none_leaks_into_read_only() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/drill");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).expect("drill dir") {
+            let path = entry.expect("dir entry").path();
+            let src = std::fs::read_to_string(&path).expect("read drill source");
+            for call in call_literals(&src) {
+                assert!(crate::drill::ACTIONS.contains(&call.as_str()), "{} calls {call} but drill::ACTIONS lacks it", path.display());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 10, "only {checked} call literals found in src/drill");
+        let read_only = actions();
+        for a in crate::drill::ACTIONS {
+            let (_, op) = a.split_once(':').expect("svc:Action");
+            if !READ_ONLY_VERBS.iter().any(|v| op.starts_with(v)) {
+                assert!(!read_only.iter().any(|r| r == a), "write action {a} is in the read-only policy");
+            }
+        }
+        let v: serde_json::Value = serde_json::from_str(&drill_policy_json()).expect("drill policy is JSON");
+        assert_eq!(v["Statement"][1]["Action"][0], "iam:PassRole");
     }
 
     #[test]

@@ -108,7 +108,8 @@ async fn load_balancers(
             Err(e) => return f.aws_error(LBS, Some(region), &e),
         }
     }
-    let in_scope = match scope_filter(elb, region, &lbs, tags, f).await {
+    let arns: Vec<String> = lbs.iter().map(|(a, ..)| a.clone()).collect();
+    let in_scope = match scope_filter(elb, region, &arns, tags, f).await {
         Some(s) => s,
         None => return,
     };
@@ -135,19 +136,18 @@ async fn load_balancers(
 pub(crate) async fn scope_filter(
     elb: &aws_sdk_elasticloadbalancingv2::Client,
     region: &str,
-    lbs: &[(String, String, String)],
+    arns: &[String],
     tags: &BTreeMap<String, String>,
     f: &mut Findings,
 ) -> Option<BTreeSet<String>> {
     const TAGS: &str = "elasticloadbalancing:DescribeTags";
     if tags.is_empty() {
-        return Some(lbs.iter().map(|(a, ..)| a.clone()).collect());
+        return Some(arns.iter().cloned().collect());
     }
     let mut out = BTreeSet::new();
     // DescribeTags takes at most 20 ARNs per call.
-    for chunk in lbs.chunks(20) {
-        let arns: Vec<String> = chunk.iter().map(|(a, ..)| a.clone()).collect();
-        match elb.describe_tags().set_resource_arns(Some(arns)).send().await {
+    for chunk in arns.chunks(20) {
+        match elb.describe_tags().set_resource_arns(Some(chunk.to_vec())).send().await {
             Ok(out_tags) => {
                 for d in out_tags.tag_descriptions() {
                     let have: Vec<(&str, &str)> = d.tags().iter().map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))).collect();

@@ -62,8 +62,8 @@ async fn region_check(input: &ProbeInput, region: &str, f: &mut Findings) {
             Err(e) => return f.aws_error(LBS, Some(region), &e),
         }
     }
-    let triples: Vec<(String, String, String)> = lbs.iter().map(|l| (l.arn.clone(), l.name.clone(), String::new())).collect();
-    let Some(in_scope) = super::transit::scope_filter(&elb, region, &triples, &input.scenario.scope.tags, f).await else { return };
+    let arns: Vec<String> = lbs.iter().map(|l| l.arn.clone()).collect();
+    let Some(in_scope) = super::transit::scope_filter(&elb, region, &arns, &input.scenario.scope.tags, f).await else { return };
     let waf = input.aws.wafv2(region);
     let mut exposed = 0;
     for lb in lbs.iter().filter(|l| in_scope.contains(&l.arn)) {

@@ -54,8 +54,13 @@ pub fn emulator(endpoint: &str) -> Arc<AwsContext> {
 
 /// Run `only` items against an endpoint with default options.
 pub async fn run(endpoint: &str, scenario: Scenario, only: &[&str]) -> RunReport {
-    let opts =
-        RunOptions { only: Some(only.iter().map(|s| s.to_string()).collect()), now: Utc::now(), timeout: std::time::Duration::from_secs(60), concurrency: 4 };
+    let opts = RunOptions {
+        only: Some(only.iter().map(|s| s.to_string()).collect()),
+        now: Utc::now(),
+        timeout: std::time::Duration::from_secs(60),
+        concurrency: 4,
+        drill: None,
+    };
     gcverify_checks::run(&Catalog::builtin(), Arc::new(scenario), emulator(endpoint), opts, &|_| {}).await
 }
 

@@ -12,7 +12,7 @@
 mod business_days;
 mod coverage;
 mod dr;
-mod points;
+pub(crate) mod points;
 mod restore;
 mod rpo;
 mod scope;
@@ -23,6 +23,8 @@ pub use coverage::coverage;
 pub use dr::dr_site;
 pub use restore::{rlo, rto};
 pub use rpo::rpo;
+pub use scope::resource_type;
+pub(crate) use scope::{discover, Resource};
 pub use selection::glob;
 
 use chrono::{DateTime, Duration, Utc};
@@ -31,7 +33,7 @@ use super::Findings;
 use crate::model::{Msg, Outcome};
 
 /// IAM actions these probes call (see `permissions`). All read-only; the
-/// restore drill (write actions) is not implemented.
+/// restore drill's write actions are in `crate::drill::ACTIONS`, a separate policy.
 pub const ACTIONS: &[&str] = &[
     "ec2:DescribeInstances",
     "ec2:DescribeImages",

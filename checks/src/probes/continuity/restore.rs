@@ -2,8 +2,9 @@
 //! history: AWS Backup restore jobs whose source is a resource in scope.
 //! Only finished jobs count (COMPLETED; FAILED and ABORTED are failed
 //! drills); PENDING/RUNNING jobs are reported and not counted. No history
-//! is ERROR (復旧実績なし), never OK. The opt-in restore drill that would
-//! create fresh evidence is not implemented (docs/continuity.md).
+//! is ERROR (復旧実績なし), never OK. With `verify --restore-drill` both rows
+//! judge that run's drill instead (crate::drill): restore time plus the time
+//! until the copy is healthy, measured now.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use gcverify_scenarios::RtoCause;
 
 use super::scope::{self, Resource};
 use super::{hm, hm_ja, jst, not_applicable, ts, unsupported};
+use crate::drill::{DrillReport, DrillResource, Stage};
 use crate::model::Msg;
 use crate::probes::{Findings, ProbeInput};
 
@@ -26,6 +28,10 @@ struct Job {
     created: DateTime<Utc>,
     completed: Option<DateTime<Utc>>,
     message: String,
+    /// Set when a restore testing plan ran the job.
+    testing_plan: Option<String>,
+    /// The restore test's validation (SUCCESSFUL, FAILED, TIMED_OUT, VALIDATING) and its message.
+    validation: Option<(String, String)>,
 }
 
 impl Job {
@@ -38,7 +44,20 @@ impl Job {
     fn describe(&self, now: DateTime<Utc>) -> String {
         let took = self.duration().map(|d| format!(", took {}", hm(d))).unwrap_or_default();
         let msg = if self.message.is_empty() { String::new() } else { format!(" ({})", self.message) };
-        format!("restore job {} {} started {}{took}, {} days ago{msg}", self.id, self.status, jst(self.created), (now - self.created).num_days())
+        let plan = self.testing_plan.as_ref().map(|p| format!(", by restore testing plan {p}")).unwrap_or_default();
+        let check = match &self.validation {
+            Some((v, m)) if m.is_empty() => format!(", validation {v}"),
+            Some((v, m)) => format!(", validation {v} ({m})"),
+            None => String::new(),
+        };
+        format!("restore job {} {} started {}{took}, {} days ago{msg}{plan}{check}", self.id, self.status, jst(self.created), (now - self.created).num_days())
+    }
+    /// A restore test whose validation failed or timed out is a failed drill even if the restore completed.
+    fn validation_failed(&self) -> bool {
+        matches!(self.validation.as_ref().map(|(v, _)| v.as_str()), Some("FAILED" | "TIMED_OUT"))
+    }
+    fn succeeded(&self) -> bool {
+        self.status == "COMPLETED" && !self.validation_failed()
     }
 }
 
@@ -66,6 +85,8 @@ async fn history(input: &ProbeInput, resources: &[Resource], f: &mut Findings) -
                     created,
                     completed: ts(j.completion_date()),
                     message: j.status_message().unwrap_or("").to_string(),
+                    testing_plan: j.created_by().and_then(|c| c.restore_testing_plan_arn()).map(str::to_string),
+                    validation: j.validation_status().map(|v| (v.as_str().to_string(), j.validation_status_message().unwrap_or("").to_string())),
                 });
             }
         }
@@ -105,6 +126,9 @@ pub async fn rto(input: Arc<ProbeInput>) -> Findings {
     }
     let Some((hours, why)) = rto_hours(level, input.scenario.continuity.rto_cause) else { return unsupported(level, "0-4 and *") };
     let target = Duration::hours(hours);
+    if let Some(d) = &input.drill {
+        return rto_from_drill(&input, d, target, &why);
+    }
     let max_age = Duration::days(input.scenario.continuity.max_restore_evidence_age_days as i64);
     let region = input.scenario.aws.primary_region.clone();
     let mut f = Findings::new(input.now);
@@ -119,7 +143,7 @@ pub async fn rto(input: Arc<ProbeInput>) -> Findings {
         };
         let text = job.describe(input.now);
         let age = input.now - job.created;
-        match job.duration().filter(|_| job.status == "COMPLETED") {
+        match job.duration().filter(|_| job.succeeded()) {
             None => f.fail(&r.arn, Some(&region), format!("most recent restore drill failed: {text}"), CALL),
             Some(d) if d > target => f.fail(&r.arn, Some(&region), format!("restore took {} > RTO {} [{why}]: {text}", hm(d), hm(target)), CALL),
             Some(_) if age > max_age => f.fail(
@@ -158,6 +182,9 @@ pub async fn rlo(input: Arc<ProbeInput>) -> Findings {
         "2" => true,
         _ => return unsupported(level, "1-2"),
     };
+    if let Some(d) = &input.drill {
+        return rlo_from_drill(&input, d, all_types);
+    }
     let max_age = Duration::days(input.scenario.continuity.max_restore_evidence_age_days as i64);
     let region = input.scenario.aws.primary_region.clone();
     let mut f = Findings::new(input.now);
@@ -185,7 +212,7 @@ pub async fn rlo(input: Arc<ProbeInput>) -> Findings {
             continue;
         };
         let text = format!("{} from {}", job.describe(input.now), job.source);
-        if job.status != "COMPLETED" {
+        if !job.succeeded() {
             f.fail(&subject, Some(&region), format!("most recent restore of {ty} failed: {text}"), CALL);
         } else if input.now - job.created > max_age {
             f.fail(&subject, Some(&region), format!("{ty} restore evidence older than {} days: {text}", max_age.num_days()), CALL);
@@ -201,6 +228,114 @@ pub async fn rlo(input: Arc<ProbeInput>) -> Findings {
     f.ok_summary(Msg::new(
         format!("{need_ja}の復旧: 対象種別 {} のうち {} の復元実績あり", types.keys().cloned().collect::<Vec<_>>().join(","), restored.join(",")),
         format!("{need_en}: restores observed for {} of the types in scope ({})", restored.join(","), types.keys().cloned().collect::<Vec<_>>().join(",")),
+    ));
+    f
+}
+
+const DRILL: &str = "restore drill";
+
+fn secs(s: i64) -> Duration {
+    Duration::seconds(s)
+}
+
+/// One drilled resource as evidence: its measured times, or why there are none.
+fn drill_evidence(r: &DrillResource, target: Option<(Duration, &str)>, region: &str, f: &mut Findings) -> Option<Duration> {
+    let job = r.job_id.as_deref().unwrap_or("-");
+    let times = match (r.restore_secs, r.health_secs) {
+        (Some(a), Some(b)) => format!("restore {} (job {job}) + until healthy {}", hm(secs(a)), hm(secs(b))),
+        (Some(a), None) => format!("restore {} (job {job})", hm(secs(a))),
+        _ => format!("job {job}"),
+    };
+    match r.stage {
+        Stage::Healthy => {
+            let total = secs(r.total_secs().unwrap_or(0));
+            match target {
+                Some((t, why)) if total > t => {
+                    f.fail(&r.source_arn, Some(region), format!("drill: {} total {} > RTO {} [{why}]: {times}; {}", r.name, hm(total), hm(t), r.detail), DRILL)
+                }
+                Some((t, why)) => {
+                    f.pass(&r.source_arn, Some(region), format!("drill: {} total {} ≤ RTO {} [{why}]: {times}; {}", r.name, hm(total), hm(t), r.detail), DRILL)
+                }
+                None => f.pass(&r.source_arn, Some(region), format!("drill: {} restored and healthy: {times}", r.name), DRILL),
+            }
+            return Some(total);
+        }
+        Stage::RestoreFailed => f.fail(&r.source_arn, Some(region), format!("drill: {} restore failed: {}", r.name, r.detail), DRILL),
+        Stage::Unhealthy => f.fail(&r.source_arn, Some(region), format!("drill: {} restored but never healthy: {times}; {}", r.name, r.detail), DRILL),
+        Stage::TimedOut => match (target, r.waited_secs) {
+            // Waiting longer than the RTO already answers the question.
+            (Some((t, why)), Some(w)) if secs(w) > t => {
+                f.fail(&r.source_arn, Some(region), format!("drill: {} {} — waited {} > RTO {} [{why}]", r.name, r.detail, hm(secs(w)), hm(t)), DRILL)
+            }
+            _ => f.error(&r.source_arn, Some(region), format!("drill: {} {}", r.name, r.detail), DRILL),
+        },
+        Stage::Interrupted | Stage::NotStarted => f.error(&r.source_arn, Some(region), format!("drill: {} not measured: {}", r.name, r.detail), DRILL),
+    }
+    None
+}
+
+fn drill_common(d: &DrillReport, f: &mut Findings) {
+    for p in &d.problems {
+        f.error("restore-drill", Some(&d.region), p.clone(), DRILL);
+    }
+    for (arn, why, must) in &d.not_drilled {
+        if *must {
+            f.error(arn, Some(&d.region), format!("not drilled: {why}"), DRILL);
+        } else {
+            f.info(arn, Some(&d.region), format!("not drilled: {why}"), DRILL);
+        }
+    }
+    if d.interrupted {
+        f.error("restore-drill", Some(&d.region), "the drill was interrupted (Ctrl-C): its measurements are incomplete", DRILL);
+    }
+    for r in d.left_behind() {
+        f.info(&r.source_arn, Some(&d.region), format!("drill copy left behind: {:?}", r.cleanup), DRILL);
+    }
+    if d.resources.is_empty() && d.problems.is_empty() {
+        f.error("restore-drill", Some(&d.region), "the drill restored nothing (no resource in scope of a type it supports)", DRILL);
+    }
+}
+
+fn rto_from_drill(input: &ProbeInput, d: &DrillReport, target: Duration, why: &str) -> Findings {
+    let mut f = Findings::new(input.now);
+    drill_common(d, &mut f);
+    let mut worst: Option<(Duration, String)> = None;
+    for r in &d.resources {
+        if let Some(total) = drill_evidence(r, Some((target, why)), &d.region, &mut f) {
+            if worst.as_ref().is_none_or(|(w, _)| total > *w) {
+                worst = Some((total, r.name.clone()));
+            }
+        }
+    }
+    f.info(
+        "rto-scope",
+        Some(&d.region),
+        format!("measured by restore drill {} ({}): restore job creation → completion, plus completion → AWS reports the copy available and every [continuity.drill] health check passes", d.drill_id, jst(d.started)),
+        DRILL,
+    );
+    if let Some((t, name)) = worst {
+        f.ok_summary(Msg::new(
+            format!("復元訓練 最長 {}（{name}、復元＋正常性確認）≤ 目標 {}時間", hm_ja(t), target.num_hours()),
+            format!("restore drill: longest {} ({name}, restore + health) ≤ RTO {}h", hm(t), target.num_hours()),
+        ));
+    }
+    f
+}
+
+fn rlo_from_drill(input: &ProbeInput, d: &DrillReport, all_types: bool) -> Findings {
+    let mut f = Findings::new(input.now);
+    drill_common(d, &mut f);
+    let mut types: BTreeMap<String, bool> = BTreeMap::new();
+    for r in &d.resources {
+        let ok = drill_evidence(r, None, &d.region, &mut f).is_some();
+        let e = types.entry(r.resource_type.clone()).or_default();
+        *e |= ok;
+    }
+    let restored: Vec<String> = types.iter().filter(|(_, ok)| **ok).map(|(t, _)| t.clone()).collect();
+    let (need_ja, need_en) = if all_types { ("全システム機能", "all system functions") } else { ("一部システム機能", "part of the system") };
+    f.ok_summary(Msg::new(
+        format!("{need_ja}の復旧: 復元訓練で {} を復元・正常性確認", restored.join(",")),
+        format!("{need_en}: the restore drill restored {} and found it healthy", restored.join(",")),
     ));
     f
 }

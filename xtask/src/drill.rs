@@ -1,0 +1,172 @@
+//! `verify --restore-drill` and `drill cleanup`: the CLI side of the restore
+//! drill — Ctrl-C handling, the progress line, the drill's own JSON record,
+//! and the loud warning when something could not be deleted.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use gcverify_checks::aws::AwsContext;
+use gcverify_checks::drill::{self, DrillOptions, DrillReport};
+use gcverify_checks::probes::ProbeInput;
+use gcverify_checks::Catalog;
+use gcverify_scenarios::Scenario;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::DrillCleanupArgs;
+use crate::verify::config_err;
+
+/// The journal folder of an environment.
+pub fn state_dir(out_dir: &Path) -> PathBuf {
+    out_dir.join("restore-drill")
+}
+
+/// Refuse before anything starts when the drill cannot judge anything.
+pub fn check_runnable(scenario: &Scenario, only: Option<&[String]>) -> Result<()> {
+    if scenario.continuity.drill.is_none() {
+        return Err(config_err(format!("--restore-drill: {}", drill::DrillError::NotConfigured)));
+    }
+    if let Some(only) = only {
+        if !only.iter().any(|id| id == "A.1.3.2" || id == "A.1.3.3") {
+            return Err(config_err("--restore-drill measures A.1.3.2/A.1.3.3, which --only leaves out"));
+        }
+    }
+    Ok(())
+}
+
+/// Run the drill with Ctrl-C handling; writes `restore-drill/<id>-report.json`.
+pub async fn run(scenario: Arc<Scenario>, aws: Arc<AwsContext>, out_dir: &Path) -> Result<DrillReport> {
+    let cfg = scenario.continuity.drill.clone().ok_or_else(|| config_err(drill::DrillError::NotConfigured.to_string()))?;
+    let catalog = Catalog::builtin();
+    let item = catalog.get("A.1.3.2").cloned().context("catalog has no A.1.3.2")?;
+    let now = chrono::Utc::now();
+    let level = scenario.levels.iter().find(|(id, _)| id.get_ref() == "A.1.3.2").map(|(_, l)| l.get_ref().clone()).unwrap_or(item.selected_level.clone());
+    let input = ProbeInput { item, level, levels: Default::default(), scenario: scenario.clone(), aws, now, drill: None };
+    let opts = DrillOptions::new(&cfg, state_dir(out_dir), now);
+
+    let (handle, cancel) = drill::cancel::pair();
+    let done = Arc::new(AtomicBool::new(false));
+    // tokio keeps SIGINT captured once listened to: after the drill, Ctrl-C must still end the run.
+    let listener = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                if done.load(Ordering::SeqCst) {
+                    eprintln!("gcverify: interrupted");
+                    std::process::exit(130);
+                }
+                match handle.interrupt() {
+                    1 => eprintln!("gcverify: Ctrl-C — stopping the drill; waiting for running restores to finish so their copies can be deleted (Ctrl-C again to leave them to `cargo xtask drill cleanup`)"),
+                    _ => eprintln!("gcverify: Ctrl-C again — not waiting; run `cargo xtask drill cleanup` later to delete what the running restores create"),
+                }
+            }
+        })
+    };
+    let bar = ProgressBar::new_spinner();
+    let interactive = std::io::stderr().is_terminal();
+    if interactive {
+        if let Ok(style) = ProgressStyle::with_template("{spinner} 復元訓練 {elapsed} {msg}") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let progress = {
+        let bar = bar.clone();
+        move |m: String| {
+            if interactive {
+                bar.set_message(m);
+            } else {
+                eprintln!("gcverify: drill: {m}");
+            }
+        }
+    };
+    let report = drill::run(&input, &opts, cancel, &progress).await;
+    bar.finish_and_clear();
+    done.store(true, Ordering::SeqCst);
+    drop(listener); // keeps running detached: a later Ctrl-C exits (see above)
+    let report = report.map_err(|e| config_err(e.to_string()))?;
+
+    let path = opts.state_dir.join(format!("{}-report.json", report.drill_id));
+    std::fs::create_dir_all(&opts.state_dir).with_context(|| format!("creating {}", opts.state_dir.display()))?;
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", path.display()))?;
+    for r in &report.resources {
+        let times = match (r.restore_secs, r.health_secs) {
+            (Some(a), Some(b)) => format!("restore {}s + healthy after {}s", a, b),
+            (Some(a), None) => format!("restore {a}s"),
+            _ => "-".into(),
+        };
+        eprintln!("gcverify: drill {} {:?}: {times}; {}; cleanup: {:?}", r.name, r.stage, r.detail, r.cleanup);
+    }
+    eprintln!("gcverify: wrote {}", path.display());
+    warn_left_behind(&report);
+    Ok(report)
+}
+
+fn warn_left_behind(report: &DrillReport) {
+    let left = report.left_behind();
+    if left.is_empty() {
+        return;
+    }
+    eprintln!("gcverify: WARNING: the restore drill could not delete everything it created (costs continue):");
+    for r in left {
+        eprintln!("  - {} (job {}): {:?}", r.name, r.job_id.as_deref().unwrap_or("-"), r.cleanup);
+    }
+    eprintln!("gcverify: run `cargo xtask drill cleanup --env ...` (it reads the journal and the {} tag)", drill::kinds::TAG);
+}
+
+/// `cargo xtask drill cleanup`.
+pub async fn cleanup(args: DrillCleanupArgs) -> Result<i32> {
+    let path = crate::verify::scenario_path(args.env.as_deref(), args.scenario.as_ref())?;
+    let scenario = gcverify_checks::load_scenario(&path, &Catalog::builtin()).map_err(|e| config_err(e.to_string()))?;
+    let out_dir = args.out.clone().unwrap_or_else(|| crate::cli::repo_root().join("target/gcverify").join(&scenario.environment.name));
+    let aws = AwsContext::load(&scenario.aws).await;
+    let mut regions = vec![scenario.aws.primary_region.clone()];
+    if scenario.aws.dr_region != scenario.aws.primary_region {
+        regions.push(scenario.aws.dr_region.clone());
+    }
+    let report = drill::cleanup(&aws, &regions, &state_dir(&out_dir), args.dry_run).await.map_err(|e| anyhow::anyhow!(e))?;
+    for d in &report.deleted {
+        println!("deleted  {d}");
+    }
+    for p in &report.pending {
+        println!("pending  {p}");
+    }
+    for f in &report.failed {
+        println!("FAILED   {f}");
+    }
+    for j in &report.journals_left {
+        println!("journal kept: {}", j.display());
+    }
+    if report.deleted.is_empty() && report.clean() {
+        println!("nothing left behind by restore drills in {}", regions.join(", "));
+    }
+    Ok(if report.clean() { 0 } else { gcverify_checks::model::exit_code::INCOMPLETE })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(name: &str) -> Scenario {
+        let path = crate::cli::repo_root().join("scenarios").join(name);
+        gcverify_checks::load_scenario(&path, &Catalog::builtin()).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    #[test]
+    fn the_example_scenario_configures_a_runnable_drill_and_the_demo_refuses() {
+        let prod = load("prod.example.toml");
+        let d = prod.continuity.drill.as_ref().expect("prod.example.toml has [continuity.drill]");
+        assert_eq!(d.health_checks.len(), 2);
+        assert!(check_runnable(&prod, None).is_ok());
+        assert!(check_runnable(&prod, Some(&["A.1.3.3".to_string()])).is_ok());
+        let e = check_runnable(&prod, Some(&["E.6.1.2".to_string()])).expect_err("--only without the drill's rows");
+        assert!(e.to_string().contains("A.1.3.2"), "{e}");
+        let e = check_runnable(&load("demo.toml"), None).expect_err("the demo has no drill target");
+        assert!(e.downcast_ref::<crate::verify::ConfigError>().is_some(), "a usage error (exit 3): {e}");
+        assert!(e.to_string().contains("[continuity.drill]"), "{e}");
+    }
+}
