@@ -76,8 +76,72 @@ fn full_alarm_set() -> Vec<cw::types::MetricAlarm> {
     ]
 }
 
+/// EC2 instances in scope (no RDS); the test's own rules come first and win.
+fn inventory(ids: &'static [&'static str]) -> Vec<Rule> {
+    vec![
+        mock!(ec2::Client::describe_instances).then_output(move || {
+            let list = ids
+                .iter()
+                .map(|id| {
+                    ec2::types::Instance::builder()
+                        .instance_id(*id)
+                        .state(ec2::types::InstanceState::builder().name(ec2::types::InstanceStateName::Running).build())
+                        .build()
+                })
+                .collect();
+            ec2::operation::describe_instances::DescribeInstancesOutput::builder()
+                .reservations(ec2::types::Reservation::builder().owner_id("123456789012").set_instances(Some(list)).build())
+                .build()
+        }),
+        mock!(aws_sdk_rds::Client::describe_db_instances)
+            .then_output(|| aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput::builder().build()),
+        mock!(aws_sdk_rds::Client::describe_db_clusters)
+            .then_output(|| aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput::builder().build()),
+    ]
+}
+
 async fn monitoring(level: &str, rules: &[Rule]) -> Conclusion {
-    probes::monitoring::alarms(input("C.1.3.1", level, "", rules)).await.conclude(level)
+    let mut all = rules.to_vec();
+    all.extend(inventory(&[]));
+    probes::monitoring::alarms(input("C.1.3.1", level, "", &all)).await.conclude(level)
+}
+
+fn on_instance(mut a: cw::types::MetricAlarm, id: &str) -> cw::types::MetricAlarm {
+    a.dimensions = Some(vec![cw::types::Dimension::builder().name("InstanceId").value(id).build()]);
+    a
+}
+
+#[tokio::test]
+async fn every_instance_in_scope_needs_its_own_alarms() {
+    use cw::types::StateValue::Ok as Fine;
+    let watched = vec![
+        on_instance(alarm("juki-web01-cpu", "CPUUtilization", true, Fine), "i-web01"),
+        on_instance(alarm("juki-web01-mem", "mem_used_percent", true, Fine), "i-web01"),
+        on_instance(alarm("juki-web01-disk", "disk_used_percent", true, Fine), "i-web01"),
+    ];
+    let mut rules = vec![alarms_rule(watched.clone())];
+    rules.extend(inventory(&["i-web01"]));
+    let c = monitoring("4", &rules).await;
+    assert_eq!(c.outcome, Outcome::Ok, "{}", c.summary.en);
+    assert!(c.evidence.iter().any(|e| e.subject == "i-web01" && e.status == EvidenceStatus::Pass), "{:?}", c.evidence);
+
+    // A second instance with no alarm of its own: every category is still "covered" by web01's alarms.
+    let mut rules = vec![alarms_rule(watched)];
+    rules.extend(inventory(&["i-web01", "i-web02"]));
+    let c = monitoring("4", &rules).await;
+    assert_eq!(c.outcome, Outcome::Ng);
+    let fail = c.evidence.iter().find(|e| e.status == EvidenceStatus::Fail).expect("a finding");
+    assert_eq!(fail.subject, "i-web02");
+    assert!(fail.detail.contains("cpu/memory/disk") || fail.detail.contains("CPU/memory/disk"), "{}", fail.detail);
+}
+
+#[tokio::test]
+async fn unreadable_inventory_is_error_not_ok() {
+    let denied = mock!(ec2::Client::describe_instances).then_error(|| {
+        ec2::operation::describe_instances::DescribeInstancesError::generic(ErrorMetadata::builder().code("UnauthorizedOperation").message("no").build())
+    });
+    let c = monitoring("4", &[alarms_rule(full_alarm_set()), denied]).await;
+    assert_eq!(c.outcome, Outcome::Error, "{}", c.summary.en);
 }
 
 #[tokio::test]

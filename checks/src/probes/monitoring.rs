@@ -4,17 +4,21 @@
 //! enabled action (ActionsEnabled and AlarmActions non-empty); an alarm stuck
 //! in INSUFFICIENT_DATA means its metric is not delivered and is a violation.
 //! Which metric names count per category comes from the scenario's `[monitoring]`.
+//! Every EC2 instance and RDS/Aurora database in scope must itself be watched:
+//! a working alarm of each category whose dimensions name it (InstanceId or its
+//! Auto Scaling group, DBInstanceIdentifier, DBClusterIdentifier).
 
 use std::sync::Arc;
 
 use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
 use chrono::{DateTime, Duration, Utc};
 
+use super::continuity::Resource;
 use super::{Findings, ProbeInput};
 use crate::model::{Msg, Outcome};
 use gcverify_scenarios::Monitoring;
 
-pub const ACTIONS: &[&str] = &["cloudwatch:DescribeAlarms"];
+pub const ACTIONS: &[&str] = &["cloudwatch:DescribeAlarms", "ec2:DescribeInstances", "rds:DescribeDBInstances", "rds:DescribeDBClusters"];
 
 /// An alarm still in INSUFFICIENT_DATA after this long is "stuck".
 const STUCK_AFTER: Duration = Duration::hours(1);
@@ -95,14 +99,79 @@ pub async fn alarms(input: Arc<ProbeInput>) -> Findings {
         // A region whose alarms could not be read may hold the missing category: no verdict on absence.
         return f;
     }
-    judge(&seen, &need, &input.scenario.monitoring, input.now, &mut f);
+    let working = judge(&seen, &need, &input.scenario.monitoring, input.now, &mut f);
+    let resources = crate::probes::continuity::in_scope_resources(&input, &mut f).await;
+    let working: Vec<&MetricAlarm> = working.iter().map(|i| &seen[*i].1).collect();
+    per_resource(&working, &resources, &need, &input.scenario.monitoring, &mut f);
     f
 }
 
-pub fn judge(alarms: &[(String, MetricAlarm)], need: &[Category], m: &Monitoring, now: DateTime<Utc>, f: &mut Findings) {
+/// Dimensions that name resource `r` in CloudWatch, and the categories it needs.
+fn identity(r: &Resource) -> (Vec<(&'static str, String)>, &'static [Category]) {
+    use Category::*;
+    match crate::probes::continuity::resource_type(&r.arn).as_str() {
+        "EC2" => {
+            let mut d = vec![("InstanceId", r.name.clone())];
+            if let Some(asg) = r.tags.get("aws:autoscaling:groupName") {
+                d.push(("AutoScalingGroupName", asg.clone()));
+            }
+            (d, &[Cpu, Memory, Disk])
+        }
+        "RDS" => (vec![("DBInstanceIdentifier", r.name.clone())], &[Cpu, Memory, Disk]),
+        // Aurora storage grows by itself: no disk alarm expected.
+        "Aurora" => (vec![("DBClusterIdentifier", r.name.clone())], &[Cpu, Memory]),
+        _ => (Vec::new(), &[]),
+    }
+}
+
+/// Dimensions an alarm watches (plain metric alarm or metric-math inputs).
+fn dimensions(a: &MetricAlarm) -> Vec<(&str, &str)> {
+    let plain = a.dimensions().iter();
+    let math = a.metrics().iter().filter_map(|q| q.metric_stat()).filter_map(|s| s.metric()).flat_map(|m| m.dimensions().iter());
+    plain.chain(math).filter_map(|d| Some((d.name()?, d.value()?))).collect()
+}
+
+/// Each EC2 instance / RDS or Aurora database in scope has a working alarm of every required category.
+pub(crate) fn per_resource(working: &[&MetricAlarm], resources: &[Resource], need: &[Category], m: &Monitoring, f: &mut Findings) {
+    const SRC: &str = "cloudwatch:DescribeAlarms";
+    let mut watched = 0;
+    for r in resources {
+        let (ids, cats) = identity(r);
+        if ids.is_empty() {
+            continue;
+        }
+        let mut missing = Vec::new();
+        let mut names = Vec::new();
+        for c in need.iter().filter(|c| cats.contains(c)) {
+            let hit = working.iter().find(|a| {
+                let metrics = metric_names(a);
+                metrics.iter().any(|mn| c.metrics(m).iter().any(|x| x == mn))
+                    && dimensions(a).iter().any(|(k, v)| ids.iter().any(|(ik, iv)| ik == k && iv == v))
+            });
+            match hit {
+                Some(a) => names.push(format!("{}: {}", c.label().1, a.alarm_name().unwrap_or("?"))),
+                None => missing.push(c.label().1),
+            }
+        }
+        let who = ids.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" or ");
+        if missing.is_empty() {
+            watched += 1;
+            f.pass(&r.name, None, format!("watched: {}", names.join(", ")), SRC);
+        } else {
+            f.fail(&r.name, None, format!("no working {} alarm on this resource (dimension {who})", missing.join("/")), SRC);
+        }
+    }
+    if watched == 0 && !resources.iter().any(|r| !identity(r).0.is_empty()) {
+        f.info("per-resource", None, "no EC2 instance or RDS/Aurora database in scope: per-resource alarm coverage not checked", SRC);
+    }
+}
+
+/// Judge the alarms by category; returns the indices of the working ones (action enabled, not stuck).
+pub fn judge(alarms: &[(String, MetricAlarm)], need: &[Category], m: &Monitoring, now: DateTime<Utc>, f: &mut Findings) -> Vec<usize> {
     const SRC: &str = "cloudwatch:DescribeAlarms";
     let mut covered = Vec::new();
-    for (region, a) in alarms {
+    let mut working = Vec::new();
+    for (i, (region, a)) in alarms.iter().enumerate() {
         let name = a.alarm_name().unwrap_or("(no name)");
         if !name.starts_with(&m.alarm_name_prefix) {
             continue;
@@ -131,6 +200,7 @@ pub fn judge(alarms: &[(String, MetricAlarm)], need: &[Category], m: &Monitoring
         } else {
             f.pass(name, Some(region), detail, SRC);
             covered.extend(cats);
+            working.push(i);
         }
     }
     let mut missing = Vec::new();
@@ -150,6 +220,7 @@ pub fn judge(alarms: &[(String, MetricAlarm)], need: &[Category], m: &Monitoring
         let en = need.iter().map(|c| c.label().1).collect::<Vec<_>>().join(", ");
         f.ok_summary(Msg::new(format!("{ja}のアラームが通知アクション付きで稼働"), format!("alarms with enabled actions cover {en}")));
     }
+    working
 }
 
 #[cfg(test)]
@@ -203,6 +274,61 @@ mod tests {
         let c = outcome(&a, "4");
         assert_eq!(c.outcome, Outcome::Ng);
         assert!(c.summary.en.contains("INSUFFICIENT_DATA"), "{}", c.summary.en);
+    }
+
+    fn with_dim(mut a: (String, MetricAlarm), name: &str, value: &str) -> (String, MetricAlarm) {
+        a.1 = MetricAlarm::builder()
+            .set_alarm_name(a.1.alarm_name().map(str::to_string))
+            .set_metric_name(a.1.metric_name().map(str::to_string))
+            .actions_enabled(true)
+            .alarm_actions("arn:aws:sns:ap-northeast-1:123456789012:ops")
+            .state_value(StateValue::Ok)
+            .dimensions(aws_sdk_cloudwatch::types::Dimension::builder().name(name).value(value).build())
+            .build();
+        a
+    }
+
+    fn resource(arn: &str, name: &str, tags: &[(&str, &str)]) -> Resource {
+        Resource { arn: arn.into(), name: name.into(), tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), pitr: None }
+    }
+
+    fn per(alarms: &[(String, MetricAlarm)], resources: &[Resource]) -> crate::probes::Conclusion {
+        let need = required("4").expect("level").expect("required");
+        let mut f = Findings::new(Utc::now());
+        let working = judge(alarms, &need, &Monitoring::default(), Utc::now(), &mut f);
+        let working: Vec<&MetricAlarm> = working.iter().map(|i| &alarms[*i].1).collect();
+        per_resource(&working, resources, &need, &Monitoring::default(), &mut f);
+        f.conclude("4")
+    }
+
+    #[test]
+    fn every_instance_and_database_needs_its_own_alarms() {
+        let web1 = resource("arn:aws:ec2:ap-northeast-1:1:instance/i-web1", "i-web1", &[]);
+        let web2 = resource("arn:aws:ec2:ap-northeast-1:1:instance/i-web2", "i-web2", &[("aws:autoscaling:groupName", "juki-web")]);
+        let db = resource("arn:aws:rds:ap-northeast-1:1:db:juki-db", "juki-db", &[]);
+        let alarms = vec![
+            with_dim(alarm("w1-cpu", "CPUUtilization", true, StateValue::Ok), "InstanceId", "i-web1"),
+            with_dim(alarm("w1-mem", "mem_used_percent", true, StateValue::Ok), "InstanceId", "i-web1"),
+            with_dim(alarm("w1-disk", "disk_used_percent", true, StateValue::Ok), "InstanceId", "i-web1"),
+            // web2 is watched through its Auto Scaling group.
+            with_dim(alarm("asg-cpu", "CPUUtilization", true, StateValue::Ok), "AutoScalingGroupName", "juki-web"),
+            with_dim(alarm("asg-mem", "mem_used_percent", true, StateValue::Ok), "AutoScalingGroupName", "juki-web"),
+            with_dim(alarm("asg-disk", "disk_used_percent", true, StateValue::Ok), "AutoScalingGroupName", "juki-web"),
+            with_dim(alarm("db-cpu", "CPUUtilization", true, StateValue::Ok), "DBInstanceIdentifier", "juki-db"),
+            with_dim(alarm("db-mem", "FreeableMemory", true, StateValue::Ok), "DBInstanceIdentifier", "juki-db"),
+        ];
+        let c = per(&alarms, &[web1.clone(), web2.clone(), db.clone()]);
+        assert_eq!(c.outcome, Outcome::Ng, "the database has no disk alarm");
+        let text = c.evidence.iter().map(|e| format!("{:?} {} {}", e.status, e.subject, e.detail)).collect::<Vec<_>>().join("\n");
+        assert!(text.contains("Fail juki-db no working disk alarm on this resource (dimension DBInstanceIdentifier=juki-db)"), "{text}");
+        assert!(text.contains("Pass i-web2 watched"), "{text}");
+        let mut all = alarms.clone();
+        all.push(with_dim(alarm("db-disk", "FreeStorageSpace", true, StateValue::Ok), "DBInstanceIdentifier", "juki-db"));
+        assert_eq!(per(&all, &[web1, web2, db]).outcome, Outcome::Ok);
+        // A second instance nobody watches: category coverage alone would have said OK.
+        let web3 = resource("arn:aws:ec2:ap-northeast-1:1:instance/i-web3", "i-web3", &[]);
+        let c = per(&all, &[web3]);
+        assert_eq!(c.outcome, Outcome::Ng);
     }
 
     #[test]

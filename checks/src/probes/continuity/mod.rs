@@ -24,7 +24,7 @@ pub use dr::dr_site;
 pub use restore::{rlo, rto};
 pub use rpo::rpo;
 pub use scope::resource_type;
-pub(crate) use scope::{discover, Resource};
+pub(crate) use scope::{discover, in_scope_resources, Resource};
 pub use selection::glob;
 
 use chrono::{DateTime, Duration, Utc};

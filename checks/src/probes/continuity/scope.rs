@@ -60,7 +60,22 @@ fn in_scope(tags: &BTreeMap<String, String>, wanted: &BTreeMap<String, String>) 
 
 /// Resources in scope, sorted by ARN. Failed calls are recorded in `f`
 /// (the row then cannot be OK); what could be read is still returned.
+/// Nothing in scope is an ERROR: continuity needs something to recover.
 pub async fn discover(input: &ProbeInput, f: &mut Findings) -> Vec<Resource> {
+    let list = in_scope_resources(input, f).await;
+    if list.is_empty() {
+        f.error(
+            "scope",
+            Some(input.scenario.aws.primary_region.as_str()),
+            "no resource in scope: declare [backup] resources or tag the system's EC2 instances / RDS databases with the [scope] tags",
+            "ec2:DescribeInstances",
+        );
+    }
+    list
+}
+
+/// As [`discover`], without judging an empty result.
+pub async fn in_scope_resources(input: &ProbeInput, f: &mut Findings) -> Vec<Resource> {
     let region = input.scenario.aws.primary_region.as_str();
     let wanted = &input.scenario.scope.tags;
     let mut all = Vec::new();
@@ -72,16 +87,7 @@ pub async fn discover(input: &ProbeInput, f: &mut Findings) -> Vec<Resource> {
     for arn in declared {
         out.entry(arn.clone()).or_insert_with(|| Resource::declared(arn));
     }
-    let list: Vec<Resource> = out.into_values().collect();
-    if list.is_empty() {
-        f.error(
-            "scope",
-            Some(region),
-            "no resource in scope: declare [backup] resources or tag the system's EC2 instances / RDS databases with the [scope] tags",
-            "ec2:DescribeInstances",
-        );
-    }
-    list
+    out.into_values().collect()
 }
 
 async fn ec2_instances(ec2: &aws_sdk_ec2::Client, region: &str, f: &mut Findings, out: &mut Vec<Resource>) {
