@@ -638,7 +638,7 @@ async fn types_the_drill_cannot_delete_are_not_restored_and_the_row_says_so() {
     let report = drill_with(&extra, &rules, &opts(dir.path())).await;
     assert!(report.resources.is_empty());
     assert_eq!(start.num_calls(), 0);
-    assert!(report.not_drilled[0].1.contains("cannot be drilled"), "{:?}", report.not_drilled);
+    assert!(report.not_drilled[0].reason.contains("cannot be drilled") && report.not_drilled[0].unmeasured, "{:?}", report.not_drilled);
     let c = rto(report, "*").await;
     assert_eq!(c.outcome, Outcome::Error, "{}", text(&c));
 }
@@ -650,4 +650,19 @@ fn scenario_without_drill_table_is_refused() {
     let i = input("A.1.3.2", "*", "", &[], None);
     let e = rt.block_on(drill::run(&i, &opts(dir.path()), drill::Cancel::never(), &|_| {})).expect_err("no [continuity.drill]");
     assert!(e.to_string().contains("[continuity.drill]"), "{e}");
+}
+
+#[tokio::test]
+async fn only_the_listed_resources_are_drilled_and_unknown_ones_are_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = ec2_path(job_after(0, bk::RestoreJobStatus::Completed, Some(COPY)), vec![]);
+    let extra = format!("{DRILL}resources = [\"arn:aws:ec2:ap-northeast-1:123456789012:instance/i-0gone\"]\n");
+    let report = drill_with(&extra, &rules, &opts(dir.path())).await;
+    assert!(report.resources.is_empty(), "{report:?}");
+    assert_eq!(report.not_drilled.len(), 1);
+    assert_eq!(report.not_drilled[0].arn, I1);
+    assert!(!report.not_drilled[0].unmeasured, "left out on purpose");
+    assert!(report.problems.iter().any(|p| p.contains("i-0gone") && p.contains("not found in scope")), "{:?}", report.problems);
+    let c = rto(report, "*").await;
+    assert_eq!(c.outcome, Outcome::Error, "{}", text(&c));
 }

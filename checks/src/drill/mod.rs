@@ -147,6 +147,14 @@ impl DrillResource {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct NotDrilled {
+    pub arn: String,
+    pub reason: String,
+    /// True when the resource should have been drilled (its type is not supported): A.1.3.2 is then ERROR.
+    pub unmeasured: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct DrillReport {
     pub drill_id: String,
     pub region: String,
@@ -155,7 +163,7 @@ pub struct DrillReport {
     pub interrupted: bool,
     pub resources: Vec<DrillResource>,
     /// Resources in scope that were not drilled, and why (type not supported, not selected).
-    pub not_drilled: Vec<(String, String, bool)>,
+    pub not_drilled: Vec<NotDrilled>,
     /// Calls that failed before any restore (discovery): the drill is then incomplete.
     pub problems: Vec<String>,
 }
@@ -223,9 +231,10 @@ pub async fn run(input: &ProbeInput, opts: &DrillOptions, cancel: Cancel, progre
     let mut not_drilled = Vec::new();
     for r in &discovered {
         if !wanted.is_empty() && !wanted.contains(r.arn.as_str()) {
-            not_drilled.push((r.arn.clone(), "not in [continuity.drill] resources".to_string(), false));
+            not_drilled.push(NotDrilled { arn: r.arn.clone(), reason: "not in [continuity.drill] resources".to_string(), unmeasured: false });
         } else if Kind::from_arn(&r.arn).is_none() {
-            not_drilled.push((r.arn.clone(), format!("type {} cannot be drilled (the drill restores only {})", r.backup_type(), kinds::SUPPORTED), true));
+            let reason = format!("type {} cannot be drilled (the drill restores only {})", r.backup_type(), kinds::SUPPORTED);
+            not_drilled.push(NotDrilled { arn: r.arn.clone(), reason, unmeasured: true });
         } else {
             targets.push(r.clone());
         }

@@ -278,11 +278,11 @@ fn drill_common(d: &DrillReport, f: &mut Findings) {
     for p in &d.problems {
         f.error("restore-drill", Some(&d.region), p.clone(), DRILL);
     }
-    for (arn, why, must) in &d.not_drilled {
-        if *must {
-            f.error(arn, Some(&d.region), format!("not drilled: {why}"), DRILL);
+    for n in &d.not_drilled {
+        if n.unmeasured {
+            f.error(&n.arn, Some(&d.region), format!("not drilled: {}", n.reason), DRILL);
         } else {
-            f.info(arn, Some(&d.region), format!("not drilled: {why}"), DRILL);
+            f.info(&n.arn, Some(&d.region), format!("not drilled: {}", n.reason), DRILL);
         }
     }
     if d.interrupted {
