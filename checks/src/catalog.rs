@@ -131,6 +131,17 @@ impl Catalog {
         self.items.iter().find(|i| i.id == id)
     }
 
+    /// 選択レベル in force for every item: the scenario's `[levels]` override, else the catalog's.
+    pub fn levels_in_force(&self, scenario: &gcverify_scenarios::Scenario) -> std::collections::BTreeMap<String, String> {
+        self.items
+            .iter()
+            .map(|i| {
+                let over = scenario.levels.iter().find(|(id, _)| id.get_ref() == &i.id).map(|(_, l)| l.get_ref().clone());
+                (i.id.clone(), over.unwrap_or_else(|| i.selected_level.clone()))
+            })
+            .collect()
+    }
+
     /// Whether `level` is a level this item can be set to.
     pub fn check_level(&self, id: &str, level: &str) -> Result<(), String> {
         let item = self.get(id).ok_or_else(|| format!("unknown item ID `{id}`"))?;

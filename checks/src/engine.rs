@@ -60,16 +60,7 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
 
     let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    let levels: Arc<BTreeMap<String, String>> = Arc::new(
-        catalog
-            .items()
-            .iter()
-            .map(|i| {
-                let level = scenario.levels.iter().find(|(id, _)| id.get_ref() == &i.id).map(|(_, l)| l.get_ref().clone());
-                (i.id.clone(), level.unwrap_or_else(|| i.selected_level.clone()))
-            })
-            .collect(),
-    );
+    let levels: Arc<BTreeMap<String, String>> = Arc::new(catalog.levels_in_force(&scenario));
     for (index, item) in items.into_iter().enumerate() {
         let level = levels.get(&item.id).cloned().unwrap_or_else(|| item.selected_level.clone());
         let input = Arc::new(ProbeInput {

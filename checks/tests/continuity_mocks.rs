@@ -64,14 +64,7 @@ fn scenario(extra: &str) -> Arc<gcverify_scenarios::Scenario> {
 }
 
 fn levels(s: &gcverify_scenarios::Scenario) -> BTreeMap<String, String> {
-    Catalog::builtin()
-        .items()
-        .iter()
-        .map(|i| {
-            let over = s.levels.iter().find(|(id, _)| id.get_ref() == &i.id).map(|(_, l)| l.get_ref().clone());
-            (i.id.clone(), over.unwrap_or_else(|| i.selected_level.clone()))
-        })
-        .collect()
+    Catalog::builtin().levels_in_force(s)
 }
 
 fn input_at(id: &str, level: &str, extra: &str, rules: &[Rule], at: DateTime<Utc>) -> Arc<ProbeInput> {

@@ -50,16 +50,8 @@ fn scenario(extra: &str) -> Arc<gcverify_scenarios::Scenario> {
     Arc::new(gcverify_scenarios::parse(&text, Path::new("t.toml")).expect("scenario"))
 }
 
-/// Levels in force for every item: the catalog's, overridden by the scenario (as the engine does).
 fn levels(s: &gcverify_scenarios::Scenario) -> BTreeMap<String, String> {
-    Catalog::builtin()
-        .items()
-        .iter()
-        .map(|i| {
-            let over = s.levels.iter().find(|(id, _)| id.get_ref() == &i.id).map(|(_, l)| l.get_ref().clone());
-            (i.id.clone(), over.unwrap_or_else(|| i.selected_level.clone()))
-        })
-        .collect()
+    Catalog::builtin().levels_in_force(s)
 }
 
 fn input(id: &str, level: &str, scenario_extra: &str, rules: &[Rule]) -> Arc<ProbeInput> {

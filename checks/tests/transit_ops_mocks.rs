@@ -5,7 +5,6 @@
 //! Each probe is run for OK, NG, an unmanaged instance, access denied and
 //! throttling (retried, then ERROR).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -34,7 +33,7 @@ fn input(id: &str, level: &str, extra: &str, rules: &[Rule]) -> Arc<ProbeInput> 
     let text = format!("[environment]\nname = \"t\"\n[aws]\nprimary_region = \"ap-northeast-1\"\ndr_region = \"ap-northeast-1\"\n{extra}");
     let scenario = Arc::new(gcverify_scenarios::parse(&text, Path::new("t.toml")).expect("scenario"));
     let item = Catalog::builtin().get(id).cloned().expect("catalog item");
-    let levels: BTreeMap<String, String> = Catalog::builtin().items().iter().map(|i| (i.id.clone(), i.selected_level.clone())).collect();
+    let levels = Catalog::builtin().levels_in_force(&scenario);
     Arc::new(ProbeInput { item, level: level.to_string(), levels: Arc::new(levels), scenario, aws: aws(rules), now: now(), drill: None })
 }
 

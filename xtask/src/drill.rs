@@ -42,8 +42,9 @@ pub async fn run(scenario: Arc<Scenario>, aws: Arc<AwsContext>, out_dir: &Path) 
     let catalog = Catalog::builtin();
     let item = catalog.get("A.1.3.2").cloned().context("catalog has no A.1.3.2")?;
     let now = chrono::Utc::now();
-    let level = scenario.levels.iter().find(|(id, _)| id.get_ref() == "A.1.3.2").map(|(_, l)| l.get_ref().clone()).unwrap_or(item.selected_level.clone());
-    let input = ProbeInput { item, level, levels: Default::default(), scenario: scenario.clone(), aws, now, drill: None };
+    let levels = catalog.levels_in_force(&scenario);
+    let level = levels.get("A.1.3.2").cloned().unwrap_or_else(|| item.selected_level.clone());
+    let input = ProbeInput { item, level, levels: Arc::new(levels), scenario: scenario.clone(), aws, now, drill: None };
     let opts = DrillOptions::new(&cfg, state_dir(out_dir), now);
 
     let (handle, cancel) = drill::cancel::pair();
