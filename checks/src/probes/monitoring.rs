@@ -134,12 +134,13 @@ fn dimensions(a: &MetricAlarm) -> Vec<(&str, &str)> {
 /// Each EC2 instance / RDS or Aurora database in scope has a working alarm of every required category.
 pub(crate) fn per_resource(working: &[&MetricAlarm], resources: &[Resource], need: &[Category], m: &Monitoring, f: &mut Findings) {
     const SRC: &str = "cloudwatch:DescribeAlarms";
-    let mut watched = 0;
+    let mut checked = 0;
     for r in resources {
         let (ids, cats) = identity(r);
         if ids.is_empty() {
             continue;
         }
+        checked += 1;
         let mut missing = Vec::new();
         let mut names = Vec::new();
         for c in need.iter().filter(|c| cats.contains(c)) {
@@ -155,13 +156,12 @@ pub(crate) fn per_resource(working: &[&MetricAlarm], resources: &[Resource], nee
         }
         let who = ids.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" or ");
         if missing.is_empty() {
-            watched += 1;
             f.pass(&r.name, None, format!("watched: {}", names.join(", ")), SRC);
         } else {
             f.fail(&r.name, None, format!("no working {} alarm on this resource (dimension {who})", missing.join("/")), SRC);
         }
     }
-    if watched == 0 && !resources.iter().any(|r| !identity(r).0.is_empty()) {
+    if checked == 0 {
         f.info("per-resource", None, "no EC2 instance or RDS/Aurora database in scope: per-resource alarm coverage not checked", SRC);
     }
 }
