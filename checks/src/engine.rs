@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 
 use crate::aws::AwsContext;
 use crate::catalog::{Catalog, Item};
+use crate::inventory::Inventory;
 use crate::model::{ItemResult, Msg, Outcome, RunReport};
 use crate::probes::{self, Conclusion, Findings, ProbeInput};
 
@@ -61,6 +62,7 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
     let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let levels: Arc<BTreeMap<String, String>> = Arc::new(catalog.levels_in_force(&scenario));
+    let inventory = Inventory::shared(aws.clone(), scenario.clone());
     for (index, item) in items.into_iter().enumerate() {
         let level = levels.get(&item.id).cloned().unwrap_or_else(|| item.selected_level.clone());
         let input = Arc::new(ProbeInput {
@@ -71,6 +73,7 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
             aws: aws.clone(),
             now: opts.now,
             drill: opts.drill.clone(),
+            inventory: inventory.clone(),
         });
         let semaphore = semaphore.clone();
         let timeout = opts.timeout;
@@ -91,6 +94,8 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
         results[index] = Some(result);
     }
     let items = results.into_iter().flatten().collect();
+    // Only when a probe needed the scope: a run of non-AWS rows lists nothing.
+    let warnings = inventory.computed_scope().and_then(|s| s.tags.warning()).into_iter().collect();
     RunReport {
         environment: scenario.environment.name.clone(),
         municipality: scenario.environment.municipality.clone(),
@@ -99,6 +104,7 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
         started_at,
         finished_at: Utc::now(),
         items,
+        warnings,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod catalog;
 pub mod drill;
 pub mod engine;
+pub mod inventory;
 pub mod model;
 pub mod probes;
 

@@ -141,6 +141,9 @@ pub struct RunReport {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub items: Vec<ItemResult>,
+    /// Said before the table: e.g. the `[scope]` tags matched nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Msg>,
 }
 
 /// Exit codes scripts can rely on.
@@ -206,6 +209,7 @@ mod tests {
                     finished_at: t,
                 })
                 .collect(),
+            warnings: Vec::new(),
         }
     }
 

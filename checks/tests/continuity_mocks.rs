@@ -70,7 +70,7 @@ fn levels(s: &gcverify_scenarios::Scenario) -> BTreeMap<String, String> {
 fn input_at(id: &str, level: &str, extra: &str, rules: &[Rule], at: DateTime<Utc>) -> Arc<ProbeInput> {
     let item = Catalog::builtin().get(id).cloned().expect("catalog item");
     let scenario = scenario(extra);
-    Arc::new(ProbeInput { item, level: level.to_string(), levels: Arc::new(levels(&scenario)), scenario, aws: aws(rules), now: at, drill: None })
+    Arc::new(ProbeInput::alone(item, level.to_string(), Arc::new(levels(&scenario)), scenario, aws(rules), at, None))
 }
 
 async fn coverage(id: &str, level: &str, extra: &str, rules: &[Rule]) -> Conclusion {

@@ -85,15 +85,7 @@ fn scenario(extra: &str) -> Arc<gcverify_scenarios::Scenario> {
 
 fn input(id: &str, level: &str, extra: &str, rules: &[Rule], drill: Option<DrillReport>) -> Arc<ProbeInput> {
     let item = Catalog::builtin().get(id).cloned().expect("catalog item");
-    Arc::new(ProbeInput {
-        item,
-        level: level.to_string(),
-        levels: Default::default(),
-        scenario: scenario(extra),
-        aws: aws(rules),
-        now: now(),
-        drill: drill.map(Arc::new),
-    })
+    Arc::new(ProbeInput::alone(item, level.to_string(), Default::default(), scenario(extra), aws(rules), now(), drill.map(Arc::new)))
 }
 
 fn opts(dir: &Path) -> DrillOptions {

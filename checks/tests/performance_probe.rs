@@ -27,15 +27,15 @@ use common::aws;
 fn input(id: &str, level: &str, scenario_text: &str, scenario_path: &Path, rules: &[Rule]) -> Arc<ProbeInput> {
     let text = format!("[environment]\nname = \"perf-test\"\n{scenario_text}");
     let scenario = Arc::new(gcverify_scenarios::parse(&text, scenario_path).expect("scenario"));
-    Arc::new(ProbeInput {
-        item: Catalog::builtin().get(id).cloned().expect("item"),
-        level: level.into(),
-        levels: Arc::new(BTreeMap::new()),
+    Arc::new(ProbeInput::alone(
+        Catalog::builtin().get(id).cloned().expect("item"),
+        level.into(),
+        Arc::new(BTreeMap::new()),
         scenario,
-        aws: aws(rules),
-        now: Utc::now(),
-        drill: None,
-    })
+        aws(rules),
+        Utc::now(),
+        None,
+    ))
 }
 
 fn metric_values(values: Vec<f64>) -> Rule {

@@ -57,7 +57,7 @@ fn levels(s: &gcverify_scenarios::Scenario) -> BTreeMap<String, String> {
 fn input(id: &str, level: &str, scenario_extra: &str, rules: &[Rule]) -> Arc<ProbeInput> {
     let item = Catalog::builtin().get(id).cloned().expect("catalog item");
     let scenario = scenario(scenario_extra);
-    Arc::new(ProbeInput { item, level: level.to_string(), levels: Arc::new(levels(&scenario)), scenario, aws: aws(rules), now: now(), drill: None })
+    Arc::new(ProbeInput::alone(item, level.to_string(), Arc::new(levels(&scenario)), scenario, aws(rules), now(), None))
 }
 
 async fn at_rest(level: &str, extra: &str, rules: &[Rule]) -> Conclusion {
@@ -127,7 +127,7 @@ fn html_404() -> HttpResponse {
 mod ec2 {
     pub use aws_sdk_ec2::operation::describe_volumes::{DescribeVolumesError, DescribeVolumesOutput};
     pub use aws_sdk_ec2::operation::get_ebs_encryption_by_default::GetEbsEncryptionByDefaultOutput;
-    pub use aws_sdk_ec2::types::{Volume, VolumeAttachment};
+    pub use aws_sdk_ec2::types::{Tag, Volume, VolumeAttachment};
     pub use aws_sdk_ec2::Client;
 }
 mod rds {
@@ -235,9 +235,12 @@ async fn encryption_all_encrypted_is_ok_with_counts() {
     assert_eq!(c.achieved_level.as_deref(), Some("2"));
     let vol = c.evidence.iter().find(|e| e.subject == "vol-0aaa").expect("volume evidence");
     assert_eq!(vol.status, EvidenceStatus::Pass);
-    assert!(vol.detail.contains("attached to i-0123"), "{}", vol.detail);
+    assert!(vol.detail.contains("in scope: whole account (no [scope] tags)"), "{}", vol.detail);
     let bucket = c.evidence.iter().find(|e| e.subject == "gc-docs").expect("bucket evidence");
-    assert_eq!(bucket.detail, "SSEAlgorithm=aws:kms KMSMasterKeyID=arn:aws:kms:ap-northeast-1:123456789012:key/k-s3");
+    assert_eq!(
+        bucket.detail,
+        "SSEAlgorithm=aws:kms KMSMasterKeyID=arn:aws:kms:ap-northeast-1:123456789012:key/k-s3 (in scope: whole account (no [scope] tags))"
+    );
     assert_eq!(bucket.region.as_deref(), Some("ap-northeast-1"));
 }
 
@@ -289,7 +292,7 @@ async fn unencrypted_volume_beats_access_denied_elsewhere() {
     });
     let c = at_rest("2", "", &with(vec![vols, denied], healthy_encryption())).await;
     assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
-    assert!(c.summary.en.contains("vol-0bad (ap-northeast-1): Encrypted=false attached to i-0456"), "{}", c.summary.en);
+    assert!(c.summary.en.contains("vol-0bad (ap-northeast-1): Encrypted=false (in scope: whole account"), "{}", c.summary.en);
     assert!(c.summary.ja.starts_with("違反 2件"), "{}", c.summary.ja);
     // The denial stays in the evidence.
     let errs = errors(&c);
@@ -337,7 +340,11 @@ async fn s3_bucket_without_default_encryption_is_ng_naming_it() {
         .then_http_response(|| s3_error(404, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found"));
     let c = at_rest("2", "", &with(vec![none], healthy_encryption())).await;
     assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
-    assert!(c.summary.en.contains("gc-docs (ap-northeast-1): no default encryption (ServerSideEncryptionConfigurationNotFoundError)"), "{}", c.summary.en);
+    assert!(
+        c.summary.en.contains("gc-docs (ap-northeast-1): no default encryption (ServerSideEncryptionConfigurationNotFoundError; in scope"),
+        "{}",
+        c.summary.en
+    );
 }
 
 #[tokio::test]
@@ -350,10 +357,9 @@ async fn s3_list_buckets_denied_is_error() {
 
 #[tokio::test]
 async fn scope_tags_filter_volumes_databases_and_buckets() {
-    // Volumes: the tag filter must be sent (an unfiltered request matches no rule and panics).
-    let vols = mock!(ec2::Client::describe_volumes)
-        .match_requests(|r| r.filters().iter().any(|f| f.name() == Some("tag:System") && f.values() == ["juki"]))
-        .then_output(|| ec2::DescribeVolumesOutput::builder().volumes(volume("vol-0aaa", true, None)).build());
+    // Volumes: the account's listing holds another system's unencrypted volume; only the tagged one is judged.
+    let tagged_volume = ec2::Volume::builder().volume_id("vol-0aaa").encrypted(true).tags(ec2::Tag::builder().key("System").value("juki").build()).build();
+    let vols = volumes(vec![tagged_volume, volume("other-vol", false, None)]);
     // Databases are filtered client-side: the untagged unencrypted one is out of scope.
     let tagged = rds::Tag::builder().key("System").value("juki").build();
     let dbs = db_instances(vec![

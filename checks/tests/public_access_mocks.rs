@@ -63,15 +63,15 @@ async fn restrictions(extra: Rule) -> Conclusion {
     let scenario = Arc::new(gcverify_scenarios::parse(text, Path::new("t.toml")).expect("scenario"));
     let mut rules = base();
     rules.push(extra);
-    let input = Arc::new(ProbeInput {
-        item: Catalog::builtin().get("E.5.2.1").cloned().expect("item"),
-        level: "1".into(),
-        levels: Arc::new(Default::default()),
+    let input = Arc::new(ProbeInput::alone(
+        Catalog::builtin().get("E.5.2.1").cloned().expect("item"),
+        "1".into(),
+        Arc::new(Default::default()),
         scenario,
-        aws: aws(&rules),
-        now: Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).single().expect("clock"),
-        drill: None,
-    });
+        aws(&rules),
+        Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).single().expect("clock"),
+        None,
+    ));
     probes::access::restrictions(input).await.conclude("1")
 }
 

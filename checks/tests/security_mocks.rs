@@ -24,15 +24,15 @@ use common::aws;
 
 async fn mfa(level: &str, rules: &[Rule]) -> Conclusion {
     let scenario = Arc::new(gcverify_scenarios::parse("[environment]\nname = \"t\"\n", Path::new("t.toml")).expect("scenario"));
-    let input = Arc::new(ProbeInput {
-        item: Catalog::builtin().get("E.5.1.1").cloned().expect("item"),
-        level: level.into(),
-        levels: Arc::new(Default::default()),
+    let input = Arc::new(ProbeInput::alone(
+        Catalog::builtin().get("E.5.1.1").cloned().expect("item"),
+        level.into(),
+        Arc::new(Default::default()),
         scenario,
-        aws: aws(rules),
-        now: Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).single().expect("clock"),
-        drill: None,
-    });
+        aws(rules),
+        Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).single().expect("clock"),
+        None,
+    ));
     probes::access::mfa(input).await.conclude(level)
 }
 

@@ -34,7 +34,7 @@ fn input(id: &str, level: &str, extra: &str, rules: &[Rule]) -> Arc<ProbeInput> 
     let scenario = Arc::new(gcverify_scenarios::parse(&text, Path::new("t.toml")).expect("scenario"));
     let item = Catalog::builtin().get(id).cloned().expect("catalog item");
     let levels = Catalog::builtin().levels_in_force(&scenario);
-    Arc::new(ProbeInput { item, level: level.to_string(), levels: Arc::new(levels), scenario, aws: aws(rules), now: now(), drill: None })
+    Arc::new(ProbeInput::alone(item, level.to_string(), Arc::new(levels), scenario, aws(rules), now(), None))
 }
 
 fn errors(c: &Conclusion) -> String {
@@ -56,6 +56,10 @@ fn alarm(name: &str, metric: &str, enabled: bool, state: cw::types::StateValue) 
         .state_updated_timestamp(aws_smithy_types::DateTime::from_secs(now().timestamp() - 86_400));
     if enabled {
         b = b.alarm_actions("arn:aws:sns:ap-northeast-1:123456789012:juki-ops");
+    }
+    // The web server's own alarms watch it by InstanceId.
+    if name.starts_with("juki-web01") {
+        b = b.dimensions(cw::types::Dimension::builder().name("InstanceId").value("i-0web01").build());
     }
     b.build()
 }
@@ -145,19 +149,27 @@ async fn unreadable_inventory_is_error_not_ok() {
 
 #[tokio::test]
 async fn alarms_for_every_category_with_actions_is_ok() {
-    let c = monitoring("5", &[alarms_rule(full_alarm_set())]).await;
+    let rules: Vec<Rule> = std::iter::once(alarms_rule(full_alarm_set())).chain(inventory(&["i-0web01"])).collect();
+    let c = monitoring("5", &rules).await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", c.summary.en);
-    assert_eq!(c.evidence.iter().filter(|e| e.status == EvidenceStatus::Pass).count(), 4);
+    // Four categories plus the one in-scope instance watched by its own alarms.
+    assert_eq!(c.evidence.iter().filter(|e| e.status == EvidenceStatus::Pass).count(), 5);
+    // System-wide alarms alone, with nothing in scope, are no OK.
+    let c = monitoring("5", &[alarms_rule(full_alarm_set())]).await;
+    assert_eq!(c.outcome, Outcome::Error, "{}", c.summary.en);
+    assert!(c.summary.ja.contains("対象リソースなし（[scope] を確認）"), "{}", c.summary.ja);
 }
 
 #[tokio::test]
 async fn missing_latency_alarm_is_ng_at_level_5_but_ok_at_level_4() {
     let mut set = full_alarm_set();
     set.pop();
-    let c = monitoring("5", &[alarms_rule(set.clone())]).await;
+    let rules: Vec<Rule> = std::iter::once(alarms_rule(set.clone())).chain(inventory(&["i-0web01"])).collect();
+    let c = monitoring("5", &rules).await;
     assert_eq!(c.outcome, Outcome::Ng);
     assert!(c.summary.en.contains("response time/latency"), "{}", c.summary.en);
-    assert_eq!(monitoring("4", &[alarms_rule(set)]).await.outcome, Outcome::Ok);
+    let rules: Vec<Rule> = std::iter::once(alarms_rule(set)).chain(inventory(&["i-0web01"])).collect();
+    assert_eq!(monitoring("4", &rules).await.outcome, Outcome::Ok);
 }
 
 #[tokio::test]
@@ -204,7 +216,16 @@ async fn monitoring_level_0_is_na_and_level_2_is_error_unsupported() {
 fn instances_rule(ids: &'static [&'static str]) -> Rule {
     mock!(ec2::Client::describe_instances).then_output(move || {
         let r = ec2::types::Reservation::builder()
-            .set_instances(Some(ids.iter().map(|i| ec2::types::Instance::builder().instance_id(*i).build()).collect()))
+            .set_instances(Some(
+                ids.iter()
+                    .map(|i| {
+                        ec2::types::Instance::builder()
+                            .instance_id(*i)
+                            .state(ec2::types::InstanceState::builder().name(ec2::types::InstanceStateName::Running).build())
+                            .build()
+                    })
+                    .collect(),
+            ))
             .build();
         ec2::operation::describe_instances::DescribeInstancesOutput::builder().reservations(r).build()
     })

@@ -23,15 +23,15 @@ async fn waf(level: &str, rules: &[Rule]) -> Conclusion {
     // One region only, so each canned answer is seen once.
     let text = "[environment]\nname = \"t\"\n[aws]\nprimary_region = \"ap-northeast-1\"\ndr_region = \"ap-northeast-1\"\n";
     let scenario = Arc::new(gcverify_scenarios::parse(text, Path::new("t.toml")).expect("scenario"));
-    let input = Arc::new(ProbeInput {
-        item: Catalog::builtin().get("E.10.1.2").cloned().expect("item"),
-        level: level.into(),
-        levels: Arc::new(Default::default()),
+    let input = Arc::new(ProbeInput::alone(
+        Catalog::builtin().get("E.10.1.2").cloned().expect("item"),
+        level.into(),
+        Arc::new(Default::default()),
         scenario,
-        aws: aws(rules),
-        now: Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).single().expect("clock"),
-        drill: None,
-    });
+        aws(rules),
+        Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).single().expect("clock"),
+        None,
+    ));
     probes::web::waf(input).await.conclude(level)
 }
 

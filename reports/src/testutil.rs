@@ -81,5 +81,6 @@ pub(crate) fn sample_report() -> RunReport {
         started_at: start,
         finished_at: start + Duration::days(30),
         items,
+        warnings: Vec::new(),
     }
 }

@@ -159,9 +159,14 @@ fn default_concurrency() -> usize {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
-    /// Resources must carry all of these tags (EC2 volumes, RDS instances).
+    /// Resources carrying all of these tags are in scope; what belongs to them
+    /// (attached volumes, their network, cluster members, ...) follows.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Resources in scope by name, whatever their tags: IDs (`i-…`, `vol-…`,
+    /// `sg-…`, `vpc-…`, DB identifiers, bucket names) or ARNs.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -44,7 +44,7 @@ pub async fn run(scenario: Arc<Scenario>, aws: Arc<AwsContext>, out_dir: &Path) 
     let now = chrono::Utc::now();
     let levels = catalog.levels_in_force(&scenario);
     let level = levels.get("A.1.3.2").cloned().unwrap_or_else(|| item.selected_level.clone());
-    let input = ProbeInput { item, level, levels: Arc::new(levels), scenario: scenario.clone(), aws, now, drill: None };
+    let input = ProbeInput::alone(item, level, Arc::new(levels), scenario.clone(), aws, now, None);
     let opts = DrillOptions::new(&cfg, state_dir(out_dir), now);
 
     let (handle, cancel) = drill::cancel::pair();

@@ -9,13 +9,14 @@
 //! internet, administrator policies attached directly to IAM users, S3
 //! public access block (bucket level), IMDSv2, public RDS instances.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_iam::types::SummaryKeyType;
 
-use super::{buckets, policy_doc, Findings, ProbeInput};
+use super::{policy_doc, Findings, ProbeInput};
 use crate::aws::error_code;
+use crate::inventory::{InstanceRecord, Kind, Scoped};
 use crate::model::{Msg, Outcome};
 
 /// IAM actions these probes call (see `permissions`).
@@ -65,8 +66,8 @@ pub async fn mfa(input: Arc<ProbeInput>) -> Findings {
     let iam = input.aws.iam(&region);
     let mut f = Findings::new(input.now);
     root_mfa(&iam, input.aws.is_custom_endpoint(), need_mfa, &mut f).await;
-    let console = console_users(&iam, need_mfa, &mut f).await;
-    let roles = role_mfa(&iam, &input.scenario.access, &mut f).await;
+    let console = console_users(&input, need_mfa, &mut f).await;
+    let roles = role_mfa(&iam, &input, &mut f).await;
     f.info(
         "application-2fa",
         None,
@@ -104,50 +105,31 @@ async fn root_mfa(iam: &aws_sdk_iam::Client, custom_endpoint: bool, need_mfa: bo
     }
 }
 
-async fn list_users(iam: &aws_sdk_iam::Client, f: &mut Findings) -> Option<Vec<String>> {
-    let mut users = Vec::new();
-    let mut pages = iam.list_users().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => users.extend(p.users().iter().map(|u| u.user_name().to_string())),
-            Err(e) => {
-                f.aws_error("iam:ListUsers", None, &e);
-                return None;
-            }
+/// Console users (password enabled) and their MFA, from the inventory's
+/// credential report (or per-user calls). Returns how many were judged.
+async fn console_users(input: &ProbeInput, need_mfa: bool, f: &mut Findings) -> usize {
+    let users = match input.inventory.iam_users().await {
+        Ok(u) => u,
+        Err(e) => {
+            f.listing_error(&e);
+            return 0;
         }
-    }
-    Some(users)
-}
-
-/// Console users (those with a login profile) and their MFA devices. Returns how many were judged.
-async fn console_users(iam: &aws_sdk_iam::Client, need_mfa: bool, f: &mut Findings) -> usize {
-    let Some(users) = list_users(iam, f).await else { return 0 };
+    };
     let mut n = 0;
-    for user in users {
-        match iam.get_login_profile().user_name(&user).send().await {
-            Ok(_) => {}
-            Err(e) if error_code(&e) == Some("NoSuchEntity") => {
-                f.info(&user, None, "no console password (no login profile)", "iam:GetLoginProfile");
-                continue;
-            }
-            Err(e) => {
-                f.aws_error("iam:GetLoginProfile", None, &e);
-                continue;
-            }
+    for u in users.iter() {
+        let source = u.source_call();
+        if !u.password_enabled {
+            f.info(&u.name, None, format!("no console password ({})", u.source_text()), source);
+            continue;
         }
         n += 1;
-        match iam.list_mfa_devices().user_name(&user).send().await {
-            Ok(out) => {
-                let serials: Vec<&str> = out.mfa_devices().iter().map(|d| d.serial_number()).collect();
-                if !serials.is_empty() {
-                    f.pass(&user, None, format!("console password + MFA device {}", serials.join(",")), "iam:ListMFADevices");
-                } else if need_mfa {
-                    f.fail(&user, None, "console password without an MFA device", "iam:ListMFADevices");
-                } else {
-                    f.pass(&user, None, "console password (one factor; MFA not required at this level)", "iam:ListMFADevices");
-                }
-            }
-            Err(e) => f.aws_error("iam:ListMFADevices", None, &e),
+        let devices = if u.mfa_devices.is_empty() { String::new() } else { format!(" {}", u.mfa_devices.join(",")) };
+        if u.mfa_active {
+            f.pass(&u.name, None, format!("console password + MFA device{devices} ({})", u.source_text()), source);
+        } else if need_mfa {
+            f.fail(&u.name, None, format!("console password without an MFA device ({})", u.source_text()), source);
+        } else {
+            f.pass(&u.name, None, format!("console password (one factor; MFA not required at this level; {})", u.source_text()), source);
         }
     }
     n
@@ -155,24 +137,19 @@ async fn console_users(iam: &aws_sdk_iam::Client, need_mfa: bool, f: &mut Findin
 
 /// Roles that must require MFA: named in the scenario, or every role holding
 /// an administrator policy when `admin_roles_require_mfa`. Returns how many were judged.
-async fn role_mfa(iam: &aws_sdk_iam::Client, access: &gcverify_scenarios::AccessConfig, f: &mut Findings) -> usize {
+async fn role_mfa(iam: &aws_sdk_iam::Client, input: &ProbeInput, f: &mut Findings) -> usize {
     const LIST: &str = "iam:ListRoles";
+    let access = &input.scenario.access;
     if access.mfa_required_roles.is_empty() && !access.admin_roles_require_mfa {
         return 0;
     }
-    let mut roles = Vec::new();
-    let mut pages = iam.list_roles().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => {
-                roles.extend(p.roles().iter().map(|r| (r.role_name().to_string(), r.path().to_string(), r.assume_role_policy_document().map(str::to_string))))
-            }
-            Err(e) => {
-                f.aws_error(LIST, None, &e);
-                return 0;
-            }
+    let roles: Vec<(String, String, Option<String>)> = match input.inventory.iam_roles().await {
+        Ok(list) => list.iter().map(|r| (r.role_name().to_string(), r.path().to_string(), r.assume_role_policy_document().map(str::to_string))).collect(),
+        Err(e) => {
+            f.listing_error(&e);
+            return 0;
         }
-    }
+    };
     for wanted in &access.mfa_required_roles {
         if !roles.iter().any(|(n, ..)| n == wanted) {
             f.fail(wanted, None, "role named in [access] mfa_required_roles does not exist", LIST);
@@ -309,15 +286,16 @@ pub async fn restrictions(input: Arc<ProbeInput>) -> Findings {
     let mut ports: Vec<u16> = ADMIN_PORTS.iter().chain(access.extra_admin_ports.iter()).copied().collect();
     ports.sort_unstable();
     ports.dedup();
-    let tags = &input.scenario.scope.tags;
+    let inv = &input.inventory;
     for region in input.scenario.aws.used_regions() {
-        let ec2 = input.aws.ec2(&region);
-        security_groups(&ec2, &region, &ports, &mut f, &mut n).await;
-        imdsv2(&ec2, &region, tags, &mut f, &mut n).await;
-        public_databases(&input.aws.rds(&region), &region, tags, &mut f, &mut n).await;
+        security_groups(&inv.scoped_security_groups(&region).await, &region, &ports, &mut f, &mut n);
+        imdsv2(&inv.scoped_instances(&region).await, &region, &mut f, &mut n);
+        public_databases(&inv.scoped_db_instances(&region).await, &region, &mut f, &mut n);
     }
-    admin_users(&input.aws.iam(&iam_region(&input)), &access.break_glass_users, &mut f, &mut n).await;
+    admin_users(&input, &mut f, &mut n).await;
     public_access_block(&input, &mut f, &mut n).await;
+    // IAM users are account-wide: they never stand in for the system's resources.
+    f.require_resources(n.groups + n.instances + n.databases + n.buckets, &[Kind::SecurityGroup, Kind::Instance, Kind::DbInstance, Kind::Bucket]);
     f.ok_summary(Msg::new(
         format!(
             "管理/DBポートの全開放なし（SG {}件）、管理者権限の直接付与なし（IAMユーザー{}名）、S3パブリックアクセスブロック有効（{}件）、IMDSv2必須（{}台）、公開RDSなし（{}件）",
@@ -344,101 +322,76 @@ pub fn opened_ports(protocol: &str, from: Option<i32>, to: Option<i32>, ports: &
     ports.iter().copied().filter(|&port| i32::from(port) >= from && i32::from(port) <= to).collect()
 }
 
-async fn security_groups(ec2: &aws_sdk_ec2::Client, region: &str, ports: &[u16], f: &mut Findings, n: &mut Counts) {
+fn security_groups(groups: &Scoped<aws_sdk_ec2::types::SecurityGroup>, region: &str, ports: &[u16], f: &mut Findings, n: &mut Counts) {
     const CALL: &str = "ec2:DescribeSecurityGroups";
-    let mut pages = ec2.describe_security_groups().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => return f.aws_error(CALL, Some(region), &e),
-        };
-        for sg in page.security_groups() {
-            let id = sg.group_id().unwrap_or("(no id)");
-            let subject = format!("{id} ({})", sg.group_name().unwrap_or("-"));
-            n.groups += 1;
-            let mut open = Vec::new();
-            for perm in sg.ip_permissions() {
-                let opened = opened_ports(perm.ip_protocol().unwrap_or(""), perm.from_port(), perm.to_port(), ports);
-                if opened.is_empty() {
-                    continue;
-                }
-                let world = perm
-                    .ip_ranges()
-                    .iter()
-                    .filter_map(|r| r.cidr_ip())
-                    .chain(perm.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()))
-                    .filter(|c| *c == "0.0.0.0/0" || *c == "::/0");
-                for cidr in world {
-                    let list = opened.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
-                    open.push(format!("port {list} open to {cidr}"));
-                }
+    f.scoped_complete(groups);
+    for (sg, why) in &groups.items {
+        let id = sg.group_id().unwrap_or("(no id)");
+        let subject = format!("{id} ({})", sg.group_name().unwrap_or("-"));
+        n.groups += 1;
+        let mut open = Vec::new();
+        for perm in sg.ip_permissions() {
+            let opened = opened_ports(perm.ip_protocol().unwrap_or(""), perm.from_port(), perm.to_port(), ports);
+            if opened.is_empty() {
+                continue;
             }
-            if open.is_empty() {
-                f.pass(&subject, Some(region), "no admin/DB port open to 0.0.0.0/0 or ::/0", CALL);
-            } else {
-                f.fail(&subject, Some(region), open.join("; "), CALL);
+            let world = perm
+                .ip_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ip())
+                .chain(perm.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()))
+                .filter(|c| *c == "0.0.0.0/0" || *c == "::/0");
+            for cidr in world {
+                let list = opened.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+                open.push(format!("port {list} open to {cidr}"));
             }
+        }
+        if open.is_empty() {
+            f.pass(&subject, Some(region), format!("no admin/DB port open to 0.0.0.0/0 or ::/0 (in scope: {why})"), CALL);
+        } else {
+            f.fail(&subject, Some(region), format!("{} (in scope: {why})", open.join("; ")), CALL);
         }
     }
 }
 
-fn tag_filters(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_ec2::types::Filter> {
-    tags.iter().map(|(k, v)| aws_sdk_ec2::types::Filter::builder().name(format!("tag:{k}")).values(v).build()).collect()
-}
-
-async fn imdsv2(ec2: &aws_sdk_ec2::Client, region: &str, tags: &BTreeMap<String, String>, f: &mut Findings, n: &mut Counts) {
+fn imdsv2(instances: &Scoped<InstanceRecord>, region: &str, f: &mut Findings, n: &mut Counts) {
     const CALL: &str = "ec2:DescribeInstances";
-    let mut pages = ec2.describe_instances().set_filters(Some(tag_filters(tags))).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => return f.aws_error(CALL, Some(region), &e),
-        };
-        for inst in page.reservations().iter().flat_map(|r| r.instances()) {
-            let state = inst.state().and_then(|s| s.name()).map(|s| s.as_str()).unwrap_or("");
-            if matches!(state, "terminated" | "shutting-down") {
-                continue;
-            }
-            let id = inst.instance_id().unwrap_or("(no id)");
-            n.instances += 1;
-            match inst.metadata_options().and_then(|m| m.http_tokens()).map(|t| t.as_str()) {
-                Some("required") => f.pass(id, Some(region), "MetadataOptions.HttpTokens=required (IMDSv2)", CALL),
-                Some(other) => f.fail(id, Some(region), format!("MetadataOptions.HttpTokens={other} (IMDSv1 allowed)"), CALL),
-                None => f.error(id, Some(region), format!("{CALL}: answer had no MetadataOptions.HttpTokens"), CALL),
-            }
+    f.scoped_complete(instances);
+    for (rec, why) in &instances.items {
+        let id = rec.id();
+        n.instances += 1;
+        match rec.instance.metadata_options().and_then(|m| m.http_tokens()).map(|t| t.as_str()) {
+            Some("required") => f.pass(id, Some(region), format!("MetadataOptions.HttpTokens=required (IMDSv2; in scope: {why})"), CALL),
+            Some(other) => f.fail(id, Some(region), format!("MetadataOptions.HttpTokens={other} (IMDSv1 allowed; in scope: {why})"), CALL),
+            None => f.error(id, Some(region), format!("{CALL}: answer had no MetadataOptions.HttpTokens"), CALL),
         }
     }
 }
 
-async fn public_databases(rds: &aws_sdk_rds::Client, region: &str, tags: &BTreeMap<String, String>, f: &mut Findings, n: &mut Counts) {
+fn public_databases(dbs: &Scoped<aws_sdk_rds::types::DbInstance>, region: &str, f: &mut Findings, n: &mut Counts) {
     const CALL: &str = "rds:DescribeDBInstances";
-    let mut pages = rds.describe_db_instances().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => return f.aws_error(CALL, Some(region), &e),
-        };
-        for db in page.db_instances() {
-            let in_scope = tags.iter().all(|(k, v)| db.tag_list().iter().any(|t| t.key() == Some(k.as_str()) && t.value() == Some(v.as_str())));
-            if !in_scope {
-                continue;
-            }
-            let id = db.db_instance_identifier().unwrap_or("(no id)");
-            n.databases += 1;
-            match db.publicly_accessible() {
-                Some(false) => f.pass(id, Some(region), "PubliclyAccessible=false", CALL),
-                Some(true) => f.fail(id, Some(region), "PubliclyAccessible=true", CALL),
-                None => f.error(id, Some(region), format!("{CALL}: answer had no PubliclyAccessible"), CALL),
-            }
+    f.scoped_complete(dbs);
+    for (db, why) in &dbs.items {
+        let id = db.db_instance_identifier().unwrap_or("(no id)");
+        n.databases += 1;
+        match db.publicly_accessible() {
+            Some(false) => f.pass(id, Some(region), format!("PubliclyAccessible=false (in scope: {why})"), CALL),
+            Some(true) => f.fail(id, Some(region), format!("PubliclyAccessible=true (in scope: {why})"), CALL),
+            None => f.error(id, Some(region), format!("{CALL}: answer had no PubliclyAccessible"), CALL),
         }
     }
 }
 
-async fn admin_users(iam: &aws_sdk_iam::Client, break_glass: &[String], f: &mut Findings, n: &mut Counts) {
+async fn admin_users(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
     const CALL: &str = "iam:ListAttachedUserPolicies";
-    let Some(users) = list_users(iam, f).await else { return };
+    let break_glass = &input.scenario.access.break_glass_users;
+    let iam = input.aws.iam(&iam_region(input));
+    let users = match input.inventory.iam_users().await {
+        Ok(u) => u,
+        Err(e) => return f.listing_error(&e),
+    };
     let mut cache = HashMap::new();
-    for user in users {
+    for user in users.iter().map(|u| u.name.clone()) {
         let attached = match iam.list_attached_user_policies().user_name(&user).send().await {
             Ok(out) => out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect::<Vec<_>>(),
             Err(e) => {
@@ -449,7 +402,7 @@ async fn admin_users(iam: &aws_sdk_iam::Client, break_glass: &[String], f: &mut 
         let mut admin = Vec::new();
         let mut unknown = false;
         for arn in &attached {
-            match policy_is_admin(iam, arn, &mut cache, f).await {
+            match policy_is_admin(&iam, arn, &mut cache, f).await {
                 Some(true) => admin.push(arn.as_str()),
                 Some(false) => {}
                 None => unknown = true,
@@ -507,9 +460,12 @@ async fn account_block(input: &ProbeInput) -> Result<Vec<&'static str>, String> 
 async fn public_access_block(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
     const CALL: &str = "s3:GetPublicAccessBlock";
     const ACCOUNT: &str = "s3:GetAccountPublicAccessBlock";
-    let Some(list) = buckets::with_regions(&input.aws, &input.scenario.aws.primary_region, f).await else { return };
+    let scoped = input.inventory.scoped_buckets().await;
+    f.scoped_complete(&scoped);
     let account = tokio::sync::OnceCell::new();
-    for (bucket, region) in list {
+    for (b, _) in &scoped.items {
+        let Some(region) = b.region.clone() else { continue };
+        let bucket = b.name.clone();
         // None: the bucket has no public access block configuration at all.
         let bucket_off = match input.aws.s3(&region).get_public_access_block().bucket(&bucket).send().await {
             Ok(out) => {

@@ -81,21 +81,18 @@ fn describe(rule: &Rule) -> String {
 /// Read the rules of the plans in scope (the scenario's `[backup] plans`,
 /// or every plan in the primary region). Failures are recorded in `f`;
 /// `None` means the plans could not be read at all.
-pub async fn read_rules(backup: &aws_sdk_backup::Client, region: &str, wanted: &[String], f: &mut Findings, today: chrono::NaiveDate) -> Option<Vec<Rule>> {
+pub async fn read_rules(input: &ProbeInput, region: &str, f: &mut Findings, today: chrono::NaiveDate) -> Option<Vec<Rule>> {
     const LIST: &str = "backup:ListBackupPlans";
     const GET: &str = "backup:GetBackupPlan";
-    let mut plans = Vec::new();
-    let mut pages = backup.list_backup_plans().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => plans
-                .extend(p.backup_plans_list().iter().map(|p| (p.backup_plan_name().unwrap_or("").to_string(), p.backup_plan_id().unwrap_or("").to_string()))),
-            Err(e) => {
-                f.aws_error(LIST, Some(region), &e);
-                return None;
-            }
+    let backup = input.aws.backup(region);
+    let wanted = &input.scenario.backup.plans;
+    let plans: Vec<(String, String)> = match input.inventory.backup_plans(region).await {
+        Ok(list) => list.iter().map(|p| (p.backup_plan_name().unwrap_or("").to_string(), p.backup_plan_id().unwrap_or("").to_string())).collect(),
+        Err(e) => {
+            f.listing_error(&e);
+            return None;
         }
-    }
+    };
     for name in wanted {
         if !plans.iter().any(|(n, _)| n == name) {
             f.fail(name, Some(region), "backup plan named in the scenario does not exist", LIST);
@@ -147,7 +144,7 @@ pub async fn schedule(input: Arc<ProbeInput>) -> Findings {
     let region = input.scenario.aws.primary_region.clone();
     let mut f = Findings::new(input.now);
     let today = input.now.date_naive();
-    let Some(rules) = read_rules(&input.aws.backup(&region), &region, &input.scenario.backup.plans, &mut f, today).await else {
+    let Some(rules) = read_rules(&input, &region, &mut f, today).await else {
         return f;
     };
     judge_schedule(&rules, &need, &region, &mut f);
@@ -231,7 +228,7 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
     };
     let mut f = Findings::new(input.now);
-    let Some(rules) = read_rules(&input.aws.backup(&primary), &primary, &input.scenario.backup.plans, &mut f, input.now.date_naive()).await else {
+    let Some(rules) = read_rules(&input, &primary, &mut f, input.now.date_naive()).await else {
         return f;
     };
     if level == "1" {

@@ -10,12 +10,12 @@
 //! the system does not use, where an intruder would go), and every VPC of the
 //! system in every used region has an active flow log of ALL traffic.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_sdk_cloudwatchlogs::types::OrderBy;
 
 use super::{Findings, ProbeInput};
+use crate::inventory::{Kind, Scoped};
 use crate::model::{Msg, Outcome};
 
 /// IAM actions these probes call (see `permissions`).
@@ -78,17 +78,16 @@ impl TrailView {
 /// Read every trail visible from `region` (shadow trails included, so a
 /// multi-region trail homed elsewhere is seen) with status and selectors.
 pub async fn read_trails(input: &ProbeInput, region: &str, f: &mut Findings) -> Option<Vec<TrailView>> {
-    const DESCRIBE: &str = "cloudtrail:DescribeTrails";
-    let out = match input.aws.cloudtrail(region).describe_trails().include_shadow_trails(true).send().await {
-        Ok(o) => o,
+    let listed = match input.inventory.trails(region).await {
+        Ok(t) => t,
         Err(e) => {
-            f.aws_error(DESCRIBE, Some(region), &e);
+            f.listing_error(&e);
             return None;
         }
     };
     let mut seen = Vec::new();
     let mut trails = Vec::new();
-    for t in out.trail_list() {
+    for t in listed.iter() {
         let arn = t.trail_arn().or(t.name()).unwrap_or("").to_string();
         if arn.is_empty() || seen.contains(&arn) {
             continue;
@@ -177,30 +176,17 @@ async fn log_groups(input: &ProbeInput, region: &str, f: &mut Findings) -> usize
         f.info("log-groups", Some(region), "no log groups named in the scenario ([logging] log_groups): application logs not checked", "scenario");
         return 0;
     }
+    let listed = match input.inventory.log_groups(region).await {
+        Ok(l) => l,
+        Err(e) => {
+            f.listing_error(&e);
+            return 0;
+        }
+    };
     let logs = input.aws.logs(region);
     let mut ok = 0;
     for name in &cfg.log_groups {
-        let mut found = None;
-        let mut pages = logs.describe_log_groups().log_group_name_prefix(name).into_paginator().send();
-        let mut failed = false;
-        while let Some(page) = pages.next().await {
-            match page {
-                Ok(p) => {
-                    if let Some(g) = p.log_groups().iter().find(|g| g.log_group_name() == Some(name.as_str())) {
-                        found = Some(g.retention_in_days());
-                        break;
-                    }
-                }
-                Err(e) => {
-                    f.aws_error(GROUPS, Some(region), &e);
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        if failed {
-            continue;
-        }
+        let found = listed.iter().find(|g| g.log_group_name() == Some(name.as_str())).map(|g| g.retention_in_days());
         let Some(retention) = found else {
             f.fail(name, Some(region), "log group named in the scenario does not exist", GROUPS);
             continue;
@@ -268,8 +254,10 @@ pub async fn monitoring(input: Arc<ProbeInput>) -> Findings {
     }
     let mut vpcs = 0;
     for region in input.scenario.aws.used_regions() {
-        vpcs += flow_logs(&input.aws.ec2(&region), &region, &input.scenario.scope.tags, &mut f).await;
+        vpcs += flow_logs(&input.aws.ec2(&region), &region, &input.inventory.scoped_vpcs(&region).await, &mut f).await;
     }
+    // A trail is account-wide: it never stands in for the system's VPCs.
+    f.require_resources(vpcs, &[Kind::Vpc]);
     f.ok_summary(Msg::new(
         format!("全リージョンを CloudTrail {} が記録、システムのVPC {vpcs}件すべてにフローログ（ALL）", covering.join(",")),
         format!("CloudTrail {} records every region; all {vpcs} system VPC(s) have an active ALL-traffic flow log", covering.join(",")),
@@ -290,24 +278,14 @@ pub fn judge_coverage(trails: &[TrailView], f: &mut Findings, covering: &mut Vec
     }
 }
 
-/// Flow logs on the system's VPCs (scope tags; every VPC when none). Returns VPCs judged.
-async fn flow_logs(ec2: &aws_sdk_ec2::Client, region: &str, tags: &BTreeMap<String, String>, f: &mut Findings) -> usize {
-    const VPCS: &str = "ec2:DescribeVpcs";
+/// Flow logs on the system's VPCs (in scope: tagged, named, or holding an
+/// in-scope resource). Returns VPCs judged.
+async fn flow_logs(ec2: &aws_sdk_ec2::Client, region: &str, scoped: &Scoped<aws_sdk_ec2::types::Vpc>, f: &mut Findings) -> usize {
     const FLOWS: &str = "ec2:DescribeFlowLogs";
-    let filters: Vec<_> = tags.iter().map(|(k, v)| aws_sdk_ec2::types::Filter::builder().name(format!("tag:{k}")).values(v).build()).collect();
-    let mut vpcs = Vec::new();
-    let mut pages = ec2.describe_vpcs().set_filters(Some(filters)).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => vpcs.extend(p.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_string))),
-            Err(e) => {
-                f.aws_error(VPCS, Some(region), &e);
-                return 0;
-            }
-        }
-    }
+    f.scoped_complete(scoped);
+    let vpcs: Vec<String> = scoped.items.iter().filter_map(|(v, _)| v.vpc_id().map(str::to_string)).collect();
     if vpcs.is_empty() {
-        f.info("vpcs", Some(region), "no VPC of the system in this region", VPCS);
+        f.info("vpcs", Some(region), "no VPC of the system in this region", "ec2:DescribeVpcs");
         return 0;
     }
     let filter = aws_sdk_ec2::types::Filter::builder().name("resource-id").set_values(Some(vpcs.clone())).build();
@@ -322,6 +300,7 @@ async fn flow_logs(ec2: &aws_sdk_ec2::Client, region: &str, tags: &BTreeMap<Stri
             }
         }
     }
+    let why = |id: &str| scoped.items.iter().find(|(v, _)| v.vpc_id() == Some(id)).map(|(_, w)| w.to_string()).unwrap_or_default();
     for vpc in &vpcs {
         let mine: Vec<_> = logs.iter().filter(|l| l.resource_id() == Some(vpc.as_str())).collect();
         let describe = |l: &aws_sdk_ec2::types::FlowLog| {
@@ -339,8 +318,8 @@ async fn flow_logs(ec2: &aws_sdk_ec2::Client, region: &str, tags: &BTreeMap<Stri
             l.flow_log_status() == Some("ACTIVE") && l.traffic_type().map(|t| t.as_str()) == Some("ALL") && l.deliver_logs_status() != Some("FAILED")
         });
         match good {
-            Some(l) => f.pass(vpc, Some(region), describe(l), FLOWS),
-            None if mine.is_empty() => f.fail(vpc, Some(region), "no flow log on this VPC", FLOWS),
+            Some(l) => f.pass(vpc, Some(region), format!("{} (in scope: {})", describe(l), why(vpc)), FLOWS),
+            None if mine.is_empty() => f.fail(vpc, Some(region), format!("no flow log on this VPC (in scope: {})", why(vpc)), FLOWS),
             None => f.fail(
                 vpc,
                 Some(region),

@@ -6,7 +6,6 @@ pub mod access;
 pub mod attestation;
 pub mod availability;
 pub mod backup;
-pub mod buckets;
 pub mod connectivity;
 pub mod continuity;
 pub mod cron;
@@ -48,6 +47,24 @@ pub struct ProbeInput {
     pub now: DateTime<Utc>,
     /// The restore drill of this run (`verify --restore-drill`): A.1.3.2/A.1.3.3 judge it instead of history.
     pub drill: Option<Arc<crate::drill::DrillReport>>,
+    /// The run's one inventory and scope, shared by every probe.
+    pub inventory: Arc<crate::inventory::Inventory>,
+}
+
+impl ProbeInput {
+    /// A probe run on its own (tests, the drill CLI), with an inventory of its own.
+    pub fn alone(
+        item: Item,
+        level: String,
+        levels: Arc<std::collections::BTreeMap<String, String>>,
+        scenario: Arc<Scenario>,
+        aws: Arc<AwsContext>,
+        now: DateTime<Utc>,
+        drill: Option<Arc<crate::drill::DrillReport>>,
+    ) -> Self {
+        let inventory = crate::inventory::Inventory::shared(aws.clone(), scenario.clone());
+        Self { item, level, levels, scenario, aws, now, drill, inventory }
+    }
 }
 
 pub type ProbeFn = fn(Arc<ProbeInput>) -> BoxFuture<'static, Findings>;
@@ -100,6 +117,7 @@ pub fn lookup(name: &str) -> Option<ProbeFn> {
 /// IAM actions each probe module calls, by module (for `cargo xtask
 /// iam-policy`, see [`permissions`]). Add one line per new probe module.
 pub const ACTIONS: &[(&str, &[&str])] = &[
+    ("inventory", crate::inventory::ACTIONS),
     ("encryption", encryption::ACTIONS),
     ("backup", backup::ACTIONS),
     ("continuity", continuity::ACTIONS),
@@ -191,6 +209,34 @@ impl Findings {
         let reason = crate::aws::failure_reason(call, err);
         tracing::warn!(call, region, %reason, "AWS call failed");
         self.error(call, region, reason, call);
+    }
+
+    /// Record a failed listing (from the inventory) as an ERROR observation.
+    /// Several scoped lists may depend on the same failed listing: it is recorded once.
+    pub fn listing_error(&mut self, e: &crate::inventory::ListingError) {
+        let seen = self.evidence.iter().any(|x| x.status == EvidenceStatus::Error && x.source == e.call && x.region == e.region && x.detail == e.reason);
+        if !seen {
+            self.error(e.call, e.region.as_deref(), e.reason.clone(), e.call);
+        }
+    }
+
+    /// Record every failure that makes a scoped list incomplete; true when there was none.
+    pub fn scoped_complete<T>(&mut self, scoped: &crate::inventory::Scoped<T>) -> bool {
+        for e in &scoped.errors {
+            self.listing_error(e);
+        }
+        scoped.errors.is_empty()
+    }
+
+    /// No OK about nothing: when none of the kinds a row judges is in scope,
+    /// the row is ERROR, whatever account-level facts were observed.
+    pub fn require_resources(&mut self, judged: usize, kinds: &[crate::inventory::Kind]) {
+        if judged > 0 {
+            return;
+        }
+        let ja = kinds.iter().map(|k| k.label_ja()).collect::<Vec<_>>().join("・");
+        let en = kinds.iter().map(|k| k.label()).collect::<Vec<_>>().join(", ");
+        self.error("scope", None, format!("対象リソースなし（[scope] を確認）: {ja} が0件 / no resource in scope ({en}): check [scope]"), "scope");
     }
 
     /// The 事象 text when everything observed is compliant.

@@ -15,6 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::continuity::Resource;
 use super::{Findings, ProbeInput};
+use crate::inventory::Kind;
 use crate::model::{Msg, Outcome};
 use gcverify_scenarios::Monitoring;
 
@@ -100,7 +101,7 @@ pub async fn alarms(input: Arc<ProbeInput>) -> Findings {
         return f;
     }
     let working = judge(&seen, &need, &input.scenario.monitoring, input.now, &mut f);
-    let resources = crate::probes::continuity::in_scope_resources(&input, &mut f).await;
+    let resources = crate::probes::continuity::in_scope_resources(&input, &mut f, &input.scenario.aws.used_regions()).await;
     let working: Vec<&MetricAlarm> = working.iter().map(|i| &seen[*i].1).collect();
     per_resource(&working, &resources, &need, &input.scenario.monitoring, &mut f);
     f
@@ -161,9 +162,8 @@ pub(crate) fn per_resource(working: &[&MetricAlarm], resources: &[Resource], nee
             f.fail(&r.name, None, format!("no working {} alarm on this resource (dimension {who})", missing.join("/")), SRC);
         }
     }
-    if checked == 0 {
-        f.info("per-resource", None, "no EC2 instance or RDS/Aurora database in scope: per-resource alarm coverage not checked", SRC);
-    }
+    // System-wide alarms never stand in for the resources they should watch.
+    f.require_resources(checked, &[Kind::Instance, Kind::DbInstance, Kind::DbCluster]);
 }
 
 /// Judge the alarms by category; returns the indices of the working ones (action enabled, not stuck).

@@ -16,29 +16,27 @@ use crate::model::{Msg, Outcome};
 pub const ACTIONS: &[&str] =
     &["ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates", "ssm:ListAssociations", "ssm:DescribeAssociation"];
 
-/// In-scope running instances per region. `None` when they could not be listed.
+/// In-scope running instances per region. `None` when the scope is
+/// incomplete. Stopped in-scope instances are named as context: they get
+/// no patches while stopped, but SSM cannot be asked about them.
 async fn instances(input: &ProbeInput, f: &mut Findings) -> Option<BTreeMap<String, Vec<String>>> {
     const CALL: &str = "ec2:DescribeInstances";
     let mut out = BTreeMap::new();
+    let mut complete = true;
     for region in input.scenario.aws.used_regions() {
-        let ec2 = input.aws.ec2(&region);
-        let mut filters: Vec<aws_sdk_ec2::types::Filter> =
-            input.scenario.scope.tags.iter().map(|(k, v)| aws_sdk_ec2::types::Filter::builder().name(format!("tag:{k}")).values(v).build()).collect();
-        filters.push(aws_sdk_ec2::types::Filter::builder().name("instance-state-name").values("running").build());
+        let scoped = input.inventory.scoped_instances(&region).await;
+        complete &= f.scoped_complete(&scoped);
         let mut ids = Vec::new();
-        let mut pages = ec2.describe_instances().set_filters(Some(filters)).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            match page {
-                Ok(p) => ids.extend(p.reservations().iter().flat_map(|r| r.instances()).filter_map(|i| i.instance_id()).map(str::to_string)),
-                Err(e) => {
-                    f.aws_error(CALL, Some(&region), &e);
-                    return None;
-                }
+        for (rec, why) in &scoped.items {
+            if rec.state() == "running" {
+                ids.push(rec.id().to_string());
+            } else {
+                f.info(rec.id(), Some(&region), format!("in scope ({why}) but {}: not checked", rec.state()), CALL);
             }
         }
         out.insert(region, ids);
     }
-    Some(out)
+    complete.then_some(out)
 }
 
 /// Instances SSM reports as managed and online (PingStatus=Online); others are

@@ -128,6 +128,52 @@ mod tests {
         assert!(checked > 10, "only {checked} call literals found: scanner broken?");
     }
 
+    /// Every `.rs` file below `dir` (one level of subfolders).
+    fn sources(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut paths = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("source dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                paths.extend(sources(&path));
+            } else if path.extension().and_then(|e| e.to_str()) == Some("rs") {
+                paths.push(path);
+            }
+        }
+        paths
+    }
+
+    #[test]
+    fn every_call_in_the_inventory_is_in_the_policy() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/inventory");
+        let policy = actions();
+        let mut checked = 0;
+        for path in sources(&root) {
+            let src = std::fs::read_to_string(&path).expect("read inventory source");
+            for call in call_literals(&src) {
+                let need = iam_action(&call);
+                assert!(policy.iter().any(|a| a == need), "{} calls {call} but inventory::ACTIONS lacks {need}", path.display());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "only {checked} call literals found in src/inventory");
+    }
+
+    /// One inventory per run: a probe that lists resources itself would
+    /// apply its own scope rules and list again.
+    #[test]
+    fn no_probe_calls_a_listing_api() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/probes");
+        let mut scanned = 0;
+        for path in sources(&root) {
+            let src = std::fs::read_to_string(&path).expect("read probe source");
+            scanned += 1;
+            for method in crate::inventory::LISTING_METHODS {
+                assert!(!src.contains(&format!(".{method}()")), "{} calls {method} itself: use the run's inventory (checks/src/inventory)", path.display());
+            }
+        }
+        assert!(scanned > 15, "only {scanned} probe sources scanned");
+    }
+
     #[test]
     fn every_call_in_the_drill_sources_is_in_the_drill_policy_and_none_leaks_into_read_only() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/drill");

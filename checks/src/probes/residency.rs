@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
 
-use super::{buckets, Findings, ProbeInput};
+use super::{Findings, ProbeInput};
 use crate::aws::AwsContext;
+use crate::inventory::{Inventory, Listing};
 use crate::model::{Msg, Outcome};
 
 /// IAM actions this probe calls (see `permissions`).
@@ -45,10 +46,10 @@ pub async fn regions(input: Arc<ProbeInput>) -> Findings {
     let mut f = Findings::new(input.now);
     let Some(enabled) = enabled_regions(&input.aws, &primary, &mut f).await else { return f };
     let outside: Vec<String> = enabled.iter().filter(|r| !allowed.contains(r)).cloned().collect();
-    let aws = input.aws.clone();
+    let inv = input.inventory.clone();
     let obs = scan_all(outside.clone(), cfg.concurrency, move |region| {
-        let aws = aws.clone();
-        async move { scan_region(&aws, &region).await }
+        let inv = inv.clone();
+        async move { scan_region(&inv, &region).await }
     })
     .await;
     let mut clean = 0;
@@ -63,8 +64,16 @@ pub async fn regions(input: Arc<ProbeInput>) -> Findings {
         }
     }
     let mut in_japan = 0;
-    if let Some(list) = buckets::with_regions(&input.aws, &primary, &mut f).await {
-        for (bucket, region) in list {
+    let listed = input.inventory.buckets().await;
+    if let Err(e) = &listed {
+        f.listing_error(e);
+    }
+    for b in listed.iter().flat_map(|l| l.iter()) {
+        let (bucket, Some(region)) = (&b.name, b.region.clone()) else {
+            f.error(&b.name, None, b.problem.clone().unwrap_or_default(), "s3:GetBucketLocation");
+            continue;
+        };
+        {
             if allowed.contains(&region) {
                 in_japan += 1;
                 f.pass(&bucket, Some(&region), "S3 bucket location in an allowed region", "s3:GetBucketLocation");
@@ -121,16 +130,25 @@ where
     per_region.into_iter().flat_map(|(_, o)| o).collect()
 }
 
-/// Everything data-bearing in one region, the four services asked at once.
-async fn scan_region(aws: &AwsContext, region: &str) -> (String, Vec<Obs>) {
-    let (a, b, c, d) = tokio::join!(instances(aws, region), volumes(aws, region), databases(aws, region), vaults(aws, region));
+/// Everything data-bearing in one region, the four services asked at once
+/// (through the run's inventory: a region the scope also needs is listed once).
+async fn scan_region(inv: &Inventory, region: &str) -> (String, Vec<Obs>) {
+    let (a, b, c, d, e) =
+        tokio::join!(inv.instances(region), inv.volumes(region), inv.db_instances(region), inv.db_clusters(region), inv.backup_vaults(region));
+    let parts = [
+        ("EC2 instances", found(region, "EC2 instance", "ec2:DescribeInstances", a, |i| Some(i.id()).filter(|_| i.state() != "terminated"))),
+        ("EBS volumes", found(region, "EBS volume", "ec2:DescribeVolumes", b, |v| v.volume_id())),
+        ("RDS instances", found(region, "RDS instance", "rds:DescribeDBInstances", c, |d| d.db_instance_identifier())),
+        ("RDS clusters", found(region, "RDS cluster", "rds:DescribeDBClusters", d, |c| c.db_cluster_identifier())),
+        ("Backup vaults", found(region, "Backup vault", "backup:ListBackupVaults", e, |v| v.backup_vault_arn().or(v.backup_vault_name()))),
+    ];
     let mut obs = Vec::new();
     let mut counted = Vec::new();
-    for (label, part) in [("EC2 instances", a), ("EBS volumes", b), ("RDS databases", c), ("Backup vaults", d)] {
-        if part.iter().all(|o| matches!(o, Obs::Clean { .. })) {
+    for (label, part) in parts {
+        if part.is_empty() {
             counted.push(label);
         }
-        obs.extend(part.into_iter().filter(|o| !matches!(o, Obs::Clean { .. })));
+        obs.extend(part);
     }
     if obs.is_empty() {
         obs.push(Obs::Clean { region: region.to_string(), counted: counted.join(", ") });
@@ -138,124 +156,11 @@ async fn scan_region(aws: &AwsContext, region: &str) -> (String, Vec<Obs>) {
     (region.to_string(), obs)
 }
 
-fn clean(region: &str) -> Vec<Obs> {
-    vec![Obs::Clean { region: region.to_string(), counted: String::new() }]
-}
-
-fn failed<E>(
-    region: &str,
-    call: &'static str,
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
-) -> Vec<Obs>
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    vec![Obs::Failed { region: region.to_string(), reason: crate::aws::failure_reason(call, e), call }]
-}
-
-async fn instances(aws: &AwsContext, region: &str) -> Vec<Obs> {
-    const CALL: &str = "ec2:DescribeInstances";
-    let mut found = Vec::new();
-    let mut pages = aws.ec2(region).describe_instances().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => return failed(region, CALL, &e),
-        };
-        for i in page.reservations().iter().flat_map(|r| r.instances()) {
-            if i.state().and_then(|s| s.name()).map(|s| s.as_str()) == Some("terminated") {
-                continue;
-            }
-            found.push(Obs::Found { kind: "EC2 instance", id: i.instance_id().unwrap_or("(no id)").to_string(), region: region.to_string(), call: CALL });
-        }
-    }
-    if found.is_empty() {
-        clean(region)
-    } else {
-        found
-    }
-}
-
-async fn volumes(aws: &AwsContext, region: &str) -> Vec<Obs> {
-    const CALL: &str = "ec2:DescribeVolumes";
-    let mut found = Vec::new();
-    let mut pages = aws.ec2(region).describe_volumes().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => return failed(region, CALL, &e),
-        };
-        for v in page.volumes() {
-            found.push(Obs::Found { kind: "EBS volume", id: v.volume_id().unwrap_or("(no id)").to_string(), region: region.to_string(), call: CALL });
-        }
-    }
-    if found.is_empty() {
-        clean(region)
-    } else {
-        found
-    }
-}
-
-async fn databases(aws: &AwsContext, region: &str) -> Vec<Obs> {
-    let rds = aws.rds(region);
-    let mut found = Vec::new();
-    const INSTANCES: &str = "rds:DescribeDBInstances";
-    let mut pages = rds.describe_db_instances().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => return failed(region, INSTANCES, &e),
-        };
-        for db in page.db_instances() {
-            found.push(Obs::Found {
-                kind: "RDS instance",
-                id: db.db_instance_identifier().unwrap_or("(no id)").to_string(),
-                region: region.to_string(),
-                call: INSTANCES,
-            });
-        }
-    }
-    const CLUSTERS: &str = "rds:DescribeDBClusters";
-    let mut pages = rds.describe_db_clusters().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => return failed(region, CLUSTERS, &e),
-        };
-        for c in page.db_clusters() {
-            found.push(Obs::Found {
-                kind: "RDS cluster",
-                id: c.db_cluster_identifier().unwrap_or("(no id)").to_string(),
-                region: region.to_string(),
-                call: CLUSTERS,
-            });
-        }
-    }
-    if found.is_empty() {
-        clean(region)
-    } else {
-        found
-    }
-}
-
-async fn vaults(aws: &AwsContext, region: &str) -> Vec<Obs> {
-    const CALL: &str = "backup:ListBackupVaults";
-    let mut found = Vec::new();
-    let mut pages = aws.backup(region).list_backup_vaults().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => return failed(region, CALL, &e),
-        };
-        for v in page.backup_vault_list() {
-            let id = v.backup_vault_arn().or(v.backup_vault_name()).unwrap_or("(no name)").to_string();
-            found.push(Obs::Found { kind: "Backup vault", id, region: region.to_string(), call: CALL });
-        }
-    }
-    if found.is_empty() {
-        clean(region)
-    } else {
-        found
+/// What one listing shows in a region outside the allowed ones: each resource, or the failure.
+fn found<T>(region: &str, kind: &'static str, call: &'static str, listing: Listing<T>, id: impl Fn(&T) -> Option<&str>) -> Vec<Obs> {
+    match listing {
+        Ok(list) => list.iter().filter_map(|t| id(t)).map(|id| Obs::Found { kind, id: id.to_string(), region: region.to_string(), call }).collect(),
+        Err(e) => vec![Obs::Failed { region: region.to_string(), reason: e.reason, call }],
     }
 }
 

@@ -3,7 +3,7 @@
 //! an active TLS handshake to each endpoint the scenario lists, judged
 //! against the CRYPTREC list shipped in checks/data/cryptrec-tls.toml.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,8 +65,7 @@ pub async fn in_transit(input: Arc<ProbeInput>) -> Findings {
     let mut n = Counts::default();
     let endpoints = &input.scenario.transit.endpoints;
     for region in input.scenario.aws.used_regions() {
-        let elb = input.aws.elbv2(&region);
-        load_balancers(&elb, &region, &input.scenario.scope.tags, &policies, all_data, endpoints, &mut f, &mut n).await;
+        load_balancers(&input, &region, &policies, all_data, &mut f, &mut n).await;
     }
     for ep in endpoints {
         n.endpoints += 1;
@@ -85,86 +84,24 @@ pub async fn in_transit(input: Arc<ProbeInput>) -> Findings {
     f
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn load_balancers(
-    elb: &aws_sdk_elasticloadbalancingv2::Client,
-    region: &str,
-    tags: &BTreeMap<String, String>,
-    policies: &BTreeSet<String>,
-    all_data: bool,
-    endpoints: &[TlsEndpoint],
-    f: &mut Findings,
-    n: &mut Counts,
-) {
-    const LBS: &str = "elasticloadbalancing:DescribeLoadBalancers";
-    const LISTENERS: &str = "elasticloadbalancing:DescribeListeners";
-    let mut lbs = Vec::new();
-    let mut pages = elb.describe_load_balancers().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => lbs.extend(p.load_balancers().iter().map(|lb| {
-                (lb.load_balancer_arn().unwrap_or("").to_string(), lb.load_balancer_name().unwrap_or("").to_string(), lb.dns_name().unwrap_or("").to_string())
-            })),
-            Err(e) => return f.aws_error(LBS, Some(region), &e),
-        }
-    }
-    let arns: Vec<String> = lbs.iter().map(|(a, ..)| a.clone()).collect();
-    let in_scope = match scope_filter(elb, region, &arns, tags, f).await {
-        Some(s) => s,
-        None => return,
-    };
-    for (arn, name, dns) in lbs.iter().filter(|(arn, ..)| in_scope.contains(arn)) {
-        let mut pages = elb.describe_listeners().load_balancer_arn(arn).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = match page {
-                Ok(p) => p,
-                Err(e) => {
-                    f.aws_error(LISTENERS, Some(region), &e);
-                    break;
-                }
-            };
-            for l in page.listeners() {
-                n.listeners += 1;
-                judge_listener(l, name, dns, policies, all_data, endpoints, region, f);
-            }
-        }
-    }
-}
-
-/// ARNs of the load balancers carrying every scope tag (all of them when no tags are set).
-/// `None` when the tags could not be read (recorded as ERROR).
-pub(crate) async fn scope_filter(
-    elb: &aws_sdk_elasticloadbalancingv2::Client,
-    region: &str,
-    arns: &[String],
-    tags: &BTreeMap<String, String>,
-    f: &mut Findings,
-) -> Option<BTreeSet<String>> {
-    const TAGS: &str = "elasticloadbalancing:DescribeTags";
-    if tags.is_empty() {
-        return Some(arns.iter().cloned().collect());
-    }
-    let mut out = BTreeSet::new();
-    // DescribeTags takes at most 20 ARNs per call.
-    for chunk in arns.chunks(20) {
-        match elb.describe_tags().set_resource_arns(Some(chunk.to_vec())).send().await {
-            Ok(out_tags) => {
-                for d in out_tags.tag_descriptions() {
-                    let have: Vec<(&str, &str)> = d.tags().iter().map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))).collect();
-                    if tags.iter().all(|(k, v)| have.iter().any(|(hk, hv)| *hk == k.as_str() && *hv == v.as_str())) {
-                        if let Some(a) = d.resource_arn() {
-                            out.insert(a.to_string());
-                        }
-                    }
-                }
-            }
+async fn load_balancers(input: &ProbeInput, region: &str, policies: &BTreeSet<String>, all_data: bool, f: &mut Findings, n: &mut Counts) {
+    let endpoints = &input.scenario.transit.endpoints;
+    let scoped = input.inventory.scoped_load_balancers(region).await;
+    f.scoped_complete(&scoped);
+    for (rec, _) in &scoped.items {
+        let (Some(arn), name, dns) = (rec.lb.load_balancer_arn(), rec.lb.load_balancer_name().unwrap_or(""), rec.lb.dns_name().unwrap_or("")) else { continue };
+        let listeners = match input.inventory.listeners(region, arn).await {
+            Ok(l) => l,
             Err(e) => {
-                f.aws_error(TAGS, Some(region), &e);
-                return None;
+                f.listing_error(&e);
+                continue;
             }
+        };
+        for l in listeners.iter() {
+            n.listeners += 1;
+            judge_listener(l, name, dns, policies, all_data, endpoints, region, f);
         }
     }
-    Some(out)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -46,27 +46,25 @@ pub async fn waf(input: Arc<ProbeInput>) -> Findings {
 }
 
 async fn region_check(input: &ProbeInput, region: &str, f: &mut Findings) {
-    let elb = input.aws.elbv2(region);
-    let mut lbs = Vec::new();
-    let mut pages = elb.describe_load_balancers().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => lbs.extend(p.load_balancers().iter().map(|lb| Lb {
-                arn: lb.load_balancer_arn().unwrap_or("").to_string(),
-                name: lb.load_balancer_name().unwrap_or("").to_string(),
-                // A missing Scheme/Type is read as the API defaults (internet-facing,
-                // application): the stricter reading, so it can never hide an exposed LB.
-                internet_facing: lb.scheme() != Some(&LoadBalancerSchemeEnum::Internal),
-                application: lb.r#type().is_none_or(|t| *t == LoadBalancerTypeEnum::Application),
-            })),
-            Err(e) => return f.aws_error(LBS, Some(region), &e),
-        }
+    let scoped = input.inventory.scoped_load_balancers(region).await;
+    if !f.scoped_complete(&scoped) {
+        return;
     }
-    let arns: Vec<String> = lbs.iter().map(|l| l.arn.clone()).collect();
-    let Some(in_scope) = super::transit::scope_filter(&elb, region, &arns, &input.scenario.scope.tags, f).await else { return };
+    let lbs: Vec<Lb> = scoped
+        .items
+        .iter()
+        .map(|(rec, _)| Lb {
+            arn: rec.lb.load_balancer_arn().unwrap_or("").to_string(),
+            name: rec.lb.load_balancer_name().unwrap_or("").to_string(),
+            // A missing Scheme/Type is read as the API defaults (internet-facing,
+            // application): the stricter reading, so it can never hide an exposed LB.
+            internet_facing: rec.lb.scheme() != Some(&LoadBalancerSchemeEnum::Internal),
+            application: rec.lb.r#type().is_none_or(|t| *t == LoadBalancerTypeEnum::Application),
+        })
+        .collect();
     let waf = input.aws.wafv2(region);
     let mut exposed = 0;
-    for lb in lbs.iter().filter(|l| in_scope.contains(&l.arn)) {
+    for lb in &lbs {
         if !lb.internet_facing {
             f.info(&lb.name, Some(region), "internal load balancer: not exposed to the internet, no WAF required", LBS);
             continue;
@@ -86,6 +84,6 @@ async fn region_check(input: &ProbeInput, region: &str, f: &mut Findings) {
     }
     if exposed == 0 {
         // Not an OK on its own: a wrong scope would look the same.
-        f.info(region, Some(region), format!("no internet-facing load balancer in scope ({} load balancer(s) seen)", lbs.len()), LBS);
+        f.info(region, Some(region), format!("no internet-facing load balancer in scope ({} load balancer(s) in scope)", lbs.len()), LBS);
     }
 }

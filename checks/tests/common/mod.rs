@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
-use aws_smithy_mocks::{create_mock_http_client, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_types::retry::RetryConfig;
 use gcverify_checks::aws::AwsContext;
 
@@ -15,7 +15,7 @@ use gcverify_checks::aws::AwsContext;
 /// Retries keep their count but not their waiting, so throttling tests are fast.
 pub fn aws(rules: &[Rule]) -> Arc<AwsContext> {
     let mut mocks = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
+    for r in rules.iter().chain(inventory_defaults().iter()) {
         mocks = mocks.with_rule(r);
     }
     let conf = SdkConfig::builder()
@@ -26,4 +26,45 @@ pub fn aws(rules: &[Rule]) -> Arc<AwsContext> {
         .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)))
         .build();
     Arc::new(AwsContext::from_config(conf, false).with_interceptor(mocks))
+}
+
+/// Answers for the inventory's listings that a test did not give (rules
+/// match in order, so a test's own rule wins): an empty account. The
+/// credential report is refused, so IAM users come from the per-user calls
+/// a test mocks, unless the test answers the report itself.
+pub fn inventory_defaults() -> Vec<Rule> {
+    use aws_sdk_iam::error::ErrorMetadata;
+    vec![
+        mock!(aws_sdk_ec2::Client::describe_instances).then_output(|| aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput::builder().build()),
+        mock!(aws_sdk_ec2::Client::describe_volumes).then_output(|| aws_sdk_ec2::operation::describe_volumes::DescribeVolumesOutput::builder().build()),
+        mock!(aws_sdk_ec2::Client::describe_security_groups)
+            .then_output(|| aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput::builder().build()),
+        mock!(aws_sdk_ec2::Client::describe_network_interfaces)
+            .then_output(|| aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput::builder().build()),
+        mock!(aws_sdk_ec2::Client::describe_vpcs).then_output(|| aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput::builder().build()),
+        mock!(aws_sdk_ec2::Client::describe_subnets).then_output(|| aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput::builder().build()),
+        mock!(aws_sdk_ec2::Client::describe_images).then_output(|| aws_sdk_ec2::operation::describe_images::DescribeImagesOutput::builder().build()),
+        mock!(aws_sdk_ec2::Client::describe_snapshots).then_output(|| aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput::builder().build()),
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers)
+            .then_output(|| aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput::builder().build()),
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups)
+            .then_output(|| aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput::builder().build()),
+        mock!(aws_sdk_rds::Client::describe_db_instances)
+            .then_output(|| aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput::builder().build()),
+        mock!(aws_sdk_rds::Client::describe_db_clusters)
+            .then_output(|| aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput::builder().build()),
+        mock!(aws_sdk_s3::Client::list_buckets).then_output(|| aws_sdk_s3::operation::list_buckets::ListBucketsOutput::builder().build()),
+        mock!(aws_sdk_cloudtrail::Client::describe_trails)
+            .then_output(|| aws_sdk_cloudtrail::operation::describe_trails::DescribeTrailsOutput::builder().build()),
+        mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
+            .then_output(|| aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput::builder().build()),
+        mock!(aws_sdk_backup::Client::list_backup_plans).then_output(|| aws_sdk_backup::operation::list_backup_plans::ListBackupPlansOutput::builder().build()),
+        mock!(aws_sdk_backup::Client::list_backup_vaults)
+            .then_output(|| aws_sdk_backup::operation::list_backup_vaults::ListBackupVaultsOutput::builder().build()),
+        mock!(aws_sdk_iam::Client::generate_credential_report).then_error(|| {
+            aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportError::generic(
+                ErrorMetadata::builder().code("AccessDenied").message("not allowed in this test").build(),
+            )
+        }),
+    ]
 }

@@ -30,12 +30,12 @@ impl Protection {
         let client = input.aws.backup(region);
         let errors = |f: &Findings| f.evidence().iter().filter(|e| e.status == crate::model::EvidenceStatus::Error).count();
         let before = errors(f);
-        let rules = backup::read_rules(&client, region, &input.scenario.backup.plans, f, input.now.date_naive()).await?;
+        let rules = backup::read_rules(input, region, f, input.now.date_naive()).await?;
         let plans_read = errors(f) == before;
         let mut plans: Vec<(String, String)> = rules.iter().map(|r| (r.plan.clone(), r.plan_id.clone())).collect();
         plans.sort();
         plans.dedup();
-        let (selections, complete) = selection::read(&client, region, &plans, f).await;
+        let (selections, complete) = selection::read(input, &client, region, &plans, f).await;
         Some(Self { rules, selections, complete: complete && plans_read })
     }
 

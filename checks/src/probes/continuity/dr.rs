@@ -43,7 +43,7 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
     // Copies: the DR vaults are where the plans' copy actions write.
     let max_age = Duration::hours(cfg.dr_copy_max_age_hours as i64);
     let mut oldest_copy: Option<Duration> = None;
-    if let Some(rules) = backup::read_rules(&input.aws.backup(&primary), &primary, &input.scenario.backup.plans, &mut f, input.now.date_naive()).await {
+    if let Some(rules) = backup::read_rules(&input, &primary, &mut f, input.now.date_naive()).await {
         let mut vaults: Vec<String> = rules
             .iter()
             .flat_map(|r| r.copies_to.iter())
@@ -119,7 +119,7 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
         );
     }
     for image in &cfg.dr_images {
-        ami(&ec2, &dr, image, &mut f).await;
+        ami(&input, &dr, image, &mut f).await;
     }
     for lt in &cfg.dr_launch_templates {
         launch_template(&ec2, &dr, lt, &mut f).await;
@@ -157,30 +157,23 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
     f
 }
 
-async fn ami(ec2: &aws_sdk_ec2::Client, region: &str, image: &str, f: &mut Findings) {
+async fn ami(input: &ProbeInput, region: &str, image: &str, f: &mut Findings) {
     const CALL: &str = "ec2:DescribeImages";
-    let mut req = ec2.describe_images().owners("self");
-    req = if image.starts_with("ami-") { req.image_ids(image) } else { req.filters(aws_sdk_ec2::types::Filter::builder().name("name").values(image).build()) };
-    match req.send().await {
-        Ok(o) => match o.images().iter().find(|i| i.state().map(|s| s.as_str()) == Some("available")) {
-            Some(i) => f.pass(
-                image,
-                Some(region),
-                format!("AMI {} ({}) available, created {}", i.image_id().unwrap_or("-"), i.name().unwrap_or("-"), i.creation_date().unwrap_or("-")),
-                CALL,
-            ),
-            None if o.images().is_empty() => f.fail(image, Some(region), "AMI needed for the rebuild does not exist in the DR region", CALL),
-            None => f.fail(
-                image,
-                Some(region),
-                format!("AMI exists but is not available (State={})", o.images()[0].state().map(|s| s.as_str()).unwrap_or("-")),
-                CALL,
-            ),
-        },
-        Err(e) if crate::aws::error_code(&e).is_some_and(|c| c.starts_with("InvalidAMIID")) => {
-            f.fail(image, Some(region), "AMI needed for the rebuild does not exist in the DR region", CALL)
-        }
-        Err(e) => f.aws_error(CALL, Some(region), &e),
+    let images = match input.inventory.images(region).await {
+        Ok(i) => i,
+        Err(e) => return f.listing_error(&e),
+    };
+    let named: Vec<&aws_sdk_ec2::types::Image> =
+        images.iter().filter(|i| if image.starts_with("ami-") { i.image_id() == Some(image) } else { i.name() == Some(image) }).collect();
+    match named.iter().find(|i| i.state().map(|s| s.as_str()) == Some("available")) {
+        Some(i) => f.pass(
+            image,
+            Some(region),
+            format!("AMI {} ({}) available, created {}", i.image_id().unwrap_or("-"), i.name().unwrap_or("-"), i.creation_date().unwrap_or("-")),
+            CALL,
+        ),
+        None if named.is_empty() => f.fail(image, Some(region), "AMI needed for the rebuild does not exist in the DR region", CALL),
+        None => f.fail(image, Some(region), format!("AMI exists but is not available (State={})", named[0].state().map(|s| s.as_str()).unwrap_or("-")), CALL),
     }
 }
 

@@ -1,12 +1,13 @@
 //! Which resources must be recoverable: the scenario's `[backup] resources`
-//! ARNs plus the EC2 instances and RDS databases of the primary region that
-//! carry every `[scope] tags` tag (all of them when no tags are set).
+//! ARNs plus the EC2 instances and RDS databases in the run's scope (see
+//! `inventory::scope`).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
 use super::ts;
+use crate::inventory::{ec2_tags, rds_tags};
 use crate::probes::{Findings, ProbeInput};
 
 /// Point-in-time restore state of an RDS instance or cluster.
@@ -54,98 +55,57 @@ pub fn resource_type(arn: &str) -> String {
     }
 }
 
-fn in_scope(tags: &BTreeMap<String, String>, wanted: &BTreeMap<String, String>) -> bool {
-    wanted.iter().all(|(k, v)| tags.get(k) == Some(v))
-}
-
-/// Resources in scope, sorted by ARN. Failed calls are recorded in `f`
-/// (the row then cannot be OK); what could be read is still returned.
-/// Nothing in scope is an ERROR: continuity needs something to recover.
+/// Resources in scope in the primary region, sorted by ARN. Failed
+/// listings are recorded in `f` (the row then cannot be OK); what could be
+/// read is still returned. Nothing in scope is an ERROR: continuity needs
+/// something to recover. (AWS Backup plans are read in the primary region,
+/// so coverage is judged there; C.1.3.1 asks both regions.)
 pub async fn discover(input: &ProbeInput, f: &mut Findings) -> Vec<Resource> {
-    let list = in_scope_resources(input, f).await;
+    let primary = input.scenario.aws.primary_region.clone();
+    let list = in_scope_resources(input, f, &[primary.clone()]).await;
     if list.is_empty() {
         f.error(
             "scope",
-            Some(input.scenario.aws.primary_region.as_str()),
-            "no resource in scope: declare [backup] resources or tag the system's EC2 instances / RDS databases with the [scope] tags",
+            Some(primary.as_str()),
+            "対象リソースなし（[scope] を確認）: no resource in scope: declare [backup] resources or tag the system's EC2 instances / RDS databases with the [scope] tags",
             "ec2:DescribeInstances",
         );
     }
     list
 }
 
-/// As [`discover`], without judging an empty result.
-pub async fn in_scope_resources(input: &ProbeInput, f: &mut Findings) -> Vec<Resource> {
-    let region = input.scenario.aws.primary_region.as_str();
-    let wanted = &input.scenario.scope.tags;
-    let mut all = Vec::new();
-    ec2_instances(&input.aws.ec2(region), region, f, &mut all).await;
-    rds(&input.aws.rds(region), region, f, &mut all).await;
-    let declared = &input.scenario.backup.resources;
-    let mut out: BTreeMap<String, Resource> =
-        all.into_iter().filter(|r| in_scope(&r.tags, wanted) || declared.contains(&r.arn)).map(|r| (r.arn.clone(), r)).collect();
-    for arn in declared {
+/// EC2 instances, RDS instances (not Aurora members: those are backed up
+/// as their cluster) and Aurora clusters in scope in `regions`, plus the
+/// `[backup] resources` ARNs, without judging an empty result.
+pub async fn in_scope_resources(input: &ProbeInput, f: &mut Findings, regions: &[String]) -> Vec<Resource> {
+    let inv = &input.inventory;
+    let mut out: BTreeMap<String, Resource> = BTreeMap::new();
+    for region in regions {
+        let instances = inv.scoped_instances(region).await;
+        f.scoped_complete(&instances);
+        for (rec, _) in &instances.items {
+            let r = Resource { arn: rec.arn(region), name: rec.id().to_string(), tags: ec2_tags(rec.instance.tags()), pitr: None };
+            out.insert(r.arn.clone(), r);
+        }
+        let dbs = inv.scoped_db_instances(region).await;
+        f.scoped_complete(&dbs);
+        for (db, _) in dbs.items.iter().filter(|(d, _)| d.db_cluster_identifier().is_none()) {
+            let (Some(arn), Some(id)) = (db.db_instance_arn(), db.db_instance_identifier()) else { continue };
+            let pitr = Pitr { retention_days: db.backup_retention_period().unwrap_or(0), latest_restorable: ts(db.latest_restorable_time()) };
+            out.insert(arn.to_string(), Resource { arn: arn.to_string(), name: id.to_string(), tags: rds_tags(db.tag_list()), pitr: Some(pitr) });
+        }
+        let clusters = inv.scoped_db_clusters(region).await;
+        f.scoped_complete(&clusters);
+        for (c, _) in &clusters.items {
+            let (Some(arn), Some(id)) = (c.db_cluster_arn(), c.db_cluster_identifier()) else { continue };
+            let pitr = Pitr { retention_days: c.backup_retention_period().unwrap_or(0), latest_restorable: ts(c.latest_restorable_time()) };
+            out.insert(arn.to_string(), Resource { arn: arn.to_string(), name: id.to_string(), tags: rds_tags(c.tag_list()), pitr: Some(pitr) });
+        }
+    }
+    for arn in &input.scenario.backup.resources {
         out.entry(arn.clone()).or_insert_with(|| Resource::declared(arn));
     }
     out.into_values().collect()
-}
-
-async fn ec2_instances(ec2: &aws_sdk_ec2::Client, region: &str, f: &mut Findings, out: &mut Vec<Resource>) {
-    const CALL: &str = "ec2:DescribeInstances";
-    let mut pages = ec2.describe_instances().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => return f.aws_error(CALL, Some(region), &e),
-        };
-        for res in page.reservations() {
-            let owner = res.owner_id().unwrap_or("");
-            for i in res.instances() {
-                let state = i.state().and_then(|s| s.name()).map(|n| n.as_str()).unwrap_or("");
-                if matches!(state, "terminated" | "shutting-down") {
-                    continue;
-                }
-                let Some(id) = i.instance_id() else { continue };
-                let tags = i.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))).collect();
-                out.push(Resource { arn: format!("arn:aws:ec2:{region}:{owner}:instance/{id}"), name: id.to_string(), tags, pitr: None });
-            }
-        }
-    }
-}
-
-async fn rds(rds: &aws_sdk_rds::Client, region: &str, f: &mut Findings, out: &mut Vec<Resource>) {
-    const INSTANCES: &str = "rds:DescribeDBInstances";
-    let mut pages = rds.describe_db_instances().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => {
-                f.aws_error(INSTANCES, Some(region), &e);
-                break;
-            }
-        };
-        // Aurora members are backed up and restored as their cluster.
-        for db in page.db_instances().iter().filter(|d| d.db_cluster_identifier().is_none()) {
-            let (Some(arn), Some(id)) = (db.db_instance_arn(), db.db_instance_identifier()) else { continue };
-            let tags = db.tag_list().iter().filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))).collect();
-            let pitr = Pitr { retention_days: db.backup_retention_period().unwrap_or(0), latest_restorable: ts(db.latest_restorable_time()) };
-            out.push(Resource { arn: arn.to_string(), name: id.to_string(), tags, pitr: Some(pitr) });
-        }
-    }
-    const CLUSTERS: &str = "rds:DescribeDBClusters";
-    let mut pages = rds.describe_db_clusters().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => return f.aws_error(CLUSTERS, Some(region), &e),
-        };
-        for c in page.db_clusters() {
-            let (Some(arn), Some(id)) = (c.db_cluster_arn(), c.db_cluster_identifier()) else { continue };
-            let tags = c.tag_list().iter().filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))).collect();
-            let pitr = Pitr { retention_days: c.backup_retention_period().unwrap_or(0), latest_restorable: ts(c.latest_restorable_time()) };
-            out.push(Resource { arn: arn.to_string(), name: id.to_string(), tags, pitr: Some(pitr) });
-        }
-    }
 }
 
 #[cfg(test)]

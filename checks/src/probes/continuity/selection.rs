@@ -6,7 +6,7 @@
 use aws_sdk_backup::types::{BackupSelection, ConditionParameter};
 
 use super::scope::Resource;
-use crate::probes::Findings;
+use crate::probes::{Findings, ProbeInput};
 
 #[derive(Debug, Clone)]
 pub struct Selection {
@@ -79,24 +79,19 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 }
 
 /// Every selection of the given plans (name, ID). Returns whether all were read.
-pub async fn read(backup: &aws_sdk_backup::Client, region: &str, plans: &[(String, String)], f: &mut Findings) -> (Vec<Selection>, bool) {
-    const LIST: &str = "backup:ListBackupSelections";
+pub async fn read(input: &ProbeInput, backup: &aws_sdk_backup::Client, region: &str, plans: &[(String, String)], f: &mut Findings) -> (Vec<Selection>, bool) {
     const GET: &str = "backup:GetBackupSelection";
     let mut out = Vec::new();
     let mut complete = true;
     for (plan, id) in plans {
-        let mut ids = Vec::new();
-        let mut pages = backup.list_backup_selections().backup_plan_id(id).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            match page {
-                Ok(p) => ids.extend(p.backup_selections_list().iter().filter_map(|s| s.selection_id().map(str::to_string))),
-                Err(e) => {
-                    f.aws_error(LIST, Some(region), &e);
-                    complete = false;
-                    break;
-                }
+        let ids: Vec<String> = match input.inventory.backup_selections(region, id).await {
+            Ok(list) => list.iter().filter_map(|s| s.selection_id().map(str::to_string)).collect(),
+            Err(e) => {
+                f.listing_error(&e);
+                complete = false;
+                continue;
             }
-        }
+        };
         for sid in ids {
             match backup.get_backup_selection().backup_plan_id(id).selection_id(&sid).send().await {
                 Ok(o) => match o.backup_selection() {
