@@ -122,18 +122,9 @@ async fn each_restriction_rule_reports_its_resource() {
             .tags(aws_sdk_ec2::types::Tag::builder().key(SYSTEM_TAG.0).value(SYSTEM_TAG.1).build())
             .build()
     };
-    // IMDSv1 instance.
-    let run_out = ec2
-        .run_instances()
-        .image_id("ami-0abcdef1234567890")
-        .min_count(1)
-        .max_count(1)
-        .tag_specifications(tag(aws_sdk_ec2::types::ResourceType::Instance))
-        .send()
-        .await
-        .expect("instance");
-    let imdsv1 = run_out.instances()[0].instance_id().expect("id").to_string();
-    // RDP and PostgreSQL to ::/0 and an extra port (8443) to 0.0.0.0/0.
+    // RDP and PostgreSQL to ::/0 in an untagged group that is in scope only
+    // because the tagged instance uses it; an extra port (8443) to 0.0.0.0/0
+    // in a tagged group.
     let sg = ec2.create_security_group().group_name("wide-open").description("t").send().await.expect("sg");
     let sg_id = sg.group_id().expect("sg id").to_string();
     ec2.authorize_security_group_ingress()
@@ -149,7 +140,14 @@ async fn each_restriction_rule_reports_its_resource() {
         .send()
         .await
         .expect("ingress");
-    let extra = ec2.create_security_group().group_name("extra-port").description("t").send().await.expect("sg");
+    let extra = ec2
+        .create_security_group()
+        .group_name("extra-port")
+        .description("t")
+        .tag_specifications(tag(aws_sdk_ec2::types::ResourceType::SecurityGroup))
+        .send()
+        .await
+        .expect("sg");
     let extra_id = extra.group_id().expect("sg id").to_string();
     ec2.authorize_security_group_ingress()
         .group_id(&extra_id)
@@ -164,6 +162,18 @@ async fn each_restriction_rule_reports_its_resource() {
         .send()
         .await
         .expect("ingress");
+    // IMDSv1 instance.
+    let run_out = ec2
+        .run_instances()
+        .image_id("ami-0abcdef1234567890")
+        .min_count(1)
+        .max_count(1)
+        .security_group_ids(&sg_id)
+        .tag_specifications(tag(aws_sdk_ec2::types::ResourceType::Instance))
+        .send()
+        .await
+        .expect("instance");
+    let imdsv1 = run_out.instances()[0].instance_id().expect("id").to_string();
     // Public database.
     aws_sdk_rds::Client::new(&conf)
         .create_db_instance()
@@ -188,6 +198,11 @@ async fn each_restriction_rule_reports_its_resource() {
         .send()
         .await
         .expect("bucket");
+    let tagging = aws_sdk_s3::types::Tagging::builder()
+        .tag_set(aws_sdk_s3::types::Tag::builder().key(SYSTEM_TAG.0).value(SYSTEM_TAG.1).build().expect("tag"))
+        .build()
+        .expect("tagging");
+    s3.put_bucket_tagging().bucket("juki-open-bucket").tagging(tagging).send().await.expect("bucket tags");
 
     let r = run(&ep, security_scenario("extra_admin_ports = [8443]"), &["E.5.2.1"]).await;
     assert_ng_names(&r, "E.5.2.1", &[&imdsv1, &sg_id, &extra_id, "juki-public-db"]);
