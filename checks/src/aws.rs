@@ -21,6 +21,23 @@ pub struct AwsContext {
     /// Extra interceptors added to every client built here (tests: canned
     /// responses). Empty in production.
     interceptors: Vec<SharedInterceptor>,
+    /// Per-region replacements of `interceptors` (tests: a DR region that answers differently).
+    regional: std::collections::BTreeMap<String, Vec<SharedInterceptor>>,
+}
+
+/// One client constructor per service, each with the context's interceptors.
+macro_rules! clients {
+    ($($name:ident => $krate:ident,)*) => {
+        $(
+            pub fn $name(&self, region: &str) -> $krate::Client {
+                let mut conf = $krate::config::Builder::from(&self.config(region));
+                for i in self.interceptors_for(region) {
+                    conf.push_interceptor(i.clone());
+                }
+                $krate::Client::from_conf(conf.build())
+            }
+        )*
+    };
 }
 
 impl AwsContext {
@@ -43,12 +60,12 @@ impl AwsContext {
         }
         let base = loader.load().await;
         let custom_endpoint = aws.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-        Self { base, custom_endpoint, interceptors: Vec::new() }
+        Self { base, custom_endpoint, interceptors: Vec::new(), regional: Default::default() }
     }
 
     /// Wrap an existing configuration (tests).
     pub fn from_config(base: SdkConfig, custom_endpoint: bool) -> Self {
-        Self { base, custom_endpoint, interceptors: Vec::new() }
+        Self { base, custom_endpoint, interceptors: Vec::new(), regional: Default::default() }
     }
 
     /// Add an interceptor to every client built from this context, in every
@@ -59,101 +76,46 @@ impl AwsContext {
         self
     }
 
+    /// Clients of `region` use this interceptor instead of the shared ones
+    /// (tests: canned answers that differ between the primary and DR region).
+    pub fn with_region_interceptor(mut self, region: &str, interceptor: impl Intercept + 'static) -> Self {
+        self.regional.entry(region.to_string()).or_default().push(SharedInterceptor::new(interceptor));
+        self
+    }
+
     pub fn config(&self, region: &str) -> SdkConfig {
         self.base.to_builder().region(Region::new(region.to_string())).build()
     }
 
-    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        let mut conf = aws_sdk_ec2::config::Builder::from(&self.config(region));
-        for i in &self.interceptors {
-            conf.push_interceptor(i.clone());
-        }
-        aws_sdk_ec2::Client::from_conf(conf.build())
+    clients! {
+        ec2 => aws_sdk_ec2,
+        rds => aws_sdk_rds,
+        backup => aws_sdk_backup,
+        iam => aws_sdk_iam,
+        cloudtrail => aws_sdk_cloudtrail,
+        logs => aws_sdk_cloudwatchlogs,
+        elbv2 => aws_sdk_elasticloadbalancingv2,
+        cloudwatch => aws_sdk_cloudwatch,
+        ssm => aws_sdk_ssm,
+        sts => aws_sdk_sts,
+        s3control => aws_sdk_s3control,
+        wafv2 => aws_sdk_wafv2,
     }
-    pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
-        let mut conf = aws_sdk_rds::config::Builder::from(&self.config(region));
-        for i in &self.interceptors {
-            conf.push_interceptor(i.clone());
-        }
-        aws_sdk_rds::Client::from_conf(conf.build())
-    }
-    pub fn backup(&self, region: &str) -> aws_sdk_backup::Client {
-        let mut conf = aws_sdk_backup::config::Builder::from(&self.config(region));
-        for i in &self.interceptors {
-            conf.push_interceptor(i.clone());
-        }
-        aws_sdk_backup::Client::from_conf(conf.build())
-    }
+
+    /// S3 needs path-style addressing on an emulator.
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let mut conf = aws_sdk_s3::config::Builder::from(&self.config(region)).force_path_style(self.custom_endpoint);
-        for i in &self.interceptors {
+        for i in self.interceptors_for(region) {
             conf.push_interceptor(i.clone());
         }
         aws_sdk_s3::Client::from_conf(conf.build())
     }
-    pub fn iam(&self, region: &str) -> aws_sdk_iam::Client {
-        let mut conf = aws_sdk_iam::config::Builder::from(&self.config(region));
-        for i in &self.interceptors {
-            conf.push_interceptor(i.clone());
-        }
-        aws_sdk_iam::Client::from_conf(conf.build())
+
+    /// Interceptors for clients of `region`: its own set if a test gave one, else the shared one.
+    fn interceptors_for(&self, region: &str) -> &[SharedInterceptor] {
+        self.regional.get(region).unwrap_or(&self.interceptors)
     }
-    pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
-        let mut conf = aws_sdk_cloudtrail::config::Builder::from(&self.config(region));
-        for i in &self.interceptors {
-            conf.push_interceptor(i.clone());
-        }
-        aws_sdk_cloudtrail::Client::from_conf(conf.build())
-    }
-    pub fn logs(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
-        let mut conf = aws_sdk_cloudwatchlogs::config::Builder::from(&self.config(region));
-        for i in &self.interceptors {
-            conf.push_interceptor(i.clone());
-        }
-        aws_sdk_cloudwatchlogs::Client::from_conf(conf.build())
-    }
-    pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
-        let mut conf = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config(region));
-        for i in &self.interceptors {
-            conf.push_interceptor(i.clone());
-        }
-        aws_sdk_elasticloadbalancingv2::Client::from_conf(conf.build())
-    }
-    pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
-        let mut conf = aws_sdk_cloudwatch::config::Builder::from(&self.config(region));
-        for i in &self.interceptors {
-            conf.push_interceptor(i.clone());
-        }
-        aws_sdk_cloudwatch::Client::from_conf(conf.build())
-    }
-    pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
-        let mut conf = aws_sdk_ssm::config::Builder::from(&self.config(region));
-        for i in &self.interceptors {
-            conf.push_interceptor(i.clone());
-        }
-        aws_sdk_ssm::Client::from_conf(conf.build())
-    }
-    pub fn sts(&self, region: &str) -> aws_sdk_sts::Client {
-        let mut conf = aws_sdk_sts::config::Builder::from(&self.config(region));
-        for i in &self.interceptors {
-            conf.push_interceptor(i.clone());
-        }
-        aws_sdk_sts::Client::from_conf(conf.build())
-    }
-    pub fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
-        let mut conf = aws_sdk_s3control::config::Builder::from(&self.config(region));
-        for i in &self.interceptors {
-            conf.push_interceptor(i.clone());
-        }
-        aws_sdk_s3control::Client::from_conf(conf.build())
-    }
-    pub fn wafv2(&self, region: &str) -> aws_sdk_wafv2::Client {
-        let mut conf = aws_sdk_wafv2::config::Builder::from(&self.config(region));
-        for i in &self.interceptors {
-            conf.push_interceptor(i.clone());
-        }
-        aws_sdk_wafv2::Client::from_conf(conf.build())
-    }
+
     /// True when the endpoint is a custom one (an emulator): values such an
     /// endpoint hard-codes (e.g. root MFA) are not observations.
     pub fn is_custom_endpoint(&self) -> bool {

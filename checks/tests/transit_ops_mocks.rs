@@ -138,6 +138,30 @@ async fn every_instance_in_scope_needs_its_own_alarms() {
     assert!(fail.detail.contains("cpu/memory/disk") || fail.detail.contains("CPU/memory/disk"), "{}", fail.detail);
 }
 
+/// The scope covers the DR region too: a standby instance there needs its own alarms.
+#[tokio::test]
+async fn a_dr_region_instance_in_scope_without_alarms_is_ng() {
+    use cw::types::StateValue::Ok as Fine;
+    let watched = vec![
+        on_instance(alarm("juki-web01-cpu", "CPUUtilization", true, Fine), "i-web01"),
+        on_instance(alarm("juki-web01-mem", "mem_used_percent", true, Fine), "i-web01"),
+        on_instance(alarm("juki-web01-disk", "disk_used_percent", true, Fine), "i-web01"),
+    ];
+    let primary: Vec<Rule> = std::iter::once(alarms_rule(watched)).chain(inventory(&["i-web01"])).collect();
+    // 大阪 (ap-northeast-3): one standby instance, no alarm at all.
+    let dr: Vec<Rule> = std::iter::once(alarms_rule(Vec::new())).chain(inventory(&["i-dr01"])).collect();
+    let text = "[environment]\nname = \"t\"\n[aws]\nprimary_region = \"ap-northeast-1\"\ndr_region = \"ap-northeast-3\"\n";
+    let scenario = Arc::new(gcverify_scenarios::parse(text, Path::new("t.toml")).expect("scenario"));
+    let item = Catalog::builtin().get("C.1.3.1").cloned().expect("catalog item");
+    let levels = Arc::new(Catalog::builtin().levels_in_force(&scenario));
+    let input = ProbeInput::alone(item, "4".into(), levels, scenario, common::aws_regional(&primary, "ap-northeast-3", &dr), now(), None);
+    let c = probes::monitoring::alarms(Arc::new(input)).await.conclude("4");
+    assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
+    let fails: Vec<&str> = c.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).map(|e| e.subject.as_str()).collect();
+    assert_eq!(fails, ["i-dr01"], "{:?}", c.evidence);
+    assert!(c.evidence.iter().any(|e| e.subject == "i-web01" && e.status == EvidenceStatus::Pass));
+}
+
 #[tokio::test]
 async fn unreadable_inventory_is_error_not_ok() {
     let denied = mock!(ec2::Client::describe_instances).then_error(|| {

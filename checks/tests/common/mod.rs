@@ -14,18 +14,32 @@ use gcverify_checks::aws::AwsContext;
 /// `custom_endpoint = false`: the context stands for real AWS (not an emulator).
 /// Retries keep their count but not their waiting, so throttling tests are fast.
 pub fn aws(rules: &[Rule]) -> Arc<AwsContext> {
+    Arc::new(AwsContext::from_config(config(), false).with_interceptor(interceptor(rules)))
+}
+
+/// As [`aws`], but clients of `region` answer `regional` first (then `rules`):
+/// a DR region whose resources differ from the primary's.
+pub fn aws_regional(rules: &[Rule], region: &str, regional: &[Rule]) -> Arc<AwsContext> {
+    let both: Vec<Rule> = regional.iter().chain(rules).cloned().collect();
+    Arc::new(AwsContext::from_config(config(), false).with_interceptor(interceptor(rules)).with_region_interceptor(region, interceptor(&both)))
+}
+
+fn interceptor(rules: &[Rule]) -> MockResponseInterceptor {
     let mut mocks = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
     for r in rules.iter().chain(inventory_defaults().iter()) {
         mocks = mocks.with_rule(r);
     }
-    let conf = SdkConfig::builder()
+    mocks
+}
+
+fn config() -> SdkConfig {
+    SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("ap-northeast-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "test")))
         .http_client(create_mock_http_client())
         .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)))
-        .build();
-    Arc::new(AwsContext::from_config(conf, false).with_interceptor(mocks))
+        .build()
 }
 
 /// Answers for the inventory's listings that a test did not give (rules
