@@ -137,15 +137,51 @@ where
                 let kind = classify_code(code);
                 format!("{call}: {kind}{code}: {msg}").trim_end_matches([':', ' ']).to_string()
             }
-            None => format!(
-                "{call}: endpoint answered HTTP {} without an AWS error code (the endpoint does not implement this API?)",
-                status.map(|s| s.to_string()).unwrap_or_else(|| "?".into())
-            ),
+            None => without_code(call, status),
         },
-        SdkError::TimeoutError(_) => format!("{call}: timed out"),
-        SdkError::DispatchFailure(_) => format!("{call}: endpoint unreachable: {}", DisplayErrorContext(err)),
+        SdkError::TimeoutError(_) => format!("{call}: timed out (タイムアウト)"),
+        SdkError::DispatchFailure(_) => {
+            let cause = root_cause(err);
+            match connect_address(&format!("{err:?}")) {
+                Some(addr) => format!("{call}: endpoint unreachable (接続不可): {addr}: {cause}"),
+                None => format!("{call}: endpoint unreachable (接続不可): {cause}"),
+            }
+        }
         _ => format!("{call}: {}", DisplayErrorContext(err)),
     }
+}
+
+/// An answer without an AWS error code: 403 is most likely a denial by
+/// something in front of the API (an SCP-less proxy, an emulator's IAM, a
+/// VPC endpoint policy); 404/5xx an endpoint that does not serve the API.
+fn without_code(call: &str, status: Option<u16>) -> String {
+    match status {
+        Some(401 | 403) => format!(
+            "{call}: HTTP {} without an AWS error code: permission denied? (権限不足の可能性) — check the role's policy and any endpoint policy",
+            status.unwrap_or(403)
+        ),
+        Some(s) => format!("{call}: endpoint answered HTTP {s} without an AWS error code (the endpoint does not implement this API?)"),
+        None => format!("{call}: endpoint answered without an AWS error code"),
+    }
+}
+
+/// The innermost error's text ("Connection refused (os error 111)").
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = err;
+    while let Some(next) = e.source() {
+        e = next;
+    }
+    e.to_string()
+}
+
+/// The address a connection was attempted to, from hyper's connect error
+/// (`ConnectError("tcp connect error", 127.0.0.1:9, ...)`): the only place
+/// the SDK's dispatch failure carries it.
+fn connect_address(debug: &str) -> Option<String> {
+    let rest = &debug[debug.find("ConnectError(\"")? + "ConnectError(\"".len()..];
+    let rest = &rest[rest.find("\", ")? + 3..];
+    let token = rest.split([',', ')']).next()?.trim();
+    token.parse::<std::net::SocketAddr>().is_ok().then(|| token.to_string())
 }
 
 /// The error code of a service error, if the endpoint sent one.
@@ -175,6 +211,22 @@ fn classify_code(code: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::classify_code;
+
+    #[test]
+    fn a_403_without_code_is_a_likely_denial_not_a_missing_api() {
+        let r = super::without_code("ec2:DescribeVolumes", Some(403));
+        assert!(r.contains("権限不足の可能性"), "{r}");
+        assert!(!r.contains("does not implement"), "{r}");
+        assert!(super::without_code("ec2:DescribeVolumes", Some(404)).contains("does not implement this API?"));
+    }
+
+    #[test]
+    fn the_connect_address_is_read_from_hypers_error() {
+        let debug = r#"DispatchFailure(DispatchFailure { source: ConnectorError { kind: Io, source: hyper_util::client::legacy::Error(Connect, ConnectError("tcp connect error", 127.0.0.1:9, Os { code: 111 })) } })"#;
+        assert_eq!(super::connect_address(debug).as_deref(), Some("127.0.0.1:9"));
+        assert_eq!(super::connect_address(r#"ConnectError("dns error", Custom { kind: Uncategorized })"#), None);
+        assert_eq!(super::connect_address("nothing here"), None);
+    }
 
     #[test]
     fn classifies_denial_and_throttling() {

@@ -36,6 +36,16 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Show which resources are the system's: every in-scope resource with its
+    /// type, ID, region and why it is in scope (tags, named in the scenario, or
+    /// attached to / holding / behind an in-scope resource), and how many of
+    /// each type were left out. Check this before a first verify.
+    /// Exit code 0; 2 when nothing is in scope or a listing failed.
+    ///
+    /// Examples:
+    ///   cargo xtask scope --env prod
+    ///   cargo xtask scope --env prod --format json > scope.json
+    Scope(crate::scope::ScopeArgs),
     /// List the 50 items of the catalog with their probe and whether it is implemented.
     Catalog {
         #[arg(long, value_enum, default_value_t = Lang::Ja)]
@@ -207,6 +217,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
             let env = if noncompliant { "demo-noncompliant" } else { "demo" };
             crate::verify::verify(VerifyArgs { env: Some(env.into()), scenario: None, restore_drill: false, output }).await
         }
+        Command::Scope(args) => crate::scope::scope(args).await,
         Command::Catalog { lang } => {
             crate::verify::print_catalog(lang.into());
             Ok(0)

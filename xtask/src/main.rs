@@ -5,6 +5,7 @@ mod bench_load;
 mod cli;
 mod drill;
 mod load;
+mod scope;
 mod verify;
 
 use std::process::ExitCode;

@@ -1,7 +1,7 @@
 //! `verify`: scenario → (demo emulator) → engine → reports → exit code.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -44,6 +44,28 @@ pub fn scenario_path(env: Option<&str>, scenario: Option<&PathBuf>) -> Result<Pa
     }
 }
 
+/// The AWS the scenario points at. Demo scenarios bring their own: a local
+/// emulator, started and seeded here (kept alive by the returned server).
+pub(crate) async fn connect(scenario: &mut gcverify_scenarios::Scenario, root: &Path) -> Result<(AwsContext, Option<gcverify_demo::MotoServer>)> {
+    match (&scenario.demo, &scenario.aws.endpoint_url) {
+        (Some(demo), None) => {
+            let exe = match gcverify_demo::find_moto_server(root) {
+                Some(exe) => exe,
+                None => gcverify_demo::ensure_venv(root).context("installing the demo emulator")?,
+            };
+            eprintln!("gcverify: starting the local AWS emulator (moto) for the demo ...");
+            let server = gcverify_demo::MotoServer::start(&exe).await.context("starting moto")?;
+            let compliant = demo.seed == gcverify_scenarios::DemoSeed::Compliant;
+            gcverify_demo::seed(&server.endpoint(), compliant).await.context("seeding the demo environment")?;
+            eprintln!("gcverify: seeded a {} 住民記録 environment at {}", if compliant { "compliant" } else { "non-compliant" }, server.endpoint());
+            scenario.aws.endpoint_url = Some(server.endpoint());
+            let ctx = AwsContext::from_config(gcverify_demo::seed::emulator_config(&server.endpoint(), &scenario.aws.primary_region), true);
+            Ok((ctx, Some(server)))
+        }
+        _ => Ok((AwsContext::load(&scenario.aws).await, None)),
+    }
+}
+
 pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let catalog = Catalog::builtin();
     let root = repo_root();
@@ -70,26 +92,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let lang: Lang = args.output.lang.into();
     let out_dir = args.output.out.clone().unwrap_or_else(|| root.join("target/gcverify").join(&scenario.environment.name));
 
-    // Demo scenarios bring their own AWS: a local emulator, seeded.
-    let mut _moto = None;
-    let aws = match (&scenario.demo, &scenario.aws.endpoint_url) {
-        (Some(demo), None) => {
-            let exe = match gcverify_demo::find_moto_server(&root) {
-                Some(exe) => exe,
-                None => gcverify_demo::ensure_venv(&root).context("installing the demo emulator")?,
-            };
-            eprintln!("gcverify: starting the local AWS emulator (moto) for the demo ...");
-            let server = gcverify_demo::MotoServer::start(&exe).await.context("starting moto")?;
-            let compliant = demo.seed == gcverify_scenarios::DemoSeed::Compliant;
-            gcverify_demo::seed(&server.endpoint(), compliant).await.context("seeding the demo environment")?;
-            eprintln!("gcverify: seeded a {} 住民記録 environment at {}", if compliant { "compliant" } else { "non-compliant" }, server.endpoint());
-            scenario.aws.endpoint_url = Some(server.endpoint());
-            let ctx = AwsContext::from_config(gcverify_demo::seed::emulator_config(&server.endpoint(), &scenario.aws.primary_region), true);
-            _moto = Some(server);
-            ctx
-        }
-        _ => AwsContext::load(&scenario.aws).await,
-    };
+    let (aws, _moto) = connect(&mut scenario, &root).await?;
 
     // B.2.1.4/B.2.1.5: histograms go next to the reports; demos get a local web target.
     let _web_target = crate::load::prepare(&mut scenario, &out_dir).await?;
@@ -121,6 +124,10 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let report = gcverify_checks::run(&catalog, scenario.clone(), aws, opts, &on_progress).await;
     bar.finish_and_clear();
     drop(_moto);
+    // Said before the table, so a wrong scope is read before its consequences.
+    for w in &report.warnings {
+        eprintln!("gcverify: {}: {}", if lang == Lang::Ja { "警告" } else { "warning" }, w.get(lang));
+    }
 
     let color = !args.output.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     if formats.iter().any(|f| matches!(f, Format::Table)) {

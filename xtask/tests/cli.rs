@@ -154,3 +154,35 @@ fn gcverify_checks_ids() -> Vec<String> {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../checks/catalog.toml")).expect("catalog");
     text.lines().filter_map(|l| l.strip_prefix("id = \"").and_then(|r| r.strip_suffix('"')).map(str::to_string)).collect()
 }
+
+#[test]
+fn scope_lists_the_demo_systems_resources_with_why_and_json_parses() {
+    let o = xtask(&["scope", "--env", "demo", "--format", "json"]);
+    let (stdout, stderr) = text(&o);
+    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("scope JSON");
+    let members = v["in_scope"].as_array().expect("in_scope");
+    let kinds: Vec<&str> = members.iter().filter_map(|m| m["kind"].as_str()).collect();
+    for k in ["instance", "volume", "security_group", "vpc", "db_instance", "bucket"] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    // Something came in by the graph, not by its own tags.
+    assert!(members.iter().any(|m| m["why"]["rule"] != "tags"), "{stdout}");
+    assert!(v["tags"]["matched"].as_u64().unwrap_or(0) > 0, "{stdout}");
+
+    let o = xtask(&["scope", "--env", "demo", "--lang", "en"]);
+    let (stdout, stderr) = text(&o);
+    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("why in scope") && stdout.contains("Out of scope"), "{stdout}");
+}
+
+#[test]
+fn scope_with_a_mistyped_tag_warns_with_the_values_seen_and_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/demo.toml")).expect("demo scenario");
+    let typo = write(dir.path(), "typo.toml", &demo.replace("System = \"juki\"", "System = \"jyuk1\""));
+    let o = xtask(&["scope", "--scenario", typo.to_str().expect("utf8")]);
+    let (stdout, stderr) = text(&o);
+    assert_eq!(code(&o), 2, "{stdout}\n{stderr}");
+    assert!(stdout.contains("System=jyuk1 に一致するリソースなし") && stdout.contains("juki（"), "{stdout}");
+}

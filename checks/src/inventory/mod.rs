@@ -21,7 +21,7 @@ use tokio::sync::OnceCell;
 use cache::{Cached, Keyed};
 pub use cache::{Listing, ListingError};
 pub use listings::{ec2_tags, rds_tags, Bucket, InstanceRecord, LoadBalancerRecord};
-pub use scope::{Kind, Member, Scope, Scoped, Why};
+pub use scope::{Kind, Member, Scope, ScopeReport, Scoped, TagReport, Why};
 
 use crate::aws::AwsContext;
 

@@ -310,6 +310,33 @@ impl Scope {
     }
 }
 
+/// The scope as `cargo xtask scope` prints it (and as JSON).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScopeReport {
+    pub in_scope: Vec<Member>,
+    /// region → kind → listed resources not in scope.
+    pub out_of_scope: BTreeMap<String, BTreeMap<Kind, usize>>,
+    pub buckets_out_of_scope: usize,
+    /// Listings that failed: the scope may be incomplete.
+    pub failures: Vec<String>,
+    pub tags: TagReport,
+}
+
+impl Scope {
+    pub fn report(&self) -> ScopeReport {
+        let mut failures: Vec<String> = self.regions.iter().flat_map(|r| r.failures.iter().map(|(_, e)| e.reason.clone())).collect();
+        failures.extend(self.bucket_failures.iter().map(|e| e.reason.clone()));
+        failures.dedup();
+        ScopeReport {
+            in_scope: self.all().cloned().collect(),
+            out_of_scope: self.regions.iter().map(|r| (r.region.clone(), r.out_of_scope.clone())).collect(),
+            buckets_out_of_scope: self.buckets_out_of_scope,
+            failures,
+            tags: self.tags.clone(),
+        }
+    }
+}
+
 /// Items of one kind in scope, with why, plus the failures that make the
 /// list possibly incomplete.
 #[derive(Debug, Clone)]

@@ -267,7 +267,18 @@ impl Findings {
             let list = brief(&fails);
             (Outcome::Ng, Msg::new(format!("違反 {}件: {list}", fails.len()), format!("{} violation(s): {list}", fails.len())), achieved_level)
         } else if !errors.is_empty() {
-            let list = errors.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>().join("; ");
+            // The same failure seen in several regions or listings is said once.
+            let mut unique: Vec<&str> = Vec::new();
+            for e in &errors {
+                if !unique.contains(&e.detail.as_str()) {
+                    unique.push(&e.detail);
+                }
+            }
+            const SHOWN: usize = 3;
+            let mut list = unique.iter().take(SHOWN).copied().collect::<Vec<_>>().join("; ");
+            if unique.len() > SHOWN {
+                list.push_str(&format!("; +{}", unique.len() - SHOWN));
+            }
             (Outcome::Error, Msg::new(format!("検証不能: {list}"), format!("could not verify: {list}")), None)
         } else if !passes.is_empty() {
             let summary = ok_summary

@@ -73,13 +73,11 @@ pub async fn regions(input: Arc<ProbeInput>) -> Findings {
             f.error(&b.name, None, b.problem.clone().unwrap_or_default(), "s3:GetBucketLocation");
             continue;
         };
-        {
-            if allowed.contains(&region) {
-                in_japan += 1;
-                f.pass(&bucket, Some(&region), "S3 bucket location in an allowed region", "s3:GetBucketLocation");
-            } else {
-                f.fail(&bucket, Some(&region), format!("S3 bucket located outside the allowed regions ({})", allowed.join(", ")), "s3:GetBucketLocation");
-            }
+        if allowed.contains(&region) {
+            in_japan += 1;
+            f.pass(bucket, Some(&region), "S3 bucket location in an allowed region", "s3:GetBucketLocation");
+        } else {
+            f.fail(bucket, Some(&region), format!("S3 bucket located outside the allowed regions ({})", allowed.join(", ")), "s3:GetBucketLocation");
         }
     }
     f.ok_summary(Msg::new(
@@ -159,7 +157,7 @@ async fn scan_region(inv: &Inventory, region: &str) -> (String, Vec<Obs>) {
 /// What one listing shows in a region outside the allowed ones: each resource, or the failure.
 fn found<T>(region: &str, kind: &'static str, call: &'static str, listing: Listing<T>, id: impl Fn(&T) -> Option<&str>) -> Vec<Obs> {
     match listing {
-        Ok(list) => list.iter().filter_map(|t| id(t)).map(|id| Obs::Found { kind, id: id.to_string(), region: region.to_string(), call }).collect(),
+        Ok(list) => list.iter().filter_map(id).map(|id| Obs::Found { kind, id: id.to_string(), region: region.to_string(), call }).collect(),
         Err(e) => vec![Obs::Failed { region: region.to_string(), reason: e.reason, call }],
     }
 }

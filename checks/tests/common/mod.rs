@@ -17,6 +17,7 @@ pub fn aws(rules: &[Rule]) -> Arc<AwsContext> {
     Arc::new(AwsContext::from_config(config(), false).with_interceptor(interceptor(rules)))
 }
 
+#[allow(dead_code)] // only some test binaries have a DR region that answers differently
 /// As [`aws`], but clients of `region` answer `regional` first (then `rules`):
 /// a DR region whose resources differ from the primary's.
 pub fn aws_regional(rules: &[Rule], region: &str, regional: &[Rule]) -> Arc<AwsContext> {

@@ -62,7 +62,7 @@ pub fn resource_type(arn: &str) -> String {
 /// so coverage is judged there; C.1.3.1 asks both regions.)
 pub async fn discover(input: &ProbeInput, f: &mut Findings) -> Vec<Resource> {
     let primary = input.scenario.aws.primary_region.clone();
-    let list = in_scope_resources(input, f, &[primary.clone()]).await;
+    let list = in_scope_resources(input, f, std::slice::from_ref(&primary)).await;
     if list.is_empty() {
         f.error(
             "scope",
