@@ -125,9 +125,10 @@ fn html_404() -> HttpResponse {
 // ---------------------------------------------------------- E.6.1.2 rules
 
 mod ec2 {
+    pub use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput;
     pub use aws_sdk_ec2::operation::describe_volumes::{DescribeVolumesError, DescribeVolumesOutput};
     pub use aws_sdk_ec2::operation::get_ebs_encryption_by_default::GetEbsEncryptionByDefaultOutput;
-    pub use aws_sdk_ec2::types::{Tag, Volume, VolumeAttachment};
+    pub use aws_sdk_ec2::types::{Snapshot, Tag, Volume, VolumeAttachment};
     pub use aws_sdk_ec2::Client;
 }
 mod rds {
@@ -231,7 +232,7 @@ fn errors(c: &Conclusion) -> Vec<&str> {
 async fn encryption_all_encrypted_is_ok_with_counts() {
     let c = at_rest("2", "", &healthy_encryption()).await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", c.summary.en);
-    assert_eq!(c.summary.en, "EBS default encryption on in 2 region(s); all 4 EBS volume(s), 4 RDS database(s) and 1 S3 bucket(s) encrypted");
+    assert_eq!(c.summary.en, "EBS default encryption on in 2 region(s); all 4 EBS volume(s) (0 snapshot(s)), 4 RDS database(s) and 1 S3 bucket(s) encrypted");
     assert_eq!(c.achieved_level.as_deref(), Some("2"));
     let vol = c.evidence.iter().find(|e| e.subject == "vol-0aaa").expect("volume evidence");
     assert_eq!(vol.status, EvidenceStatus::Pass);
@@ -373,10 +374,30 @@ async fn scope_tags_filter_volumes_databases_and_buckets() {
     let rules = vec![ebs_default(true), vols, dbs, clusters, buckets(&["gc-docs"]), bucket_location(), no_tags.clone(), encryption.clone()];
     let c = at_rest("2", "[scope.tags]\nSystem = \"juki\"\n", &rules).await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", c.summary.en);
-    assert_eq!(c.summary.en, "EBS default encryption on in 2 region(s); all 2 EBS volume(s), 2 RDS database(s) and 0 S3 bucket(s) encrypted");
+    assert_eq!(c.summary.en, "EBS default encryption on in 2 region(s); all 2 EBS volume(s) (0 snapshot(s)), 2 RDS database(s) and 0 S3 bucket(s) encrypted");
     assert!(!c.evidence.iter().any(|e| e.subject.starts_with("other-")), "{:?}", c.evidence);
     assert_eq!(no_tags.num_calls(), 1);
     assert_eq!(encryption.num_calls(), 0);
+}
+
+/// A snapshot of an in-scope volume holds the system's data: unencrypted → NG;
+/// a snapshot of another system's volume is not judged.
+#[tokio::test]
+async fn unencrypted_snapshot_of_an_in_scope_volume_is_ng() {
+    let tagged_volume = ec2::Volume::builder().volume_id("vol-0aaa").encrypted(true).tags(ec2::Tag::builder().key("System").value("juki").build()).build();
+    let vols = volumes(vec![tagged_volume, volume("other-vol", false, None)]);
+    let snaps = mock!(ec2::Client::describe_snapshots).then_output(|| {
+        ec2::DescribeSnapshotsOutput::builder()
+            .snapshots(ec2::Snapshot::builder().snapshot_id("snap-juki").volume_id("vol-0aaa").encrypted(false).build())
+            .snapshots(ec2::Snapshot::builder().snapshot_id("snap-other").volume_id("other-vol").encrypted(false).build())
+            .build()
+    });
+    let rules = vec![ebs_default(true), vols, snaps];
+    let c = at_rest("2", "[scope.tags]\nSystem = \"juki\"\n", &rules).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
+    let fails: Vec<&str> = c.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).map(|e| e.subject.as_str()).collect();
+    assert_eq!(fails, ["snap-juki", "snap-juki"], "one per region (the canned answer is the same in both)");
+    assert!(c.summary.en.contains("snap-juki (ap-northeast-1): Encrypted=false (in scope: copy of vol-0aaa)"), "{}", c.summary.en);
 }
 
 // ---------------------------------------------------------- backup rules

@@ -100,3 +100,35 @@ async fn throttling_is_error_after_retries() {
     assert!(c.summary.en.contains("throttled"), "{}", c.summary.en);
     assert!(throttled.num_calls() > 2, "retried: {}", throttled.num_calls());
 }
+
+/// Console users come from one credential report (no per-user calls); a user
+/// with a password and no MFA is NG, one without a password is only context.
+#[tokio::test]
+async fn console_users_are_read_from_the_credential_report() {
+    use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput;
+    use aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput;
+    use aws_sdk_iam::types::ReportStateType;
+    let report = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active\n\
+        <root_account>,arn:aws:iam::1:root,2020,not_supported,N/A,N/A,N/A,true\n\
+        ope-tanaka,arn:aws:iam::1:user/ope-tanaka,2020,true,N/A,N/A,N/A,true\n\
+        ope-sato,arn:aws:iam::1:user/ope-sato,2020,true,N/A,N/A,N/A,false\n\
+        batch,arn:aws:iam::1:user/batch,2020,false,N/A,N/A,N/A,false\n";
+    let generate = mock!(aws_sdk_iam::Client::generate_credential_report)
+        .then_output(|| GenerateCredentialReportOutput::builder().state(ReportStateType::Complete).build());
+    let get = mock!(aws_sdk_iam::Client::get_credential_report).then_output(move || {
+        GetCredentialReportOutput::builder()
+            .content(aws_smithy_types::Blob::new(report.as_bytes().to_vec()))
+            .generated_time(aws_smithy_types::DateTime::from_secs(1_774_915_200))
+            .build()
+    });
+    let list = mock!(aws_sdk_iam::Client::list_users).then_output(|| ListUsersOutput::builder().build().expect("output"));
+    let c = mfa("2", &[summary(1), generate, get, list.clone()]).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
+    let fails: Vec<&str> = c.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).map(|e| e.subject.as_str()).collect();
+    assert_eq!(fails, ["ope-sato"]);
+    let tanaka = c.evidence.iter().find(|e| e.subject == "ope-tanaka").expect("tanaka");
+    assert_eq!(tanaka.status, EvidenceStatus::Pass);
+    assert!(tanaka.detail.contains("credential report generated"), "{}", tanaka.detail);
+    assert!(c.evidence.iter().any(|e| e.subject == "batch" && e.status == EvidenceStatus::Info));
+    assert_eq!(list.num_calls(), 0, "the report replaces the per-user calls");
+}

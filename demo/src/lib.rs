@@ -7,6 +7,7 @@ pub mod moto;
 pub mod seed;
 pub mod seed_continuity;
 pub mod seed_network;
+pub mod seed_scale;
 pub mod seed_security;
 
 pub use moto::{ensure_venv, find_moto_server, MotoServer};

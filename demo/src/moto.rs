@@ -59,6 +59,12 @@ pub struct MotoServer {
 impl MotoServer {
     /// Start `exe` on a free loopback port and wait (up to 60 s) until it answers.
     pub async fn start(exe: &Path) -> Result<Self> {
+        Self::start_with_log(exe, None).await
+    }
+
+    /// As [`start`](Self::start), appending moto's request log (one line per
+    /// API call) to `log`: `bench scale` counts the calls each tool makes.
+    pub async fn start_with_log(exe: &Path, log: Option<&Path>) -> Result<Self> {
         let mut last_err = None;
         // A port picked free can be taken before moto binds it; try a few.
         for _ in 0..3 {
@@ -69,7 +75,12 @@ impl MotoServer {
                 .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(match log {
+                    Some(path) => {
+                        Stdio::from(std::fs::OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("opening {}", path.display()))?)
+                    }
+                    None => Stdio::null(),
+                })
                 .spawn()
                 .with_context(|| format!("could not start {}", exe.display()))?;
             let mut server = Self { child: Some(child), addr };

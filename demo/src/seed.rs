@@ -48,7 +48,7 @@ pub fn emulator_config(endpoint: &str, region: &str) -> SdkConfig {
         .build()
 }
 
-fn s3_client(endpoint: &str, region: &str) -> aws_sdk_s3::Client {
+pub(crate) fn s3_client(endpoint: &str, region: &str) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::config::Builder::from(&emulator_config(endpoint, region)).force_path_style(true).build();
     aws_sdk_s3::Client::from_conf(conf)
 }

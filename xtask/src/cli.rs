@@ -150,6 +150,14 @@ pub struct DrillCleanupArgs {
 pub enum Bench {
     /// The load generator vs oha and wrk against nginx and the delay server on 127.0.0.1.
     Load(crate::bench_load::BenchArgs),
+    /// gcverify vs Prowler on one emulated account of N resources (moto):
+    /// wall time, peak RSS and API calls of the four-row verify, the full
+    /// verify and Prowler's five equivalent checks, every run printed.
+    ///
+    /// Examples:
+    ///   cargo xtask bench scale
+    ///   cargo xtask bench scale --resources 2500,5000,10000 --runs 3
+    Scale(crate::bench_scale::ScaleArgs),
 }
 
 #[derive(Debug, Args)]
@@ -225,6 +233,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Probe(Probe::Load { env, scenario, phase, lang }) => crate::load::probe_load(env, scenario, phase, lang.into()).await,
         Command::Probe(Probe::Availability(args)) => crate::availability::probe(args).await,
         Command::Bench(Bench::Load(args)) => crate::bench_load::bench(args).await,
+        Command::Bench(Bench::Scale(args)) => crate::bench_scale::bench(args).await,
         Command::IamPolicy { restore_drill } => {
             use gcverify_checks::probes::permissions::{drill_policy_json, policy_json};
             println!("{}", if restore_drill { drill_policy_json() } else { policy_json() });

@@ -2,6 +2,7 @@
 
 mod availability;
 mod bench_load;
+mod bench_scale;
 mod cli;
 mod drill;
 mod load;

@@ -14,6 +14,7 @@ use crate::model::{Msg, Outcome};
 pub const ACTIONS: &[&str] = &[
     "ec2:GetEbsEncryptionByDefault",
     "ec2:DescribeVolumes",
+    "ec2:DescribeSnapshots",
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusters",
     // IAM action names, which differ from the S3 API names
@@ -28,6 +29,7 @@ pub const ACTIONS: &[&str] = &[
 struct Counts {
     regions: usize,
     volumes: usize,
+    snapshots: usize,
     databases: usize,
     buckets: usize,
 }
@@ -45,6 +47,7 @@ pub async fn at_rest(input: Arc<ProbeInput>) -> Findings {
     for region in input.scenario.aws.used_regions() {
         ebs_default(&input.aws.ec2(&region), &region, &mut f, &mut n).await;
         ebs_volumes(&inv.scoped_volumes(&region).await, &region, &mut f, &mut n);
+        snapshots(&inv.scoped_snapshots(&region).await, &region, &mut f, &mut n);
         databases(inv, &region, &mut f, &mut n).await;
     }
     let buckets = inv.scoped_buckets().await;
@@ -56,10 +59,13 @@ pub async fn at_rest(input: Arc<ProbeInput>) -> Findings {
     // Default encryption is an account setting: it never stands in for the resources.
     f.require_resources(n.volumes + n.databases + n.buckets, &[Kind::Volume, Kind::DbInstance, Kind::DbCluster, Kind::Bucket]);
     f.ok_summary(Msg::new(
-        format!("EBS既定暗号化 有効({}リージョン)、EBSボリューム{}本・RDS{}件・S3バケット{}件すべて暗号化済", n.regions, n.volumes, n.databases, n.buckets),
         format!(
-            "EBS default encryption on in {} region(s); all {} EBS volume(s), {} RDS database(s) and {} S3 bucket(s) encrypted",
-            n.regions, n.volumes, n.databases, n.buckets
+            "EBS既定暗号化 有効({}リージョン)、EBSボリューム{}本（スナップショット{}件）・RDS{}件・S3バケット{}件すべて暗号化済",
+            n.regions, n.volumes, n.snapshots, n.databases, n.buckets
+        ),
+        format!(
+            "EBS default encryption on in {} region(s); all {} EBS volume(s) ({} snapshot(s)), {} RDS database(s) and {} S3 bucket(s) encrypted",
+            n.regions, n.volumes, n.snapshots, n.databases, n.buckets
         ),
     ));
     f
@@ -88,6 +94,21 @@ fn ebs_volumes(volumes: &Scoped<aws_sdk_ec2::types::Volume>, region: &str, f: &m
         n.volumes += 1;
         if v.encrypted() == Some(true) {
             f.pass(id, Some(region), format!("Encrypted=true KmsKeyId={} (in scope: {why})", v.kms_key_id().unwrap_or("-")), CALL);
+        } else {
+            f.fail(id, Some(region), format!("Encrypted=false (in scope: {why})"), CALL);
+        }
+    }
+}
+
+/// Snapshots of in-scope volumes hold the same data: they must be encrypted too.
+fn snapshots(snaps: &Scoped<aws_sdk_ec2::types::Snapshot>, region: &str, f: &mut Findings, n: &mut Counts) {
+    const CALL: &str = "ec2:DescribeSnapshots";
+    f.scoped_complete(snaps);
+    for (s, why) in &snaps.items {
+        let id = s.snapshot_id().unwrap_or("(no id)");
+        n.snapshots += 1;
+        if s.encrypted() == Some(true) {
+            f.pass(id, Some(region), format!("Encrypted=true (in scope: {why})"), CALL);
         } else {
             f.fail(id, Some(region), format!("Encrypted=false (in scope: {why})"), CALL);
         }

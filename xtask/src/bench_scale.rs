@@ -1,0 +1,366 @@
+//! `cargo xtask bench scale`: gcverify against Prowler on the same emulated
+//! account of N resources. For each N it starts a fresh moto (its request
+//! log counts every API call), seeds instances, volumes, security groups,
+//! IAM users with console passwords and log groups in ap-northeast-1 and
+//! ap-northeast-3 (a tenth of each non-compliant), then, in one run and
+//! interleaved, times and records the peak RSS of:
+//!
+//! - the four-row `verify --only E.5.1.1,E.5.2.1,E.6.1.2,E.7.1.3`,
+//! - the full `verify` (all 50 rows),
+//! - Prowler's five equivalent checks (installed from PyPI into
+//!   `target/bench-scale/prowler-venv`).
+//!
+//! gcverify is measured as its release binary (Prowler runs as installed).
+//! Every run is printed, not the best, and written to
+//! `target/bench-scale/results.json`.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use gcverify_demo::seed_scale::{seed_scale, ScalePlan, SCALE_TAG};
+
+use crate::cli::repo_root;
+
+/// Prowler's checks that correspond to the four rows.
+pub const PROWLER_CHECKS: &[&str] = &[
+    "ec2_ebs_volume_encryption",
+    "ec2_ebs_default_encryption",
+    "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_22",
+    "iam_user_mfa_enabled_console_access",
+    "cloudtrail_multi_region_enabled",
+];
+const FOUR_ROWS: &str = "E.5.1.1,E.5.2.1,E.6.1.2,E.7.1.3";
+const REGIONS: [&str; 2] = ["ap-northeast-1", "ap-northeast-3"];
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScaleArgs {
+    /// Resources to seed; a comma-separated list runs a series (e.g. 2500,5000,10000).
+    #[arg(long, value_delimiter = ',', default_value = "10000")]
+    pub resources: Vec<usize>,
+    /// Runs of each tool per size; every run is reported.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Leave Prowler out (no PyPI install; gcverify figures only).
+    #[arg(long)]
+    pub no_prowler: bool,
+    /// Leave the full 50-row verify out.
+    #[arg(long)]
+    pub no_full: bool,
+    /// The Prowler release installed from PyPI.
+    #[arg(long, default_value = "5.46.0")]
+    pub prowler_version: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+enum Tool {
+    #[serde(rename = "gcverify --only 4 rows")]
+    FourRows,
+    #[serde(rename = "gcverify full")]
+    Full,
+    #[serde(rename = "prowler 5 checks")]
+    Prowler,
+}
+
+impl Tool {
+    fn label(self) -> &'static str {
+        match self {
+            Tool::FourRows => "gcverify --only (4 rows)",
+            Tool::Full => "gcverify (50 rows)",
+            Tool::Prowler => "prowler (5 checks)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+struct Measurement {
+    resources: usize,
+    tool: Tool,
+    run: usize,
+    wall_secs: f64,
+    peak_rss_mib: f64,
+    api_calls: u64,
+    exit_code: i32,
+}
+
+pub async fn bench(args: ScaleArgs) -> Result<i32> {
+    if args.resources.is_empty() || args.resources.contains(&0) || args.runs == 0 {
+        bail!("--resources needs sizes above 0 and --runs at least 1");
+    }
+    let root = repo_root();
+    let work = root.join("target/bench-scale");
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let xtask = build_release(&root)?;
+    let moto = match gcverify_demo::find_moto_server(&root) {
+        Some(exe) => exe,
+        None => gcverify_demo::ensure_venv(&root).context("installing moto")?,
+    };
+    let prowler = if args.no_prowler { None } else { Some(ensure_prowler(&work, &args.prowler_version)?) };
+
+    let mut all = Vec::new();
+    for &n in &args.resources {
+        let plan = ScalePlan::for_total(n);
+        let log = work.join(format!("moto-{n}.log"));
+        let _ = std::fs::remove_file(&log);
+        let server = gcverify_demo::MotoServer::start_with_log(&moto, Some(&log)).await.context("starting moto")?;
+        eprintln!("bench scale: seeding {n} resources ({plan:?}) at {} ...", server.endpoint());
+        let started = Instant::now();
+        seed_scale(&server.endpoint(), plan).await.context("seeding")?;
+        eprintln!("bench scale: seeded in {:.1} s ({} API calls)", started.elapsed().as_secs_f64(), count_calls(&log)?);
+        let scenario = write_scenario(&work, n, &server.endpoint())?;
+
+        let mut tools = vec![Tool::FourRows];
+        if !args.no_full {
+            tools.push(Tool::Full);
+        }
+        if prowler.is_some() {
+            tools.push(Tool::Prowler);
+        }
+        for run in 1..=args.runs {
+            // Interleaved, so that a slow phase of the machine hits every tool alike.
+            for &tool in &tools {
+                let mut cmd = match tool {
+                    Tool::FourRows | Tool::Full => verify_command(&xtask, &scenario, &work.join(format!("out-{n}")), tool == Tool::FourRows),
+                    Tool::Prowler => prowler_command(prowler.as_deref().unwrap_or(Path::new("prowler")), &work.join(format!("prowler-out-{n}"))),
+                };
+                cmd.env("AWS_ENDPOINT_URL", server.endpoint());
+                let before = count_calls(&log)?;
+                let m = measure(&mut cmd).with_context(|| format!("running {}", tool.label()))?;
+                // moto writes a request's log line after answering it.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let calls = count_calls(&log)? - before;
+                let row = Measurement {
+                    resources: n,
+                    tool,
+                    run,
+                    wall_secs: m.wall.as_secs_f64(),
+                    peak_rss_mib: m.max_rss_kib as f64 / 1024.0,
+                    api_calls: calls,
+                    exit_code: m.exit_code,
+                };
+                eprintln!(
+                    "bench scale: N={n} run {run} {:<26} {:>8.2} s  {:>7.1} MiB  {:>6} calls  exit {}",
+                    tool.label(),
+                    row.wall_secs,
+                    row.peak_rss_mib,
+                    row.api_calls,
+                    row.exit_code
+                );
+                // verify exits 1 (NG) or 2 (ERROR) by design; 3/4 mean it did not run.
+                if matches!(tool, Tool::FourRows | Tool::Full) && row.exit_code >= 3 || tool == Tool::Prowler && row.exit_code != 0 {
+                    bail!("{} exited {} (see its output above)", tool.label(), row.exit_code);
+                }
+                all.push(row);
+            }
+        }
+        drop(server);
+    }
+    print_summary(&all, args.runs);
+    let json = work.join("results.json");
+    std::fs::write(&json, serde_json::to_string_pretty(&all)?).with_context(|| format!("writing {}", json.display()))?;
+    println!("\nevery run: {}", json.display());
+    Ok(0)
+}
+
+fn build_release(root: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("bench scale: building gcverify (release) ...");
+    let status = Command::new(cargo).args(["build", "--quiet", "--release", "--package", "xtask"]).current_dir(root).status().context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release failed with {status}");
+    }
+    Ok(root.join("target/release/xtask"))
+}
+
+fn ensure_prowler(work: &Path, version: &str) -> Result<PathBuf> {
+    let venv = work.join("prowler-venv");
+    let exe = venv.join("bin/prowler");
+    let stamp = venv.join(format!(".prowler-{version}"));
+    if exe.is_file() && stamp.is_file() {
+        return Ok(exe);
+    }
+    eprintln!("bench scale: installing prowler=={version} from PyPI into {} (a few minutes) ...", venv.display());
+    let ok = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().context("python3 -m venv")?.success()
+        && Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", &format!("prowler=={version}")])
+            .status()
+            .context("pip install prowler")?
+            .success();
+    if !ok || !exe.is_file() {
+        bail!("installing prowler=={version} into {} failed", venv.display());
+    }
+    std::fs::write(&stamp, version)?;
+    Ok(exe)
+}
+
+/// The scale system's scenario: moto's endpoint, both regions, the scale tag as scope.
+fn write_scenario(work: &Path, n: usize, endpoint: &str) -> Result<PathBuf> {
+    let path = work.join(format!("scale-{n}.toml"));
+    let text = format!(
+        "# Written by `cargo xtask bench scale`.\n\
+         [environment]\nname = \"scale-{n}\"\nmunicipality = \"ベンチ市\"\nsystem = \"住民記録システム\"\nvendor = \"ベンチASP\"\n\n\
+         [aws]\nendpoint_url = \"{endpoint}\"\nprimary_region = \"{}\"\ndr_region = \"{}\"\n\n\
+         [engine]\nprobe_timeout_secs = 900\n\n\
+         [scope]\ntags = {{ {} = \"{}\" }}\n",
+        REGIONS[0], REGIONS[1], SCALE_TAG.0, SCALE_TAG.1
+    );
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// The emulator's static test credentials, and nothing of the user's AWS setup.
+fn emulator_env(cmd: &mut Command) {
+    for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "testing").env("AWS_SECRET_ACCESS_KEY", "testing").env("AWS_DEFAULT_REGION", REGIONS[0]).env("AWS_REGION", REGIONS[0]);
+}
+
+fn verify_command(xtask: &Path, scenario: &Path, out: &Path, four_rows: bool) -> Command {
+    let mut cmd = Command::new(xtask);
+    cmd.arg("verify").arg("--scenario").arg(scenario).arg("--out").arg(out).args(["--format", "json", "--no-color"]);
+    if four_rows {
+        cmd.args(["--only", FOUR_ROWS]);
+    }
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    emulator_env(&mut cmd);
+    cmd
+}
+
+fn prowler_command(prowler: &Path, out: &Path) -> Command {
+    let mut cmd = Command::new(prowler);
+    cmd.args(["aws", "--no-banner", "--ignore-exit-code-3", "--output-formats", "json-ocsf", "--region"]).args(REGIONS).arg("--checks").args(PROWLER_CHECKS);
+    cmd.arg("--output-directory").arg(out);
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    emulator_env(&mut cmd);
+    cmd
+}
+
+/// moto's request log: one line per answered request.
+fn count_calls(log: &Path) -> Result<u64> {
+    let file = std::fs::File::open(log).with_context(|| format!("opening {}", log.display()))?;
+    let mut n = 0;
+    for line in std::io::BufReader::new(file).lines() {
+        if line?.contains("\" ") {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+struct Measured {
+    wall: Duration,
+    max_rss_kib: i64,
+    exit_code: i32,
+}
+
+/// Run to completion; wall time and the child's own peak RSS (wait4's rusage).
+fn measure(cmd: &mut Command) -> Result<Measured> {
+    let started = Instant::now();
+    let child = cmd.spawn().context("spawning")?;
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child, which nothing else waits for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = started.elapsed();
+    if rc != pid {
+        bail!("wait4: {}", std::io::Error::last_os_error());
+    }
+    let exit_code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) };
+    // The child is reaped; dropping `child` does not wait again.
+    drop(child);
+    Ok(Measured { wall, max_rss_kib: usage.ru_maxrss, exit_code })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn print_summary(all: &[Measurement], runs: usize) {
+    let mut sizes: Vec<usize> = all.iter().map(|m| m.resources).collect();
+    sizes.dedup();
+    println!("\n== bench scale: every run (wall s / peak RSS MiB / API calls) ==");
+    println!("{:>7} {:<26} {}", "N", "tool", (1..=runs).map(|r| format!("{:>28}", format!("run {r}"))).collect::<String>());
+    for &n in &sizes {
+        for tool in [Tool::FourRows, Tool::Full, Tool::Prowler] {
+            let rows: Vec<&Measurement> = all.iter().filter(|m| m.resources == n && m.tool == tool).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let cells: String = rows.iter().map(|m| format!("{:>28}", format!("{:.2} / {:.0} / {}", m.wall_secs, m.peak_rss_mib, m.api_calls))).collect();
+            println!("{n:>7} {:<26} {cells}", tool.label());
+        }
+    }
+    println!("\n== per size: medians, and every run's ratio to Prowler ==");
+    for &n in &sizes {
+        let of = |tool: Tool| all.iter().filter(|m| m.resources == n && m.tool == tool).collect::<Vec<_>>();
+        let (four, full, prowler) = (of(Tool::FourRows), of(Tool::Full), of(Tool::Prowler));
+        let med = |rows: &[&Measurement], f: fn(&Measurement) -> f64| median(rows.iter().map(|m| f(m)).collect());
+        let wall = |m: &Measurement| m.wall_secs;
+        let rss = |m: &Measurement| m.peak_rss_mib;
+        println!(
+            "N={n}: 4 rows {:.2} s {:.0} MiB, {:.1} calls/resource | full {} | prowler {}",
+            med(&four, wall),
+            med(&four, rss),
+            med(&four, |m| m.api_calls as f64) / n as f64,
+            if full.is_empty() {
+                "-".into()
+            } else {
+                format!("{:.2} s {:.0} MiB, {:.1} calls/resource", med(&full, wall), med(&full, rss), med(&full, |m| m.api_calls as f64) / n as f64)
+            },
+            if prowler.is_empty() {
+                "-".into()
+            } else {
+                format!("{:.2} s {:.0} MiB, {:.1} calls/resource", med(&prowler, wall), med(&prowler, rss), med(&prowler, |m| m.api_calls as f64) / n as f64)
+            },
+        );
+        if prowler.len() == four.len() && !prowler.is_empty() {
+            let speed: Vec<String> = four.iter().zip(&prowler).map(|(g, p)| format!("{:.1}×", p.wall_secs / g.wall_secs)).collect();
+            let memory: Vec<String> = four.iter().zip(&prowler).map(|(g, p)| format!("1/{:.1}", p.peak_rss_mib / g.peak_rss_mib)).collect();
+            println!("  4 rows vs prowler, run by run: faster {} ; peak RSS {}", speed.join(", "), memory.join(", "));
+            if full.len() == prowler.len() {
+                let speed: Vec<String> = full.iter().zip(&prowler).map(|(g, p)| format!("{:.1}×", p.wall_secs / g.wall_secs)).collect();
+                println!("  full verify vs prowler, run by run: faster {}", speed.join(", "));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(vec![]).is_nan());
+    }
+
+    #[test]
+    fn measure_reports_exit_code_and_memory_of_the_child() {
+        let m = measure(Command::new("sh").args(["-c", "exit 3"])).expect("runs");
+        assert_eq!(m.exit_code, 3);
+        assert!(m.max_rss_kib > 0, "{}", m.max_rss_kib);
+    }
+
+    #[test]
+    fn calls_are_counted_from_request_lines_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("moto.log");
+        std::fs::write(&log, " * Running on http://127.0.0.1:5000\n127.0.0.1 - - [01/Dec/2026 07:05:54] \"POST / HTTP/1.1\" 200 -\n127.0.0.1 - - [x] \"GET /moto-api/ HTTP/1.0\" 200 -\n").expect("write");
+        assert_eq!(count_calls(&log).expect("counts"), 2);
+    }
+}
