@@ -75,8 +75,83 @@ pub struct Item {
     pub method: String,
     /// The probe that verifies the item: `family.name`, `attestation` or `not_applicable`.
     pub probe: String,
+    /// 確認観点: what the 検証事項 and 方法 say was verified, each with its verifier.
+    #[serde(default, rename = "point")]
+    pub points: Vec<Point>,
     #[serde(default)]
     pub pilot: Pilot,
+}
+
+/// One 確認観点 of an item, transcribed from its 検証事項 / 方法.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+pub struct Point {
+    /// Short id, unique within the item (`staff-2fa`).
+    pub id: String,
+    /// The Japanese text (may say 「同 No.N」: see [`Catalog::referenced`]).
+    pub text: String,
+    /// English gloss.
+    pub en: String,
+    /// Who verifies it: a probe, a deep check or `attestation` (see [`Verifier`]).
+    pub verifier: String,
+    /// Only at these 選択レベル (empty: at every level).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<String>,
+}
+
+impl Point {
+    pub fn text(&self, lang: crate::model::Lang) -> &str {
+        match lang {
+            crate::model::Lang::Ja => &self.text,
+            crate::model::Lang::En => &self.en,
+        }
+    }
+    pub fn applies_at(&self, level: &str) -> bool {
+        self.levels.is_empty() || self.levels.iter().any(|l| l == level)
+    }
+}
+
+/// Deep checks that observe a point by its effect (data in the database, the
+/// staff login flow, each integration process, a rebuild in the DR region).
+/// They are being built (issue #13); until one is, its points are 要確認
+/// unless a reviewer attests them point by point.
+pub const DEEP_CHECKS: &[(&str, &str)] = &[
+    ("sql.column_encryption", "personal data stored encrypted, read in the database"),
+    ("sql.restore_validation", "restored data validated by queries"),
+    ("sql.replica_lag", "replication lag of the synchronised site as the measured RPO"),
+    ("login.staff_2fa", "staff two-factor login to the application"),
+    ("integration.processes", "each integration process run and its result checked"),
+    ("drill.dr_rebuild", "system rebuilt from the DR-region copies and working there"),
+    ("backup.generations", "recovery points by generation in both regions"),
+];
+
+/// The issue that builds the deep checks.
+pub const DEEP_CHECK_ISSUE: u32 = 13;
+
+/// A point's verifier, typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verifier<'a> {
+    /// A registered probe (`probes::lookup` knows it).
+    Probe(&'a str),
+    /// A deep check of [`DEEP_CHECKS`] not registered yet.
+    PlannedCheck(&'a str),
+    /// A reviewer's `[[attestation]]`.
+    Attestation,
+    /// A name nothing knows: a catalog defect (a test forbids it).
+    Unknown(&'a str),
+}
+
+impl<'a> Verifier<'a> {
+    pub fn of(name: &'a str) -> Self {
+        if name == "attestation" {
+            Verifier::Attestation
+        } else if crate::probes::lookup(name).is_some() {
+            Verifier::Probe(name)
+        } else if DEEP_CHECKS.iter().any(|(n, _)| *n == name) {
+            Verifier::PlannedCheck(name)
+        } else {
+            Verifier::Unknown(name)
+        }
+    }
 }
 
 /// What the pilot recorded for the item (kept for reference, never used as a result).
@@ -131,6 +206,39 @@ impl Catalog {
         self.items.iter().find(|i| i.id == id)
     }
 
+    /// The items a text refers to with 「同 No.N」 (N = the row in table
+    /// order, 1-based), in the order they appear.
+    pub fn referenced(&self, text: &str) -> Vec<&Item> {
+        let mut out: Vec<&Item> = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("No.") {
+            let before = &rest[..at];
+            let after = &rest[at + 3..];
+            let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
+            rest = &after[digits.len()..];
+            // Only 「同 No.N」 / 「同No.N」 (the seed's wording), not any "No." in prose.
+            if !before.trim_end().ends_with('同') {
+                continue;
+            }
+            if let Some(item) = digits.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| self.items.get(i)) {
+                if !out.iter().any(|o| o.id == item.id) {
+                    out.push(item);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether `point` is a 確認観点 of item `id` (scenario validation).
+    pub fn check_point(&self, id: &str, point: &str) -> Result<(), String> {
+        let item = self.get(id).ok_or_else(|| format!("unknown item ID `{id}`"))?;
+        if item.points.iter().any(|p| p.id == point) {
+            return Ok(());
+        }
+        let known: Vec<&str> = item.points.iter().map(|p| p.id.as_str()).collect();
+        Err(format!("{id} has no 確認観点 `{point}` (its points: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") }))
+    }
+
     /// 選択レベル in force for every item: the scenario's `[levels]` override, else the catalog's.
     pub fn levels_in_force(&self, scenario: &gcverify_scenarios::Scenario) -> std::collections::BTreeMap<String, String> {
         self.items
@@ -180,6 +288,54 @@ mod tests {
                 assert!(matches!(item.probe.as_str(), "not_applicable" | "web.waf"), "{}", item.id);
             }
         }
+    }
+
+    #[test]
+    fn same_no_references_resolve_to_the_nth_row() {
+        let c = Catalog::builtin();
+        let ids = |t: &str| c.referenced(t).iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids("同 No.10 と同じ"), [c.items()[9].id.clone()]);
+        assert_eq!(ids("同No.14、同 No.3、同 No.14"), [c.items()[13].id.clone(), c.items()[2].id.clone()]);
+        assert!(ids("No.10 の手順").is_empty(), "a bare No. is not a reference");
+        assert!(ids("同 No.99").is_empty(), "beyond the table");
+        assert!(ids("同 No.").is_empty());
+    }
+
+    #[test]
+    fn every_point_has_a_known_verifier_and_a_unique_id() {
+        for item in Catalog::builtin().items() {
+            let mut ids = std::collections::BTreeSet::new();
+            for p in &item.points {
+                assert!(ids.insert(p.id.as_str()), "{}: point {} twice", item.id, p.id);
+                assert!(!p.text.trim().is_empty() && !p.en.trim().is_empty(), "{} {}: empty text", item.id, p.id);
+                assert!(!matches!(Verifier::of(&p.verifier), Verifier::Unknown(_)), "{} {}: unknown verifier {}", item.id, p.id, p.verifier);
+                assert!(p.levels.iter().all(|l| LEVELS.contains(&l.as_str())), "{} {}: bad level", item.id, p.id);
+            }
+        }
+    }
+
+    #[test]
+    fn verified_items_have_points_and_their_probe_serves_one() {
+        for item in Catalog::builtin().items() {
+            match item.probe.as_str() {
+                "not_applicable" => assert!(item.points.is_empty(), "{}: not verified in the pilot, no points", item.id),
+                "attestation" => {
+                    assert!(!item.points.is_empty(), "{}", item.id);
+                    assert!(item.points.iter().all(|p| p.verifier == "attestation"), "{}", item.id);
+                }
+                probe => {
+                    assert!(!item.points.is_empty(), "{} has no 確認観点", item.id);
+                    assert!(item.points.iter().any(|p| p.verifier == probe), "{}: its probe {probe} serves no point", item.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn point_check_names_the_known_points() {
+        let c = Catalog::builtin();
+        assert!(c.check_point("E.5.1.1", "no-such-point").unwrap_err().contains("its points:"));
+        assert!(c.check_point("Z.9.9.9", "x").is_err());
     }
 
     #[test]

@@ -11,9 +11,9 @@ use gcverify_scenarios::Scenario;
 use tokio::sync::Semaphore;
 
 use crate::aws::AwsContext;
-use crate::catalog::{Catalog, Item};
+use crate::catalog::{Catalog, Item, Verifier};
 use crate::inventory::Inventory;
-use crate::model::{ItemResult, Msg, Outcome, RunReport};
+use crate::model::{combine, Evidence, ItemResult, Msg, Outcome, PointResult, RunReport};
 use crate::probes::{self, Conclusion, Findings, ProbeInput};
 
 /// How to run.
@@ -75,11 +75,13 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
             drill: opts.drill.clone(),
             inventory: inventory.clone(),
         });
+        let refs: Vec<Vec<String>> =
+            input.item.points.iter().map(|p| catalog.referenced(&p.text).iter().map(|r| format!("{} {}", r.id, r.check_item)).collect()).collect();
         let semaphore = semaphore.clone();
         let timeout = opts.timeout;
         tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            (index, run_item(input, timeout).await)
+            (index, run_item(input, timeout, refs).await)
         });
     }
 
@@ -108,9 +110,9 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
     }
 }
 
-async fn run_item(input: Arc<ProbeInput>, timeout: Duration) -> ItemResult {
+async fn run_item(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<String>>) -> ItemResult {
     let started_at = Utc::now();
-    let conclusion = conclude(input.clone(), timeout).await;
+    let (conclusion, points) = conclude_row(input.clone(), timeout, refs).await;
     let item = &input.item;
     ItemResult {
         id: item.id.clone(),
@@ -124,42 +126,194 @@ async fn run_item(input: Arc<ProbeInput>, timeout: Duration) -> ItemResult {
         summary_en: conclusion.summary.en,
         achieved_level: conclusion.achieved_level,
         evidence: conclusion.evidence,
+        points,
         started_at,
         finished_at: Utc::now(),
     }
 }
 
-async fn conclude(input: Arc<ProbeInput>, timeout: Duration) -> Conclusion {
+/// The row: decided as a whole (対象外), or combined from its 確認観点.
+async fn conclude_row(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<String>>) -> (Conclusion, Vec<PointResult>) {
+    if let Some(whole) = decide_whole_row(&input) {
+        return (whole, Vec::new());
+    }
     let item = &input.item;
-    let level = input.level.clone();
+    if item.points.is_empty() {
+        // Catalogs without points (tests): the probe decides the row alone.
+        return (run_probe(input.clone(), &item.probe, timeout).await, Vec::new());
+    }
+    let level = input.level.as_str();
+    let today = input.now.with_timezone(&jst()).date_naive();
+    // Each probe runs once, however many points it serves.
+    let mut probe_runs: BTreeMap<&str, Conclusion> = BTreeMap::new();
+    for p in item.points.iter().filter(|p| p.applies_at(level)) {
+        if let Verifier::Probe(name) = Verifier::of(&p.verifier) {
+            if !probe_runs.contains_key(name) {
+                let c = run_probe(input.clone(), name, timeout).await;
+                probe_runs.insert(name, c);
+            }
+        }
+    }
+    // The item's own probe found the item itself 対象外 (its level, or nothing
+    // of the kind in this system, e.g. no holiday operation): so are its points.
+    let item_not_applicable = probe_runs.get(item.probe.as_str()).filter(|c| c.outcome == Outcome::NotApplicable).cloned();
+    let mut points = Vec::with_capacity(item.points.len());
+    for (i, p) in item.points.iter().enumerate() {
+        let c = if let (Some(na), false) = (&item_not_applicable, p.verifier == item.probe) {
+            Findings::decided(
+                Outcome::NotApplicable,
+                Msg::new(format!("対象外（{}の判断）: {}", item.probe, na.summary.ja), format!("not applicable ({}): {}", item.probe, na.summary.en)),
+            )
+            .conclude(level)
+        } else if !p.applies_at(level) {
+            Findings::decided(
+                Outcome::NotApplicable,
+                Msg::new(
+                    format!("対象外: 選択レベル{level}では不要（レベル{}のみ）", p.levels.join("/")),
+                    format!("not applicable at level {level} (levels {} only)", p.levels.join("/")),
+                ),
+            )
+            .conclude(level)
+        } else {
+            match Verifier::of(&p.verifier) {
+                Verifier::Probe(name) => probe_runs.get(name).cloned().unwrap_or_else(|| not_run(name).conclude(level)),
+                Verifier::Attestation => probes::attestation::evaluate_point(&item.id, &p.id, true, &input.scenario, today).conclude(level),
+                Verifier::PlannedCheck(name) => planned_check(&item.id, p, name, &input, today).conclude(level),
+                Verifier::Unknown(name) => not_run(name).conclude(level),
+            }
+        };
+        points.push(PointResult {
+            id: p.id.clone(),
+            text: p.text.clone(),
+            text_en: p.en.clone(),
+            refers_to: refs.get(i).cloned().unwrap_or_default(),
+            verifier: p.verifier.clone(),
+            outcome: c.outcome,
+            summary: c.summary.ja,
+            summary_en: c.summary.en,
+            evidence: c.evidence,
+        });
+    }
+    let outcome = combine(points.iter().map(|p| p.outcome));
+    // Evidence once per observation: a probe serving two points is listed once.
+    let mut evidence: Vec<Evidence> = probe_runs.values().flat_map(|c| c.evidence.iter().cloned()).collect();
+    for p in points.iter().filter(|p| !matches!(Verifier::of(&p.verifier), Verifier::Probe(_))) {
+        evidence.extend(p.evidence.iter().cloned());
+    }
+    let achieved_level = match outcome {
+        Outcome::Ok => probe_runs.values().find_map(|c| c.achieved_level.clone()).or_else(|| Some(level.to_string())),
+        _ => None,
+    };
+    (Conclusion { outcome, summary: row_summary(outcome, &points), evidence, achieved_level }, points)
+}
+
+/// 対象外 rows: by the scenario, by the pilot's judgement, or a raised level
+/// of an item the pilot left out (then a reviewer's attestation decides).
+fn decide_whole_row(input: &ProbeInput) -> Option<Conclusion> {
+    let item = &input.item;
+    let level = input.level.as_str();
     if let Some((_, reason)) = input.scenario.not_applicable.iter().find(|(id, _)| id.get_ref() == &item.id) {
-        return Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable: {reason}"))).conclude(&level);
+        return Some(Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable: {reason}"))).conclude(level));
     }
-    match item.probe.as_str() {
-        // A scenario that raises the level of an item the pilot left out needs a
-        // reviewer's evidence: N/A would no longer be the pilot's judgement.
-        "not_applicable" if level != item.selected_level && level != "0" => {
-            let today = input.now.with_timezone(&jst()).date_naive();
-            return probes::attestation::evaluate(&item.id, &input.scenario, today).conclude(&level);
-        }
-        "not_applicable" => {
-            let reason = &item.not_verified_reason;
-            return Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable (pilot judgement): {reason}")))
-                .conclude(&level);
-        }
-        "attestation" => {
-            let today = input.now.with_timezone(&jst()).date_naive();
-            return probes::attestation::evaluate(&item.id, &input.scenario, today).conclude(&level);
-        }
-        _ => {}
+    if item.probe != "not_applicable" {
+        return None;
     }
-    let Some(probe) = probes::lookup(&item.probe) else {
-        let issue = probes::planned_issue(&item.probe).map(|n| format!(" (issue #{n})")).unwrap_or_default();
+    if level != item.selected_level && level != "0" {
+        // N/A would no longer be the pilot's judgement: a reviewer's evidence is needed.
+        let today = input.now.with_timezone(&jst()).date_naive();
+        return Some(probes::attestation::evaluate(&item.id, &input.scenario, today).conclude(level));
+    }
+    let reason = &item.not_verified_reason;
+    Some(
+        Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable (pilot judgement): {reason}"))).conclude(level),
+    )
+}
+
+/// A point whose deep check is not built yet: a reviewer's attestation of the
+/// point decides it; without one it is 要確認, saying what would verify it.
+fn planned_check(item_id: &str, p: &crate::catalog::Point, check: &str, input: &ProbeInput, today: chrono::NaiveDate) -> Findings {
+    let attested = probes::attestation::evaluate_point(item_id, &p.id, false, &input.scenario, today);
+    if !input.scenario.attestation.iter().any(|a| a.item.get_ref() == item_id && a.point.as_ref().is_some_and(|x| x.get_ref() == &p.id)) {
+        let issue = crate::catalog::DEEP_CHECK_ISSUE;
         return Findings::decided(
-            Outcome::Error,
-            Msg::new(format!("検証不能: プローブ未実装（{}）{issue}", item.probe), format!("could not verify: probe not implemented: {}{issue}", item.probe)),
-        )
-        .conclude(&level);
+            Outcome::Pending,
+            Msg::new(
+                format!("要確認: 自動検証（{check}）は未実装（issue #{issue}）。確認した場合は attestation（point = \"{}\"）を記録", p.id),
+                format!(
+                    "pending: the automatic check ({check}) is not built yet (issue #{issue}); record an attestation with point = \"{}\" once verified",
+                    p.id
+                ),
+            ),
+        );
+    }
+    attested
+}
+
+fn not_run(name: &str) -> Findings {
+    Findings::decided(
+        Outcome::Error,
+        Msg::new(
+            format!("検証不能: 検証手段 {name} が登録されていない（カタログの不備）"),
+            format!("could not verify: verifier {name} is not registered (catalog defect)"),
+        ),
+    )
+}
+
+/// 事象 of a row with several points: the deciding point's 事象, then which
+/// points were verified and which were not.
+fn row_summary(outcome: Outcome, points: &[PointResult]) -> Msg {
+    let applicable: Vec<&PointResult> = points.iter().filter(|p| p.outcome != Outcome::NotApplicable).collect();
+    // NG/ERROR: the point that decided it. OK/要確認: what was observed (a
+    // probe's point) comes first; the unverified points are named after it.
+    let observed = |p: &&&PointResult| matches!(Verifier::of(&p.verifier), Verifier::Probe(_));
+    let deciding = match outcome {
+        Outcome::Ng | Outcome::Error => applicable.iter().find(|p| p.outcome == outcome),
+        _ => applicable.iter().find(observed).or_else(|| applicable.iter().find(|p| p.outcome == outcome)),
+    };
+    let lead = deciding.or(applicable.first()).map(|p| (p.summary.clone(), p.summary_en.clone()));
+    let (lead_ja, lead_en) = lead.unwrap_or_default();
+    if applicable.len() <= 1 {
+        return Msg::new(lead_ja, lead_en);
+    }
+    let short = |t: &str| -> String {
+        let cut: String = t.chars().take(24).collect();
+        if cut.chars().count() < t.chars().count() {
+            format!("{cut}…")
+        } else {
+            cut
+        }
+    };
+    let names = |want: &dyn Fn(Outcome) -> bool, lang: crate::model::Lang| -> String {
+        applicable
+            .iter()
+            .filter(|p| want(p.outcome))
+            .map(|p| match lang {
+                crate::model::Lang::Ja => {
+                    format!("{}「{}」{}", p.id, short(&p.text), if p.outcome == Outcome::Ok { String::new() } else { format!("={}", p.outcome.label(lang)) })
+                }
+                crate::model::Lang::En => format!("{}{}", p.id, if p.outcome == Outcome::Ok { String::new() } else { format!("={}", p.outcome.label(lang)) }),
+            })
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let ok = |o: Outcome| o == Outcome::Ok;
+    let not_ok = |o: Outcome| o != Outcome::Ok;
+    let verified = applicable.iter().filter(|p| p.outcome == Outcome::Ok).count();
+    let (vja, ven) = (names(&ok, crate::model::Lang::Ja), names(&ok, crate::model::Lang::En));
+    let (uja, uen) = (names(&not_ok, crate::model::Lang::Ja), names(&not_ok, crate::model::Lang::En));
+    let none = |s: String| if s.is_empty() { "なし".to_string() } else { s };
+    let none_en = |s: String| if s.is_empty() { "none".to_string() } else { s };
+    Msg::new(
+        format!("{lead_ja}［確認観点 {verified}/{}: 確認済 {}／未確認 {}］", applicable.len(), none(vja), none(uja)),
+        format!("{lead_en} [points {verified}/{}: verified {}; not verified {}]", applicable.len(), none_en(ven), none_en(uen)),
+    )
+}
+
+/// Run one probe under the timeout, in its own task.
+async fn run_probe(input: Arc<ProbeInput>, name: &str, timeout: Duration) -> Conclusion {
+    let level = input.level.clone();
+    let Some(probe) = probes::lookup(name) else {
+        return not_run(name).conclude(&level);
     };
     // Own task: a panic becomes a JoinError instead of tearing down the run.
     let handle = tokio::spawn(probe(input.clone()));
@@ -235,7 +389,7 @@ mod tests {
         let c = catalog(&[("E.5.1.1", "performance.not_a_probe")]);
         let report = run(&c, scenario(""), aws(), opts(1000), &|_| {}).await;
         assert_eq!(report.items[0].outcome, Outcome::Error);
-        assert!(report.items[0].summary_en.contains("not implemented: performance.not_a_probe (issue #5)"), "{}", report.items[0].summary_en);
+        assert!(report.items[0].summary_en.contains("verifier performance.not_a_probe is not registered"), "{}", report.items[0].summary_en);
     }
 
     #[tokio::test]

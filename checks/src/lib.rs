@@ -17,5 +17,6 @@ pub use model::{Evidence, EvidenceStatus, ItemResult, Msg, Outcome, RunReport};
 pub fn load_scenario(path: &std::path::Path, catalog: &Catalog) -> Result<gcverify_scenarios::Scenario, gcverify_scenarios::ScenarioError> {
     let scenario = gcverify_scenarios::load(path)?;
     scenario.validate(&|id| catalog.get(id).is_some(), &|id, level| catalog.check_level(id, level))?;
+    scenario.validate_points(&|id, point| catalog.check_point(id, point))?;
     Ok(scenario)
 }

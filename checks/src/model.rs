@@ -117,18 +117,81 @@ pub struct ItemResult {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub achieved_level: Option<String>,
     pub evidence: Vec<Evidence>,
+    /// 確認観点 and how each came out; the row's outcome is combined from them
+    /// ([`combine`]). Empty for rows decided as a whole (対象外).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub points: Vec<PointResult>,
     /// Verification period (開始/終了) of this item.
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
 }
 
 impl ItemResult {
+    /// The combined outcome of the points `verifier` serves (the row's own
+    /// outcome when it has no points): what that verifier alone concluded.
+    pub fn verified_by(&self, verifier: &str) -> Outcome {
+        if self.points.is_empty() {
+            return self.outcome;
+        }
+        combine(self.points.iter().filter(|p| p.verifier == verifier).map(|p| p.outcome))
+    }
+
     pub fn summary(&self, lang: Lang) -> &str {
         match lang {
             Lang::Ja => &self.summary,
             Lang::En => &self.summary_en,
         }
     }
+}
+
+/// One 確認観点 of a row as this run verified it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointResult {
+    pub id: String,
+    /// Japanese text (with 「同 No.N」 resolved: `refers_to`).
+    pub text: String,
+    pub text_en: String,
+    /// Items its text refers to with 「同 No.N」, each as "ID 検証事項".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refers_to: Vec<String>,
+    /// Probe, deep check or `attestation`.
+    pub verifier: String,
+    pub outcome: Outcome,
+    pub summary: String,
+    pub summary_en: String,
+    pub evidence: Vec<Evidence>,
+}
+
+impl PointResult {
+    pub fn text(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ja => &self.text,
+            Lang::En => &self.text_en,
+        }
+    }
+    pub fn summary(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ja => &self.summary,
+            Lang::En => &self.summary_en,
+        }
+    }
+}
+
+/// A row's outcome from its points: NG if any point is NG; else ERROR if any
+/// is ERROR; else 要確認 if any is; else OK. 対象外 points drop out; a row
+/// whose points are all 対象外 (or that has none) is 対象外.
+pub fn combine(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
+    let mut seen = [false; 4];
+    for o in outcomes {
+        match o {
+            Outcome::Ng => seen[0] = true,
+            Outcome::Error => seen[1] = true,
+            Outcome::Pending => seen[2] = true,
+            Outcome::Ok => seen[3] = true,
+            Outcome::NotApplicable => {}
+        }
+    }
+    [Outcome::Ng, Outcome::Error, Outcome::Pending, Outcome::Ok].into_iter().zip(seen).find(|(_, s)| *s).map_or(Outcome::NotApplicable, |(o, _)| o)
 }
 
 /// A whole run for one environment (the JSON report is this, serialised).
@@ -205,6 +268,7 @@ mod tests {
                     summary_en: String::new(),
                     achieved_level: None,
                     evidence: vec![],
+                    points: vec![],
                     started_at: t,
                     finished_at: t,
                 })
@@ -220,6 +284,33 @@ mod tests {
         assert_eq!(report(&[Ok, Error, Ng]).exit_code(), 1);
         assert_eq!(report(&[Ok, Pending]).exit_code(), 2);
         assert_eq!(report(&[Error]).exit_code(), 2);
+    }
+
+    /// Every order of every combination of NG/ERROR/PENDING/OK/N/A (up to
+    /// four points) combines to the worst by NG > ERROR > PENDING > OK, N/A dropping out.
+    #[test]
+    fn point_outcomes_combine_in_every_order() {
+        use Outcome::*;
+        let all = [Ng, Error, Pending, Ok, NotApplicable];
+        let rank = |o: Outcome| [Ng, Error, Pending, Ok, NotApplicable].iter().position(|x| *x == o).unwrap_or(4);
+        fn sequences(all: &[Outcome], len: usize) -> Vec<Vec<Outcome>> {
+            if len == 0 {
+                return vec![vec![]];
+            }
+            sequences(all, len - 1).into_iter().flat_map(|s| all.iter().map(move |o| [s.clone(), vec![*o]].concat())).collect()
+        }
+        let mut checked = 0;
+        for len in 0..=4 {
+            for seq in sequences(&all, len) {
+                let expected = seq.iter().copied().min_by_key(|o| rank(*o)).unwrap_or(NotApplicable);
+                assert_eq!(combine(seq.clone()), expected, "{seq:?}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 1 + 5 + 25 + 125 + 625);
+        assert_eq!(combine([Ok, Pending]), Pending, "a point nobody verified keeps the row from OK");
+        assert_eq!(combine([NotApplicable, Ok]), Ok);
+        assert_eq!(combine([]), NotApplicable);
     }
 
     #[test]

@@ -95,12 +95,14 @@ async fn uptime_and_operating_hours_from_the_store() {
     record(&text, &mut server, 0..0).await;
     let items = run(&text, &[]).await;
     let (a151, c111, c112) = (&items[0], &items[1], &items[2]);
-    assert_eq!(a151.outcome, Outcome::Ok, "{}", a151.summary);
+    assert_eq!(a151.verified_by("availability.uptime"), Outcome::Ok, "{}", a151.summary);
+    assert_eq!(a151.outcome, Outcome::Pending, "the real-path point needs a reviewer: {}", a151.summary);
     assert!(a151.summary.contains("稼働率 100.000%") && a151.summary.contains("要求 99.5%"), "{}", a151.summary);
-    assert_eq!(a151.achieved_level.as_deref(), Some("5"));
-    assert_eq!(c111.outcome, Outcome::Ok, "{}", c111.summary);
+    // 実現したレベル is claimed only for an OK row, never while a point is unverified.
+    assert_eq!(a151.achieved_level, None);
+    assert_eq!(c111.verified_by("availability.operating_hours"), Outcome::Ok, "{}", c111.summary);
     assert!(c111.summary.contains("10:00-10:30"), "{}", c111.summary);
-    assert_eq!(c112.outcome, Outcome::NotApplicable, "{}", c112.summary);
+    assert_eq!(c112.outcome, Outcome::NotApplicable, "the probe found the item itself 対象外, so are its other points: {}", c112.summary);
 
     // The same history, but the server was stopped 10:10-10:15.
     let dir = temp_dir("ng");
@@ -152,7 +154,7 @@ async fn uptime_from_cloudwatch_and_its_failures() {
             .build()
     });
     let items = run(&cw_text(&dir), &[points]).await;
-    assert_eq!(items[0].outcome, Outcome::Ok, "{}", items[0].summary_en);
+    assert_eq!(items[0].verified_by("availability.uptime"), Outcome::Ok, "{}", items[0].summary_en);
     assert!(items[0].evidence.iter().any(|e| e.source == "cloudwatch:GetMetricData"));
 
     let denied = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_error(|| {

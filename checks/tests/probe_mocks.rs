@@ -495,9 +495,10 @@ async fn weekly_plan_is_ng_at_level_4() {
 async fn weekly_plan_is_ok_at_level_3_set_by_the_scenario() {
     let r = via_engine("C.1.2.5", "[levels]\n\"C.1.2.5\" = \"3\"\n", &plan(vec![weekly(&[])])).await;
     assert_eq!(r.selected_level, "3");
-    assert_eq!(r.outcome, Outcome::Ok, "{}", r.summary_en);
+    assert_eq!(r.verified_by("backup.schedule"), Outcome::Ok, "{}", r.summary_en);
+    assert_eq!(r.outcome, Outcome::Pending, "both-regions and restore-generation are not verified by the schedule: {}", r.summary_en);
     assert!(r.summary_en.starts_with("required weekly (every 168h or more often): 1 rule(s) comply"), "{}", r.summary_en);
-    assert_eq!(r.achieved_level.as_deref(), Some("3"));
+    assert_eq!(r.achieved_level, None, "no 実現したレベル while points are unverified");
 }
 
 #[tokio::test]
@@ -585,7 +586,7 @@ async fn daily_copy_via_engine_uses_c125_level_from_catalog() {
     // Through the engine: levels["C.1.2.5"] is the catalog's 4 (daily).
     let rules = with(vec![vault_exists()], plan(vec![daily(&[DR_VAULT])]));
     let r = via_engine("A.3.2.2", "", &rules).await;
-    assert_eq!(r.outcome, Outcome::Ok, "{}", r.summary_en);
+    assert_eq!(r.verified_by("backup.remote_copy"), Outcome::Ok, "{}", r.summary_en);
     // A weekly rule copying to the DR vault does not satisfy level 4 ...
     let rules = with(vec![vault_exists()], plan(vec![weekly(&[DR_VAULT])]));
     let r = via_engine("A.3.2.2", "", &rules).await;
@@ -594,7 +595,7 @@ async fn daily_copy_via_engine_uses_c125_level_from_catalog() {
     // ... but does when the scenario sets C.1.2.5 to weekly.
     let rules = with(vec![vault_exists()], plan(vec![weekly(&[DR_VAULT])]));
     let r = via_engine("A.3.2.2", "[levels]\n\"C.1.2.5\" = \"3\"\n", &rules).await;
-    assert_eq!(r.outcome, Outcome::Ok, "{}", r.summary_en);
+    assert_eq!(r.verified_by("backup.remote_copy"), Outcome::Ok, "{}", r.summary_en);
 }
 
 #[tokio::test]

@@ -59,9 +59,15 @@ fn account(all_on: bool) -> Rule {
 }
 
 async fn restrictions(extra: Rule) -> Conclusion {
+    restrictions_with(&[], extra).await
+}
+
+/// `first` answer before the base rules (rules match in order).
+async fn restrictions_with(first: &[Rule], extra: Rule) -> Conclusion {
     let text = "[environment]\nname = \"t\"\n[aws]\nprimary_region = \"ap-northeast-1\"\ndr_region = \"ap-northeast-1\"\n";
     let scenario = Arc::new(gcverify_scenarios::parse(text, Path::new("t.toml")).expect("scenario"));
-    let mut rules = base();
+    let mut rules = first.to_vec();
+    rules.extend(base());
     rules.push(extra);
     let input = Arc::new(ProbeInput::alone(
         Catalog::builtin().get("E.5.2.1").cloned().expect("item"),
@@ -115,4 +121,56 @@ async fn unreadable_account_level_block_is_error_not_ng() {
     let (status, detail) = bucket_evidence(&c);
     assert_eq!(status, EvidenceStatus::Error);
     assert!(detail.contains("could not be read"), "{detail}");
+}
+
+/// Who holds an administrator policy comes from one GetAccountAuthorizationDetails
+/// (AdministratorAccess, or a customer policy allowing * on *), with no
+/// ListAttachedUserPolicies / GetPolicy call per user.
+#[tokio::test]
+async fn administrator_policies_come_from_one_authorization_listing() {
+    use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
+    use aws_sdk_iam::operation::get_login_profile::GetLoginProfileOutput;
+    use aws_sdk_iam::operation::list_attached_user_policies::ListAttachedUserPoliciesOutput;
+    use aws_sdk_iam::operation::list_mfa_devices::ListMfaDevicesOutput;
+    use aws_sdk_iam::types::{AttachedPolicy, LoginProfile, ManagedPolicyDetail, PolicyVersion, User, UserDetail};
+    let when = aws_smithy_types::DateTime::from_secs(0);
+    let user =
+        move |n: &str| User::builder().user_name(n).user_id(n).arn(format!("arn:aws:iam::1:user/{n}")).path("/").create_date(when).build().expect("user");
+    let users = mock!(aws_sdk_iam::Client::list_users)
+        .then_output(move || ListUsersOutput::builder().users(user("ope-a")).users(user("ope-b")).users(user("ope-c")).build().expect("users"));
+    let login = mock!(aws_sdk_iam::Client::get_login_profile).then_output(move || {
+        GetLoginProfileOutput::builder().login_profile(LoginProfile::builder().user_name("x").create_date(when).build().expect("profile")).build()
+    });
+    let mfa = mock!(aws_sdk_iam::Client::list_mfa_devices).then_output(|| ListMfaDevicesOutput::builder().set_mfa_devices(Some(vec![])).build().expect("mfa"));
+    const CUSTOM: &str = "arn:aws:iam::1:policy/everything";
+    let details = mock!(aws_sdk_iam::Client::get_account_authorization_details).then_output(|| {
+        let attached = |arn: &str| AttachedPolicy::builder().policy_arn(arn).build();
+        GetAccountAuthorizationDetailsOutput::builder()
+            .user_detail_list(
+                UserDetail::builder().user_name("ope-a").attached_managed_policies(attached("arn:aws:iam::aws:policy/AdministratorAccess")).build(),
+            )
+            .user_detail_list(UserDetail::builder().user_name("ope-b").attached_managed_policies(attached(CUSTOM)).build())
+            .user_detail_list(UserDetail::builder().user_name("ope-c").attached_managed_policies(attached("arn:aws:iam::aws:policy/ReadOnlyAccess")).build())
+            .policies(
+                ManagedPolicyDetail::builder()
+                    .arn(CUSTOM)
+                    .policy_version_list(
+                        PolicyVersion::builder()
+                            .is_default_version(true)
+                            .document("%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22%2A%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .is_truncated(false)
+            .build()
+    });
+    let per_user = mock!(aws_sdk_iam::Client::list_attached_user_policies).then_output(|| ListAttachedUserPoliciesOutput::builder().build());
+    let c = restrictions_with(&[users, login, mfa, details.clone(), per_user.clone()], account(true)).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
+    let fails: Vec<(&str, &str)> = c.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).map(|e| (e.subject.as_str(), e.source.as_str())).collect();
+    assert_eq!(fails, [("ope-a", "iam:GetAccountAuthorizationDetails"), ("ope-b", "iam:GetAccountAuthorizationDetails")], "{:?}", c.evidence);
+    assert!(c.evidence.iter().any(|e| e.subject == "ope-c" && e.status == EvidenceStatus::Pass));
+    assert_eq!(details.num_calls(), 1);
+    assert_eq!(per_user.num_calls(), 0, "no per-user call when the listing answered");
 }

@@ -54,9 +54,14 @@ pub(crate) fn s3_client(endpoint: &str, region: &str) -> aws_sdk_s3::Client {
 }
 
 fn tag_spec(kind: ResourceType, name: &str) -> TagSpecification {
+    tag_spec_with(kind, SYSTEM_TAG, name)
+}
+
+/// Tags `kind` at creation with the system's scope tag and a Name.
+pub(crate) fn tag_spec_with(kind: ResourceType, (key, value): (&str, &str), name: &str) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(kind)
-        .tags(Tag::builder().key(SYSTEM_TAG.0).value(SYSTEM_TAG.1).build())
+        .tags(Tag::builder().key(key).value(value).build())
         .tags(Tag::builder().key("Name").value(name).build())
         .build()
 }

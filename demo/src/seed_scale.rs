@@ -7,7 +7,7 @@
 
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::{
-    BlockDeviceMapping, EbsBlockDevice, HttpTokensState, InstanceMetadataOptionsRequest, IpPermission, IpRange, ResourceType, Tag, TagSpecification,
+    BlockDeviceMapping, EbsBlockDevice, HttpTokensState, InstanceMetadataOptionsRequest, IpPermission, IpRange, ResourceType, TagSpecification,
 };
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -52,16 +52,22 @@ const CONCURRENCY: usize = 8;
 const INSTANCE_BATCH: usize = 100;
 
 fn tags(kind: ResourceType, name: &str) -> TagSpecification {
-    TagSpecification::builder()
-        .resource_type(kind)
-        .tags(Tag::builder().key(SCALE_TAG.0).value(SCALE_TAG.1).build())
-        .tags(Tag::builder().key("Name").value(name).build())
-        .build()
+    crate::seed::tag_spec_with(kind, SCALE_TAG, name)
+}
+
+/// `make(i)` for every i below `count`, [`CONCURRENCY`] at a time; the first failure stops it.
+async fn each<F, Fut>(count: usize, make: F) -> Result<()>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    stream::iter(0..count).map(make).buffer_unordered(CONCURRENCY).try_collect::<Vec<()>>().await?;
+    Ok(())
 }
 
 /// Half of each kind in each region (regional kinds), `i` decides which.
 fn region_of(i: usize) -> &'static str {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         PRIMARY
     } else {
         DR
@@ -108,93 +114,77 @@ async fn instances(endpoint: &str, count: usize) -> Result<()> {
 }
 
 async fn volumes(endpoint: &str, count: usize) -> Result<()> {
-    stream::iter(0..count)
-        .map(|i| async move {
-            let region = region_of(i);
-            let ec2 = aws_sdk_ec2::Client::new(&emulator_config(endpoint, region));
-            ec2.create_volume()
-                .availability_zone(format!("{region}a"))
-                .size(20)
-                .encrypted(i % NONCOMPLIANT_EVERY != 0)
-                .tag_specifications(tags(ResourceType::Volume, &format!("scale-data-{i}")))
-                .send()
-                .await
-                .context("CreateVolume")?;
-            Ok::<_, anyhow::Error>(())
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect::<Vec<_>>()
-        .await?;
-    Ok(())
+    each(count, |i| async move {
+        let region = region_of(i);
+        let ec2 = aws_sdk_ec2::Client::new(&emulator_config(endpoint, region));
+        ec2.create_volume()
+            .availability_zone(format!("{region}a"))
+            .size(20)
+            .encrypted(!i.is_multiple_of(NONCOMPLIANT_EVERY))
+            .tag_specifications(tags(ResourceType::Volume, &format!("scale-data-{i}")))
+            .send()
+            .await
+            .context("CreateVolume")?;
+        Ok(())
+    })
+    .await
 }
 
 async fn security_groups(endpoint: &str, count: usize) -> Result<()> {
-    stream::iter(0..count)
-        .map(|i| async move {
-            let ec2 = aws_sdk_ec2::Client::new(&emulator_config(endpoint, region_of(i)));
-            let name = format!("scale-sg-{i}");
-            let sg = ec2
-                .create_security_group()
-                .group_name(&name)
-                .description("gcverify scale bench")
-                .tag_specifications(tags(ResourceType::SecurityGroup, &name))
-                .send()
-                .await
-                .context("CreateSecurityGroup")?;
-            let id = sg.group_id().context("no group id")?.to_string();
-            // Compliant groups allow HTTPS from a private range; every tenth opens SSH to the world.
-            let (port, cidr) = if i % NONCOMPLIANT_EVERY == 0 { (22, "0.0.0.0/0") } else { (443, "10.0.0.0/8") };
-            let rule = IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port).ip_ranges(IpRange::builder().cidr_ip(cidr).build()).build();
-            ec2.authorize_security_group_ingress().group_id(id).ip_permissions(rule).send().await.context("AuthorizeSecurityGroupIngress")?;
-            Ok::<_, anyhow::Error>(())
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect::<Vec<_>>()
-        .await?;
-    Ok(())
+    each(count, |i| async move {
+        let ec2 = aws_sdk_ec2::Client::new(&emulator_config(endpoint, region_of(i)));
+        let name = format!("scale-sg-{i}");
+        let sg = ec2
+            .create_security_group()
+            .group_name(&name)
+            .description("gcverify scale bench")
+            .tag_specifications(tags(ResourceType::SecurityGroup, &name))
+            .send()
+            .await
+            .context("CreateSecurityGroup")?;
+        let id = sg.group_id().context("no group id")?.to_string();
+        // Compliant groups allow HTTPS from a private range; every tenth opens SSH to the world.
+        let (port, cidr) = if i.is_multiple_of(NONCOMPLIANT_EVERY) { (22, "0.0.0.0/0") } else { (443, "10.0.0.0/8") };
+        let rule = IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port).ip_ranges(IpRange::builder().cidr_ip(cidr).build()).build();
+        ec2.authorize_security_group_ingress().group_id(id).ip_permissions(rule).send().await.context("AuthorizeSecurityGroupIngress")?;
+        Ok(())
+    })
+    .await
 }
 
 async fn users(endpoint: &str, count: usize) -> Result<()> {
     let iam = aws_sdk_iam::Client::new(&emulator_config(endpoint, PRIMARY));
-    stream::iter(0..count)
-        .map(|i| {
-            let iam = iam.clone();
-            async move {
-                let user = format!("scale-user-{i}");
-                iam.create_user().user_name(&user).send().await.context("CreateUser")?;
-                iam.create_login_profile().user_name(&user).password("Scale-Passw0rd!").send().await.context("CreateLoginProfile")?;
-                if i % NONCOMPLIANT_EVERY != 0 {
-                    let device = iam.create_virtual_mfa_device().virtual_mfa_device_name(&user).send().await.context("CreateVirtualMFADevice")?;
-                    let serial = device.virtual_mfa_device().map(|d| d.serial_number().to_string()).context("no MFA serial")?;
-                    iam.enable_mfa_device()
-                        .user_name(&user)
-                        .serial_number(serial)
-                        .authentication_code1("123456")
-                        .authentication_code2("654321")
-                        .send()
-                        .await
-                        .context("EnableMFADevice")?;
-                }
-                Ok::<_, anyhow::Error>(())
+    each(count, |i| {
+        let iam = iam.clone();
+        async move {
+            let user = format!("scale-user-{i}");
+            iam.create_user().user_name(&user).send().await.context("CreateUser")?;
+            iam.create_login_profile().user_name(&user).password("Scale-Passw0rd!").send().await.context("CreateLoginProfile")?;
+            if !i.is_multiple_of(NONCOMPLIANT_EVERY) {
+                let device = iam.create_virtual_mfa_device().virtual_mfa_device_name(&user).send().await.context("CreateVirtualMFADevice")?;
+                let serial = device.virtual_mfa_device().map(|d| d.serial_number().to_string()).context("no MFA serial")?;
+                iam.enable_mfa_device()
+                    .user_name(&user)
+                    .serial_number(serial)
+                    .authentication_code1("123456")
+                    .authentication_code2("654321")
+                    .send()
+                    .await
+                    .context("EnableMFADevice")?;
             }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect::<Vec<_>>()
-        .await?;
-    Ok(())
+            Ok(())
+        }
+    })
+    .await
 }
 
 async fn log_groups(endpoint: &str, count: usize) -> Result<()> {
-    stream::iter(0..count)
-        .map(|i| async move {
-            let logs = aws_sdk_cloudwatchlogs::Client::new(&emulator_config(endpoint, region_of(i)));
-            logs.create_log_group().log_group_name(format!("/scale/app-{i}")).send().await.context("CreateLogGroup")?;
-            Ok::<_, anyhow::Error>(())
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect::<Vec<_>>()
-        .await?;
-    Ok(())
+    each(count, |i| async move {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&emulator_config(endpoint, region_of(i)));
+        logs.create_log_group().log_group_name(format!("/scale/app-{i}")).send().await.context("CreateLogGroup")?;
+        Ok(())
+    })
+    .await
 }
 
 async fn trail(endpoint: &str) -> Result<()> {

@@ -20,7 +20,7 @@ mod table;
 mod xlsx;
 
 pub use json::{to_json_string, write_json, JSON_SCHEMA_VERSION};
-pub use table::render_table;
+pub use table::{render_table, render_table_with};
 pub use xlsx::write_xlsx;
 
 /// File name of the JSON report inside the output directory.

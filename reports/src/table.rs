@@ -32,6 +32,12 @@ fn outcome_color(outcome: Outcome) -> Option<Color> {
 /// NG red, ERROR/PENDING yellow), whether or not stdout is a terminal; with
 /// `false` the output contains no escapes.
 pub fn render_table(report: &RunReport, lang: Lang, width: Option<u16>, color: bool) -> String {
+    render_table_with(report, lang, width, color, false)
+}
+
+/// As [`render_table`]; with `detail`, one line per 確認観点 under its row
+/// (its id, verifier, outcome, text and 事象).
+pub fn render_table_with(report: &RunReport, lang: Lang, width: Option<u16>, color: bool, detail: bool) -> String {
     let mut table = Table::new();
     table.load_preset(ASCII_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     if let Some(w) = width {
@@ -56,6 +62,30 @@ pub fn render_table(report: &RunReport, lang: Lang, width: Option<u16>, color: b
             result,
             Cell::new(item.summary(lang)),
         ]);
+        if !detail {
+            continue;
+        }
+        for p in &item.points {
+            let mut outcome = Cell::new(p.outcome.label(lang));
+            if color {
+                if let Some(c) = outcome_color(p.outcome) {
+                    outcome = outcome.fg(c);
+                }
+            }
+            let verifier = match (p.verifier.as_str(), lang) {
+                ("attestation", Lang::Ja) => "机上",
+                ("attestation", Lang::En) => "desk",
+                (v, _) => v,
+            };
+            table.add_row(vec![
+                Cell::new(""),
+                Cell::new(format!("└ {}", p.id)),
+                Cell::new(""),
+                Cell::new(verifier),
+                outcome,
+                Cell::new(format!("{}: {}", p.text(lang), p.summary(lang))),
+            ]);
+        }
     }
     // ID, level, kind and result never wrap; metric and finding share the rest.
     for idx in [0, 2, 3, 4] {
@@ -136,6 +166,17 @@ mod tests {
         assert_eq!(ids_in_rows(&text).len(), 50);
         let last = text.lines().last().expect("tally line");
         assert!(last.starts_with("OK ") && last.contains(" / ERROR ") && last.contains(" / PENDING "), "{last}");
+    }
+
+    #[test]
+    fn detail_adds_one_line_per_point() {
+        let report = sample_report();
+        let plain = render_table(&report, Lang::Ja, Some(400), false);
+        let detailed = render_table_with(&report, Lang::Ja, Some(400), false, true);
+        assert!(!plain.contains("└ probe-point"));
+        assert!(detailed.contains("└ probe-point") && detailed.contains("└ desk-point"), "{detailed}");
+        let desk = detailed.lines().find(|l| l.contains("└ desk-point")).expect("desk line");
+        assert!(desk.contains("机上") && desk.contains("要確認") && desk.contains("手順書を確認"), "{desk}");
     }
 
     #[test]

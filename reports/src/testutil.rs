@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use gcverify_checks::catalog::Catalog;
-use gcverify_checks::model::{Evidence, EvidenceStatus, ItemResult, Outcome, RunReport};
+use gcverify_checks::model::{Evidence, EvidenceStatus, ItemResult, Outcome, PointResult, RunReport};
 
 pub(crate) fn t0() -> DateTime<Utc> {
     // 2026-11-02 10:00 JST
@@ -67,6 +67,35 @@ pub(crate) fn sample_report() -> RunReport {
                 summary_en,
                 achieved_level: (outcome == Outcome::Ok).then(|| item.selected_level.clone()),
                 evidence,
+                // The first row has two 確認観点: one verified, one waiting for a reviewer.
+                points: if i == 0 {
+                    vec![
+                        PointResult {
+                            id: "probe-point".into(),
+                            text: "暗号化を確認".into(),
+                            text_en: "encryption checked".into(),
+                            refers_to: vec![],
+                            verifier: item.probe.clone(),
+                            outcome: Outcome::Ok,
+                            summary: "確認済".into(),
+                            summary_en: "verified".into(),
+                            evidence: vec![],
+                        },
+                        PointResult {
+                            id: "desk-point".into(),
+                            text: "手順書を確認".into(),
+                            text_en: "procedure reviewed".into(),
+                            refers_to: vec!["E.7.1.1 ログを取得する".into()],
+                            verifier: "attestation".into(),
+                            outcome: Outcome::Pending,
+                            summary: "要確認: 記録なし".into(),
+                            summary_en: "pending: no record".into(),
+                            evidence: vec![],
+                        },
+                    ]
+                } else {
+                    Vec::new()
+                },
                 started_at: item_start,
                 // The last item runs into December (JST) to exercise 終了月.
                 finished_at: if i == 49 { start + Duration::days(30) } else { item_start + Duration::seconds(30) },

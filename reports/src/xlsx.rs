@@ -13,6 +13,11 @@ use crate::{jst_minute, jst_month, jst_second, Lang, OUTCOMES};
 pub(crate) const RESULTS_SHEET: &str = "検証結果";
 pub(crate) const EVIDENCE_SHEET: &str = "証跡";
 pub(crate) const SUMMARY_SHEET: &str = "概要";
+pub(crate) const POINTS_SHEET: &str = "確認観点";
+
+/// Columns of the 確認観点 sheet with their widths.
+pub(crate) const POINT_COLUMNS: [(&str, f64); 7] =
+    [("項番", 10.0), ("観点ID", 16.0), ("確認観点", 50.0), ("参照（同 No.N）", 36.0), ("検証手段", 24.0), ("結果", 9.0), ("事象", 60.0)];
 
 /// Columns of the 検証結果 sheet with their widths (in characters).
 pub(crate) const RESULT_COLUMNS: [(&str, f64); 17] = [
@@ -241,6 +246,29 @@ fn evidence_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Res
     Ok(())
 }
 
+/// One row per 確認観点 of every row: which were verified, by what, and which not.
+fn points_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Result<(), XlsxError> {
+    sheet.set_name(POINTS_SHEET)?;
+    write_header(sheet, 0, &POINT_COLUMNS, &st.header)?;
+    let mut row = 0u32;
+    for result in &report.items {
+        for p in &result.points {
+            row += 1;
+            let verifier = if p.verifier == "attestation" { "机上（確認記録）".to_string() } else { p.verifier.clone() };
+            sheet.write_string_with_format(row, 0, &result.id, &st.center)?;
+            sheet.write_string_with_format(row, 1, &p.id, &st.cell)?;
+            sheet.write_string_with_format(row, 2, &p.text, &st.cell)?;
+            sheet.write_string_with_format(row, 3, p.refers_to.join("\n"), &st.cell)?;
+            sheet.write_string_with_format(row, 4, verifier, &st.cell)?;
+            sheet.write_string_with_format(row, 5, p.outcome.label(Lang::Ja), st.outcome(p.outcome))?;
+            sheet.write_string_with_format(row, 6, &p.summary, &st.cell)?;
+        }
+    }
+    sheet.set_freeze_panes(1, 2)?;
+    sheet.autofilter(0, 0, row, (POINT_COLUMNS.len() - 1) as u16)?;
+    Ok(())
+}
+
 fn summary_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Result<(), XlsxError> {
     sheet.set_name(SUMMARY_SHEET)?;
     sheet.set_column_width(0, 18)?;
@@ -277,6 +305,7 @@ fn build(report: &RunReport, catalog: &Catalog) -> Result<Workbook, XlsxError> {
     let st = Styles::new();
     let mut workbook = Workbook::new();
     results_sheet(workbook.add_worksheet(), report, catalog, &st)?;
+    points_sheet(workbook.add_worksheet(), report, &st)?;
     evidence_sheet(workbook.add_worksheet(), report, &st)?;
     summary_sheet(workbook.add_worksheet(), report, &st)?;
     Ok(workbook)
@@ -341,7 +370,7 @@ mod tests {
     #[test]
     fn results_sheet_has_the_real_table_layout() {
         let Written { report, results: rows, names, .. } = written();
-        assert_eq!(names, ["検証結果", "証跡", "概要"]);
+        assert_eq!(names, ["検証結果", "確認観点", "証跡", "概要"]);
 
         let title = &rows[0][0];
         assert!(title.starts_with("検証結果 — サンプル市 住民記録システム (stg)"), "{title}");
@@ -419,6 +448,25 @@ mod tests {
         // Row 1 overrides the level, so no catalog label is attached.
         assert_eq!(data[1][5], "3");
         assert!(data.iter().any(|r| r[6] == "無"), "sample has not-verified items");
+    }
+
+    #[test]
+    fn points_sheet_lists_every_point_with_its_verifier_and_outcome() {
+        let report = sample_report();
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("検証結果.xlsx");
+        write_xlsx(&report, &Catalog::builtin(), &path).expect("write");
+        let mut wb: Xlsx<_> = open_workbook(&path).expect("open");
+        let rows = sheet_rows(&mut wb, POINTS_SHEET);
+        assert_eq!(rows[0], POINT_COLUMNS.iter().map(|(h, _)| h.to_string()).collect::<Vec<_>>());
+        let expected: usize = report.items.iter().map(|i| i.points.len()).sum();
+        assert!(expected >= 2, "the sample has points");
+        assert_eq!(rows.len() - 1, expected);
+        let first = &report.items[0].points;
+        assert_eq!(rows[1][1], first[0].id);
+        assert_eq!(rows[1][5], first[0].outcome.label(Lang::Ja));
+        assert_eq!(rows[2][4], "机上（確認記録）", "attestation shown as a desk check: {:?}", rows[2]);
+        assert_eq!(rows[2][5], "要確認");
     }
 
     #[test]

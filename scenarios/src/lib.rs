@@ -99,6 +99,24 @@ impl Scenario {
         }
     }
 
+    /// Each attestation's `point` must be a 確認観点 of its item
+    /// (`known_point(item, point)` says why not).
+    pub fn validate_points(&self, known_point: &dyn Fn(&str, &str) -> Result<(), String>) -> Result<(), ScenarioError> {
+        let problems: Vec<ScenarioError> = self
+            .attestation
+            .iter()
+            .filter_map(|a| {
+                let point = a.point.as_ref()?;
+                known_point(a.item.get_ref(), point.get_ref()).err().map(|why| self.problem(point.span(), why))
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ScenarioError::Many(problems))
+        }
+    }
+
     fn problem(&self, span: std::ops::Range<usize>, message: String) -> ScenarioError {
         let (path, (line, column)) = match &self.source {
             Some(s) => (s.path.clone(), error::line_col(&s.text, span.start)),

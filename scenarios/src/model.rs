@@ -260,6 +260,10 @@ fn default_region_concurrency() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct Attestation {
     pub item: Spanned<String>,
+    /// One 確認観点 of the item (its `id` in checks/catalog.toml); unset: the
+    /// whole item's `attestation` points.
+    #[serde(default)]
+    pub point: Option<Spanned<String>>,
     pub result: AttestedResult,
     /// 根拠: a document path, ticket or URL.
     pub evidence: String,

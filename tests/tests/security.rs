@@ -38,7 +38,7 @@ async fn compliant_seed_is_ok_and_root_mfa_is_error_on_the_emulator() {
     let r = run(&server.endpoint(), security_scenario(""), &ITEMS).await;
     for id in ["E.5.2.1", "E.7.1.1", "E.7.1.3", "F.1.1.1", "F.1.2.1"] {
         let i = item(&r, id);
-        assert_eq!(i.outcome, Outcome::Ok, "{id}: {}\n{}", i.summary_en, evidence_text(i));
+        assert_eq!(i.verified_by(&i.probe), Outcome::Ok, "{id}: {}\n{}", i.summary_en, evidence_text(i));
     }
     // moto hard-codes AccountMFAEnabled=0: never OK, never NG.
     let mfa = item(&r, "E.5.1.1");
@@ -294,7 +294,7 @@ async fn resources_outside_japan_are_named_per_service() {
     let allow = "[residency]\nallowed_regions = [\"ap-northeast-1\", \"ap-northeast-3\", \"eu-west-1\", \"us-west-2\", \"us-east-2\", \"sa-east-1\"]\n";
     let r = run(&ep, scenario(&format!("{BASE}\n{allow}")), &["F.1.2.1"]).await;
     let i = item(&r, "F.1.2.1");
-    assert_eq!(i.outcome, Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(i));
+    assert_eq!(i.verified_by(&i.probe), Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(i));
 }
 
 #[tokio::test]

@@ -116,7 +116,7 @@ async fn elb_https_and_redirect_listeners_are_ok() {
     gcverify_demo::seed(&server.endpoint(), true).await.expect("seed");
     let r = run(&server.endpoint(), scenario(BASE), &["E.6.1.1"]).await;
     let i = item(&r, "E.6.1.1");
-    assert_eq!(i.outcome, Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(i));
+    assert_eq!(i.verified_by(&i.probe), Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(i));
     let text = evidence_text(i);
     assert!(text.contains("pass juki-alb:443 Protocol=HTTPS SslPolicy=ELBSecurityPolicy-TLS13-1-2-2021-06"), "{text}");
     assert!(text.contains("pass juki-alb:80 Protocol=HTTP, default action redirects to HTTPS"), "{text}");
@@ -155,7 +155,7 @@ async fn tls_endpoint_with_trusted_certificate_is_ok() {
     let ca = write(dir.path(), "ca.pem", certs.ca_pem.as_deref().expect("ca"));
     let addr = rustls_server(&certs).await;
     let i = transit(&endpoint_toml(addr, None, Some(&ca))).await;
-    assert_eq!(i.outcome, Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(&i));
+    assert_eq!(i.verified_by(&i.probe), Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(&i));
     let text = evidence_text(&i);
     assert!(text.contains("negotiated TLSv1.3"), "{text}");
     assert!(
@@ -191,7 +191,7 @@ async fn tls_endpoint_self_signed_pinned_is_ok_and_wrong_pin_is_ng() {
     let addr = rustls_server(&certs).await;
     let pin = sha256_hex(&certs.leaf_der);
     let i = transit(&endpoint_toml(addr, Some(&pin), None)).await;
-    assert_eq!(i.outcome, Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(&i));
+    assert_eq!(i.verified_by(&i.probe), Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(&i));
     assert!(evidence_text(&i).contains("matches the SHA-256 pinned"), "{}", evidence_text(&i));
 
     let wrong = "00".repeat(32);
@@ -275,7 +275,7 @@ async fn integrations_reachable_ok_and_closed_port_ng() {
     // No AWS call: the endpoint URL is never contacted.
     let r = run("http://127.0.0.1:9", scenario(&format!("{BASE}\n{good}")), &["C.4.5.1"]).await;
     let i = item(&r, "C.4.5.1");
-    assert_eq!(i.outcome, Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(i));
+    assert_eq!(i.verified_by(&i.probe), Outcome::Ok, "{}\n{}", i.summary_en, evidence_text(i));
     assert!(evidence_text(i).contains("HTTP 200"), "{}", evidence_text(i));
 
     let bad = format!("{good}[[integrations.endpoints]]\nname = \"福祉システム\"\ntarget = \"127.0.0.1:{closed_port}\"\n");

@@ -311,19 +311,19 @@ fn print_summary(all: &[Measurement], runs: usize) {
         let wall = |m: &Measurement| m.wall_secs;
         let rss = |m: &Measurement| m.peak_rss_mib;
         println!(
-            "N={n}: 4 rows {:.2} s {:.0} MiB, {:.1} calls/resource | full {} | prowler {}",
+            "N={n}: 4 rows {:.2} s {:.0} MiB, {:.3} calls/resource | full {} | prowler {}",
             med(&four, wall),
             med(&four, rss),
             med(&four, |m| m.api_calls as f64) / n as f64,
             if full.is_empty() {
                 "-".into()
             } else {
-                format!("{:.2} s {:.0} MiB, {:.1} calls/resource", med(&full, wall), med(&full, rss), med(&full, |m| m.api_calls as f64) / n as f64)
+                format!("{:.2} s {:.0} MiB, {:.3} calls/resource", med(&full, wall), med(&full, rss), med(&full, |m| m.api_calls as f64) / n as f64)
             },
             if prowler.is_empty() {
                 "-".into()
             } else {
-                format!("{:.2} s {:.0} MiB, {:.1} calls/resource", med(&prowler, wall), med(&prowler, rss), med(&prowler, |m| m.api_calls as f64) / n as f64)
+                format!("{:.2} s {:.0} MiB, {:.3} calls/resource", med(&prowler, wall), med(&prowler, rss), med(&prowler, |m| m.api_calls as f64) / n as f64)
             },
         );
         if prowler.len() == four.len() && !prowler.is_empty() {

@@ -195,6 +195,10 @@ pub struct OutputArgs {
     /// No colours in the table.
     #[arg(long)]
     pub no_color: bool,
+    /// Under each row, one line per 確認観点 (point of the 検証事項): how it was
+    /// verified (probe, deep check or 机上 attestation) and its outcome.
+    #[arg(long)]
+    pub detail: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -132,7 +132,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let color = !args.output.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     if formats.iter().any(|f| matches!(f, Format::Table)) {
         let width = terminal_width();
-        println!("{}", gcverify_reports::render_table(&report, lang, width, color));
+        println!("{}", gcverify_reports::render_table_with(&report, lang, width, color, args.output.detail));
     }
     let written = gcverify_reports::write_files(&report, &catalog, &formats, &out_dir).with_context(|| format!("writing reports to {}", out_dir.display()))?;
     for p in &written {

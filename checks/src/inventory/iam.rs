@@ -146,6 +146,38 @@ async fn per_user(iam: &aws_sdk_iam::Client) -> Listing<IamUser> {
     Ok(Arc::new(users))
 }
 
+/// Who holds which managed policy, from one paginated
+/// GetAccountAuthorizationDetails (instead of ListAttachedUserPolicies per
+/// user and GetPolicy/GetPolicyVersion per customer-managed policy).
+#[derive(Debug, Clone, Default)]
+pub struct Authorization {
+    /// User name → ARNs of the managed policies attached to the user directly.
+    pub user_policies: std::collections::BTreeMap<String, Vec<String>>,
+    /// Customer-managed policy ARN → its default version's document (URL-encoded JSON).
+    pub policy_documents: std::collections::BTreeMap<String, String>,
+}
+
+pub async fn authorization(aws: &AwsContext, home: &str) -> Listing<Authorization> {
+    use aws_sdk_iam::types::EntityType;
+    const CALL: &str = "iam:GetAccountAuthorizationDetails";
+    let mut out = Authorization::default();
+    let mut pages = aws.iam(home).get_account_authorization_details().filter(EntityType::User).filter(EntityType::LocalManagedPolicy).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| ListingError::from_sdk(CALL, None, &e))?;
+        for u in page.user_detail_list() {
+            let arns = u.attached_managed_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect();
+            out.user_policies.insert(u.user_name().unwrap_or("").to_string(), arns);
+        }
+        for p in page.policies() {
+            let default = p.policy_version_list().iter().find(|v| v.is_default_version()).and_then(|v| v.document());
+            if let (Some(arn), Some(doc)) = (p.arn(), default) {
+                out.policy_documents.insert(arn.to_string(), doc.to_string());
+            }
+        }
+    }
+    Ok(Arc::new(vec![out]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

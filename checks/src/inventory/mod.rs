@@ -52,6 +52,7 @@ pub const ACTIONS: &[&str] = &[
     "backup:ListBackupVaults",
     "iam:GenerateCredentialReport",
     "iam:GetCredentialReport",
+    "iam:GetAccountAuthorizationDetails",
     "iam:ListUsers",
     "iam:GetLoginProfile",
     "iam:ListMFADevices",
@@ -86,6 +87,7 @@ pub const LISTING_METHODS: &[&str] = &[
     "list_roles",
     "generate_credential_report",
     "get_credential_report",
+    "get_account_authorization_details",
 ];
 
 /// The run's inventory: listings on demand, each made at most once.
@@ -117,6 +119,7 @@ pub struct Inventory {
     backup_vaults: Keyed<aws_sdk_backup::types::BackupVaultListMember>,
     iam_users: Cached<iam::IamUser>,
     iam_roles: Cached<aws_sdk_iam::types::Role>,
+    iam_authorization: Cached<iam::Authorization>,
     scope: OnceCell<Arc<Scope>>,
 }
 
@@ -147,6 +150,7 @@ impl Inventory {
             backup_vaults: Keyed::default(),
             iam_users: Cached::default(),
             iam_roles: Cached::default(),
+            iam_authorization: Cached::default(),
             scope: OnceCell::new(),
         }
     }
@@ -258,6 +262,12 @@ impl Inventory {
     /// report, or per-user calls when the report cannot be had.
     pub async fn iam_users(&self) -> Listing<iam::IamUser> {
         self.iam_users.get(|| iam::users(&self.aws, self.home())).await
+    }
+    /// Managed policies attached to each user, and customer-managed policy
+    /// documents, from one GetAccountAuthorizationDetails listing.
+    pub async fn iam_authorization(&self) -> Result<iam::Authorization, ListingError> {
+        let list = self.iam_authorization.get(|| iam::authorization(&self.aws, self.home())).await?;
+        Ok(list.first().cloned().unwrap_or_default())
     }
     pub async fn iam_roles(&self) -> Listing<aws_sdk_iam::types::Role> {
         self.iam_roles.get(|| listings::iam_roles(&self.aws, self.home())).await

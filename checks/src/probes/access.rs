@@ -384,25 +384,47 @@ fn public_databases(dbs: &Scoped<aws_sdk_rds::types::DbInstance>, region: &str, 
 
 async fn admin_users(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
     const CALL: &str = "iam:ListAttachedUserPolicies";
-    let break_glass = &input.scenario.access.break_glass_users;
+    const DETAILS: &str = "iam:GetAccountAuthorizationDetails";
     let iam = input.aws.iam(&iam_region(input));
     let users = match input.inventory.iam_users().await {
         Ok(u) => u,
         Err(e) => return f.listing_error(&e),
     };
+    // One listing for every user when it can be had; per-user calls otherwise.
+    let details = match input.inventory.iam_authorization().await {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::info!(reason = %e.reason, "account authorization details unavailable; reading attached policies user by user");
+            None
+        }
+    };
     let mut cache = HashMap::new();
     for user in users.iter().map(|u| u.name.clone()) {
-        let attached = match iam.list_attached_user_policies().user_name(&user).send().await {
-            Ok(out) => out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect::<Vec<_>>(),
-            Err(e) => {
-                f.aws_error(CALL, None, &e);
-                continue;
-            }
+        let (attached, source) = match details.as_ref().and_then(|d| d.user_policies.get(&user)) {
+            Some(arns) => (arns.clone(), DETAILS),
+            None => match iam.list_attached_user_policies().user_name(&user).send().await {
+                Ok(out) => (out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect::<Vec<_>>(), CALL),
+                Err(e) => {
+                    f.aws_error(CALL, None, &e);
+                    continue;
+                }
+            },
         };
         let mut admin = Vec::new();
         let mut unknown = false;
         for arn in &attached {
-            match policy_is_admin(&iam, arn, &mut cache, f).await {
+            let known = details.as_ref().and_then(|d| d.policy_documents.get(arn)).map(|doc| match policy_doc::decode(doc) {
+                Ok(d) => Some(policy_doc::grants_full_admin(&d)),
+                Err(why) => {
+                    f.error(arn, None, format!("{DETAILS}: policy document unreadable: {why}"), DETAILS);
+                    None
+                }
+            });
+            let verdict = match known {
+                Some(v) => v,
+                None => policy_is_admin(&iam, arn, &mut cache, f).await,
+            };
+            match verdict {
                 Some(true) => admin.push(arn.as_str()),
                 Some(false) => {}
                 None => unknown = true,
@@ -411,14 +433,18 @@ async fn admin_users(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
         if unknown {
             continue; // the failed call is already recorded as ERROR
         }
-        n.users += 1;
-        if admin.is_empty() {
-            f.pass(&user, None, format!("no administrator policy attached directly ({} attached)", attached.len()), CALL);
-        } else if break_glass.contains(&user) {
-            f.pass(&user, None, format!("break-glass user listed in [access] break_glass_users holds {}", admin.join(",")), CALL);
-        } else {
-            f.fail(&user, None, format!("administrator policy attached directly: {}", admin.join(",")), CALL);
-        }
+        judge_user(&user, &attached, &admin, source, input, f, n);
+    }
+}
+
+fn judge_user(user: &str, attached: &[String], admin: &[&str], source: &str, input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
+    n.users += 1;
+    if admin.is_empty() {
+        f.pass(user, None, format!("no administrator policy attached directly ({} attached)", attached.len()), source);
+    } else if input.scenario.access.break_glass_users.iter().any(|b| b == user) {
+        f.pass(user, None, format!("break-glass user listed in [access] break_glass_users holds {}", admin.join(",")), source);
+    } else {
+        f.fail(user, None, format!("administrator policy attached directly: {}", admin.join(",")), source);
     }
 }
 

@@ -7,15 +7,39 @@ use gcverify_scenarios::{AttestedResult, Scenario};
 use super::Findings;
 use crate::model::{Msg, Outcome};
 
+/// The whole item's attestation (one without `point`).
 pub fn evaluate(item_id: &str, scenario: &Scenario, today: NaiveDate) -> Findings {
     // The newest attestation for the item counts.
-    let latest = scenario.attestation.iter().filter(|a| a.item.get_ref() == item_id).max_by_key(|a| a.date);
+    let latest = scenario.attestation.iter().filter(|a| a.item.get_ref() == item_id && a.point.is_none()).max_by_key(|a| a.date);
     let Some(a) = latest else {
         return Findings::decided(
             Outcome::Pending,
             Msg::new("要確認: 机上確認の記録（attestation）がシナリオにない", "pending: no attestation for this desk item in the scenario"),
         );
     };
+    judge(item_id, a, scenario, today)
+}
+
+/// One 確認観点: the newest attestation naming the point; when there is none
+/// and `whole_item_counts` (the point is verified by attestation), the
+/// newest attestation of the whole item.
+pub fn evaluate_point(item_id: &str, point: &str, whole_item_counts: bool, scenario: &Scenario, today: NaiveDate) -> Findings {
+    let of_item = || scenario.attestation.iter().filter(|a| a.item.get_ref() == item_id);
+    let for_point = of_item().filter(|a| a.point.as_ref().is_some_and(|p| p.get_ref() == point)).max_by_key(|a| a.date);
+    let chosen = for_point.or_else(|| if whole_item_counts { of_item().filter(|a| a.point.is_none()).max_by_key(|a| a.date) } else { None });
+    match chosen {
+        Some(a) => judge(item_id, a, scenario, today),
+        None => Findings::decided(
+            Outcome::Pending,
+            Msg::new(
+                format!("要確認: 確認観点 {point} の確認記録（attestation, point = \"{point}\"）がシナリオにない"),
+                format!("pending: no attestation for point {point} (attestation with point = \"{point}\") in the scenario"),
+            ),
+        ),
+    }
+}
+
+fn judge(item_id: &str, a: &gcverify_scenarios::Attestation, scenario: &Scenario, today: NaiveDate) -> Findings {
     let source = scenario.path().map(|p| p.display().to_string()).unwrap_or_else(|| "scenario".into());
     let detail = format!(
         "result={:?} reviewer={} date={} expires={} evidence={}{}",
@@ -93,6 +117,31 @@ mod tests {
         let c = evaluate("E.1.1.1", &scenario(ATT), day("2027-04-01")).conclude("1");
         assert_eq!(c.outcome, Outcome::Pending);
         assert!(c.summary.en.contains("expired on 2027-03-31"));
+    }
+
+    const POINT_ATT: &str = "[[attestation]]\nitem = \"E.5.1.1\"\npoint = \"staff-2fa\"\nresult = \"OK\"\nevidence = \"login-test.pdf\"\nreviewer = \"佐藤\"\ndate = 2026-10-01\nexpires = 2027-03-31\n";
+
+    #[test]
+    fn a_point_attestation_covers_its_point_only_until_it_expires() {
+        let s = scenario(POINT_ATT);
+        let c = evaluate_point("E.5.1.1", "staff-2fa", false, &s, day("2026-11-23")).conclude("1");
+        assert_eq!(c.outcome, Outcome::Ok, "{}", c.summary.en);
+        assert!(c.summary.ja.contains("login-test.pdf"));
+        let other = evaluate_point("E.5.1.1", "admin-mfa", true, &s, day("2026-11-23")).conclude("1");
+        assert_eq!(other.outcome, Outcome::Pending, "another point is not covered: {}", other.summary.en);
+        assert!(other.summary.en.contains("point admin-mfa"), "{}", other.summary.en);
+        let expired = evaluate_point("E.5.1.1", "staff-2fa", false, &s, day("2027-04-01")).conclude("1");
+        assert_eq!(expired.outcome, Outcome::Pending);
+        assert!(expired.summary.en.contains("expired on 2027-03-31"), "{}", expired.summary.en);
+        // A point attestation never stands in for the whole item.
+        assert_eq!(evaluate("E.5.1.1", &s, day("2026-11-23")).conclude("1").outcome, Outcome::Pending);
+    }
+
+    #[test]
+    fn a_whole_item_attestation_covers_attestation_points_but_not_deep_checks() {
+        let s = scenario(&ATT.replace("E.1.1.1", "E.5.1.1"));
+        assert_eq!(evaluate_point("E.5.1.1", "procedures", true, &s, day("2026-11-23")).conclude("1").outcome, Outcome::Ok);
+        assert_eq!(evaluate_point("E.5.1.1", "staff-2fa", false, &s, day("2026-11-23")).conclude("1").outcome, Outcome::Pending);
     }
 
     #[test]

@@ -76,6 +76,12 @@ pub fn inventory_defaults() -> Vec<Rule> {
         mock!(aws_sdk_backup::Client::list_backup_plans).then_output(|| aws_sdk_backup::operation::list_backup_plans::ListBackupPlansOutput::builder().build()),
         mock!(aws_sdk_backup::Client::list_backup_vaults)
             .then_output(|| aws_sdk_backup::operation::list_backup_vaults::ListBackupVaultsOutput::builder().build()),
+        // Refused by default, so tests that mock ListAttachedUserPolicies see the per-user path.
+        mock!(aws_sdk_iam::Client::get_account_authorization_details).then_error(|| {
+            aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsError::generic(
+                ErrorMetadata::builder().code("AccessDenied").message("not in this test").build(),
+            )
+        }),
         mock!(aws_sdk_iam::Client::generate_credential_report).then_error(|| {
             aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportError::generic(
                 ErrorMetadata::builder().code("AccessDenied").message("not allowed in this test").build(),

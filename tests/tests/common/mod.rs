@@ -35,6 +35,7 @@ pub async fn moto() -> MotoServer {
 pub fn scenario(text: &str) -> Scenario {
     let s = gcverify_scenarios::parse(text, std::path::Path::new("e2e.toml")).expect("test scenario parses");
     s.validate(&|id| Catalog::builtin().get(id).is_some(), &|id, l| Catalog::builtin().check_level(id, l)).expect("test scenario validates");
+    s.validate_points(&|id, p| Catalog::builtin().check_point(id, p)).expect("test scenario's attestation points exist");
     s
 }
 
