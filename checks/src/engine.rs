@@ -232,21 +232,13 @@ fn decide_whole_row(input: &ProbeInput) -> Option<Conclusion> {
 /// A point whose deep check is not built yet: a reviewer's attestation of the
 /// point decides it; without one it is 要確認, saying what would verify it.
 fn planned_check(item_id: &str, p: &crate::catalog::Point, check: &str, input: &ProbeInput, today: chrono::NaiveDate) -> Findings {
-    let attested = probes::attestation::evaluate_point(item_id, &p.id, false, &input.scenario, today);
-    if !input.scenario.attestation.iter().any(|a| a.item.get_ref() == item_id && a.point.as_ref().is_some_and(|x| x.get_ref() == &p.id)) {
-        let issue = crate::catalog::DEEP_CHECK_ISSUE;
-        return Findings::decided(
-            Outcome::Pending,
-            Msg::new(
-                format!("要確認: 自動検証（{check}）は未実装（issue #{issue}）。確認した場合は attestation（point = \"{}\"）を記録", p.id),
-                format!(
-                    "pending: the automatic check ({check}) is not built yet (issue #{issue}); record an attestation with point = \"{}\" once verified",
-                    p.id
-                ),
-            ),
-        );
-    }
-    attested
+    let issue = crate::catalog::DEEP_CHECK_ISSUE;
+    probes::attestation::evaluate_point_or(item_id, &p.id, false, &input.scenario, today, || {
+        Msg::new(
+            format!("要確認: 自動検証（{check}）は未実装（issue #{issue}）。確認した場合は attestation（point = \"{}\"）を記録", p.id),
+            format!("pending: the automatic check ({check}) is not built yet (issue #{issue}); record an attestation with point = \"{}\" once verified", p.id),
+        )
+    })
 }
 
 fn not_run(name: &str) -> Findings {

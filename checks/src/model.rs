@@ -163,6 +163,16 @@ pub struct PointResult {
 }
 
 impl PointResult {
+    /// How the point is verified, for a person: the probe or check name, or
+    /// 机上 (desk) for a reviewer's attestation.
+    pub fn verifier_label(&self, lang: Lang) -> &str {
+        match (self.verifier.as_str(), lang) {
+            ("attestation", Lang::Ja) => "机上（確認記録）",
+            ("attestation", Lang::En) => "desk (attestation)",
+            (v, _) => v,
+        }
+    }
+
     pub fn text(&self, lang: Lang) -> &str {
         match lang {
             Lang::Ja => &self.text,
@@ -222,6 +232,16 @@ pub mod exit_code {
     /// The run itself could not happen (emulator would not start, reports
     /// could not be written): no 検証結果 was produced.
     pub const FAILURE: i32 = 4;
+
+    /// The exit code of a run whose worst outcome ([`super::combine`]) is `worst`.
+    pub fn for_worst(worst: super::Outcome) -> i32 {
+        use super::Outcome::*;
+        match worst {
+            Ng => NG,
+            Error | Pending => INCOMPLETE,
+            Ok | NotApplicable => ALL_OK,
+        }
+    }
 }
 
 impl RunReport {
@@ -231,13 +251,7 @@ impl RunReport {
 
     /// 0 all OK/N/A, 1 any NG, 2 any ERROR/PENDING without NG.
     pub fn exit_code(&self) -> i32 {
-        if self.count(Outcome::Ng) > 0 {
-            exit_code::NG
-        } else if self.count(Outcome::Error) + self.count(Outcome::Pending) > 0 {
-            exit_code::INCOMPLETE
-        } else {
-            exit_code::ALL_OK
-        }
+        exit_code::for_worst(combine(self.items.iter().map(|i| i.outcome)))
     }
 }
 

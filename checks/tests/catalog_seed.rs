@@ -394,14 +394,13 @@ fn check_item(item: &toml::Value, index: usize, blocks: &[SeedBlock]) -> Vec<Str
         None if !kind.is_empty() => err(format!("kind {kind:?} but the seed block has no 種別 token")),
         _ => {}
     }
-    errors.extend(text_fields_match(&id, item, block));
-    let mut err = |msg: String| errors.push(format!("{id}: {msg}"));
     let achieved = pilot.and_then(|p| p.get("achieved_level")).and_then(|v| v.as_str()).unwrap_or("");
     match &facts.achieved_level {
         Some(a) if a != achieved => err(format!("pilot.achieved_level {achieved:?} but the seed's 実現したレベル is {a:?}")),
         None if !achieved.is_empty() => err(format!("pilot.achieved_level {achieved:?} but the seed block has no realized level")),
         _ => {}
     }
+    errors.extend(text_fields_match(&id, item, block));
     errors
 }
 

@@ -158,11 +158,7 @@ async fn rds(endpoint: &str, compliant: bool, out: &mut Seeded) -> Result<()> {
 async fn s3(endpoint: &str, compliant: bool, out: &mut Seeded) -> Result<()> {
     let s3 = s3_client(endpoint, PRIMARY);
     for bucket in ["juki-documents", "juki-app-logs"] {
-        s3.create_bucket()
-            .bucket(bucket)
-            .create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(PRIMARY)).build())
-            .send()
-            .await?;
+        create_bucket(&s3, bucket, PRIMARY).await?;
         s3.put_bucket_tagging()
             .bucket(bucket)
             .tagging(aws_sdk_s3::types::Tagging::builder().tag_set(aws_sdk_s3::types::Tag::builder().key(SYSTEM_TAG.0).value(SYSTEM_TAG.1).build()?).build()?)
@@ -208,13 +204,34 @@ async fn backup(endpoint: &str, compliant: bool, out: &mut Seeded) -> Result<()>
     Ok(())
 }
 
-async fn trail_and_iam(endpoint: &str) -> Result<()> {
-    let s3 = s3_client(endpoint, PRIMARY);
+/// A bucket in `region` (LocationConstraint set, as outside us-east-1).
+pub(crate) async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str, region: &str) -> Result<()> {
     s3.create_bucket()
-        .bucket("juki-cloudtrail")
-        .create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(PRIMARY)).build())
+        .bucket(bucket)
+        .create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build())
         .send()
         .await?;
+    Ok(())
+}
+
+/// A virtual MFA device for `user`, enabled (moto accepts any codes).
+pub(crate) async fn enable_virtual_mfa(iam: &aws_sdk_iam::Client, user: &str) -> Result<()> {
+    let device = iam.create_virtual_mfa_device().virtual_mfa_device_name(user).send().await.context("CreateVirtualMFADevice")?;
+    let serial = device.virtual_mfa_device().map(|d| d.serial_number().to_string()).context("no MFA serial")?;
+    iam.enable_mfa_device()
+        .user_name(user)
+        .serial_number(serial)
+        .authentication_code1("123456")
+        .authentication_code2("654321")
+        .send()
+        .await
+        .context("EnableMFADevice")?;
+    Ok(())
+}
+
+async fn trail_and_iam(endpoint: &str) -> Result<()> {
+    let s3 = s3_client(endpoint, PRIMARY);
+    create_bucket(&s3, "juki-cloudtrail", PRIMARY).await?;
     s3.put_bucket_encryption()
         .bucket("juki-cloudtrail")
         .server_side_encryption_configuration(
@@ -236,9 +253,7 @@ async fn trail_and_iam(endpoint: &str) -> Result<()> {
     for user in ["ope-tanaka", "ope-suzuki"] {
         iam.create_user().user_name(user).send().await?;
         iam.create_login_profile().user_name(user).password("Demo-Passw0rd!").send().await?;
-        let device = iam.create_virtual_mfa_device().virtual_mfa_device_name(user).send().await?;
-        let serial = device.virtual_mfa_device().map(|d| d.serial_number().to_string()).context("no MFA serial")?;
-        iam.enable_mfa_device().user_name(user).serial_number(serial).authentication_code1("123456").authentication_code2("654321").send().await?;
+        enable_virtual_mfa(&iam, user).await?;
     }
     Ok(())
 }

@@ -8,10 +8,7 @@
 
 use anyhow::{Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule,
-};
+use aws_sdk_s3::types::{ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule};
 
 use crate::seed::{emulator_config, DR};
 
@@ -41,14 +38,8 @@ pub async fn seed_continuity(endpoint: &str, compliant: bool) -> Result<()> {
             .await
             .context("creating the DR launch template")?;
     }
-    let conf = aws_sdk_s3::config::Builder::from(&emulator_config(endpoint, DR)).force_path_style(true).build();
-    let s3 = aws_sdk_s3::Client::from_conf(conf);
-    s3.create_bucket()
-        .bucket(EXPORT_BUCKET)
-        .create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(DR)).build())
-        .send()
-        .await
-        .context("creating the export bucket")?;
+    let s3 = crate::seed::s3_client(endpoint, DR);
+    crate::seed::create_bucket(&s3, EXPORT_BUCKET, DR).await.context("creating the export bucket")?;
     // Encrypted in both seeds: the export is not one of the planted E.6.1.2 violations.
     let rule = ServerSideEncryptionRule::builder()
         .apply_server_side_encryption_by_default(ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).build()?)

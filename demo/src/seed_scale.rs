@@ -89,28 +89,25 @@ pub async fn seed_scale(endpoint: &str, plan: ScalePlan) -> Result<()> {
 }
 
 async fn instances(endpoint: &str, count: usize) -> Result<()> {
-    let batches: Vec<(usize, usize)> = (0..count).step_by(INSTANCE_BATCH).map(|start| (start, INSTANCE_BATCH.min(count - start))).collect();
-    stream::iter(batches)
-        .map(|(start, n)| async move {
-            let ec2 = aws_sdk_ec2::Client::new(&emulator_config(endpoint, region_of(start / INSTANCE_BATCH)));
-            let root = BlockDeviceMapping::builder().device_name("/dev/xvda").ebs(EbsBlockDevice::builder().volume_size(8).encrypted(true).build()).build();
-            ec2.run_instances()
-                .image_id("ami-0abcdef1234567890")
-                .min_count(n as i32)
-                .max_count(n as i32)
-                .block_device_mappings(root)
-                .metadata_options(InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Required).build())
-                .tag_specifications(tags(ResourceType::Instance, &format!("scale-ap-{start}")))
-                .tag_specifications(tags(ResourceType::Volume, &format!("scale-ap-{start}")))
-                .send()
-                .await
-                .context("RunInstances")?;
-            Ok::<_, anyhow::Error>(())
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect::<Vec<_>>()
-        .await?;
-    Ok(())
+    each(count.div_ceil(INSTANCE_BATCH), |batch| async move {
+        let start = batch * INSTANCE_BATCH;
+        let n = INSTANCE_BATCH.min(count - start);
+        let ec2 = aws_sdk_ec2::Client::new(&emulator_config(endpoint, region_of(batch)));
+        let root = BlockDeviceMapping::builder().device_name("/dev/xvda").ebs(EbsBlockDevice::builder().volume_size(8).encrypted(true).build()).build();
+        ec2.run_instances()
+            .image_id("ami-0abcdef1234567890")
+            .min_count(n as i32)
+            .max_count(n as i32)
+            .block_device_mappings(root)
+            .metadata_options(InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Required).build())
+            .tag_specifications(tags(ResourceType::Instance, &format!("scale-ap-{start}")))
+            .tag_specifications(tags(ResourceType::Volume, &format!("scale-ap-{start}")))
+            .send()
+            .await
+            .context("RunInstances")?;
+        Ok(())
+    })
+    .await
 }
 
 async fn volumes(endpoint: &str, count: usize) -> Result<()> {
@@ -161,16 +158,7 @@ async fn users(endpoint: &str, count: usize) -> Result<()> {
             iam.create_user().user_name(&user).send().await.context("CreateUser")?;
             iam.create_login_profile().user_name(&user).password("Scale-Passw0rd!").send().await.context("CreateLoginProfile")?;
             if !i.is_multiple_of(NONCOMPLIANT_EVERY) {
-                let device = iam.create_virtual_mfa_device().virtual_mfa_device_name(&user).send().await.context("CreateVirtualMFADevice")?;
-                let serial = device.virtual_mfa_device().map(|d| d.serial_number().to_string()).context("no MFA serial")?;
-                iam.enable_mfa_device()
-                    .user_name(&user)
-                    .serial_number(serial)
-                    .authentication_code1("123456")
-                    .authentication_code2("654321")
-                    .send()
-                    .await
-                    .context("EnableMFADevice")?;
+                crate::seed::enable_virtual_mfa(&iam, &user).await?;
             }
             Ok(())
         }
@@ -188,14 +176,7 @@ async fn log_groups(endpoint: &str, count: usize) -> Result<()> {
 }
 
 async fn trail(endpoint: &str) -> Result<()> {
-    let s3 = crate::seed::s3_client(endpoint, PRIMARY);
-    s3.create_bucket()
-        .bucket("scale-cloudtrail")
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(PRIMARY)).build(),
-        )
-        .send()
-        .await?;
+    crate::seed::create_bucket(&crate::seed::s3_client(endpoint, PRIMARY), "scale-cloudtrail", PRIMARY).await?;
     let trail = aws_sdk_cloudtrail::Client::new(&emulator_config(endpoint, PRIMARY));
     trail.create_trail().name("scale-trail").s3_bucket_name("scale-cloudtrail").is_multi_region_trail(true).enable_log_file_validation(true).send().await?;
     trail.start_logging().name("scale-trail").send().await?;

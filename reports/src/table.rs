@@ -72,16 +72,11 @@ pub fn render_table_with(report: &RunReport, lang: Lang, width: Option<u16>, col
                     outcome = outcome.fg(c);
                 }
             }
-            let verifier = match (p.verifier.as_str(), lang) {
-                ("attestation", Lang::Ja) => "机上",
-                ("attestation", Lang::En) => "desk",
-                (v, _) => v,
-            };
             table.add_row(vec![
                 Cell::new(""),
                 Cell::new(format!("└ {}", p.id)),
                 Cell::new(""),
-                Cell::new(verifier),
+                Cell::new(p.verifier_label(lang)),
                 outcome,
                 Cell::new(format!("{}: {}", p.text(lang), p.summary(lang))),
             ]);

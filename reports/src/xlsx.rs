@@ -254,12 +254,11 @@ fn points_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Resul
     for result in &report.items {
         for p in &result.points {
             row += 1;
-            let verifier = if p.verifier == "attestation" { "机上（確認記録）".to_string() } else { p.verifier.clone() };
             sheet.write_string_with_format(row, 0, &result.id, &st.center)?;
             sheet.write_string_with_format(row, 1, &p.id, &st.cell)?;
             sheet.write_string_with_format(row, 2, &p.text, &st.cell)?;
             sheet.write_string_with_format(row, 3, p.refers_to.join("\n"), &st.cell)?;
-            sheet.write_string_with_format(row, 4, verifier, &st.cell)?;
+            sheet.write_string_with_format(row, 4, p.verifier_label(Lang::Ja), &st.cell)?;
             sheet.write_string_with_format(row, 5, p.outcome.label(Lang::Ja), st.outcome(p.outcome))?;
             sheet.write_string_with_format(row, 6, &p.summary, &st.cell)?;
         }

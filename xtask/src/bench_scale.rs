@@ -307,25 +307,15 @@ fn print_summary(all: &[Measurement], runs: usize) {
     for &n in &sizes {
         let of = |tool: Tool| all.iter().filter(|m| m.resources == n && m.tool == tool).collect::<Vec<_>>();
         let (four, full, prowler) = (of(Tool::FourRows), of(Tool::Full), of(Tool::Prowler));
-        let med = |rows: &[&Measurement], f: fn(&Measurement) -> f64| median(rows.iter().map(|m| f(m)).collect());
-        let wall = |m: &Measurement| m.wall_secs;
-        let rss = |m: &Measurement| m.peak_rss_mib;
-        println!(
-            "N={n}: 4 rows {:.2} s {:.0} MiB, {:.3} calls/resource | full {} | prowler {}",
-            med(&four, wall),
-            med(&four, rss),
-            med(&four, |m| m.api_calls as f64) / n as f64,
-            if full.is_empty() {
-                "-".into()
-            } else {
-                format!("{:.2} s {:.0} MiB, {:.3} calls/resource", med(&full, wall), med(&full, rss), med(&full, |m| m.api_calls as f64) / n as f64)
-            },
-            if prowler.is_empty() {
-                "-".into()
-            } else {
-                format!("{:.2} s {:.0} MiB, {:.3} calls/resource", med(&prowler, wall), med(&prowler, rss), med(&prowler, |m| m.api_calls as f64) / n as f64)
-            },
-        );
+        // Medians of one tool's runs: "wall s RSS MiB, calls/resource", or "-" when it did not run.
+        let medians = |rows: &[&Measurement]| -> String {
+            if rows.is_empty() {
+                return "-".into();
+            }
+            let med = |f: fn(&Measurement) -> f64| median(rows.iter().map(|m| f(m)).collect());
+            format!("{:.2} s {:.0} MiB, {:.3} calls/resource", med(|m| m.wall_secs), med(|m| m.peak_rss_mib), med(|m| m.api_calls as f64) / n as f64)
+        };
+        println!("N={n}: 4 rows {} | full {} | prowler {}", medians(&four), medians(&full), medians(&prowler));
         if prowler.len() == four.len() && !prowler.is_empty() {
             let speed: Vec<String> = four.iter().zip(&prowler).map(|(g, p)| format!("{:.1}×", p.wall_secs / g.wall_secs)).collect();
             let memory: Vec<String> = four.iter().zip(&prowler).map(|(g, p)| format!("1/{:.1}", p.peak_rss_mib / g.peak_rss_mib)).collect();

@@ -87,9 +87,5 @@ pub async fn probe_load(env: Option<String>, scenario: Option<PathBuf>, phase: O
         worst.push(outcome);
     }
     eprintln!("gcverify: histograms and phase results in {}", out.display());
-    Ok(match gcverify_checks::model::combine(worst) {
-        gcverify_checks::Outcome::Ng => gcverify_checks::model::exit_code::NG,
-        gcverify_checks::Outcome::Error | gcverify_checks::Outcome::Pending => gcverify_checks::model::exit_code::INCOMPLETE,
-        _ => gcverify_checks::model::exit_code::ALL_OK,
-    })
+    Ok(gcverify_checks::model::exit_code::for_worst(gcverify_checks::model::combine(worst)))
 }

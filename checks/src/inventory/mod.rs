@@ -264,10 +264,9 @@ impl Inventory {
         self.iam_users.get(|| iam::users(&self.aws, self.home())).await
     }
     /// Managed policies attached to each user, and customer-managed policy
-    /// documents, from one GetAccountAuthorizationDetails listing.
-    pub async fn iam_authorization(&self) -> Result<iam::Authorization, ListingError> {
-        let list = self.iam_authorization.get(|| iam::authorization(&self.aws, self.home())).await?;
-        Ok(list.first().cloned().unwrap_or_default())
+    /// documents, from one GetAccountAuthorizationDetails listing (one element).
+    pub async fn iam_authorization(&self) -> Listing<iam::Authorization> {
+        self.iam_authorization.get(|| iam::authorization(&self.aws, self.home())).await
     }
     pub async fn iam_roles(&self) -> Listing<aws_sdk_iam::types::Role> {
         self.iam_roles.get(|| listings::iam_roles(&self.aws, self.home())).await

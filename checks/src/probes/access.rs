@@ -9,7 +9,7 @@
 //! internet, administrator policies attached directly to IAM users, S3
 //! public access block (bucket level), IMDSv2, public RDS instances.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use aws_sdk_iam::types::SummaryKeyType;
@@ -207,7 +207,7 @@ async fn role_is_admin(iam: &aws_sdk_iam::Client, role: &str, cache: &mut HashMa
         }
     };
     for arn in arns {
-        if policy_is_admin(iam, &arn, cache, f).await == Some(true) {
+        if policy_is_admin(iam, &arn, None, cache, f).await == Some(true) {
             return Some(true);
         }
     }
@@ -216,7 +216,16 @@ async fn role_is_admin(iam: &aws_sdk_iam::Client, role: &str, cache: &mut HashMa
 
 /// AdministratorAccess, or a customer-managed policy whose default version
 /// allows `*` on `*`. Other AWS managed policies are not full admin.
-async fn policy_is_admin(iam: &aws_sdk_iam::Client, arn: &str, cache: &mut HashMap<String, Option<bool>>, f: &mut Findings) -> Option<bool> {
+/// `documents`: customer-managed policy documents already listed (GetAccountAuthorizationDetails);
+/// a policy not among them is read with GetPolicy/GetPolicyVersion.
+async fn policy_is_admin(
+    iam: &aws_sdk_iam::Client,
+    arn: &str,
+    documents: Option<&BTreeMap<String, String>>,
+    cache: &mut HashMap<String, Option<bool>>,
+    f: &mut Findings,
+) -> Option<bool> {
+    const DETAILS: &str = "iam:GetAccountAuthorizationDetails";
     if arn == policy_doc::ADMINISTRATOR_ACCESS {
         return Some(true);
     }
@@ -225,6 +234,17 @@ async fn policy_is_admin(iam: &aws_sdk_iam::Client, arn: &str, cache: &mut HashM
     }
     if let Some(known) = cache.get(arn) {
         return *known;
+    }
+    if let Some(doc) = documents.and_then(|d| d.get(arn)) {
+        let verdict = match policy_doc::decode(doc) {
+            Ok(d) => Some(policy_doc::grants_full_admin(&d)),
+            Err(why) => {
+                f.error(arn, None, format!("{DETAILS}: policy document unreadable: {why}"), DETAILS);
+                None
+            }
+        };
+        cache.insert(arn.to_string(), verdict);
+        return verdict;
     }
     let verdict = async {
         let version = match iam.get_policy().policy_arn(arn).send().await {
@@ -385,22 +405,21 @@ fn public_databases(dbs: &Scoped<aws_sdk_rds::types::DbInstance>, region: &str, 
 async fn admin_users(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
     const CALL: &str = "iam:ListAttachedUserPolicies";
     const DETAILS: &str = "iam:GetAccountAuthorizationDetails";
+    let break_glass = &input.scenario.access.break_glass_users;
     let iam = input.aws.iam(&iam_region(input));
     let users = match input.inventory.iam_users().await {
         Ok(u) => u,
         Err(e) => return f.listing_error(&e),
     };
     // One listing for every user when it can be had; per-user calls otherwise.
-    let details = match input.inventory.iam_authorization().await {
-        Ok(d) => Some(d),
-        Err(e) => {
-            tracing::info!(reason = %e.reason, "account authorization details unavailable; reading attached policies user by user");
-            None
-        }
-    };
+    let listing = input.inventory.iam_authorization().await;
+    if let Err(e) = &listing {
+        tracing::info!(reason = %e.reason, "account authorization details unavailable; reading attached policies user by user");
+    }
+    let details = listing.as_ref().ok().and_then(|l| l.first());
     let mut cache = HashMap::new();
     for user in users.iter().map(|u| u.name.clone()) {
-        let (attached, source) = match details.as_ref().and_then(|d| d.user_policies.get(&user)) {
+        let (attached, source) = match details.and_then(|d| d.user_policies.get(&user)) {
             Some(arns) => (arns.clone(), DETAILS),
             None => match iam.list_attached_user_policies().user_name(&user).send().await {
                 Ok(out) => (out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect::<Vec<_>>(), CALL),
@@ -413,18 +432,7 @@ async fn admin_users(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
         let mut admin = Vec::new();
         let mut unknown = false;
         for arn in &attached {
-            let known = details.as_ref().and_then(|d| d.policy_documents.get(arn)).map(|doc| match policy_doc::decode(doc) {
-                Ok(d) => Some(policy_doc::grants_full_admin(&d)),
-                Err(why) => {
-                    f.error(arn, None, format!("{DETAILS}: policy document unreadable: {why}"), DETAILS);
-                    None
-                }
-            });
-            let verdict = match known {
-                Some(v) => v,
-                None => policy_is_admin(&iam, arn, &mut cache, f).await,
-            };
-            match verdict {
+            match policy_is_admin(&iam, arn, details.map(|d| &d.policy_documents), &mut cache, f).await {
                 Some(true) => admin.push(arn.as_str()),
                 Some(false) => {}
                 None => unknown = true,
@@ -433,18 +441,14 @@ async fn admin_users(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
         if unknown {
             continue; // the failed call is already recorded as ERROR
         }
-        judge_user(&user, &attached, &admin, source, input, f, n);
-    }
-}
-
-fn judge_user(user: &str, attached: &[String], admin: &[&str], source: &str, input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
-    n.users += 1;
-    if admin.is_empty() {
-        f.pass(user, None, format!("no administrator policy attached directly ({} attached)", attached.len()), source);
-    } else if input.scenario.access.break_glass_users.iter().any(|b| b == user) {
-        f.pass(user, None, format!("break-glass user listed in [access] break_glass_users holds {}", admin.join(",")), source);
-    } else {
-        f.fail(user, None, format!("administrator policy attached directly: {}", admin.join(",")), source);
+        n.users += 1;
+        if admin.is_empty() {
+            f.pass(&user, None, format!("no administrator policy attached directly ({} attached)", attached.len()), source);
+        } else if break_glass.contains(&user) {
+            f.pass(&user, None, format!("break-glass user listed in [access] break_glass_users holds {}", admin.join(",")), source);
+        } else {
+            f.fail(&user, None, format!("administrator policy attached directly: {}", admin.join(",")), source);
+        }
     }
 }
 

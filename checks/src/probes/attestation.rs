@@ -24,18 +24,29 @@ pub fn evaluate(item_id: &str, scenario: &Scenario, today: NaiveDate) -> Finding
 /// and `whole_item_counts` (the point is verified by attestation), the
 /// newest attestation of the whole item.
 pub fn evaluate_point(item_id: &str, point: &str, whole_item_counts: bool, scenario: &Scenario, today: NaiveDate) -> Findings {
+    evaluate_point_or(item_id, point, whole_item_counts, scenario, today, || {
+        Msg::new(
+            format!("要確認: 確認観点 {point} の確認記録（attestation, point = \"{point}\"）がシナリオにない"),
+            format!("pending: no attestation for point {point} (attestation with point = \"{point}\") in the scenario"),
+        )
+    })
+}
+
+/// As [`evaluate_point`], with the caller's 要確認 reason when nothing attests the point.
+pub fn evaluate_point_or(
+    item_id: &str,
+    point: &str,
+    whole_item_counts: bool,
+    scenario: &Scenario,
+    today: NaiveDate,
+    missing: impl FnOnce() -> Msg,
+) -> Findings {
     let of_item = || scenario.attestation.iter().filter(|a| a.item.get_ref() == item_id);
     let for_point = of_item().filter(|a| a.point.as_ref().is_some_and(|p| p.get_ref() == point)).max_by_key(|a| a.date);
     let chosen = for_point.or_else(|| if whole_item_counts { of_item().filter(|a| a.point.is_none()).max_by_key(|a| a.date) } else { None });
     match chosen {
         Some(a) => judge(item_id, a, scenario, today),
-        None => Findings::decided(
-            Outcome::Pending,
-            Msg::new(
-                format!("要確認: 確認観点 {point} の確認記録（attestation, point = \"{point}\"）がシナリオにない"),
-                format!("pending: no attestation for point {point} (attestation with point = \"{point}\") in the scenario"),
-            ),
-        ),
+        None => Findings::decided(Outcome::Pending, missing()),
     }
 }
 
