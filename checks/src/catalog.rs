@@ -73,17 +73,99 @@ pub struct Item {
     /// 方法
     #[serde(default)]
     pub method: String,
-    /// The probe that verifies the item: `family.name`, `attestation` or `not_applicable`.
-    pub probe: String,
+    /// What verifies the row as a whole (`probe = "family.name"`, `"attestation"`
+    /// or `"not_applicable"` in the TOML).
+    pub probe: RowVerifier,
     /// 確認観点: what the 検証事項 and 方法 say was verified, each with its verifier.
     #[serde(default, rename = "point")]
     pub points: Vec<Point>,
     #[serde(default)]
     pub pilot: Pilot,
+    /// What differs between the items one probe serves (`[item.params]`,
+    /// `[item.params.level."N"]`): data here instead of `match item.id` in the probe.
+    #[serde(default)]
+    pub params: toml::Table,
+}
+
+impl Item {
+    /// `[item.params] key`, typed. An error names the item and the key: a catalog defect.
+    pub fn param<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<T, String> {
+        let v = self.params.get(key).ok_or_else(|| format!("catalog: {} has no params.{key}", self.id))?;
+        v.clone().try_into().map_err(|e| format!("catalog: {} params.{key}: {e}", self.id))
+    }
+
+    /// `[item.params.level."N"]` for the level, typed; `Ok(None)` when the level is not listed.
+    pub fn level_param<T: serde::de::DeserializeOwned>(&self, level: &str) -> Result<Option<T>, String> {
+        let Some(v) = self.params.get("level").and_then(|l| l.as_table()).and_then(|l| l.get(level)) else { return Ok(None) };
+        v.clone().try_into().map(Some).map_err(|e| format!("catalog: {} params.level.{level}: {e}", self.id))
+    }
+
+    /// The levels `[item.params.level]` lists, for "supported levels" messages.
+    pub fn param_levels(&self) -> Vec<String> {
+        self.params.get("level").and_then(|l| l.as_table()).map(|t| t.keys().cloned().collect()).unwrap_or_default()
+    }
+}
+
+/// What verifies a row as a whole: its main probe (which also decides when
+/// the whole row is 対象外), a reviewer's attestation (机上 items), or
+/// nothing because the pilot left the item out (検証実施有無 = 無).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "String")]
+pub enum RowVerifier {
+    Probe(String),
+    Attestation,
+    NotVerified,
+}
+
+impl From<String> for RowVerifier {
+    fn from(s: String) -> Self {
+        match s.as_str() {
+            "attestation" => RowVerifier::Attestation,
+            "not_applicable" => RowVerifier::NotVerified,
+            _ => RowVerifier::Probe(s),
+        }
+    }
+}
+
+impl RowVerifier {
+    /// The probe's name, when a probe verifies the row.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            RowVerifier::Probe(n) => Some(n),
+            _ => None,
+        }
+    }
+    /// As written in the catalog.
+    pub fn as_str(&self) -> &str {
+        match self {
+            RowVerifier::Probe(n) => n,
+            RowVerifier::Attestation => "attestation",
+            RowVerifier::NotVerified => "not_applicable",
+        }
+    }
+}
+
+impl std::fmt::Display for RowVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The least observation a measured point needs before it can be OK
+/// (`observation = { days = 30 }` on the point; a scenario may override it).
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MinObservation {
+    /// Observed period, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<f64>,
+    /// Samples (requests per operation and phase, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u64>,
 }
 
 /// One 確認観点 of an item, transcribed from its 検証事項 / 方法.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 pub struct Point {
     /// Short id, unique within the item (`staff-2fa`).
     pub id: String,
@@ -96,6 +178,9 @@ pub struct Point {
     /// Only at these 選択レベル (empty: at every level).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub levels: Vec<String>,
+    /// For a point measured over time: the least observation before it can be OK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observation: Option<MinObservation>,
 }
 
 impl Point {
@@ -130,7 +215,7 @@ pub const DEEP_CHECK_ISSUE: u32 = 13;
 /// A point's verifier, typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verifier<'a> {
-    /// A registered probe (`probes::lookup` knows it).
+    /// A registered probe (`probes::registry`).
     Probe(&'a str),
     /// A deep check of [`DEEP_CHECKS`] not registered yet.
     PlannedCheck(&'a str),
@@ -278,9 +363,9 @@ mod tests {
     #[test]
     fn every_item_names_a_probe_and_desk_items_use_attestation() {
         for item in Catalog::builtin().items() {
-            assert!(!item.probe.is_empty(), "{} has no probe", item.id);
+            assert!(!item.probe.as_str().is_empty(), "{} has no probe", item.id);
             if item.kind == Kind::Desk {
-                assert_eq!(item.probe, "attestation", "{}", item.id);
+                assert_eq!(item.probe, RowVerifier::Attestation, "{}", item.id);
             }
             // Items the pilot did not verify are 対象外 at the pilot's level; E.10.1.2
             // has a real probe for scenarios that raise its level (it is N/A at 0).
@@ -317,18 +402,35 @@ mod tests {
     #[test]
     fn verified_items_have_points_and_their_probe_serves_one() {
         for item in Catalog::builtin().items() {
-            match item.probe.as_str() {
-                "not_applicable" => assert!(item.points.is_empty(), "{}: not verified in the pilot, no points", item.id),
-                "attestation" => {
+            match &item.probe {
+                RowVerifier::NotVerified => assert!(item.points.is_empty(), "{}: not verified in the pilot, no points", item.id),
+                RowVerifier::Attestation => {
                     assert!(!item.points.is_empty(), "{}", item.id);
                     assert!(item.points.iter().all(|p| p.verifier == "attestation"), "{}", item.id);
                 }
-                probe => {
+                RowVerifier::Probe(probe) => {
                     assert!(!item.points.is_empty(), "{} has no 確認観点", item.id);
-                    assert!(item.points.iter().any(|p| p.verifier == probe), "{}: its probe {probe} serves no point", item.id);
+                    assert!(item.points.iter().any(|p| &p.verifier == probe), "{}: its probe {probe} serves no point", item.id);
                 }
             }
         }
+    }
+
+    #[test]
+    fn params_are_read_typed_and_missing_ones_are_named() {
+        let c = Catalog::builtin();
+        let item = c.get("C.1.1.2").expect("item");
+        assert_eq!(item.param::<String>("day_kind").as_deref(), Ok("holiday"));
+        assert!(item.param::<String>("nope").unwrap_err().contains("C.1.1.2 has no params.nope"));
+        assert!(item.param::<u32>("day_kind").unwrap_err().contains("params.day_kind"));
+        #[derive(serde::Deserialize, Debug)]
+        struct Need {
+            artefacts_required: bool,
+        }
+        let a311 = c.get("A.3.1.1").expect("item");
+        assert!(a311.level_param::<Need>("3").expect("typed").expect("listed").artefacts_required);
+        assert!(a311.level_param::<Need>("5").expect("typed").is_none());
+        assert_eq!(a311.param_levels(), ["1", "2", "3", "4"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use gcverify_scenarios::Scenario;
 use tokio::sync::Semaphore;
 
 use crate::aws::AwsContext;
-use crate::catalog::{Catalog, Item, Verifier};
+use crate::catalog::{Catalog, Item, RowVerifier, Verifier};
 use crate::inventory::Inventory;
 use crate::model::{combine, Evidence, ItemResult, Msg, Outcome, PointResult, RunReport};
 use crate::probes::{self, Conclusion, Findings, ProbeInput};
@@ -120,7 +120,7 @@ async fn run_item(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<Strin
         metric: item.metric.clone(),
         selected_level: input.level.clone(),
         kind: item.kind,
-        probe: item.probe.clone(),
+        probe: item.probe.to_string(),
         outcome: conclusion.outcome,
         summary: conclusion.summary.ja,
         summary_en: conclusion.summary.en,
@@ -140,7 +140,11 @@ async fn conclude_row(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<S
     let item = &input.item;
     if item.points.is_empty() {
         // Catalogs without points (tests): the probe decides the row alone.
-        return (run_probe(input.clone(), &item.probe, timeout).await, Vec::new());
+        let c = match &item.probe {
+            RowVerifier::Probe(name) => run_probe(input.clone(), name, timeout).await,
+            _ => probes::attestation::evaluate(&item.id, &input.scenario, input.now.with_timezone(&jst()).date_naive()).conclude(&input.level),
+        };
+        return (c, Vec::new());
     }
     let level = input.level.as_str();
     let today = input.now.with_timezone(&jst()).date_naive();
@@ -156,10 +160,10 @@ async fn conclude_row(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<S
     }
     // The item's own probe found the item itself 対象外 (its level, or nothing
     // of the kind in this system, e.g. no holiday operation): so are its points.
-    let item_not_applicable = probe_runs.get(item.probe.as_str()).filter(|c| c.outcome == Outcome::NotApplicable).cloned();
+    let item_not_applicable = item.probe.name().and_then(|n| probe_runs.get(n)).filter(|c| c.outcome == Outcome::NotApplicable).cloned();
     let mut points = Vec::with_capacity(item.points.len());
     for (i, p) in item.points.iter().enumerate() {
-        let c = if let (Some(na), false) = (&item_not_applicable, p.verifier == item.probe) {
+        let c = if let (Some(na), false) = (&item_not_applicable, item.probe.name() == Some(p.verifier.as_str())) {
             Findings::decided(
                 Outcome::NotApplicable,
                 Msg::new(format!("対象外（{}の判断）: {}", item.probe, na.summary.ja), format!("not applicable ({}): {}", item.probe, na.summary.en)),
@@ -215,7 +219,7 @@ fn decide_whole_row(input: &ProbeInput) -> Option<Conclusion> {
     if let Some((_, reason)) = input.scenario.not_applicable.iter().find(|(id, _)| id.get_ref() == &item.id) {
         return Some(Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable: {reason}"))).conclude(level));
     }
-    if item.probe != "not_applicable" {
+    if item.probe != RowVerifier::NotVerified {
         return None;
     }
     if level != item.selected_level && level != "0" {
@@ -308,7 +312,7 @@ async fn run_probe(input: Arc<ProbeInput>, name: &str, timeout: Duration) -> Con
         return not_run(name).conclude(&level);
     };
     // Own task: a panic becomes a JoinError instead of tearing down the run.
-    let handle = tokio::spawn(probe(input.clone()));
+    let handle = tokio::spawn((probe.run)(input.clone()));
     let abort = handle.abort_handle();
     match tokio::time::timeout(timeout, handle).await {
         Ok(Ok(findings)) => findings.conclude(&level),

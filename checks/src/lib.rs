@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod catalog;
+pub mod docs;
 pub mod drill;
 pub mod engine;
 pub mod inventory;

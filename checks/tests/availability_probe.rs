@@ -28,11 +28,26 @@ fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
+/// The tests record half an hour; the standard's minimum is 30 days, so they set their own.
+const SHORT_OBSERVATION: &str = r#"
+[observation."A.1.5.1"]
+days = 0.02
+reason = "test: 30 minutes recorded"
+[observation."C.1.1.1"]
+days = 0.02
+reason = "test: 30 minutes recorded"
+"#;
+
 fn scenario_text(store: &std::path::Path, url: &str, extra: &str) -> String {
+    scenario_text_with(store, url, extra, SHORT_OBSERVATION)
+}
+
+fn scenario_text_with(store: &std::path::Path, url: &str, extra: &str, observation: &str) -> String {
     format!(
         r#"
 [environment]
 name = "t"
+{observation}
 
 [availability]
 store = "{}"
@@ -98,6 +113,8 @@ async fn uptime_and_operating_hours_from_the_store() {
     assert_eq!(a151.verified_by("availability.uptime"), Outcome::Ok, "{}", a151.summary);
     assert_eq!(a151.outcome, Outcome::Pending, "the real-path point needs a reviewer: {}", a151.summary);
     assert!(a151.summary.contains("稼働率 100.000%") && a151.summary.contains("要求 99.5%"), "{}", a151.summary);
+    // The shortened minimum is said with the result.
+    assert!(a151.summary.contains("観測下限はシナリオ指定 29 min（標準 30.0 d）: test: 30 minutes recorded"), "{}", a151.summary);
     // 実現したレベル is claimed only for an OK row, never while a point is unverified.
     assert_eq!(a151.achieved_level, None);
     assert_eq!(c111.verified_by("availability.operating_hours"), Outcome::Ok, "{}", c111.summary);
@@ -135,6 +152,30 @@ fn cw_text(dir: &std::path::Path) -> String {
         "source = \"cloudwatch\"\n[availability.cloudwatch]\nnamespace = \"GCVerify/Availability\"\n",
     )
     .replace("period_from_first_sample = true\n", "")
+}
+
+/// Half an hour of perfect record is not 30 days of operation: 要確認 「観測不足」,
+/// stating what was observed, never OK.
+#[tokio::test]
+async fn half_an_hour_of_record_is_not_enough_without_a_scenario_minimum() {
+    let dir = temp_dir("short");
+    let mut server = LocalTarget::start("住民記録").await.expect("server");
+    let text = scenario_text_with(&dir.join("a.sqlite"), &server.url(), "", "");
+    record(&text, &mut server, 0..0).await;
+    let items = run(&text, &[]).await;
+    let (a151, c111) = (&items[0], &items[1]);
+    for (item, probe) in [(a151, "availability.uptime"), (c111, "availability.operating_hours")] {
+        assert_eq!(item.verified_by(probe), Outcome::Pending, "{}", item.summary);
+        let point = item.points.iter().find(|p| p.verifier == probe).expect("point");
+        assert!(point.summary.contains("観測不足（観測期間 30 min < 必要 30.0 d）"), "{}", point.summary);
+        assert_ne!(item.outcome, Outcome::Ok);
+    }
+    // A violation seen in the short record is still NG.
+    let dir = temp_dir("short-ng");
+    let text = scenario_text_with(&dir.join("a.sqlite"), &server.url(), "", "");
+    record(&text, &mut server, 10..15).await;
+    let items = run(&text, &[]).await;
+    assert_eq!(items[0].verified_by("availability.uptime"), Outcome::Ng, "{}", items[0].summary);
 }
 
 #[tokio::test]

@@ -38,8 +38,8 @@ const ITEM_KEYS: &[&str] = &[
     "pilot",
 ];
 
-/// Keys an item may have besides [`ITEM_KEYS`] (the 確認観点, checked by the library's own tests).
-const OPTIONAL_ITEM_KEYS: &[&str] = &["point"];
+/// Keys that are gcverify's, not the seed's: the 確認観点 and the probe's per-item parameters.
+const OPTIONAL_ITEM_KEYS: &[&str] = &["point", "params"];
 
 /// Keys of every `[item.pilot]` table.
 const PILOT_KEYS: &[&str] = &["start", "end", "result", "event", "achieved_level", "achieved"];

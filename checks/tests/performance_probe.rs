@@ -60,8 +60,12 @@ fn load_scenario(dir: &Path, url: &str, enabled: bool) -> String {
         "base_url = \"{url}\"\n[client]\nschedule_tolerance_ms = 250\n[[operation]]\nname = \"照会\"\nurl = \"/\"\nexpect_body = \"住民記録\"\n[phase.normal]\nduration_secs = 1.5\nrates = {{ \"照会\" = 40 }}\n[phase.peak]\nduration_secs = 1.5\nrates = {{ \"照会\" = 80 }}\npercentile = \"p99\"\n"
     )
     .expect("write");
-    format!("[performance]\nenabled = {enabled}\nprofile = \"profile.toml\"\noutput_dir = \"{}\"\n", dir.join("out").display())
+    format!("{SHORT_OBSERVATION}[performance]\nenabled = {enabled}\nprofile = \"profile.toml\"\noutput_dir = \"{}\"\n", dir.join("out").display())
 }
+
+/// 1.5-second phases send 60 / 120 requests; the standard's minimum is 1,000 per operation.
+const SHORT_OBSERVATION: &str =
+    "[observation.\"B.2.1.4\"]\nsamples = 30\nreason = \"test: 1.5 s phases\"\n[observation.\"B.2.1.5\"]\nsamples = 60\nreason = \"test: 1.5 s phases\"\n";
 
 async fn response_time(id: &str, level: &str, delay_ms: u64) -> (Conclusion, tempfile::TempDir) {
     let srv = server::start(ServerConfig::delay_ms(delay_ms), 0).await.expect("server");
@@ -71,12 +75,24 @@ async fn response_time(id: &str, level: &str, delay_ms: u64) -> (Conclusion, tem
     (c, dir)
 }
 
+/// 60 requests are not the 1,000 per operation the point needs: 要確認, never OK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_few_requests_are_pending_not_ok() {
+    let srv = server::start(ServerConfig::delay_ms(10), 0).await.expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = load_scenario(dir.path(), &srv.url(), true).replace(SHORT_OBSERVATION, "");
+    let c = performance::response_time(input("B.2.1.4", "4", &text, &dir.path().join("s.toml"), &[])).await.conclude("4");
+    assert_eq!(c.outcome, Outcome::Pending, "{:?}", c);
+    assert!(c.summary.ja.contains("観測不足") && c.summary.en.contains("normal/照会:") && c.summary.en.contains("< required 1000"), "{}", c.summary.en);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn response_time_ok_under_the_levels_threshold_and_ng_over_it() {
     // Level 4 = 1秒以内; a 50 ms server meets it.
     let (ok, dir) = response_time("B.2.1.4", "4", 50).await;
     assert_eq!(ok.outcome, Outcome::Ok, "{:?}", ok);
     assert!(ok.summary.ja.contains("1000ms"), "{}", ok.summary.ja);
+    assert!(ok.summary.ja.contains("観測下限はシナリオ指定 30 samples（標準 1000 samples）"), "{}", ok.summary.ja);
     assert!(ok.evidence.iter().any(|e| e.detail.contains("p95")), "{:?}", ok.evidence);
     assert!(dir.path().join("out/normal.hlog").is_file());
 

@@ -85,6 +85,17 @@ impl Scenario {
                 }
             }
         }
+        for (id, o) in &self.observation {
+            if !known_item(id.get_ref()) {
+                problems.push(at(id.span(), unknown(id.get_ref())));
+            } else if o.days.is_none() && o.samples.is_none() {
+                problems.push(at(id.span(), format!("[observation.\"{}\"] sets neither days nor samples", id.get_ref())));
+            } else if o.days.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
+                problems.push(at(id.span(), format!("[observation.\"{}\"] days must be above 0", id.get_ref())));
+            } else if o.reason.trim().is_empty() {
+                problems.push(at(id.span(), format!("[observation.\"{}\"] needs a reason", id.get_ref())));
+            }
+        }
         if let Some(only) = &self.only {
             for id in only {
                 if !known_item(id.get_ref()) {

@@ -62,11 +62,27 @@ pub struct Scenario {
     /// B.2.1.4/B.2.1.5 load profile, B.2.2.x batch windows, B.1.1.x metric assertions.
     #[serde(default)]
     pub performance: Performance,
+    /// Minimum observation of measured items, overriding the catalog's
+    /// (`[observation."A.1.5.1"] days = 30`). Shortening needs a `reason`, shown in the 事象.
+    #[serde(default)]
+    pub observation: BTreeMap<Spanned<String>, ObservationOverride>,
     /// Present in demo scenarios: start a local AWS emulator and seed it.
     #[serde(default)]
     pub demo: Option<Demo>,
     #[serde(skip)]
     pub(crate) source: Option<Source>,
+}
+
+/// `[observation."<item>"]`: the least observation a measured item needs before it can be OK.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObservationOverride {
+    /// Observed period in days (fractions allowed: 0.0001 ≈ 9 s).
+    pub days: Option<f64>,
+    /// Samples (requests per operation and phase, probe cycles, ...).
+    pub samples: Option<u64>,
+    /// Why this system's minimum differs from the standard's; printed with the result.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone)]

@@ -49,6 +49,10 @@ pub struct ScaleArgs {
     /// Leave the full 50-row verify out.
     #[arg(long)]
     pub no_full: bool,
+    /// After seeding the first size, print moto's endpoint and keep it running
+    /// until interrupted, instead of timing (for profiling the emulator by hand).
+    #[arg(long)]
+    pub hold: bool,
     /// The Prowler release installed from PyPI.
     #[arg(long, default_value = "5.46.0")]
     pub prowler_version: String,
@@ -65,6 +69,13 @@ enum Tool {
 }
 
 impl Tool {
+    fn file_stem(self) -> &'static str {
+        match self {
+            Tool::FourRows => "gcverify-4rows",
+            Tool::Full => "gcverify-full",
+            Tool::Prowler => "prowler",
+        }
+    }
     fn label(self) -> &'static str {
         match self {
             Tool::FourRows => "gcverify --only (4 rows)",
@@ -80,6 +91,8 @@ struct Measurement {
     tool: Tool,
     run: usize,
     wall_secs: f64,
+    /// CPU time of the process itself (user + system): the rest of the wall time is waiting on the endpoint.
+    cpu_secs: f64,
     peak_rss_mib: f64,
     api_calls: u64,
     exit_code: i32,
@@ -100,6 +113,7 @@ pub async fn bench(args: ScaleArgs) -> Result<i32> {
     let prowler = if args.no_prowler { None } else { Some(ensure_prowler(&work, &args.prowler_version)?) };
 
     let mut all = Vec::new();
+    let mut floors = Vec::new();
     for &n in &args.resources {
         let plan = ScalePlan::for_total(n);
         let log = work.join(format!("moto-{n}.log"));
@@ -110,6 +124,13 @@ pub async fn bench(args: ScaleArgs) -> Result<i32> {
         seed_scale(&server.endpoint(), plan).await.context("seeding")?;
         eprintln!("bench scale: seeded in {:.1} s ({} API calls)", started.elapsed().as_secs_f64(), count_calls(&log)?);
         let scenario = write_scenario(&work, n, &server.endpoint())?;
+        let floor = emulator_floor(&server.endpoint(), &scenario, n).await?;
+        floors.push(floor);
+        if args.hold {
+            eprintln!("bench scale: holding moto at {} (scenario {}); Ctrl-C ends it", server.endpoint(), scenario.display());
+            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+            return Ok(0);
+        }
 
         let mut tools = vec![Tool::FourRows];
         if !args.no_full {
@@ -121,8 +142,9 @@ pub async fn bench(args: ScaleArgs) -> Result<i32> {
         for run in 1..=args.runs {
             // Interleaved, so that a slow phase of the machine hits every tool alike.
             for &tool in &tools {
+                let log_file = work.join(format!("{}-{n}-run{run}.log", tool.file_stem()));
                 let mut cmd = match tool {
-                    Tool::FourRows | Tool::Full => verify_command(&xtask, &scenario, &work.join(format!("out-{n}")), tool == Tool::FourRows),
+                    Tool::FourRows | Tool::Full => verify_command(&xtask, &scenario, &work.join(format!("out-{n}")), tool == Tool::FourRows, &log_file)?,
                     Tool::Prowler => prowler_command(prowler.as_deref().unwrap_or(Path::new("prowler")), &work.join(format!("prowler-out-{n}"))),
                 };
                 cmd.env("AWS_ENDPOINT_URL", server.endpoint());
@@ -136,14 +158,16 @@ pub async fn bench(args: ScaleArgs) -> Result<i32> {
                     tool,
                     run,
                     wall_secs: m.wall.as_secs_f64(),
+                    cpu_secs: m.cpu.as_secs_f64(),
                     peak_rss_mib: m.max_rss_kib as f64 / 1024.0,
                     api_calls: calls,
                     exit_code: m.exit_code,
                 };
                 eprintln!(
-                    "bench scale: N={n} run {run} {:<26} {:>8.2} s  {:>7.1} MiB  {:>6} calls  exit {}",
+                    "bench scale: N={n} run {run} {:<26} {:>8.2} s (cpu {:.2} s)  {:>7.1} MiB  {:>6} calls  exit {}",
                     tool.label(),
                     row.wall_secs,
+                    row.cpu_secs,
                     row.peak_rss_mib,
                     row.api_calls,
                     row.exit_code
@@ -158,10 +182,81 @@ pub async fn bench(args: ScaleArgs) -> Result<i32> {
         drop(server);
     }
     print_summary(&all, args.runs);
+    for f in &floors {
+        println!(
+            "N={}: emulator floor {:.2} s = one listing at a time, the sum of their answer times ({} listings)",
+            f.resources,
+            f.total_secs,
+            f.listings.len()
+        );
+    }
     let json = work.join("results.json");
-    std::fs::write(&json, serde_json::to_string_pretty(&all)?).with_context(|| format!("writing {}", json.display()))?;
+    let doc = serde_json::json!({ "runs": all, "emulator_floor": floors });
+    std::fs::write(&json, serde_json::to_string_pretty(&doc)?).with_context(|| format!("writing {}", json.display()))?;
     println!("\nevery run: {}", json.display());
     Ok(0)
+}
+
+/// One listing's answer time, made alone.
+#[derive(Debug, Clone, serde::Serialize)]
+struct ListingTime {
+    listing: String,
+    region: String,
+    items: usize,
+    secs: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+struct Floor {
+    resources: usize,
+    total_secs: f64,
+    listings: Vec<ListingTime>,
+}
+
+/// The inventory's scope listings and the four rows' own reads, made one at a
+/// time. moto answers one request at a time (Python's GIL), so no client
+/// that reads these resources can finish sooner than their sum: this is the
+/// floor any tool's time against this emulator stands on.
+async fn emulator_floor(endpoint: &str, scenario_path: &Path, resources: usize) -> Result<Floor> {
+    use gcverify_checks::inventory::{Inventory, Listing};
+    let catalog = gcverify_checks::catalog::Catalog::builtin();
+    let scenario = gcverify_checks::load_scenario(scenario_path, &catalog).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let aws = gcverify_checks::aws::AwsContext::from_config(gcverify_demo::seed::emulator_config(endpoint, REGIONS[0]), true);
+    let inv = Inventory::new(std::sync::Arc::new(aws), std::sync::Arc::new(scenario));
+    let n_of = |l: &Result<usize, String>| l.as_ref().copied().unwrap_or(0);
+    fn count<T>(l: Listing<T>) -> Result<usize, String> {
+        l.map(|v| v.len()).map_err(|e| e.to_string())
+    }
+    let mut listings = Vec::new();
+    let mut time = |listing: &str, region: &str, started: Instant, items: Result<usize, String>| -> Result<()> {
+        if let Err(e) = &items {
+            bail!("{listing} in {region}: {e}");
+        }
+        let t = ListingTime { listing: listing.into(), region: region.into(), items: n_of(&items), secs: started.elapsed().as_secs_f64() };
+        eprintln!("bench scale: floor {:<22} {:<15} {:>6} items {:>7.2} s", t.listing, t.region, t.items, t.secs);
+        listings.push(t);
+        Ok(())
+    };
+    for region in REGIONS {
+        let s = Instant::now();
+        time("DescribeInstances", region, s, count(inv.instances(region).await))?;
+        let s = Instant::now();
+        time("DescribeVolumes", region, s, count(inv.volumes(region).await))?;
+        let s = Instant::now();
+        time("DescribeSecurityGroups", region, s, count(inv.security_groups(region).await))?;
+        let s = Instant::now();
+        time("DescribeNetworkInterfaces", region, s, count(inv.network_interfaces(region).await))?;
+        let s = Instant::now();
+        time("DescribeVpcs", region, s, count(inv.vpcs(region).await))?;
+        let s = Instant::now();
+        time("DescribeSubnets", region, s, count(inv.subnets(region).await))?;
+    }
+    let s = Instant::now();
+    time("IAM users", "global", s, count(inv.iam_users().await))?;
+    let s = Instant::now();
+    time("GetAccountAuthorizationDetails", "global", s, count(inv.iam_authorization().await))?;
+    let total_secs = listings.iter().map(|l| l.secs).sum();
+    Ok(Floor { resources, total_secs, listings })
 }
 
 fn build_release(root: &Path) -> Result<PathBuf> {
@@ -218,15 +313,18 @@ fn emulator_env(cmd: &mut Command) {
     cmd.env("AWS_ACCESS_KEY_ID", "testing").env("AWS_SECRET_ACCESS_KEY", "testing").env("AWS_DEFAULT_REGION", REGIONS[0]).env("AWS_REGION", REGIONS[0]);
 }
 
-fn verify_command(xtask: &Path, scenario: &Path, out: &Path, four_rows: bool) -> Command {
+/// `-v`: the log (kept in `log_file`) times every listing, so a slow run shows which call was slow.
+fn verify_command(xtask: &Path, scenario: &Path, out: &Path, four_rows: bool, log_file: &Path) -> Result<Command> {
     let mut cmd = Command::new(xtask);
-    cmd.arg("verify").arg("--scenario").arg(scenario).arg("--out").arg(out).args(["--format", "json", "--no-color"]);
+    cmd.arg("-v").arg("verify").arg("--scenario").arg(scenario).arg("--out").arg(out).args(["--format", "json", "--no-color"]);
     if four_rows {
         cmd.args(["--only", FOUR_ROWS]);
     }
-    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let log = std::fs::File::create(log_file).with_context(|| format!("creating {}", log_file.display()))?;
+    cmd.stdout(std::process::Stdio::null()).stderr(log);
     emulator_env(&mut cmd);
-    cmd
+    cmd.env_remove("GCVERIFY_LOG");
+    Ok(cmd)
 }
 
 fn prowler_command(prowler: &Path, out: &Path) -> Command {
@@ -252,6 +350,7 @@ fn count_calls(log: &Path) -> Result<u64> {
 
 struct Measured {
     wall: Duration,
+    cpu: Duration,
     max_rss_kib: i64,
     exit_code: i32,
 }
@@ -272,7 +371,8 @@ fn measure(cmd: &mut Command) -> Result<Measured> {
     let exit_code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) };
     // The child is reaped; dropping `child` does not wait again.
     drop(child);
-    Ok(Measured { wall, max_rss_kib: usage.ru_maxrss, exit_code })
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    Ok(Measured { wall, cpu: tv(usage.ru_utime) + tv(usage.ru_stime), max_rss_kib: usage.ru_maxrss, exit_code })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -291,15 +391,16 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn print_summary(all: &[Measurement], runs: usize) {
     let mut sizes: Vec<usize> = all.iter().map(|m| m.resources).collect();
     sizes.dedup();
-    println!("\n== bench scale: every run (wall s / peak RSS MiB / API calls) ==");
-    println!("{:>7} {:<26} {}", "N", "tool", (1..=runs).map(|r| format!("{:>28}", format!("run {r}"))).collect::<String>());
+    println!("\n== bench scale: every run (wall s (cpu s) / peak RSS MiB / API calls) ==");
+    println!("{:>7} {:<26} {}", "N", "tool", (1..=runs).map(|r| format!("{:>32}", format!("run {r}"))).collect::<String>());
     for &n in &sizes {
         for tool in [Tool::FourRows, Tool::Full, Tool::Prowler] {
             let rows: Vec<&Measurement> = all.iter().filter(|m| m.resources == n && m.tool == tool).collect();
             if rows.is_empty() {
                 continue;
             }
-            let cells: String = rows.iter().map(|m| format!("{:>28}", format!("{:.2} / {:.0} / {}", m.wall_secs, m.peak_rss_mib, m.api_calls))).collect();
+            let cells: String =
+                rows.iter().map(|m| format!("{:>32}", format!("{:.2} ({:.2}) / {:.0} / {}", m.wall_secs, m.cpu_secs, m.peak_rss_mib, m.api_calls))).collect();
             println!("{n:>7} {:<26} {cells}", tool.label());
         }
     }

@@ -70,6 +70,13 @@ pub enum Command {
     /// Benchmarks that print measured figures (e.g. `bench load`).
     #[command(subcommand)]
     Bench(Bench),
+    /// Regenerate the README's item and probe tables and docs/items.md from the
+    /// catalog and the probe registry. With --check, change nothing and exit 1
+    /// when a file is stale (a test does the same).
+    Docs {
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// `cargo xtask probe ...`
@@ -216,6 +223,35 @@ impl From<Lang> for gcverify_checks::model::Lang {
     }
 }
 
+/// `cargo xtask docs [--check]`.
+fn docs(check: bool) -> anyhow::Result<i32> {
+    use anyhow::Context;
+    let root = repo_root();
+    let catalog = gcverify_checks::Catalog::builtin();
+    let readme_path = root.join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).with_context(|| format!("reading {}", readme_path.display()))?;
+    let files = [
+        (readme_path.clone(), gcverify_checks::docs::splice_readme(&readme, &catalog).map_err(|e| anyhow::anyhow!("{}: {e}", readme_path.display()))?),
+        (root.join("docs/items.md"), gcverify_checks::docs::items_md(&catalog)),
+    ];
+    let mut stale = 0;
+    for (path, want) in files {
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        if have == want {
+            continue;
+        }
+        stale += 1;
+        if check {
+            eprintln!("stale: {} (run `cargo xtask docs`)", path.display());
+        } else {
+            std::fs::write(&path, want).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    // 1: stale, like a failed check.
+    Ok(if check && stale > 0 { 1 } else { exit_code::ALL_OK })
+}
+
 /// The repository root (xtask lives one level below it).
 pub fn repo_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -244,6 +280,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
             Ok(0)
         }
         Command::Drill(DrillCommand::Cleanup(args)) => crate::drill::cleanup(args).await,
+        Command::Docs { check } => docs(check),
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use gcverify_checks::aws::AwsContext;
+use gcverify_checks::catalog::RowVerifier;
 use gcverify_checks::model::{Lang, Outcome};
 use gcverify_checks::{Catalog, Progress, RunOptions};
 use gcverify_reports::Format;
@@ -178,11 +179,11 @@ fn terminal_width() -> Option<u16> {
 pub fn print_catalog(lang: Lang) {
     let catalog = Catalog::builtin();
     for item in catalog.items() {
-        let status = match item.probe.as_str() {
-            "attestation" => "attestation",
-            "not_applicable" => "n/a",
-            p if gcverify_checks::probes::lookup(p).is_some() => "probe",
-            _ => "planned",
+        let status = match &item.probe {
+            RowVerifier::Attestation => "attestation",
+            RowVerifier::NotVerified => "n/a",
+            RowVerifier::Probe(p) if gcverify_checks::probes::lookup(p).is_some() => "probe",
+            RowVerifier::Probe(_) => "unregistered",
         };
         println!("{:<9} {:<4} {:<6} {:<32} {:<12} {}", item.id, item.selected_level, item.kind.label(lang), item.probe, status, item.metric);
     }

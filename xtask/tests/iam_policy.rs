@@ -12,8 +12,9 @@ fn iam_policy_prints_the_union_of_probe_actions() {
     let st = &v["Statement"][0];
     assert_eq!(st["Effect"], "Allow");
     let actions: Vec<&str> = st["Action"].as_array().expect("Action list").iter().filter_map(|a| a.as_str()).collect();
-    for (_, list) in gcverify_checks::probes::ACTIONS {
-        for call in *list {
+    let probes = gcverify_checks::probes::registry::all().map(|p| p.actions);
+    for list in probes.chain([gcverify_checks::inventory::ACTIONS]) {
+        for call in list {
             let need = gcverify_checks::probes::permissions::iam_action(call);
             assert!(actions.contains(&need), "{need} missing from the printed policy");
         }

@@ -10,12 +10,17 @@ use crate::aws::{error_code, AwsContext};
 /// Every page of a paginated request, `items` taken from each page.
 macro_rules! all_pages {
     ($req:expr, $call:expr, $region:expr, |$page:ident| $items:expr) => {{
+        let started = std::time::Instant::now();
         let mut out = Vec::new();
         let mut pages = $req.into_paginator().send();
+        let mut count = 0usize;
         while let Some(page) = pages.next().await {
             let $page = page.map_err(|e| ListingError::from_sdk($call, $region, &e))?;
             out.extend($items);
+            count += 1;
         }
+        // Under `-v`: where a long run spends its time.
+        tracing::info!(call = $call, region = $region, items = out.len(), pages = count, secs = started.elapsed().as_secs_f64(), "listed");
         Ok(Arc::new(out))
     }};
 }
@@ -173,7 +178,7 @@ pub async fn backup_vaults(aws: &AwsContext, region: &str) -> Listing<aws_sdk_ba
 }
 
 pub async fn iam_roles(aws: &AwsContext, home: &str) -> Listing<aws_sdk_iam::types::Role> {
-    all_pages!(aws.iam(home).list_roles(), "iam:ListRoles", None, |p| p.roles().to_vec())
+    all_pages!(aws.iam(home).list_roles(), "iam:ListRoles", None::<&str>, |p| p.roles().to_vec())
 }
 
 /// `LocationConstraint` → region (empty means us-east-1, `EU` is eu-west-1).

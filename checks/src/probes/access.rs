@@ -40,6 +40,30 @@ pub const ACTIONS: &[&str] = &[
     "s3:GetAccountPublicAccessBlock",
 ];
 
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "access.mfa",
+        ja: "管理者（コンソールパスワードを持つIAMユーザー・ルート）のMFA",
+        en: "MFA of administrators: IAM users with a console password, and the root user",
+        detail: "Root MFA (`AccountMFAEnabled`); every console user has an MFA device (from one IAM credential report, its generation time in the evidence; per-user calls when the report cannot be had); administrator roles (and roles the scenario names) require `aws:MultiFactorAuthPresent`.",
+        section: "[access]",
+        actions: ACTIONS,
+        emulator: "moto: IAM users, credential report, virtual MFA; root MFA only with mocks",
+        run: |i| Box::pin(mfa(i)),
+    },
+    super::registry::ProbeDef {
+        name: "access.restrictions",
+        ja: "許可された者だけが利用できる: 管理者ポリシー・インターネットからの管理ポート・IMDSv2・公開RDS・S3の直接アクセス",
+        en: "Only authorised people get in: admin policies, management ports open to the internet, IMDSv2, public RDS, direct S3 access",
+        detail: "No in-scope security group opens 22/3389/1433/1521/3306/5432 (+ scenario extras) to 0.0.0.0/0 or ::/0; no user holds an administrator policy directly (break-glass users listed in the scenario excepted); every in-scope bucket blocks public access (its own block or the account-level one); in-scope instances require IMDSv2; no public in-scope DB instance. No group, instance, database or bucket in scope → ERROR (IAM users are account-wide and never stand in).",
+        section: "[access]",
+        actions: ACTIONS,
+        emulator: "moto: IAM, EC2 security groups and instances, RDS, S3 public access block",
+        run: |i| Box::pin(restrictions(i)),
+    },
+];
+
 /// Administration and database ports that must never be open to the internet.
 pub const ADMIN_PORTS: &[u16] = &[22, 3389, 1433, 1521, 3306, 5432];
 

@@ -11,11 +11,36 @@ use gcverify_availability::compute::{judge, Computation, Verdict};
 use gcverify_availability::levels::Levels;
 use gcverify_availability::{cloudwatch, Config, Evaluation, Source};
 
+use super::observation::Required;
 use super::{Findings, ProbeInput};
 use crate::model::{Msg, Outcome};
 
 /// IAM actions these probes call (only with `source = "cloudwatch"`).
 pub const ACTIONS: &[&str] = &["cloudwatch:GetMetricData"];
+
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "availability.uptime",
+        ja: "可用性プローブの記録（またはCloudWatch）から運用時間中の稼働率を算出し目標と比較",
+        en: "Availability over operating time from the availability probe's record (or CloudWatch) against the level",
+        detail: "稼働率 over operating time (Asia/Tokyo calendar, 祝日・年末年始, maintenance excluded) from the probe's SQLite store or CloudWatch; coverage below the minimum → ERROR; outages and remaining error budget in evidence.",
+        section: "[availability]",
+        actions: ACTIONS,
+        emulator: "local HTTP servers and the SQLite store; the CloudWatch source only with mocks",
+        run: |i| Box::pin(uptime(i)),
+    },
+    super::registry::ProbeDef {
+        name: "availability.operating_hours",
+        ja: "宣言した運用時間（平日／休日等）を通じてシステムが応答した",
+        en: "The system answered throughout its declared operating hours (weekdays / holidays)",
+        detail: "The system answered throughout the declared operating hours of 平日 / 休日.",
+        section: "[availability]",
+        actions: ACTIONS,
+        emulator: "local HTTP servers and the SQLite store",
+        run: |i| Box::pin(operating_hours(i)),
+    },
+];
 
 const SRC_STORE: &str = "availability-store";
 const SRC_CW: &str = "cloudwatch:GetMetricData";
@@ -69,6 +94,11 @@ async fn from_cloudwatch(input: &ProbeInput, cfg: &Config, now: DateTime<Utc>) -
             Err(f)
         }
     }
+}
+
+/// The evaluated period, in seconds (from the first sample when the scenario says so).
+fn observed_secs(e: &Evaluation) -> f64 {
+    (e.to - e.from).num_milliseconds().max(0) as f64 / 1000.0
 }
 
 fn jst(t: DateTime<Utc>) -> String {
@@ -179,6 +209,7 @@ pub async fn uptime(input: Arc<ProbeInput>) -> Findings {
     };
     let c = &e.all;
     let mut f = Findings::new(input.now);
+    Required::of(&input, "availability.uptime").period(observed_secs(&e), &mut f);
     let src = source_of(&e);
     let rate = c.rate();
     let rate_txt = rate.map(|r| format!("{r:.3}%")).unwrap_or_else(|| "-".into());
@@ -250,7 +281,12 @@ fn spans_text(spans: &[Span]) -> String {
 /// C.1.1.1 (平日) / C.1.1.2 (休日等): the system answered throughout the
 /// declared operating hours of that day kind.
 pub async fn operating_hours(input: Arc<ProbeInput>) -> Findings {
-    let kind = if input.item.id == "C.1.1.2" { DayKind::Holiday } else { DayKind::Weekday };
+    let kind = match input.item.param::<String>("day_kind").as_deref() {
+        Ok("weekday") => DayKind::Weekday,
+        Ok("holiday") => DayKind::Holiday,
+        Ok(other) => return error(format!("カタログの day_kind が不正: {other}"), format!("catalog: unknown day_kind {other} (weekday or holiday)")),
+        Err(e) => return error(e.clone(), e),
+    };
     let (cfg, e) = match evaluate(&input).await {
         Ok(x) => x,
         Err(f) => return f,
@@ -267,6 +303,7 @@ pub async fn operating_hours(input: Arc<ProbeInput>) -> Findings {
     }
     let c = e.of(kind);
     let mut f = Findings::new(input.now);
+    Required::of(&input, "availability.operating_hours").period(observed_secs(&e), &mut f);
     let src = source_of(&e);
     let levels = Levels::builtin().ok();
     let nominal = levels.as_ref().and_then(|l| l.hours(&input.level)).map(|h| format!("level {} {} (nominal {} h/day)", h.level, h.label, h.nominal_hours));

@@ -15,6 +15,30 @@ use crate::model::{EvidenceStatus, Msg, Outcome};
 /// IAM actions this probe calls (see `permissions`).
 pub const ACTIONS: &[&str] = &["backup:ListBackupPlans", "backup:GetBackupPlan", "backup:DescribeBackupVault"];
 
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "backup.schedule",
+        ja: "AWS Backup計画の取得間隔が選択レベル（C.1.2.5）を満たす",
+        en: "AWS Backup plan rules run at least as often as the selected level (C.1.2.5) requires",
+        detail: "The plans in scope have a rule whose schedule (cron/rate parsed; longest gap over a year) meets the level: 月次 ≤31 日, 週次 ≤7 日, 日次 ≤24 h, continuous.",
+        section: "[backup]",
+        actions: ACTIONS,
+        emulator: "moto: Backup plans and rules",
+        run: |i| Box::pin(schedule(i)),
+    },
+    super::registry::ProbeDef {
+        name: "backup.remote_copy",
+        ja: "遠隔地（DRリージョン）のバックアップ保管庫へのコピー規則とその保管庫",
+        en: "Copy rules to a backup vault in the remote (DR) region, and that vault",
+        detail: "A rule as frequent as C.1.2.5 requires copies to a vault in the DR region, and that vault exists.",
+        section: "[backup]",
+        actions: ACTIONS,
+        emulator: "moto: Backup plans and vaults; recovery points in the DR vault only with mocks",
+        run: |i| Box::pin(remote_copy(i)),
+    },
+];
+
 /// One rule of a backup plan, as observed.
 #[derive(Debug, Clone)]
 pub struct Rule {

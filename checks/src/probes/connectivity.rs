@@ -16,6 +16,18 @@ use gcverify_scenarios::IntegrationEndpoint;
 /// No AWS calls: this probe only opens connections.
 pub const ACTIONS: &[&str] = &[];
 
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[super::registry::ProbeDef {
+    name: "operations.external_connectivity",
+    ja: "シナリオの連携先（TCP/HTTP）に到達できる",
+    en: "The integration endpoints named in the scenario answer (TCP / HTTP)",
+    detail: "TCP connect or HTTP status of each integration endpoint in the scenario.",
+    section: "[[integrations.endpoints]]",
+    actions: ACTIONS,
+    emulator: "local TCP/HTTP servers",
+    run: |i| Box::pin(external_connectivity(i)),
+}];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Tcp { host: String, port: u16 },

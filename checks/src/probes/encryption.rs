@@ -25,6 +25,20 @@ pub const ACTIONS: &[&str] = &[
     "s3:GetEncryptionConfiguration",
 ];
 
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "encryption.at_rest",
+        ja: "保存データの暗号化: 対象のEBSボリューム（アタッチ先を含む）・スナップショット・RDS・S3の暗号化と、両リージョンのEBS既定暗号化",
+        en: "Encryption at rest: in-scope EBS volumes (attached ones included), snapshots, RDS and S3 encryption, and EBS default encryption in both regions",
+        detail: "EBS default encryption on in the primary and DR regions; every in-scope EBS volume (attached ones included, tagged or not) `Encrypted`; in-scope RDS instances/clusters `StorageEncrypted`; every in-scope S3 bucket has default encryption. NG names the offenders and why they are in scope; no volume, database or bucket in scope → ERROR.",
+        section: "[scope]",
+        actions: ACTIONS,
+        emulator: "moto: EC2, RDS, S3 (encryption flags, attachments, snapshots)",
+        run: |i| Box::pin(at_rest(i)),
+    },
+];
+
 #[derive(Default)]
 struct Counts {
     regions: usize,

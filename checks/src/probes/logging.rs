@@ -29,6 +29,30 @@ pub const ACTIONS: &[&str] = &[
     "ec2:DescribeFlowLogs",
 ];
 
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "logging.audit",
+        ja: "サーバログと監査ログ（CloudTrail・CloudWatch Logs）の取得と保存期間",
+        en: "Server and audit logs (CloudTrail, CloudWatch Logs) are collected and kept long enough",
+        detail: "A CloudTrail trail logging with log-file validation and management events; the scenario's CloudWatch Logs groups exist, keep ≥ `retention_days` and received events within `recent_hours`.",
+        section: "[logging]",
+        actions: ACTIONS,
+        emulator: "moto: CloudTrail, CloudWatch Logs",
+        run: |i| Box::pin(audit(i)),
+    },
+    super::registry::ProbeDef {
+        name: "logging.monitoring",
+        ja: "監視対象の機器（システムのVPC）すべてにフローログ、証跡が全リージョンを対象",
+        en: "Every monitored device (the system's VPCs) has flow logs, and a trail covers every region",
+        detail: "A multi-region trail is logging; every in-scope VPC has an active ALL-traffic flow log.",
+        section: "[logging]",
+        actions: ACTIONS,
+        emulator: "moto: EC2 flow logs, CloudTrail",
+        run: |i| Box::pin(monitoring(i)),
+    },
+];
+
 /// One trail as observed.
 #[derive(Debug, Clone, Default)]
 pub struct TrailView {

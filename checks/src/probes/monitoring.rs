@@ -21,6 +21,20 @@ use gcverify_scenarios::Monitoring;
 
 pub const ACTIONS: &[&str] = &["cloudwatch:DescribeAlarms", "ec2:DescribeInstances", "rds:DescribeDBInstances", "rds:DescribeDBClusters"];
 
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "monitoring.alarms",
+        ja: "対象のインスタンス・DBごとにCPU・メモリ・ディスク等の閾値アラームと通知先がある",
+        en: "Every in-scope instance and database has threshold alarms (CPU, memory, disk, ...) with a notification target",
+        detail: "CloudWatch alarms on CPU, memory, disk (level 4) and response time/latency (level 5), each with actions enabled and an SNS action; alarms stuck in INSUFFICIENT_DATA are NG; every EC2 instance / RDS / Aurora database in scope needs its own alarms (by dimension, or its Auto Scaling group).",
+        section: "[monitoring]",
+        actions: ACTIONS,
+        emulator: "mocks only: moto does not serve CloudWatch to the Rust SDK (CBOR)",
+        run: |i| Box::pin(alarms(i)),
+    },
+];
+
 /// An alarm still in INSUFFICIENT_DATA after this long is "stuck".
 const STUCK_AFTER: Duration = Duration::hours(1);
 

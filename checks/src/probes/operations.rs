@@ -16,6 +16,30 @@ use crate::model::{Msg, Outcome};
 pub const ACTIONS: &[&str] =
     &["ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates", "ssm:ListAssociations", "ssm:DescribeAssociation"];
 
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "operations.patching",
+        ja: "全サーバがSSM管理下でオンライン、最新パッチ適用済み（失敗・重要パッチの未適用なし）",
+        en: "Every server is SSM-managed and online, with the latest patches (no failed or missing critical patches)",
+        detail: "Every in-scope instance SSM-managed and online; no failed installs, no missing critical/security patches.",
+        section: "[patching]",
+        actions: ACTIONS,
+        emulator: "mocks only: moto serves no SSM instance or patch state",
+        run: |i| Box::pin(patching(i)),
+    },
+    super::registry::ProbeDef {
+        name: "operations.antivirus",
+        ja: "全サーバでウイルス定義の自動更新（SSM関連付け）が最近成功している",
+        en: "Every server updates its antivirus definitions automatically (an SSM association that succeeded recently)",
+        detail: "The scenario's AV-definition SSM association last succeeded within 24 h (level 2) and targets every managed instance.",
+        section: "[patching]",
+        actions: ACTIONS,
+        emulator: "mocks only: moto serves no SSM association state",
+        run: |i| Box::pin(antivirus(i)),
+    },
+];
+
 /// In-scope running instances per region. `None` when the scope is
 /// incomplete. Stopped in-scope instances are named as context: they get
 /// no patches while stopped, but SSM cannot be asked about them.

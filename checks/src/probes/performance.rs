@@ -23,6 +23,40 @@ use crate::model::{Msg, Outcome};
 /// IAM actions this module calls (batch and metric assertions read CloudWatch).
 pub const ACTIONS: &[&str] = &["cloudwatch:GetMetricData"];
 
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "performance.response_time",
+        ja: "負荷プロファイルを送信し、操作・フェーズごとの応答時間パーセンタイルを目標と比較",
+        en: "Sends the load profile and compares response-time percentiles per operation and phase with the target",
+        detail: "The scenario's load profile (`scenarios/load/*.toml`) run open-model (fixed arrival rate, latency from the intended send time, HdrHistogram); p95 (or the profile's percentile) under 3000/5000 ms; schedule misses → ERROR.",
+        section: "[performance]",
+        actions: ACTIONS,
+        emulator: "local HTTP servers (open-model load generator)",
+        run: |i| Box::pin(response_time(i)),
+    },
+    super::registry::ProbeDef {
+        name: "performance.batch",
+        ja: "バッチ処理時間（CloudWatchまたはコマンド）が処理時間枠の許容割合以内",
+        en: "Batch durations (CloudWatch or a command) within the allowed share of their window",
+        detail: "Each batch's duration (CloudWatch metric or a command) ≤ half its window, so a rerun fits.",
+        section: "[[performance.batch]]",
+        actions: ACTIONS,
+        emulator: "commands; the CloudWatch source only with mocks",
+        run: |i| Box::pin(batch(i)),
+    },
+    super::registry::ProbeDef {
+        name: "performance.workload",
+        ja: "業務量の指標（利用者数・同時アクセス・データ量等）が上限・基準値の範囲内",
+        en: "Workload metrics (users, concurrent access, data volume, ...) within their limits or baselines",
+        detail: "Metric assertions: a CloudWatch metric or command compared with the declared limit or a baseline ± tolerance.",
+        section: "[[performance.metric]]",
+        actions: ACTIONS,
+        emulator: "commands; the CloudWatch source only with mocks",
+        run: |i| Box::pin(workload(i)),
+    },
+];
+
 /// Show the load generator's live view on stderr (set by `xtask probe load`).
 pub static LIVE_VIEW: AtomicBool = AtomicBool::new(false);
 
@@ -79,15 +113,6 @@ fn cannot(why: impl std::fmt::Display) -> Findings {
 
 // ---------------------------------------------------------------- response time
 
-/// Which profile phase stands for an item.
-pub fn phase_of(item: &str) -> Option<&'static str> {
-    match item {
-        "B.2.1.4" => Some("normal"),
-        "B.2.1.5" => Some("peak"),
-        _ => None,
-    }
-}
-
 /// The profile path (relative to the scenario file) and the output folder.
 pub fn profile_path(s: &Scenario) -> Option<PathBuf> {
     let p = s.performance.profile.as_ref()?;
@@ -103,8 +128,10 @@ pub fn output_dir(s: &Scenario) -> PathBuf {
 
 pub async fn response_time(input: Arc<ProbeInput>) -> Findings {
     let id = input.item.id.as_str();
-    let Some(phase) = phase_of(id) else {
-        return cannot(format!("{id} is not a response-time item"));
+    // Which profile phase stands for the item (catalog: params.phase).
+    let phase = match input.item.param::<String>("phase") {
+        Ok(p) => p,
+        Err(e) => return cannot(e),
     };
     let (ms, label) = match threshold_ms(id, &input.level) {
         Ok(t) => t,
@@ -129,12 +156,18 @@ pub async fn response_time(input: Arc<ProbeInput>) -> Findings {
     };
     let opts = RunOptions { base_url: s.performance.base_url.clone(), out_dir: Some(output_dir(s)), progress: LIVE_VIEW.load(Ordering::Relaxed) };
     let _guard = LOAD_LOCK.lock().await;
-    let report = match gcverify_loadgen::run_phase(&profile, phase, threshold, &opts).await {
+    let report = match gcverify_loadgen::run_phase(&profile, &phase, threshold, &opts).await {
         Ok(r) => r,
         Err(e) => return cannot(e),
     };
     drop(_guard);
-    judge_phase(&report, &label, input.now)
+    let mut f = judge_phase(&report, &label, input.now);
+    // 観測不足: every operation of the phase needs its minimum number of requests.
+    let required = super::observation::Required::of(&input, "performance.response_time");
+    for op in &report.operations {
+        required.samples(&format!("{phase}/{}", op.name), op.completed, &mut f);
+    }
+    f
 }
 
 /// Evidence and outcome from a measured phase.

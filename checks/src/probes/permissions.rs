@@ -2,8 +2,9 @@
 //! (`cargo xtask iam-policy`).
 //!
 //! Each probe module declares the IAM actions it calls next to its code as
-//! `pub const ACTIONS: &[&str]`, and [`super::ACTIONS`] (in probes/mod.rs)
-//! lists every module's constant. The policy is the sorted union of them.
+//! `pub const ACTIONS: &[&str]`, which its registry values carry
+//! (`registry::ProbeDef::actions`). The policy is the sorted union of the
+//! registered probes' actions and the inventory's.
 //! A test scans the probe sources for call names (`"ec2:DescribeVolumes"`)
 //! and fails if one is missing from the policy, so a new call cannot ship
 //! without its permission.
@@ -24,7 +25,8 @@ pub fn iam_action(call: &str) -> &str {
 
 /// Every action of every registered probe, mapped to IAM actions, sorted and deduplicated.
 pub fn actions() -> Vec<String> {
-    let set: BTreeSet<String> = super::ACTIONS.iter().flat_map(|(_, list)| list.iter()).map(|a| iam_action(a).to_string()).collect();
+    let probes = super::registry::all().flat_map(|p| p.actions.iter());
+    let set: BTreeSet<String> = crate::inventory::ACTIONS.iter().chain(probes).map(|a| iam_action(a).to_string()).collect();
     set.into_iter().collect()
 }
 

@@ -27,6 +27,20 @@ pub const ACTIONS: &[&str] = &[
     "s3:GetBucketLocation",
 ];
 
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "residency.regions",
+        ja: "システムのリソースが日本国内のリージョンにだけある",
+        en: "The system's resources are only in Japanese regions",
+        detail: "Every enabled region outside the allowed ones (default ap-northeast-1/-3) scanned concurrently for instances, volumes, DB instances/clusters, backup vaults; S3 bucket locations.",
+        section: "[residency]",
+        actions: ACTIONS,
+        emulator: "moto: EC2, RDS, S3 across regions",
+        run: |i| Box::pin(regions(i)),
+    },
+];
+
 /// One observation made while scanning a region, applied to `Findings` afterwards
 /// (region scans run concurrently, `Findings` is filled in region order).
 #[derive(Debug, Clone, PartialEq)]

@@ -17,6 +17,20 @@ use gcverify_scenarios::TlsEndpoint;
 
 pub const ACTIONS: &[&str] = &["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTags"];
 
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "encryption.in_transit",
+        ja: "ロードバランサーのリスナーとTLSエンドポイントの実ハンドシェイクがCRYPTREC推奨暗号で通信",
+        en: "Load-balancer listeners and real TLS handshakes with the endpoints use CRYPTREC-recommended ciphers",
+        detail: "ELB listeners HTTPS/TLS with a TLS 1.2+ policy (HTTP only redirects); an active rustls handshake to each scenario endpoint recording protocol, cipher suite (judged against the CRYPTREC 電子政府推奨暗号リスト, `checks/data/cryptrec-tls.toml`) and certificate (expiry, chain, or a pinned SHA-256).",
+        section: "[transit]",
+        actions: ACTIONS,
+        emulator: "moto: ELBv2 listeners; local TLS servers for handshakes",
+        run: |i| Box::pin(in_transit(i)),
+    },
+];
+
 const ELB_POLICIES_TOML: &str = include_str!("../../data/elb-tls-policies.toml");
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -72,7 +86,13 @@ pub async fn in_transit(input: Arc<ProbeInput>) -> Findings {
         probe_endpoint(ep, &cryptrec, input.now, &mut f).await;
     }
     if endpoints.is_empty() {
-        f.info("transit-endpoints", None, "no [transit] endpoints in the scenario: no active TLS probe (ELB listeners only)", "scenario");
+        // Listener settings are not the path: an OK needs a handshake over it.
+        f.error(
+            "transit-endpoints",
+            None,
+            "シナリオに [transit] endpoints がなく、庁舎⇔ガバメントクラウド間の経路のTLSを実際に確認していない（ELBリスナー設定のみ） / no [transit] endpoints in the scenario: the office ⇔ Government Cloud path was never probed (ELB listener settings only)",
+            "scenario",
+        );
     }
     f.ok_summary(Msg::new(
         format!("ELBリスナー{}件はTLS1.2以上（HTTPはHTTPSへリダイレクト）、TLSエンドポイント{}件はCRYPTREC推奨暗号で通信", n.listeners, n.endpoints),

@@ -16,6 +16,20 @@ use crate::model::{Msg, Outcome};
 /// IAM actions this probe calls (see `permissions`).
 pub const ACTIONS: &[&str] = &["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags", "wafv2:GetWebACLForResource"];
 
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "web.waf",
+        ja: "インターネットに面したロードバランサーにWAF（Web ACL）が関連付けられている",
+        en: "Internet-facing load balancers have a WAF web ACL associated",
+        detail: "Level 0 (the pilot's): 対象外 with the reason. Level ≥ 1: every internet-facing load balancer in scope (primary and DR) has a WAF web ACL; an internet-facing NLB is NG (WAF cannot attach).",
+        section: "[scope]",
+        actions: ACTIONS,
+        emulator: "moto: ELBv2, WAFv2 web ACL association",
+        run: |i| Box::pin(waf(i)),
+    },
+];
+
 const LBS: &str = "elasticloadbalancing:DescribeLoadBalancers";
 const WAF: &str = "wafv2:GetWebACLForResource";
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::scope::{self, Resource};
-use super::{hm, hm_ja, jst, not_applicable, points, selection, unsupported};
+use super::{hm, hm_ja, jst, not_applicable, points, selection};
 use crate::model::{Msg, Outcome};
 use crate::probes::backup::{self, Interval, Rule};
 use crate::probes::{Findings, ProbeInput};
@@ -49,11 +49,18 @@ impl Protection {
 
 pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
     let level = input.level.as_str();
-    let operator_mistakes = match (input.item.id.as_str(), level) {
-        (_, "0") => return not_applicable(level, "バックアップからの復旧を要しない", "no recovery from backup required"),
-        ("C.1.2.2", "1" | "2") | ("C.1.2.3", "1") => false,
-        ("C.1.2.3", "2") => true,
-        _ => return unsupported(level, "C.1.2.2: 0-2, C.1.2.3: 0-2"),
+    #[derive(serde::Deserialize)]
+    struct Need {
+        /// Level 2 of C.1.2.3: data lost by staff mistakes is recovered too (generations kept).
+        operator_mistakes: bool,
+    }
+    if level == "0" {
+        return not_applicable(level, "バックアップからの復旧を要しない", "no recovery from backup required");
+    }
+    let operator_mistakes = match input.item.level_param::<Need>(level) {
+        Ok(Some(n)) => n.operator_mistakes,
+        Ok(None) => return super::unsupported_level(&input.item, level),
+        Err(e) => return super::catalog_defect(e),
     };
     let region = input.scenario.aws.primary_region.clone();
     let mut f = Findings::new(input.now);

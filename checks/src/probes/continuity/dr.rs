@@ -11,28 +11,31 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::scope;
-use super::{hm, hm_ja, jst, not_applicable, points, ts, unsupported};
+use super::{hm, hm_ja, jst, not_applicable, points, ts};
 use crate::model::{EvidenceStatus, Msg};
 use crate::probes::backup::{self, arn_region};
 use crate::probes::{Findings, ProbeInput};
 
 const VAULT_POINTS: &str = "backup:ListRecoveryPointsByBackupVault";
 
+#[derive(serde::Deserialize)]
 struct Need {
+    /// Rebuild artefacts (AMIs / launch templates) in the DR region.
     artefacts_required: bool,
+    /// The 72-hour data export (安否確認等のデータ提供).
     export: bool,
 }
 
 pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
     let level = input.level.as_str();
-    let need = match (input.item.id.as_str(), level) {
-        (_, "0") => return not_applicable(level, "災害時の再開・外部保管の要求なし", "no disaster recovery required"),
-        ("A.1.4.1", "1" | "2") => Need { artefacts_required: false, export: true },
-        ("A.1.4.1", _) => return unsupported(level, "1週間以内以下の再開目標には計測したDR復旧時間が必要 / shorter targets need a measured DR recovery time"),
-        ("A.3.1.1", "1" | "2") => Need { artefacts_required: false, export: false },
-        ("A.3.1.1", "3" | "4") => Need { artefacts_required: true, export: false },
-        ("A.3.2.1", "1" | "2") => Need { artefacts_required: false, export: false },
-        _ => return unsupported(level, "A.1.4.1: 0-2, A.3.1.1: 0-4, A.3.2.1: 0-2"),
+    if level == "0" {
+        return not_applicable(level, "災害時の再開・外部保管の要求なし", "no disaster recovery required");
+    }
+    // What each level of each item needs: catalog params.level.
+    let need: Need = match input.item.level_param(level) {
+        Ok(Some(n)) => n,
+        Ok(None) => return super::unsupported_level(&input.item, level),
+        Err(e) => return super::catalog_defect(e),
     };
     let primary = input.scenario.aws.primary_region.clone();
     let dr = input.scenario.aws.dr_region.clone();

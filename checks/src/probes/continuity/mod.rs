@@ -52,6 +52,60 @@ pub const ACTIONS: &[&str] = &[
     "s3:ListBucket",
 ];
 
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "backup.coverage",
+        ja: "対象リソースすべてがバックアップ選択に含まれ、新しく完了した暗号化済みの復旧ポイントがある",
+        en: "Every in-scope resource is in a backup selection and has a recent, completed, encrypted recovery point",
+        detail: "Every declared or tag-selected resource is in a backup selection, has a completed, encrypted recovery point younger than the level's interval; retention keeps the scenario's generations.",
+        section: "[backup] [continuity]",
+        actions: ACTIONS,
+        emulator: "mocks only: moto serves no Backup selections or recovery points",
+        run: |i| Box::pin(coverage(i)),
+    },
+    super::registry::ProbeDef {
+        name: "continuity.rpo",
+        ja: "リソースごとの実測RPO（最新の復旧ポイント／PITR）を営業日の目標と比較",
+        en: "Measured RPO per resource (newest recovery point / PITR) against the business-day target",
+        detail: "Measured RPO per resource (now − newest completed recovery point, or RDS `LatestRestorableTime`) vs. the level: 1営業日前 counted with Japanese holidays and 年末年始; 障害発生時点 needs continuous backup/PITR. Worst resource in 事象.",
+        section: "[continuity]",
+        actions: ACTIONS,
+        emulator: "mocks for recovery points; moto for RDS PITR settings",
+        run: |i| Box::pin(rpo(i)),
+    },
+    super::registry::ProbeDef {
+        name: "continuity.rto",
+        ja: "復元ジョブ履歴（または --restore-drill）の実測復旧時間を目標と比較",
+        en: "Measured recovery time from restore-job history (or --restore-drill) against the target",
+        detail: "From restore-job history: duration of the newest completed restore vs. RTO (3 h cloud / 12 h application cause), its age; no history → ERROR (never OK). With `verify --restore-drill`: a real restore into an isolated target, restore time + time until healthy, copies deleted (see below).",
+        section: "[continuity]",
+        actions: ACTIONS,
+        emulator: "mocks only: moto serves no restore jobs; the drill runs against mocks",
+        run: |i| Box::pin(rto(i)),
+    },
+    super::registry::ProbeDef {
+        name: "continuity.rlo",
+        ja: "復元ジョブ履歴（または --restore-drill）で復旧できた範囲（システム全体／特定業務）",
+        en: "Recovery level from restore-job history (or --restore-drill): whole system or the named services",
+        detail: "From restore-job history: duration of the newest completed restore vs. RTO (3 h cloud / 12 h application cause), its age; no history → ERROR (never OK). With `verify --restore-drill`: a real restore into an isolated target, restore time + time until healthy, copies deleted (see below).",
+        section: "[continuity]",
+        actions: ACTIONS,
+        emulator: "mocks only: moto serves no restore jobs",
+        run: |i| Box::pin(rlo(i)),
+    },
+    super::registry::ProbeDef {
+        name: "continuity.dr_site",
+        ja: "DRリージョンのバックアップコピー・再構築用AMI/起動テンプレート・72時間以内のデータ提供",
+        en: "DR-region backup copies, rebuild artefacts (AMIs, launch templates) and the 72-hour data export",
+        detail: "A recovery-point copy of every protected resource in the DR region younger than 24 h; the scenario's AMIs/launch templates exist there; the 72-hour data export (S3) is fresh, else a desk attestation is needed.",
+        section: "[continuity] [backup]",
+        actions: ACTIONS,
+        emulator: "moto: plans, AMIs, launch templates, S3 export; DR recovery points only with mocks",
+        run: |i| Box::pin(dr_site(i)),
+    },
+];
+
 /// SDK timestamp → chrono.
 pub(crate) fn ts(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
@@ -86,6 +140,17 @@ fn note_skipped(f: &mut Findings, region: &str, skipped: &[String]) {
 
 fn not_applicable(level: &str, why_ja: &str, why_en: &str) -> Findings {
     Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: 選択レベル{level}（{why_ja}）"), format!("not applicable: level {level} ({why_en})")))
+}
+
+/// A level the catalog lists no parameters for: this probe cannot judge it.
+fn unsupported_level(item: &crate::catalog::Item, level: &str) -> Findings {
+    let supported = item.param_levels().join(", ");
+    let note = item.param::<String>("unsupported").map(|n| format!("; {n}")).unwrap_or_default();
+    unsupported(level, &format!("{}: 0, {supported}{note}", item.id))
+}
+
+fn catalog_defect(why: String) -> Findings {
+    Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}")))
 }
 
 fn unsupported(level: &str, why: &str) -> Findings {

@@ -1,0 +1,156 @@
+//! Every probe as one self-describing value (after ripgrep's flag
+//! definitions): its name as the catalog's `verifier` says it, what it
+//! observes, the scenario section it reads, the IAM actions it may call,
+//! what the tests' emulator can exercise of it, and its function. This one
+//! list drives the engine (`lookup`), the IAM policy, `verify --list`, the
+//! README's item table and `docs/items.md` (`cargo xtask docs`).
+//!
+//! Each probe module declares its values next to its code as
+//! `pub const PROBES: &[ProbeDef]`; [`MODULES`] lists the modules. The
+//! points a probe serves are the catalog's (`verifier = "<name>"`): a test
+//! fails when a catalog point names an unregistered verifier and when a
+//! registered probe serves no point.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use super::{Findings, ProbeInput};
+
+pub type ProbeFn = fn(Arc<ProbeInput>) -> BoxFuture<'static, Findings>;
+
+/// One probe.
+pub struct ProbeDef {
+    /// `family.name`, as catalog points name their verifier.
+    pub name: &'static str,
+    /// What it observes (Japanese, English): one line for help and docs.
+    pub ja: &'static str,
+    pub en: &'static str,
+    /// What exactly it judges (English; the README and docs/items.md show it).
+    pub detail: &'static str,
+    /// The scenario section(s) it reads, as written in the TOML.
+    pub section: &'static str,
+    /// IAM actions its module calls (the policy is their union with the inventory's).
+    pub actions: &'static [&'static str],
+    /// What the tests' emulator (moto, local servers) exercises, and what only mocks can.
+    pub emulator: &'static str,
+    pub run: ProbeFn,
+}
+
+impl std::fmt::Debug for ProbeDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProbeDef").field("name", &self.name).field("section", &self.section).finish_non_exhaustive()
+    }
+}
+
+impl ProbeDef {
+    pub fn describe(&self, lang: crate::model::Lang) -> &'static str {
+        match lang {
+            crate::model::Lang::Ja => self.ja,
+            crate::model::Lang::En => self.en,
+        }
+    }
+}
+
+/// The probe modules, each with its `PROBES`. A new module adds one line here.
+pub const MODULES: &[&[ProbeDef]] = &[
+    super::encryption::PROBES,
+    super::backup::PROBES,
+    super::continuity::PROBES,
+    super::availability::PROBES,
+    super::performance::PROBES,
+    super::transit::PROBES,
+    super::monitoring::PROBES,
+    super::operations::PROBES,
+    super::connectivity::PROBES,
+    super::access::PROBES,
+    super::logging::PROBES,
+    super::residency::PROBES,
+    super::web::PROBES,
+];
+
+/// Every registered probe, in module order.
+pub fn all() -> impl Iterator<Item = &'static ProbeDef> {
+    MODULES.iter().flat_map(|m| m.iter())
+}
+
+/// The probe a catalog point names.
+pub fn lookup(name: &str) -> Option<&'static ProbeDef> {
+    all().find(|p| p.name == name).or_else(|| test_probes(name))
+}
+
+#[cfg(not(test))]
+fn test_probes(_: &str) -> Option<&'static ProbeDef> {
+    None
+}
+
+/// Misbehaving probes for the engine's own tests.
+#[cfg(test)]
+fn test_probes(name: &str) -> Option<&'static ProbeDef> {
+    use crate::model::Outcome;
+    const fn def(name: &'static str, run: ProbeFn) -> ProbeDef {
+        ProbeDef { name, ja: "", en: "", detail: "", section: "", actions: &[], emulator: "", run }
+    }
+    const TEST: &[ProbeDef] = &[
+        def("test.hang", |_| Box::pin(async { std::future::pending::<Findings>().await })),
+        def("test.panic", |_| Box::pin(async { panic!("probe exploded") })),
+        def("test.pass", |i| {
+            Box::pin(async move {
+                let mut f = Findings::new(i.now);
+                f.pass("thing", None, format!("level={}", i.level), "test");
+                f
+            })
+        }),
+        def("test.not_applicable", |_| {
+            Box::pin(async { Findings::decided(Outcome::NotApplicable, crate::model::Msg::new("対象外: テスト", "not applicable: test")) })
+        }),
+    ];
+    TEST.iter().find(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Catalog, Verifier};
+
+    #[test]
+    fn names_are_unique_and_every_value_is_described() {
+        let mut seen = std::collections::BTreeSet::new();
+        for p in all() {
+            assert!(seen.insert(p.name), "{} registered twice", p.name);
+            assert!(p.name.contains('.'), "{}: name is family.name", p.name);
+            for (field, v) in [("ja", p.ja), ("en", p.en), ("detail", p.detail), ("section", p.section), ("emulator", p.emulator)] {
+                assert!(!v.trim().is_empty(), "{}: {field} is empty", p.name);
+            }
+        }
+        assert!(seen.len() >= 20, "{} probes", seen.len());
+    }
+
+    #[test]
+    fn every_catalog_verifier_is_registered_and_every_probe_serves_a_point() {
+        let catalog = Catalog::builtin();
+        for item in catalog.items() {
+            for p in &item.points {
+                assert!(!matches!(Verifier::of(&p.verifier), Verifier::Unknown(_)), "{} {}: verifier {} is registered nowhere", item.id, p.id, p.verifier);
+            }
+            if let Some(name) = item.probe.name() {
+                assert!(lookup(name).is_some(), "{} names probe {name}, which is not registered", item.id);
+            }
+        }
+        for probe in all() {
+            let serves = catalog.items().iter().flat_map(|i| i.points.iter()).filter(|p| p.verifier == probe.name).count();
+            assert!(serves > 0, "probe {} serves no 確認観点: name it as a point's verifier in catalog.toml, or remove it", probe.name);
+        }
+    }
+
+    #[test]
+    fn a_probe_module_declares_only_actions_the_policy_has() {
+        let policy = super::super::permissions::actions();
+        for p in all() {
+            for a in p.actions {
+                let need = super::super::permissions::iam_action(a);
+                assert!(policy.iter().any(|x| x == need), "{}: {need} not in the policy", p.name);
+            }
+        }
+    }
+}
