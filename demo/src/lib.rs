@@ -4,6 +4,7 @@
 //! the end-to-end tests.
 
 pub mod moto;
+pub mod postgres;
 pub mod seed;
 pub mod seed_continuity;
 pub mod seed_network;

@@ -85,6 +85,30 @@ impl Scenario {
                 }
             }
         }
+        if let Some(db) = &self.database {
+            if !DATABASE_ENGINES.contains(&db.engine.get_ref().as_str()) {
+                problems.push(at(db.engine.span(), format!("unknown database engine `{}` (one of {})", db.engine.get_ref(), DATABASE_ENGINES.join(", "))));
+            }
+            for c in &db.personal {
+                let table_ok = c.table.get_ref().split('.').count() <= 2 && c.table.get_ref().split('.').all(is_identifier);
+                if !table_ok {
+                    problems
+                        .push(at(c.table.span(), format!("`{}` is not a plain table name (letters, digits, _; optionally schema.table)", c.table.get_ref())));
+                }
+                if !is_identifier(c.column.get_ref()) {
+                    problems.push(at(c.column.span(), format!("`{}` is not a plain column name (letters, digits, _)", c.column.get_ref())));
+                }
+                if !PERSONAL_KINDS.contains(&c.kind.get_ref().as_str()) {
+                    problems.push(at(c.kind.span(), format!("unknown personal-data kind `{}` (one of {})", c.kind.get_ref(), PERSONAL_KINDS.join(", "))));
+                }
+                if let Some(form) = &c.ciphertext {
+                    let f = form.get_ref();
+                    if !(matches!(f.as_str(), "pgcrypto" | "base64" | "hex") || f.strip_prefix("prefix:").is_some_and(|p| !p.is_empty())) {
+                        problems.push(at(form.span(), format!("unknown ciphertext form `{f}` (pgcrypto, base64, hex or prefix:<text>)")));
+                    }
+                }
+            }
+        }
         for (id, o) in &self.observation {
             if !known_item(id.get_ref()) {
                 problems.push(at(id.span(), unknown(id.get_ref())));

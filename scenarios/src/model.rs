@@ -62,6 +62,9 @@ pub struct Scenario {
     /// B.2.1.4/B.2.1.5 load profile, B.2.2.x batch windows, B.1.1.x metric assertions.
     #[serde(default)]
     pub performance: Performance,
+    /// The system's database, for the deep checks that read the data itself (E.6.1.2 ...).
+    #[serde(default)]
+    pub database: Option<Database>,
     /// Minimum observation of measured items, overriding the catalog's
     /// (`[observation."A.1.5.1"] days = 30`). Shortening needs a `reason`, shown in the 事象.
     #[serde(default)]
@@ -71,6 +74,70 @@ pub struct Scenario {
     pub demo: Option<Demo>,
     #[serde(skip)]
     pub(crate) source: Option<Source>,
+}
+
+/// `[database]`: how the deep checks reach the system's database. Credentials
+/// never appear here: the password comes from the environment variable named
+/// by `password_env`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// `postgres` (supported), `mysql` / `mariadb` / `sqlserver` / `oracle` (not yet: ERROR saying so).
+    pub engine: Spanned<String>,
+    pub host: String,
+    pub port: Option<u16>,
+    pub database: String,
+    pub user: String,
+    /// Name of the environment variable holding the password (never the password itself).
+    pub password_env: Option<String>,
+    /// Secrets Manager secret with the password (not supported yet: ERROR saying so).
+    pub secret_arn: Option<String>,
+    /// TLS is required unless the scenario says `tls = false` (e.g. a database on the same host).
+    #[serde(default = "default_true")]
+    pub tls: bool,
+    /// CA bundle for the server certificate (default: the system's roots).
+    pub ca_file: Option<PathBuf>,
+    #[serde(default = "default_statement_timeout")]
+    pub statement_timeout_secs: u64,
+    /// Rows sampled per personal-data column.
+    #[serde(default = "default_sample_rows")]
+    pub sample_rows: u32,
+    /// Columns that hold personal data (住民の氏名, 住所, 個人番号 ...): E.6.1.2 judges each stored value.
+    #[serde(default)]
+    pub personal: Vec<PersonalColumn>,
+}
+
+fn default_statement_timeout() -> u64 {
+    10
+}
+fn default_sample_rows() -> u32 {
+    100
+}
+
+/// One column of personal data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalColumn {
+    /// `table` or `schema.table`.
+    pub table: Spanned<String>,
+    pub column: Spanned<String>,
+    /// What it would hold in the clear: `name`, `kana`, `address`, `my_number`, `birth_date`, `phone`, `text`.
+    pub kind: Spanned<String>,
+    /// The form its ciphertext takes: `pgcrypto`, `base64`, `hex`, or `prefix:<text>`; absent:
+    /// any value that is neither readable nor text-like counts as encrypted.
+    pub ciphertext: Option<Spanned<String>>,
+}
+
+/// Engines the scenario may name (only `postgres` is read today).
+pub const DATABASE_ENGINES: &[&str] = &["postgres", "mysql", "mariadb", "sqlserver", "oracle"];
+/// Kinds of personal data a column may be declared to hold.
+pub const PERSONAL_KINDS: &[&str] = &["name", "kana", "address", "my_number", "birth_date", "phone", "text"];
+
+/// A plain SQL identifier (letters, digits, `_`, not starting with a digit): the
+/// deep checks quote it, and nothing else may reach a statement.
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') && s.len() <= 63
 }
 
 /// `[observation."<item>"]`: the least observation a measured item needs before it can be OK.

@@ -94,3 +94,28 @@ fn missing_file_is_an_io_error_naming_the_path() {
     let err = load(Path::new("/nonexistent/gcverify.toml")).unwrap_err().to_string();
     assert!(err.contains("/nonexistent/gcverify.toml"), "{err}");
 }
+
+#[test]
+fn database_section_rejects_what_could_reach_a_statement_with_lines() {
+    let text = format!(
+        "{MINIMAL}\n[database]\nengine = \"postgress\"\nhost = \"db\"\ndatabase = \"juki\"\nuser = \"ro\"\n\n[[database.personal]]\ntable = \"residents; DROP TABLE x\"\ncolumn = \"name\"\nkind = \"name\"\n\n[[database.personal]]\ntable = \"juki.residents\"\ncolumn = \"addr ess\"\nkind = \"adress\"\nciphertext = \"rot13\"\n"
+    );
+    let s = parse(&text, p()).expect("parses");
+    assert!(s.database.as_ref().is_some_and(|d| d.tls), "TLS is required unless the scenario says otherwise");
+    let err = s.validate(&known, &level).unwrap_err().to_string();
+    assert!(err.contains("x.toml:7:") && err.contains("unknown database engine `postgress`"), "{err}");
+    assert!(err.contains("x.toml:13:") && err.contains("not a plain table name"), "{err}");
+    assert!(err.contains("x.toml:19:") && err.contains("not a plain column name"), "{err}");
+    assert!(err.contains("x.toml:20:") && err.contains("unknown personal-data kind `adress`"), "{err}");
+    assert!(err.contains("x.toml:21:") && err.contains("unknown ciphertext form `rot13`"), "{err}");
+}
+
+#[test]
+fn observation_minimum_needs_a_reason_and_a_value() {
+    let text = format!("{MINIMAL}\n[observation.\"E.6.1.2\"]\ndays = 1\nreason = \"\"\n[observation.\"E.1.1.1\"]\nreason = \"x\"\n[observation.\"Z.9.9.9\"]\nsamples = 1\nreason = \"x\"\n");
+    let s = parse(&text, p()).expect("parses");
+    let err = s.validate(&known, &level).unwrap_err().to_string();
+    assert!(err.contains("x.toml:6:") && err.contains("E.6.1.2\"] needs a reason"), "{err}");
+    assert!(err.contains("x.toml:9:") && err.contains("E.1.1.1\"] sets neither days nor samples"), "{err}");
+    assert!(err.contains("unknown item ID `Z.9.9.9`"), "{err}");
+}

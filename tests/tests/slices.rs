@@ -19,7 +19,9 @@ async fn compliant_environment_gives_ok_with_evidence() {
 
     let enc = item(&r, "E.6.1.2");
     assert_eq!(enc.verified_by("encryption.at_rest"), Outcome::Ok, "{}\n{}", enc.summary, evidence_text(enc));
-    assert_eq!(enc.outcome, Outcome::Pending, "data encrypted by the application is not observed yet: {}", enc.summary);
+    // Without [database] the application-level encryption cannot be read: the row is not OK.
+    assert_eq!(enc.outcome, Outcome::Error, "{}", enc.summary);
+    assert!(enc.summary.contains("mw-app-encrypted") && enc.summary.contains("[database]"), "{}", enc.summary);
     for vol in &seeded.volumes {
         assert!(enc.evidence.iter().any(|e| &e.subject == vol && e.status == EvidenceStatus::Pass), "volume {vol} not in evidence");
     }

@@ -4,6 +4,7 @@ mod availability;
 mod bench_load;
 mod bench_scale;
 mod cli;
+mod database;
 mod drill;
 mod load;
 mod scope;

@@ -95,6 +95,8 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
 
     let (aws, _moto) = connect(&mut scenario, &root).await?;
 
+    // Demo: E.6.1.2's database point reads a throwaway PostgreSQL.
+    let _demo_db = crate::database::prepare_demo(&mut scenario).await?;
     // B.2.1.4/B.2.1.5: histograms go next to the reports; demos get a local web target.
     let _web_target = crate::load::prepare(&mut scenario, &out_dir).await?;
     // Demo: A.1.5.1 is computed from a short history recorded for real now.

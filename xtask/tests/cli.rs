@@ -39,11 +39,9 @@ fn demo_prints_fifty_rows_and_writes_json_and_xlsx() {
     let items = json["items"].as_array().expect("items");
     // The probes verify their part, but the points only a deep check or a
     // reviewer can verify keep these rows from OK, and the 事象 names them.
-    for (id, verified, unverified) in [
-        ("E.6.1.2", "storage-encrypted", "mw-app-encrypted"),
-        ("C.1.2.5", "interval", "both-regions"),
-        ("E.5.2.1", "authorized-only", "monitoring-screen-access"),
-    ] {
+    for (id, verified, unverified) in
+        [("A.1.5.1", "uptime", "real-path"), ("C.1.2.5", "interval", "both-regions"), ("E.5.2.1", "authorized-only", "monitoring-screen-access")]
+    {
         let row = stdout.lines().find(|l| l.contains(&format!("| {id} "))).expect("row");
         assert!(row.contains("| 要確認 "), "{id} must be 要確認 while a point is unverified: {row}");
         let item = items.iter().find(|i| i["id"] == id).expect("item in JSON");
@@ -51,6 +49,15 @@ fn demo_prints_fifty_rows_and_writes_json_and_xlsx() {
         assert_eq!(point(verified), Some(serde_json::json!("OK")), "{id}: {item}");
         assert_eq!(point(unverified), Some(serde_json::json!("PENDING")), "{id}: {item}");
         assert!(item["summary"].as_str().is_some_and(|s| s.contains(verified) && s.contains(unverified)), "{id} 事象 names its points: {}", item["summary"]);
+    }
+    // E.6.1.2: the demo's throwaway PostgreSQL holds pgcrypto ciphertext, read in the database.
+    let e612 = items.iter().find(|i| i["id"] == "E.6.1.2").expect("E.6.1.2");
+    let db_point = e612["points"].as_array().and_then(|ps| ps.iter().find(|p| p["id"] == "mw-app-encrypted")).expect("point");
+    if gcverify_demo::postgres::find_bin_dir().is_some() {
+        assert_eq!(e612["outcome"], "OK", "{e612}");
+        assert!(db_point["summary"].as_str().is_some_and(|s| s.contains("4件の標本がすべて暗号化")), "{db_point}");
+    } else {
+        assert_eq!(db_point["outcome"], "ERROR", "without PostgreSQL the point says why: {db_point}");
     }
     assert_eq!(items.len(), 50);
     assert_eq!(json["environment"], "demo");

@@ -19,6 +19,7 @@ pub mod permissions;
 pub mod policy_doc;
 pub mod registry;
 pub mod residency;
+pub mod sql;
 pub mod tls;
 pub mod transit;
 pub mod web;

@@ -67,6 +67,7 @@ pub const MODULES: &[&[ProbeDef]] = &[
     super::logging::PROBES,
     super::residency::PROBES,
     super::web::PROBES,
+    super::sql::PROBES,
 ];
 
 /// Every registered probe, in module order.
@@ -140,6 +141,13 @@ mod tests {
         for probe in all() {
             let serves = catalog.items().iter().flat_map(|i| i.points.iter()).filter(|p| p.verifier == probe.name).count();
             assert!(serves > 0, "probe {} serves no 確認観点: name it as a point's verifier in catalog.toml, or remove it", probe.name);
+        }
+    }
+
+    #[test]
+    fn a_built_deep_check_is_no_longer_listed_as_planned() {
+        for (name, _) in crate::catalog::DEEP_CHECKS {
+            assert!(lookup(name).is_none(), "{name} is registered: remove it from catalog::DEEP_CHECKS");
         }
     }
 

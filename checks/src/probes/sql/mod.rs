@@ -1,0 +1,142 @@
+//! Deep checks that read the system's database (issue #13). Read-only
+//! sessions (`session`), and judgements that keep counts, never values
+//! (`judge`): no stored value reaches evidence, a report or a log.
+//!
+//! - `sql.column_encryption` (E.6.1.2 ミドルウェア/アプリケーションによる暗号化):
+//!   every personal-data column the scenario declares is sampled and each value
+//!   judged readable, in its ciphertext form, or unrecognised.
+
+pub mod judge;
+pub mod session;
+
+use std::sync::Arc;
+
+use sqlx::Row;
+
+use super::{Findings, ProbeInput};
+use crate::model::{Msg, Outcome};
+use judge::{classify, Stored};
+use session::{quote, Session};
+
+/// No AWS calls: the database is reached over the network with its own credentials.
+pub const ACTIONS: &[&str] = &[];
+
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[super::registry::ProbeDef {
+    name: "sql.column_encryption",
+    ja: "個人情報の列を標本抽出し、保存値が暗号化されている（平文の氏名・住所・個人番号がない）ことをDB上で直接確認",
+    en: "Samples every declared personal-data column and checks in the database itself that the stored values are encrypted",
+    detail: "For each `[[database.personal]]` column: up to `sample_rows` non-null values read in a READ ONLY transaction with a statement timeout; each judged readable as its kind (kana/kanji names, addresses, 12-digit 個人番号, dates, phone numbers), in the declared ciphertext form (pgcrypto, base64, hex, prefix:…), or unrecognised. Any readable or unrecognised value → NG naming table.column and the counts; evidence holds counts only, never a value. pgcrypto's presence is recorded. Connection, TLS, authentication or timeout failures → ERROR; no column declared → ERROR.",
+    section: "[database]",
+    actions: ACTIONS,
+    emulator: "real PostgreSQL (Debian package) started by the tests; MySQL/MariaDB not supported yet (ERROR saying so)",
+    run: |i| Box::pin(column_encryption(i)),
+}];
+
+fn cannot(ja: impl std::fmt::Display, en: impl std::fmt::Display) -> Findings {
+    Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {ja}"), format!("could not verify: {en}")))
+}
+
+/// E.6.1.2: personal data is stored encrypted, read in the database directly.
+pub async fn column_encryption(input: Arc<ProbeInput>) -> Findings {
+    let Some(db) = input.scenario.database.as_ref() else {
+        return cannot(
+            "シナリオに [database] がなく、DB上のデータを直接確認できない",
+            "the scenario has no [database] section, so the stored data cannot be read",
+        );
+    };
+    if db.personal.is_empty() {
+        return cannot(
+            "[[database.personal]] に個人情報の列が宣言されていない（対象なし）",
+            "no personal-data column declared in [[database.personal]] (nothing to judge)",
+        );
+    }
+    let mut session = match Session::open(db).await {
+        Ok(s) => s,
+        Err(e) => return cannot(&e, &e),
+    };
+    let mut f = Findings::new(input.now);
+    let source = format!("{}:{}", db.engine.get_ref(), session::target(db));
+    match sqlx::query("SELECT extversion FROM pg_extension WHERE extname = 'pgcrypto'").fetch_optional(session.connection()).await {
+        Ok(Some(row)) => f.info("pgcrypto", None, format!("pgcrypto {} installed", row.try_get::<String, _>(0).unwrap_or_default()), &source),
+        Ok(None) => f.info("pgcrypto", None, "pgcrypto not installed (encryption, if any, is done by the application)", &source),
+        Err(e) => f.error("pg_extension", None, session.reason(&e), &source),
+    }
+    let mut judged = 0usize;
+    for col in &db.personal {
+        let subject = format!("{}.{}", col.table.get_ref(), col.column.get_ref());
+        let form = col.ciphertext.as_ref().map(|c| c.get_ref().as_str());
+        let values = match sample(&mut session, col.table.get_ref(), col.column.get_ref(), db.sample_rows).await {
+            Ok(v) => v,
+            Err(why) => {
+                f.error(&subject, None, why, &source);
+                continue;
+            }
+        };
+        if values.is_empty() {
+            f.error(&subject, None, "値のある行がない（判定対象なし） / no non-null value to judge", &source);
+            continue;
+        }
+        judged += 1;
+        let (mut readable, mut cipher, mut unknown) = (0, 0, 0);
+        for v in &values {
+            match classify(v, col.kind.get_ref(), form) {
+                Stored::Readable => readable += 1,
+                Stored::Ciphertext => cipher += 1,
+                Stored::Unrecognised => unknown += 1,
+            }
+        }
+        let form_text = form.unwrap_or("not declared");
+        let detail = format!(
+            "{} values sampled (kind {}, ciphertext form {form_text}): {cipher} encrypted, {readable} readable as {}, {unknown} unrecognised",
+            values.len(),
+            col.kind.get_ref(),
+            col.kind.get_ref()
+        );
+        if readable > 0 || unknown > 0 {
+            f.fail(&subject, None, detail, &source);
+        } else {
+            f.pass(&subject, None, detail, &source);
+        }
+    }
+    session.close().await;
+    if judged > 0 {
+        f.ok_summary(Msg::new(
+            format!("個人情報の列 {judged}件の標本がすべて暗号化されて保存（DB上で直接確認、値は記録しない）"),
+            format!("every sampled value of {judged} personal-data column(s) is stored encrypted (read in the database; no value recorded)"),
+        ));
+    }
+    f
+}
+
+/// Up to `limit` non-null values of a column, as bytes. bytea is read as is,
+/// any other type as its text form. Identifiers were validated by the scenario
+/// parser and are quoted; the limit is an integer.
+async fn sample(session: &mut Session, table: &str, column: &str, limit: u32) -> Result<Vec<Vec<u8>>, String> {
+    let (schema, name) = match table.split_once('.') {
+        Some((s, t)) => (Some(s), t),
+        None => (None, table),
+    };
+    let ty: Option<String> = sqlx::query_scalar(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = $1 AND column_name = $2 \
+         AND (($3::text IS NOT NULL AND table_schema = $3) OR ($3::text IS NULL AND table_schema = ANY(current_schemas(false)))) LIMIT 1",
+    )
+    .bind(name)
+    .bind(column)
+    .bind(schema)
+    .fetch_optional(session.connection())
+    .await
+    .map_err(|e| session.reason(&e))?;
+    let Some(ty) = ty else {
+        return Err(format!("列 {table}.{column} が見つからない（または参照権限がない） / column {table}.{column} not found (or not visible to this user)"));
+    };
+    let (t, c) = (quote(table), quote(column));
+    if ty == "bytea" {
+        let sql = format!("SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT {limit}");
+        sqlx::query_scalar::<_, Vec<u8>>(&sql).fetch_all(session.connection()).await.map_err(|e| session.reason(&e))
+    } else {
+        let sql = format!("SELECT {c}::text FROM {t} WHERE {c} IS NOT NULL LIMIT {limit}");
+        let rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(session.connection()).await.map_err(|e| session.reason(&e))?;
+        Ok(rows.into_iter().map(String::into_bytes).collect())
+    }
+}

@@ -1,0 +1,189 @@
+//! A throwaway PostgreSQL cluster for the deep checks' tests (and, later, the
+//! demo): the Debian package's own binaries, a fresh data directory in a
+//! temporary folder, a free 127.0.0.1 port, password authentication over TCP.
+//! Stopped and removed on drop. PostgreSQL refuses to run as root, so under
+//! root the server runs as the package's `postgres` user.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
+use sqlx::Connection;
+
+/// The superuser of the throwaway cluster.
+pub const SUPERUSER: &str = "postgres";
+
+/// The folder holding `initdb` / `pg_ctl`: `GCVERIFY_PG_BIN`, PATH, or the newest
+/// `/usr/lib/postgresql/<version>/bin`.
+pub fn find_bin_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("GCVERIFY_PG_BIN").map(PathBuf::from) {
+        return dir.join("initdb").is_file().then_some(dir);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, bin): &(u32, PathBuf)| bin.join("initdb").is_file())
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Some(bin);
+    }
+    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file()))
+}
+
+pub struct PgServer {
+    bin: PathBuf,
+    data: PathBuf,
+    _dir: tempfile::TempDir,
+    port: u16,
+    password: String,
+    run_as: Option<String>,
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
+    Ok(l.local_addr()?.port())
+}
+
+impl PgServer {
+    /// initdb + start; the superuser's password is `password`.
+    pub async fn start(password: &str) -> Result<Self> {
+        let bin = find_bin_dir().context("PostgreSQL is not installed (apt-get install postgresql), or set GCVERIFY_PG_BIN")?;
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        let run_as = root.then(|| SUPERUSER.to_string());
+        let dir = tempfile::Builder::new().prefix("gcverify-pg-").tempdir().context("temporary folder")?;
+        let data = dir.path().join("data");
+        let pwfile = dir.path().join("pw");
+        std::fs::write(&pwfile, password).context("password file")?;
+        if let Some(user) = &run_as {
+            let (uid, gid) = user_ids(user)?;
+            for p in [dir.path(), pwfile.as_path()] {
+                std::os::unix::fs::chown(p, Some(uid), Some(gid)).with_context(|| format!("chown {}", p.display()))?;
+            }
+        }
+        let port = free_port()?;
+        let server = Self { bin, data, port, password: password.to_string(), run_as, _dir: dir };
+        server.run(
+            "initdb",
+            &[
+                "-D",
+                path_str(&server.data)?,
+                "-U",
+                SUPERUSER,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--pwfile",
+                path_str(&pwfile)?,
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+        )?;
+        let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", path_str(server._dir.path())?);
+        let log = server._dir.path().join("server.log");
+        server.run("pg_ctl", &["-D", path_str(&server.data)?, "-o", &opts, "-l", path_str(&log)?, "-w", "-t", "60", "start"])?;
+        Ok(server)
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> Result<()> {
+        let exe = self.bin.join(tool);
+        let mut cmd = match &self.run_as {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"]).arg(&exe);
+                c
+            }
+            None => Command::new(&exe),
+        };
+        let out = cmd.args(args).output().with_context(|| format!("running {}", exe.display()))?;
+        if !out.status.success() {
+            bail!("{tool} failed ({}): {}{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A superuser connection (no TLS: the throwaway cluster has none).
+    pub async fn admin(&self, database: &str) -> Result<PgConnection> {
+        let opts = PgConnectOptions::new_without_pgpass()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username(SUPERUSER)
+            .password(&self.password)
+            .database(database)
+            .ssl_mode(PgSslMode::Disable);
+        PgConnection::connect_with(&opts).await.context("connecting to the throwaway PostgreSQL")
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        if let Ok(data) = path_str(&self.data) {
+            let _ = self.run("pg_ctl", &["-D", data, "-m", "immediate", "stop"]);
+        }
+    }
+}
+
+fn path_str(p: &Path) -> Result<&str> {
+    p.to_str().with_context(|| format!("{} is not UTF-8", p.display()))
+}
+
+/// uid and gid of a system user, from /etc/passwd.
+fn user_ids(user: &str) -> Result<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
+    passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.first() == Some(&user) && f.len() > 3)
+        .and_then(|f| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
+        .with_context(|| format!("no system user {user} (the postgresql package creates it)"))
+}
+
+/// The read-only role the deep checks log in as.
+pub const READ_ONLY_ROLE: &str = "gcverify_ro";
+/// Rows of the seeded 住民記録 table.
+pub const JUKI_ROWS: i32 = 20;
+
+/// A database `juki` with a small 住民記録 table `residents`: names and
+/// addresses encrypted with pgcrypto, 個人番号 as `ENC:` + ciphertext, kana
+/// encrypted too — or, with `plaintext_kana`, kana stored readable (the
+/// violation). `gcverify_ro` (password `ro_password`) may only read it.
+pub async fn seed_juki(server: &PgServer, ro_password: &str, plaintext_kana: bool) -> Result<()> {
+    use sqlx::Executor;
+    let mut admin = server.admin("postgres").await?;
+    admin.execute("CREATE DATABASE juki").await.context("CREATE DATABASE juki")?;
+    let mut db = server.admin("juki").await?;
+    db.execute(
+        "CREATE EXTENSION pgcrypto;
+         CREATE TABLE residents (id serial PRIMARY KEY, name_enc bytea, address_enc text, my_number_enc text, kana_enc bytea, note text)",
+    )
+    .await
+    .context("creating the 住民記録 table")?;
+    // A role name and a generated password: no user text reaches this statement.
+    db.execute(format!("CREATE ROLE {READ_ONLY_ROLE} LOGIN PASSWORD '{}'", ro_password.replace('\'', "''")).as_str())
+        .await
+        .context("creating the read-only role")?;
+    db.execute(format!("GRANT SELECT ON residents TO {READ_ONLY_ROLE}").as_str()).await.context("granting SELECT")?;
+    for i in 0..JUKI_ROWS {
+        let kana = if plaintext_kana { "convert_to($3, 'UTF8')" } else { "pgp_sym_encrypt($3, 'demo-key')" };
+        let sql = format!(
+            "INSERT INTO residents (name_enc, address_enc, my_number_enc, kana_enc) VALUES (
+               pgp_sym_encrypt($1, 'demo-key'), armor(pgp_sym_encrypt($2, 'demo-key')), 'ENC:' || encode(gen_random_bytes(24), 'hex'), {kana})"
+        );
+        sqlx::query(&sql)
+            .bind(format!("住基 花子{i}"))
+            .bind(format!("東京都千代田区霞が関{i}-1-1"))
+            .bind(format!("ジュウキ ハナコ{i}"))
+            .execute(&mut db)
+            .await
+            .context("inserting a resident")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! E.6.1.2 application-level encryption against a real PostgreSQL (the Debian
+//! package, started here in a temporary folder): personal data stored with
+//! pgcrypto is OK, a plaintext column is NG naming table.column and the count
+//! without any value in the result, and every way of not getting the data is
+//! ERROR. Where PostgreSQL is not installed the tests say NOT RUN, unless
+//! GCVERIFY_REQUIRE_POSTGRES is set (as `.ci/run` does), when they fail.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gcverify_checks::aws::AwsContext;
+use gcverify_checks::probes::{sql, ProbeInput};
+use gcverify_checks::{Catalog, EvidenceStatus, Outcome};
+use gcverify_demo::postgres::PgServer;
+use sqlx::Executor;
+
+const ROWS: i32 = gcverify_demo::postgres::JUKI_ROWS;
+
+fn postgres_available() -> bool {
+    if gcverify_demo::postgres::find_bin_dir().is_some() {
+        return true;
+    }
+    if std::env::var_os("GCVERIFY_REQUIRE_POSTGRES").is_some() {
+        panic!("GCVERIFY_REQUIRE_POSTGRES is set but PostgreSQL is not installed (apt-get install postgresql)");
+    }
+    eprintln!("NOT RUN: PostgreSQL is not installed (apt-get install postgresql); the SQL deep checks were not exercised");
+    false
+}
+
+/// The demo's 住民記録 database (pgcrypto columns, plaintext kana), plus for these
+/// tests a NULL-only column, a slow view and an INSERT grant the session must not use.
+async fn cluster() -> PgServer {
+    let server = PgServer::start("super-secret-test").await.expect("PostgreSQL starts");
+    gcverify_demo::postgres::seed_juki(&server, "ro-secret", true).await.expect("seed");
+    let mut db = server.admin("juki").await.expect("juki");
+    db.execute(
+        "CREATE VIEW slow AS SELECT pg_sleep(5)::text AS v;
+         GRANT INSERT ON residents TO gcverify_ro;
+         GRANT SELECT ON slow TO gcverify_ro;",
+    )
+    .await
+    .expect("test objects");
+    server
+}
+
+fn scenario(port: u16, password_env: &str, extra: &str, personal: &str) -> gcverify_scenarios::Scenario {
+    let text = format!(
+        "[environment]\nname = \"sql-test\"\n[database]\nengine = \"postgres\"\nhost = \"127.0.0.1\"\nport = {port}\ndatabase = \"juki\"\nuser = \"gcverify_ro\"\npassword_env = \"{password_env}\"\ntls = false\n{extra}\n{personal}"
+    );
+    gcverify_scenarios::parse(&text, std::path::Path::new("sql-test.toml")).expect("scenario")
+}
+
+const ENCRYPTED: &str = r#"
+[[database.personal]]
+table = "residents"
+column = "name_enc"
+kind = "name"
+ciphertext = "pgcrypto"
+[[database.personal]]
+table = "public.residents"
+column = "address_enc"
+kind = "address"
+ciphertext = "pgcrypto"
+[[database.personal]]
+table = "residents"
+column = "my_number_enc"
+kind = "my_number"
+ciphertext = "prefix:ENC:"
+"#;
+
+const PLAINTEXT_KANA: &str = r#"
+[[database.personal]]
+table = "residents"
+column = "kana_enc"
+kind = "kana"
+ciphertext = "pgcrypto"
+"#;
+
+async fn judge(s: gcverify_scenarios::Scenario) -> gcverify_checks::probes::Conclusion {
+    let item = Catalog::builtin().get("E.6.1.2").cloned().expect("item");
+    let aws = Arc::new(AwsContext::from_config(aws_config::SdkConfig::builder().build(), false));
+    let input = ProbeInput::alone(item, "2".into(), Arc::new(BTreeMap::new()), Arc::new(s), aws, chrono::Utc::now(), None);
+    sql::column_encryption(Arc::new(input)).await.conclude("2")
+}
+
+/// Everything a report could show of a conclusion.
+fn shown(c: &gcverify_checks::probes::Conclusion) -> String {
+    let mut t = format!("{}\n{}\n", c.summary.ja, c.summary.en);
+    for e in &c.evidence {
+        t.push_str(&format!("{:?} {} {:?} {} {}\n", e.status, e.subject, e.region, e.detail, e.source));
+    }
+    t
+}
+
+fn no_value_in(text: &str) {
+    for leaked in ["住基", "花子", "東京都", "霞が関", "ジュウキ", "ハナコ", "ro-secret", "super-secret"] {
+        assert!(!text.contains(leaked), "a stored value or a credential reached the result: {leaked}\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn encrypted_columns_are_ok_and_plaintext_is_ng_without_showing_a_value() {
+    if !postgres_available() {
+        return;
+    }
+    let server = cluster().await;
+    std::env::set_var("GCVERIFY_TEST_PW_OK", "ro-secret");
+    let ok = judge(scenario(server.port(), "GCVERIFY_TEST_PW_OK", "", ENCRYPTED)).await;
+    assert_eq!(ok.outcome, Outcome::Ok, "{}", shown(&ok));
+    let text = shown(&ok);
+    assert!(text.contains(&format!("{ROWS} values sampled (kind name, ciphertext form pgcrypto): {ROWS} encrypted")), "{text}");
+    assert!(text.contains("public.residents.address_enc") && text.contains("residents.my_number_enc"), "{text}");
+    assert!(text.contains("pgcrypto 1."), "the engine's own report is recorded: {text}");
+    no_value_in(&text);
+
+    let ng = judge(scenario(server.port(), "GCVERIFY_TEST_PW_OK", "", &format!("{ENCRYPTED}{PLAINTEXT_KANA}"))).await;
+    assert_eq!(ng.outcome, Outcome::Ng, "{}", shown(&ng));
+    let fails: Vec<&str> = ng.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).map(|e| e.subject.as_str()).collect();
+    assert_eq!(fails, ["residents.kana_enc"]);
+    let text = shown(&ng);
+    assert!(text.contains(&format!("0 encrypted, {ROWS} readable as kana")), "{text}");
+    no_value_in(&text);
+
+    // The sample size is the scenario's.
+    let few = judge(scenario(server.port(), "GCVERIFY_TEST_PW_OK", "sample_rows = 5", PLAINTEXT_KANA)).await;
+    assert!(shown(&few).contains("5 values sampled"), "{}", shown(&few));
+}
+
+#[tokio::test]
+async fn every_way_of_not_reading_the_data_is_error() {
+    if !postgres_available() {
+        return;
+    }
+    let server = cluster().await;
+    std::env::set_var("GCVERIFY_TEST_PW_GOOD", "ro-secret");
+    std::env::set_var("GCVERIFY_TEST_PW_BAD", "wrong-password");
+    let cases: Vec<(&str, gcverify_scenarios::Scenario, &str)> = vec![
+        ("wrong password", scenario(server.port(), "GCVERIFY_TEST_PW_BAD", "", ENCRYPTED), "authentication failed"),
+        ("password variable unset", scenario(server.port(), "GCVERIFY_TEST_PW_UNSET", "", ENCRYPTED), "GCVERIFY_TEST_PW_UNSET"),
+        ("nothing listening", scenario(free_port(), "GCVERIFY_TEST_PW_GOOD", "", ENCRYPTED), "cannot connect"),
+        (
+            "missing column",
+            scenario(server.port(), "GCVERIFY_TEST_PW_GOOD", "", "[[database.personal]]\ntable = \"residents\"\ncolumn = \"nope\"\nkind = \"name\"\n"),
+            "not found",
+        ),
+        (
+            "only NULLs",
+            scenario(server.port(), "GCVERIFY_TEST_PW_GOOD", "", "[[database.personal]]\ntable = \"residents\"\ncolumn = \"note\"\nkind = \"text\"\n"),
+            "no non-null value",
+        ),
+        (
+            "statement timeout",
+            scenario(
+                server.port(),
+                "GCVERIFY_TEST_PW_GOOD",
+                "statement_timeout_secs = 1",
+                "[[database.personal]]\ntable = \"slow\"\ncolumn = \"v\"\nkind = \"text\"\n",
+            ),
+            "statement timed out",
+        ),
+        ("no column declared", scenario(server.port(), "GCVERIFY_TEST_PW_GOOD", "", ""), "nothing to judge"),
+    ];
+    for (case, s, reason) in cases {
+        let c = judge(s).await;
+        assert_eq!(c.outcome, Outcome::Error, "{case}: {}", shown(&c));
+        assert!(shown(&c).contains(reason), "{case}: expected {reason:?} in\n{}", shown(&c));
+        no_value_in(&shown(&c));
+    }
+    // TLS is required unless the scenario says otherwise: this server has none.
+    let mut s = scenario(server.port(), "GCVERIFY_TEST_PW_GOOD", "", ENCRYPTED);
+    s.database.as_mut().expect("db").tls = true;
+    let c = judge(s).await;
+    assert_eq!(c.outcome, Outcome::Error, "{}", shown(&c));
+    // An engine that is not supported yet says so instead of guessing.
+    let mut s = scenario(server.port(), "GCVERIFY_TEST_PW_GOOD", "", ENCRYPTED);
+    s.database.as_mut().expect("db").engine = toml::Spanned::new(0..0, "mysql".to_string());
+    let c = judge(s).await;
+    assert!(c.outcome == Outcome::Error && c.summary.en.contains("engine mysql not supported yet"), "{}", shown(&c));
+}
+
+#[tokio::test]
+async fn the_session_refuses_to_write() {
+    if !postgres_available() {
+        return;
+    }
+    let server = cluster().await;
+    std::env::set_var("GCVERIFY_TEST_PW_RO", "ro-secret");
+    let s = scenario(server.port(), "GCVERIFY_TEST_PW_RO", "", ENCRYPTED);
+    let mut session = sql::session::Session::open(s.database.as_ref().expect("db")).await.expect("session");
+    // gcverify_ro may INSERT, but not inside the check's READ ONLY transaction.
+    let err = sqlx::query("INSERT INTO residents (note) VALUES ('x')").execute(session.connection()).await.expect_err("a write must fail");
+    let code = err.as_database_error().and_then(|d| d.code()).map(|c| c.to_string());
+    assert_eq!(code.as_deref(), Some("25006"), "read_only_sql_transaction: {err}");
+    session.close().await;
+    let mut admin = server.admin("juki").await.expect("admin");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM residents WHERE note = 'x'").fetch_one(&mut admin).await.expect("count");
+    assert_eq!(n, 0);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
