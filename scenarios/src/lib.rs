@@ -109,6 +109,20 @@ impl Scenario {
                 }
             }
         }
+        for p in &self.integrations.processes {
+            let n = [p.http.is_some(), p.file.is_some(), p.sql.is_some()].iter().filter(|x| **x).count();
+            if n != 1 {
+                problems.push(at(p.name.span(), format!("連携処理 `{}` needs exactly one of http, file or sql ({n} given)", p.name.get_ref())));
+            }
+            if let Some(h) = &p.http {
+                if h.json_pointer.is_some() != h.json_equals.is_some() {
+                    problems.push(at(p.name.span(), format!("連携処理 `{}`: json_pointer and json_equals go together", p.name.get_ref())));
+                }
+            }
+            if p.sql.is_some() && self.database.is_none() {
+                problems.push(at(p.name.span(), format!("連携処理 `{}` checks by sql, but the scenario has no [database]", p.name.get_ref())));
+            }
+        }
         for (id, o) in &self.observation {
             if !known_item(id.get_ref()) {
                 problems.push(at(id.span(), unknown(id.get_ref())));

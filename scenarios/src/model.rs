@@ -504,6 +504,89 @@ pub struct Integrations {
     /// Per-endpoint connect/response timeout.
     #[serde(default = "default_integration_timeout")]
     pub timeout_secs: u64,
+    /// 連携処理: each process with one functional check of its result.
+    #[serde(default, rename = "process")]
+    pub processes: Vec<IntegrationProcess>,
+}
+
+/// One 連携処理 and how its result is checked: exactly one of `http`, `file`, `sql`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationProcess {
+    pub name: Spanned<String>,
+    pub http: Option<HttpProcessCheck>,
+    pub file: Option<FileProcessCheck>,
+    pub sql: Option<SqlProcessCheck>,
+}
+
+/// An HTTP request whose answer must match.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpProcessCheck {
+    pub url: String,
+    #[serde(default = "default_get")]
+    pub method: String,
+    pub body: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Accepted statuses (default 200).
+    #[serde(default = "default_ok_status")]
+    pub expect_status: Vec<u16>,
+    pub body_contains: Option<String>,
+    /// A JSON pointer (`/status`) into the answer, whose value must equal `json_equals`.
+    pub json_pointer: Option<String>,
+    pub json_equals: Option<String>,
+    /// A header that must be present, with this value when given: `{ name = "Content-Type", contains = "json" }`.
+    pub expect_header: Option<ExpectHeader>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectHeader {
+    pub name: String,
+    pub contains: Option<String>,
+}
+
+fn default_get() -> String {
+    "GET".into()
+}
+fn default_ok_status() -> Vec<u16> {
+    vec![200]
+}
+
+/// A file-based exchange: the newest S3 object under `prefix` (ending in `suffix`)
+/// is newer than the process's window and not empty.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileProcessCheck {
+    pub bucket: String,
+    #[serde(default)]
+    pub prefix: String,
+    #[serde(default)]
+    pub suffix: String,
+    /// The process runs at least this often: its newest file must be younger.
+    pub max_age_hours: f64,
+    #[serde(default = "default_min_bytes")]
+    pub min_bytes: i64,
+    /// The bucket's region (default: the primary region).
+    pub region: Option<String>,
+}
+
+fn default_min_bytes() -> i64 {
+    1
+}
+
+/// A query on `[database]` (in its READ ONLY session) whose single number must be at least `min`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlProcessCheck {
+    pub query: String,
+    #[serde(default = "default_sql_min")]
+    pub min: i64,
+}
+
+fn default_sql_min() -> i64 {
+    1
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -523,7 +606,7 @@ fn default_integration_timeout() -> u64 {
 
 impl Default for Integrations {
     fn default() -> Self {
-        Self { endpoints: Vec::new(), timeout_secs: default_integration_timeout() }
+        Self { endpoints: Vec::new(), timeout_secs: default_integration_timeout(), processes: Vec::new() }
     }
 }
 

@@ -119,3 +119,15 @@ fn observation_minimum_needs_a_reason_and_a_value() {
     assert!(err.contains("x.toml:9:") && err.contains("E.1.1.1\"] sets neither days nor samples"), "{err}");
     assert!(err.contains("unknown item ID `Z.9.9.9`"), "{err}");
 }
+
+#[test]
+fn an_integration_process_needs_exactly_one_check() {
+    let text = format!(
+        "{MINIMAL}\n[[integrations.process]]\nname = \"両方\"\nhttp = {{ url = \"http://x/\" }}\nfile = {{ bucket = \"b\", max_age_hours = 1 }}\n[[integrations.process]]\nname = \"なし\"\n[[integrations.process]]\nname = \"DBなし\"\nsql = {{ query = \"SELECT 1\" }}\n"
+    );
+    let s = parse(&text, p()).expect("parses");
+    let err = s.validate(&known, &level).unwrap_err().to_string();
+    assert!(err.contains("x.toml:7:") && err.contains("`両方` needs exactly one of http, file or sql (2 given)"), "{err}");
+    assert!(err.contains("x.toml:11:") && err.contains("(0 given)"), "{err}");
+    assert!(err.contains("x.toml:13:") && err.contains("no [database]"), "{err}");
+}

@@ -14,18 +14,10 @@ use gcverify_checks::{Catalog, EvidenceStatus, Outcome};
 use gcverify_demo::postgres::PgServer;
 use sqlx::Executor;
 
-const ROWS: i32 = gcverify_demo::postgres::JUKI_ROWS;
+mod common;
+use common::postgres_available;
 
-fn postgres_available() -> bool {
-    if gcverify_demo::postgres::find_bin_dir().is_some() {
-        return true;
-    }
-    if std::env::var_os("GCVERIFY_REQUIRE_POSTGRES").is_some() {
-        panic!("GCVERIFY_REQUIRE_POSTGRES is set but PostgreSQL is not installed (apt-get install postgresql)");
-    }
-    eprintln!("NOT RUN: PostgreSQL is not installed (apt-get install postgresql); the SQL deep checks were not exercised");
-    false
-}
+const ROWS: i32 = gcverify_demo::postgres::JUKI_ROWS;
 
 /// The demo's 住民記録 database (pgcrypto columns, plaintext kana), plus for these
 /// tests a NULL-only column, a slow view and an INSERT grant the session must not use.

@@ -10,6 +10,7 @@ pub mod connectivity;
 pub mod continuity;
 pub mod cron;
 pub mod encryption;
+pub mod integration;
 pub mod logging;
 pub mod monitoring;
 pub mod observation;

@@ -68,6 +68,7 @@ pub const MODULES: &[&[ProbeDef]] = &[
     super::residency::PROBES,
     super::web::PROBES,
     super::sql::PROBES,
+    super::integration::PROBES,
 ];
 
 /// Every registered probe, in module order.

@@ -88,3 +88,16 @@ impl StatusStr for gcverify_checks::Evidence {
         }
     }
 }
+
+/// Whether the throwaway-PostgreSQL tests can run. Without PostgreSQL they say
+/// NOT RUN, unless GCVERIFY_REQUIRE_POSTGRES is set (as `.ci/run` does): then they fail.
+pub fn postgres_available() -> bool {
+    if gcverify_demo::postgres::find_bin_dir().is_some() {
+        return true;
+    }
+    if std::env::var_os("GCVERIFY_REQUIRE_POSTGRES").is_some() {
+        panic!("GCVERIFY_REQUIRE_POSTGRES is set but PostgreSQL is not installed (apt-get install postgresql)");
+    }
+    eprintln!("NOT RUN: PostgreSQL is not installed (apt-get install postgresql); the SQL deep checks were not exercised");
+    false
+}

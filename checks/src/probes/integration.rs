@@ -1,0 +1,218 @@
+//! C.4.5.1 業務上必要となる連携処理: each 連携処理 the scenario lists is checked
+//! by its result, not by reachability — an HTTP answer that must match, the
+//! newest exchanged file (S3) that must be fresh and non-empty, or a query on
+//! the system's database. Every process is one observation with its name;
+//! a process that does not work is NG, one that could not be looked at ERROR.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gcverify_scenarios::{FileProcessCheck, HttpProcessCheck, IntegrationProcess, SqlProcessCheck};
+
+use super::sql::session::Session;
+use super::{Findings, ProbeInput};
+use crate::model::{Msg, Outcome};
+
+/// S3's IAM action for ListObjectsV2 (the policy maps the API to it).
+pub const ACTIONS: &[&str] = &["s3:ListObjectsV2"];
+
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[super::registry::ProbeDef {
+    name: "integration.processes",
+    ja: "連携処理ごとに結果を確認（HTTP応答の内容、交換ファイルの鮮度と中身、DBの照会結果）",
+    en: "Each integration process is checked by its result: an HTTP answer, the exchanged file's freshness and content, or a database query",
+    detail: "Every `[[integrations.process]]` has one functional check: `http` (status, a header, body text, a JSON pointer's value), `file` (the newest S3 object under a prefix/suffix is younger than `max_age_hours` and at least `min_bytes`), or `sql` (a query on `[database]` in its READ ONLY session returns at least `min`). A wrong status, a stale or empty file, a short count → NG naming the process; an observation that failed (denied, no [database]) → ERROR; no process declared → ERROR.",
+    section: "[[integrations.process]]",
+    actions: ACTIONS,
+    emulator: "local HTTP servers; moto for S3 files; a throwaway PostgreSQL for sql",
+    run: |i| Box::pin(processes(i)),
+}];
+
+const SRC_HTTP: &str = "http";
+const SRC_S3: &str = "s3:ListObjectsV2";
+const SRC_SQL: &str = "sql";
+
+pub async fn processes(input: Arc<ProbeInput>) -> Findings {
+    let list = &input.scenario.integrations.processes;
+    if list.is_empty() {
+        return Findings::decided(
+            Outcome::Error,
+            Msg::new(
+                "検証不能: シナリオに [[integrations.process]]（連携処理とその確認方法）がない（対象なし）",
+                "could not verify: no [[integrations.process]] in the scenario (nothing to judge)",
+            ),
+        );
+    }
+    let timeout = Duration::from_secs(input.scenario.integrations.timeout_secs.max(1));
+    let mut f = Findings::new(input.now);
+    let mut session: Option<Result<Session, String>> = None;
+    for p in list {
+        let name = p.name.get_ref().as_str();
+        match p {
+            IntegrationProcess { http: Some(h), .. } => http(name, h, timeout, &mut f).await,
+            IntegrationProcess { file: Some(c), .. } => file(&input, name, c, &mut f).await,
+            IntegrationProcess { sql: Some(q), .. } => {
+                if session.is_none() {
+                    session = Some(match input.scenario.database.as_ref() {
+                        Some(db) => Session::open(db).await.map_err(|e| e.to_string()),
+                        None => Err("シナリオに [database] がない / no [database] in the scenario".into()),
+                    });
+                }
+                match session.as_mut() {
+                    Some(Ok(s)) => sql(s, name, q, &mut f).await,
+                    Some(Err(why)) => f.error(name, None, why.clone(), SRC_SQL),
+                    None => {}
+                }
+            }
+            _ => f.error(name, None, "http / file / sql のいずれもない / none of http, file, sql", "scenario"),
+        }
+    }
+    if let Some(Ok(s)) = session {
+        s.close().await;
+    }
+    f.ok_summary(Msg::new(
+        format!("連携処理 {}件すべて結果を確認（HTTP応答・交換ファイル・DB照会）", list.len()),
+        format!("all {} integration process(es) checked by their results", list.len()),
+    ));
+    f
+}
+
+async fn http(name: &str, h: &HttpProcessCheck, timeout: Duration, f: &mut Findings) {
+    // The aws-lc-rs provider the AWS SDK links; "already installed" is fine.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let client = match reqwest::Client::builder().timeout(timeout).user_agent(concat!("gcverify/", env!("CARGO_PKG_VERSION"))).build() {
+        Ok(c) => c,
+        Err(e) => return f.error(name, None, format!("HTTP client: {e}"), SRC_HTTP),
+    };
+    let method = match reqwest::Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return f.error(name, None, format!("unknown HTTP method {}", h.method), "scenario"),
+    };
+    let mut req = client.request(method.clone(), &h.url);
+    for (k, v) in &h.headers {
+        req = req.header(k, v);
+    }
+    if let Some(b) = &h.body {
+        req = req.body(b.clone());
+    }
+    let started = std::time::Instant::now();
+    let resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let why = if e.is_timeout() { format!("no answer within {} s", timeout.as_secs()) } else { format!("request failed: {}", root_cause(&e)) };
+            return f.fail(name, None, format!("{method} {}: {why}", h.url), SRC_HTTP);
+        }
+    };
+    let status = resp.status().as_u16();
+    let header = h.expect_header.as_ref().map(|eh| (eh.name.clone(), resp.headers().get(eh.name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_string)));
+    let body = match resp.text().await {
+        Ok(b) => b,
+        Err(e) => return f.fail(name, None, format!("{method} {}: reading the answer failed: {}", h.url, root_cause(&e)), SRC_HTTP),
+    };
+    let ms = started.elapsed().as_millis();
+    let mut wrong = Vec::new();
+    if !h.expect_status.contains(&status) {
+        wrong.push(format!("status {status}, expected {:?}", h.expect_status));
+    }
+    if let (Some(eh), Some((hname, value))) = (&h.expect_header, &header) {
+        match (value, &eh.contains) {
+            (None, _) => wrong.push(format!("no {hname} header")),
+            (Some(v), Some(want)) if !v.contains(want.as_str()) => wrong.push(format!("{hname} does not contain {want:?}")),
+            _ => {}
+        }
+    }
+    if let Some(want) = &h.body_contains {
+        if !body.contains(want.as_str()) {
+            wrong.push(format!("body lacks {want:?}"));
+        }
+    }
+    if let (Some(ptr), Some(want)) = (&h.json_pointer, &h.json_equals) {
+        match serde_json::from_str::<serde_json::Value>(&body) {
+            Err(_) => wrong.push("answer is not JSON".into()),
+            Ok(v) => match v.pointer(ptr) {
+                None => wrong.push(format!("JSON has no {ptr}")),
+                Some(found) => {
+                    let text = found.as_str().map(str::to_string).unwrap_or_else(|| found.to_string());
+                    if &text != want {
+                        // The expected value is the scenario's; the answer's value is not repeated.
+                        wrong.push(format!("JSON {ptr} is not {want:?}"));
+                    }
+                }
+            },
+        }
+    }
+    let what = format!("{method} {} → {status} in {ms} ms", h.url);
+    if wrong.is_empty() {
+        f.pass(name, None, what, SRC_HTTP);
+    } else {
+        f.fail(name, None, format!("{what}: {}", wrong.join("; ")), SRC_HTTP);
+    }
+}
+
+/// The innermost error's text (reqwest's own Display hides the cause).
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+async fn file(input: &ProbeInput, name: &str, c: &FileProcessCheck, f: &mut Findings) {
+    let region = c.region.clone().unwrap_or_else(|| input.scenario.aws.primary_region.clone());
+    let s3 = input.aws.s3(&region);
+    let mut newest: Option<(chrono::DateTime<chrono::Utc>, i64, String)> = None;
+    let mut matched = 0usize;
+    let mut pages = s3.list_objects_v2().bucket(&c.bucket).prefix(&c.prefix).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => return f.aws_error(SRC_S3, Some(&region), &e),
+        };
+        for o in page.contents() {
+            let key = o.key().unwrap_or("");
+            if !key.ends_with(c.suffix.as_str()) {
+                continue;
+            }
+            matched += 1;
+            let Some(t) = super::continuity::ts(o.last_modified()) else { continue };
+            if newest.as_ref().is_none_or(|(n, _, _)| t > *n) {
+                newest = Some((t, o.size().unwrap_or(0), key.to_string()));
+            }
+        }
+    }
+    let place = format!("s3://{}/{}*{}", c.bucket, c.prefix, c.suffix);
+    let Some((t, size, key)) = newest else {
+        return f.fail(name, None, format!("{place}: no file ({matched} objects matched)"), SRC_S3);
+    };
+    let age_h = (input.now - t).num_seconds() as f64 / 3600.0;
+    let mut wrong = Vec::new();
+    if age_h > c.max_age_hours {
+        wrong.push(format!("newest is {age_h:.1} h old (> {} h)", c.max_age_hours));
+    }
+    if size < c.min_bytes {
+        wrong.push(format!("newest is {size} bytes (< {})", c.min_bytes));
+    }
+    let what = format!("{place}: newest {key}, {age_h:.1} h old, {size} bytes ({matched} files)");
+    if wrong.is_empty() {
+        f.pass(name, Some(&region), what, SRC_S3);
+    } else {
+        f.fail(name, Some(&region), format!("{what}: {}", wrong.join("; ")), SRC_S3);
+    }
+}
+
+async fn sql(session: &mut Session, name: &str, q: &SqlProcessCheck, f: &mut Findings) {
+    use sqlx::Executor;
+    // The scenario's own query, inside the READ ONLY transaction with its timeout;
+    // a savepoint keeps one failed query from aborting the next process's.
+    if let Err(e) = session.connection().execute("SAVEPOINT gcverify_process").await {
+        return f.error(name, None, session.reason(&e), SRC_SQL);
+    }
+    let value = sqlx::query_scalar::<_, i64>(q.query.as_str()).fetch_one(session.connection()).await;
+    let _ = session.connection().execute("ROLLBACK TO SAVEPOINT gcverify_process").await;
+    match value {
+        Ok(v) if v >= q.min => f.pass(name, None, format!("query returned {v} (≥ {})", q.min), SRC_SQL),
+        Ok(v) => f.fail(name, None, format!("query returned {v} (< {})", q.min), SRC_SQL),
+        Err(e) => f.error(name, None, session.reason(&e), SRC_SQL),
+    }
+}
