@@ -202,7 +202,6 @@ impl Point {
 /// probe and leaves this list (a test checks).
 pub const DEEP_CHECKS: &[(&str, &str)] = &[
     ("sql.restore_validation", "restored data validated by queries"),
-    ("sql.replica_lag", "replication lag of the synchronised site as the measured RPO"),
     ("login.staff_2fa", "staff two-factor login to the application"),
     ("drill.dr_rebuild", "system rebuilt from the DR-region copies and working there"),
     ("backup.generations", "recovery points by generation in both regions"),

@@ -49,8 +49,8 @@ fn free_port() -> Result<u16> {
 }
 
 impl PgServer {
-    /// initdb + start; the superuser's password is `password`.
-    pub async fn start(password: &str) -> Result<Self> {
+    /// A temporary folder the server's user owns, with a password file; not started.
+    fn prepare(password: &str) -> Result<(Self, PathBuf)> {
         let bin = find_bin_dir().context("PostgreSQL is not installed (apt-get install postgresql), or set GCVERIFY_PG_BIN")?;
         // SAFETY: geteuid has no preconditions.
         let root = unsafe { libc::geteuid() } == 0;
@@ -66,7 +66,31 @@ impl PgServer {
             }
         }
         let port = free_port()?;
-        let server = Self { bin, data, port, password: password.to_string(), run_as, _dir: dir };
+        Ok((Self { bin, data, port, password: password.to_string(), run_as, _dir: dir }, pwfile))
+    }
+
+    fn launch(&self) -> Result<()> {
+        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, path_str(self._dir.path())?);
+        let log = self._dir.path().join("server.log");
+        self.run("pg_ctl", &["-D", path_str(&self.data)?, "-o", &opts, "-l", path_str(&log)?, "-w", "-t", "60", "start"], &[])
+    }
+
+    /// A streaming replica of this server (pg_basebackup -R), started on its own port.
+    pub async fn start_replica(&self) -> Result<Self> {
+        let (replica, _) = Self::prepare(&self.password)?;
+        let port = self.port.to_string();
+        replica.run(
+            "pg_basebackup",
+            &["-h", "127.0.0.1", "-p", &port, "-U", SUPERUSER, "-D", path_str(&replica.data)?, "-R", "-X", "stream", "-c", "fast"],
+            &[("PGPASSWORD", self.password.as_str())],
+        )?;
+        replica.launch()?;
+        Ok(replica)
+    }
+
+    /// initdb + start; the superuser's password is `password`.
+    pub async fn start(password: &str) -> Result<Self> {
+        let (server, pwfile) = Self::prepare(password)?;
         server.run(
             "initdb",
             &[
@@ -82,14 +106,13 @@ impl PgServer {
                 "UTF8",
                 "--locale=C",
             ],
+            &[],
         )?;
-        let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", path_str(server._dir.path())?);
-        let log = server._dir.path().join("server.log");
-        server.run("pg_ctl", &["-D", path_str(&server.data)?, "-o", &opts, "-l", path_str(&log)?, "-w", "-t", "60", "start"])?;
+        server.launch()?;
         Ok(server)
     }
 
-    fn run(&self, tool: &str, args: &[&str]) -> Result<()> {
+    fn run(&self, tool: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
         let exe = self.bin.join(tool);
         let mut cmd = match &self.run_as {
             Some(user) => {
@@ -99,7 +122,8 @@ impl PgServer {
             }
             None => Command::new(&exe),
         };
-        let out = cmd.args(args).output().with_context(|| format!("running {}", exe.display()))?;
+        // runuser keeps the environment (no --login), so PGPASSWORD reaches the tool.
+        let out = cmd.args(args).envs(env.iter().copied()).output().with_context(|| format!("running {}", exe.display()))?;
         if !out.status.success() {
             bail!("{tool} failed ({}): {}{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         }
@@ -126,7 +150,7 @@ impl PgServer {
 impl Drop for PgServer {
     fn drop(&mut self) {
         if let Ok(data) = path_str(&self.data) {
-            let _ = self.run("pg_ctl", &["-D", data, "-m", "immediate", "stop"]);
+            let _ = self.run("pg_ctl", &["-D", data, "-m", "immediate", "stop"], &[]);
         }
     }
 }
@@ -170,7 +194,8 @@ pub async fn seed_juki(server: &PgServer, ro_password: &str, plaintext_kana: boo
     db.execute(format!("CREATE ROLE {READ_ONLY_ROLE} LOGIN PASSWORD '{}'", ro_password.replace('\'', "''")).as_str())
         .await
         .context("creating the read-only role")?;
-    db.execute(format!("GRANT SELECT ON residents TO {READ_ONLY_ROLE}").as_str()).await.context("granting SELECT")?;
+    // pg_monitor: read-only statistics, e.g. a replica's WAL receiver state (sql.replica_lag).
+    db.execute(format!("GRANT SELECT ON residents TO {READ_ONLY_ROLE}; GRANT pg_monitor TO {READ_ONLY_ROLE}").as_str()).await.context("granting SELECT")?;
     for i in 0..JUKI_ROWS {
         let kana = if plaintext_kana { "convert_to($3, 'UTF8')" } else { "pgp_sym_encrypt($3, 'demo-key')" };
         let sql = format!(

@@ -105,6 +105,26 @@ pub struct Database {
     /// Columns that hold personal data (住民の氏名, 住所, 個人番号 ...): E.6.1.2 judges each stored value.
     #[serde(default)]
     pub personal: Vec<PersonalColumn>,
+    /// Synchronised sites the system continues on (庁舎内の縮退運転サーバ, a DR replica):
+    /// their replication lag is the measured RPO (A.1.3.1, A.3.x). Same database,
+    /// user and credentials as the primary.
+    #[serde(default, rename = "replica")]
+    pub replicas: Vec<Replica>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replica {
+    pub name: String,
+    pub host: String,
+    pub port: Option<u16>,
+    /// The largest replication lag that still meets the RPO ("state just before the failure").
+    #[serde(default = "default_max_lag")]
+    pub max_lag_secs: f64,
+}
+
+fn default_max_lag() -> f64 {
+    60.0
 }
 
 fn default_statement_timeout() -> u64 {

@@ -192,3 +192,62 @@ async fn the_session_refuses_to_write() {
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
+
+fn replica_scenario(primary: &PgServer, replicas: &[(&str, u16, f64)]) -> gcverify_scenarios::Scenario {
+    let mut extra = String::new();
+    for (name, port, max) in replicas {
+        extra.push_str(&format!("[[database.replica]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\nmax_lag_secs = {max}\n"));
+    }
+    scenario(primary.port(), "GCVERIFY_TEST_PW_REPLICA", "", &extra)
+}
+
+async fn lag(s: gcverify_scenarios::Scenario) -> gcverify_checks::probes::Conclusion {
+    let item = Catalog::builtin().get("A.1.3.1").cloned().expect("item");
+    let aws = Arc::new(AwsContext::from_config(aws_config::SdkConfig::builder().build(), false));
+    let input = ProbeInput::alone(item, "3".into(), Arc::new(BTreeMap::new()), Arc::new(s), aws, chrono::Utc::now(), None);
+    sql::replica_lag(Arc::new(input)).await.conclude("3")
+}
+
+/// A real streaming replica: in sync it is OK with its measured lag; paused
+/// behind new writes it is NG; the primary named as a replica is NG; an
+/// unreachable one is ERROR.
+#[tokio::test]
+async fn replication_lag_of_a_real_streaming_replica_is_the_measured_rpo() {
+    if !postgres_available() {
+        return;
+    }
+    let primary = cluster().await;
+    let replica = primary.start_replica().await.expect("replica starts");
+    std::env::set_var("GCVERIFY_TEST_PW_REPLICA", "ro-secret");
+    // Something replayed, then caught up.
+    let mut p = primary.admin("juki").await.expect("primary");
+    p.execute("UPDATE residents SET note = 'v1' WHERE id = 1").await.expect("write");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let c = lag(replica_scenario(&primary, &[("庁舎内縮退運転サーバ", replica.port(), 60.0)])).await;
+    assert_eq!(c.outcome, Outcome::Ok, "{}", shown(&c));
+    assert!(c.summary.ja.contains("実測RPO") && shown(&c).contains("streaming; replication lag"), "{}", shown(&c));
+
+    // Replay paused while the primary goes on writing: the lag grows past 1 s.
+    let mut r = replica.admin("juki").await.expect("replica admin");
+    r.execute("SELECT pg_wal_replay_pause()").await.expect("pause");
+    p.execute("UPDATE residents SET note = 'v2' WHERE id = 1").await.expect("write");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let c = lag(replica_scenario(&primary, &[("庁舎内縮退運転サーバ", replica.port(), 1.0)])).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", shown(&c));
+    assert!(shown(&c).contains("(limit 1 s)"), "{}", shown(&c));
+    r.execute("SELECT pg_wal_replay_resume()").await.expect("resume");
+
+    // The cases that would fool a lag check: the primary itself, and nothing there.
+    let c = lag(replica_scenario(&primary, &[("本番を誤指定", primary.port(), 60.0)])).await;
+    assert!(c.outcome == Outcome::Ng && shown(&c).contains("not a standby"), "{}", shown(&c));
+    let c = lag(replica_scenario(&primary, &[("停止中", free_port(), 60.0)])).await;
+    assert_eq!(c.outcome, Outcome::Error, "{}", shown(&c));
+    let c = lag(replica_scenario(&primary, &[])).await;
+    assert!(c.outcome == Outcome::Error && c.summary.en.contains("nothing to judge"), "{}", shown(&c));
+
+    // Without pg_monitor PostgreSQL hides the receiver's state: 検証不能, not "not streaming".
+    p.execute("REVOKE pg_monitor FROM gcverify_ro").await.expect("revoke");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let c = lag(replica_scenario(&primary, &[("庁舎内縮退運転サーバ", replica.port(), 60.0)])).await;
+    assert!(c.outcome == Outcome::Error && c.summary.en.contains("needs pg_monitor"), "{}", shown(&c));
+}

@@ -1,6 +1,7 @@
 //! Demo only: a throwaway PostgreSQL (the Debian package) holding a small
-//! 住民記録 table, so that E.6.1.2's database point runs in the demo. The
-//! scenario names it with `host = "{demo_postgres}"`.
+//! 住民記録 table, so that E.6.1.2's database point runs in the demo, and a
+//! streaming replica standing for the 庁舎内縮退運転サーバ (A.1.3.1 / A.3.x). The
+//! scenario names them with `host = "{demo_postgres}"` / `"{demo_postgres_replica}"`.
 
 use anyhow::{Context, Result};
 use gcverify_demo::postgres::PgServer;
@@ -8,6 +9,14 @@ use gcverify_scenarios::Scenario;
 use std::io::Read;
 
 pub const PLACEHOLDER: &str = "{demo_postgres}";
+/// A `[[database.replica]]` host: a streaming replica of the demo database.
+pub const REPLICA_PLACEHOLDER: &str = "{demo_postgres_replica}";
+
+/// The demo's servers, stopped when dropped.
+pub struct DemoDatabase {
+    _primary: PgServer,
+    _replica: Option<PgServer>,
+}
 
 /// Where PostgreSQL cannot start, the host says why in the row's reason.
 const UNAVAILABLE_HOST: &str = "demo-postgresql-not-installed.invalid";
@@ -20,7 +29,7 @@ fn password() -> Result<String> {
 }
 
 /// Start and seed the demo database when the demo scenario asks for it.
-pub async fn prepare_demo(scenario: &mut Scenario) -> Result<Option<PgServer>> {
+pub async fn prepare_demo(scenario: &mut Scenario) -> Result<Option<DemoDatabase>> {
     let Some(demo) = scenario.demo.as_ref() else { return Ok(None) };
     let compliant = demo.seed == gcverify_scenarios::DemoSeed::Compliant;
     let Some(db) = scenario.database.as_mut().filter(|d| d.host == PLACEHOLDER) else { return Ok(None) };
@@ -29,8 +38,11 @@ pub async fn prepare_demo(scenario: &mut Scenario) -> Result<Option<PgServer>> {
     let server = match PgServer::start(&admin_password).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("gcverify: PostgreSQL could not start ({e:#}): E.6.1.2's database point will be 検証不能");
+            eprintln!("gcverify: PostgreSQL could not start ({e:#}): the database points (E.6.1.2, A.1.3.1, A.3.x) will be 検証不能");
             db.host = UNAVAILABLE_HOST.to_string();
+            for r in db.replicas.iter_mut().filter(|r| r.host == REPLICA_PLACEHOLDER) {
+                r.host = UNAVAILABLE_HOST.to_string();
+            }
             return Ok(None);
         }
     };
@@ -42,5 +54,14 @@ pub async fn prepare_demo(scenario: &mut Scenario) -> Result<Option<PgServer>> {
     db.host = "127.0.0.1".to_string();
     db.port = Some(server.port());
     db.user = gcverify_demo::postgres::READ_ONLY_ROLE.to_string();
-    Ok(Some(server))
+    let mut replica = None;
+    if db.replicas.iter().any(|r| r.host == REPLICA_PLACEHOLDER) {
+        let r = server.start_replica().await.context("starting the demo replica (庁舎内縮退運転サーバ)")?;
+        for entry in db.replicas.iter_mut().filter(|e| e.host == REPLICA_PLACEHOLDER) {
+            entry.host = "127.0.0.1".to_string();
+            entry.port = Some(r.port());
+        }
+        replica = Some(r);
+    }
+    Ok(Some(DemoDatabase { _primary: server, _replica: replica }))
 }

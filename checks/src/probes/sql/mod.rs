@@ -5,6 +5,8 @@
 //! - `sql.column_encryption` (E.6.1.2 ミドルウェア/アプリケーションによる暗号化):
 //!   every personal-data column the scenario declares is sampled and each value
 //!   judged readable, in its ciphertext form, or unrecognised.
+//! - `sql.replica_lag` (A.1.3.1 / A.3.x 同期サイトでの業務継続): the replication
+//!   lag of each declared replica, read on the replica, is the measured RPO.
 
 pub mod judge;
 pub mod session;
@@ -22,7 +24,8 @@ use session::{quote, Session};
 pub const ACTIONS: &[&str] = &[];
 
 /// This module's probes (see `registry`).
-pub const PROBES: &[super::registry::ProbeDef] = &[super::registry::ProbeDef {
+pub const PROBES: &[super::registry::ProbeDef] = &[
+super::registry::ProbeDef {
     name: "sql.column_encryption",
     ja: "個人情報の列を標本抽出し、保存値が暗号化されている（平文の氏名・住所・個人番号がない）ことをDB上で直接確認",
     en: "Samples every declared personal-data column and checks in the database itself that the stored values are encrypted",
@@ -31,6 +34,16 @@ pub const PROBES: &[super::registry::ProbeDef] = &[super::registry::ProbeDef {
     actions: ACTIONS,
     emulator: "real PostgreSQL (Debian package) started by the tests; MySQL/MariaDB not supported yet (ERROR saying so)",
     run: |i| Box::pin(column_encryption(i)),
+},
+super::registry::ProbeDef {
+    name: "sql.replica_lag",
+    ja: "同期サイト（縮退運転サーバ・DRレプリカ）のレプリケーション遅延を実測RPOとして確認",
+    en: "Replication lag read on each synchronised site (degraded-operation server, DR replica) as the measured RPO",
+    detail: "For each `[[database.replica]]`: a READ ONLY session on the replica (the role needs pg_monitor) reads `pg_is_in_recovery()`, the WAL receiver's status and the lag (0 when every received WAL record is replayed, else now − `pg_last_xact_replay_timestamp()`). Not a standby, not streaming from the primary, or a lag above `max_lag_secs` → NG; unreachable or nothing replayed yet → ERROR; no replica declared → ERROR.",
+    section: "[[database.replica]]",
+    actions: ACTIONS,
+    emulator: "a real PostgreSQL streaming replica (pg_basebackup -R) started by the tests",
+    run: |i| Box::pin(replica_lag(i)),
 }];
 
 fn cannot(ja: impl std::fmt::Display, en: impl std::fmt::Display) -> Findings {
@@ -139,4 +152,90 @@ async fn sample(session: &mut Session, table: &str, column: &str, limit: u32) ->
         let rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(session.connection()).await.map_err(|e| session.reason(&e))?;
         Ok(rows.into_iter().map(String::into_bytes).collect())
     }
+}
+
+/// A.1.3.1 / A.3.x: each synchronised site is a streaming standby within its lag limit.
+pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
+    let Some(db) = input.scenario.database.as_ref() else {
+        return cannot("シナリオに [database] がなく、同期サイトを確認できない", "the scenario has no [database] section, so no synchronised site can be read");
+    };
+    if db.replicas.is_empty() {
+        return cannot(
+            "[[database.replica]] に同期サイト（縮退運転サーバ・レプリカ）が宣言されていない（対象なし）",
+            "no synchronised site declared in [[database.replica]] (nothing to judge)",
+        );
+    }
+    let mut f = Findings::new(input.now);
+    let mut worst: Option<f64> = None;
+    for r in &db.replicas {
+        let mut at = db.clone();
+        at.host = r.host.clone();
+        at.port = r.port.or(db.port);
+        let source = format!("{}:{}", db.engine.get_ref(), session::target(&at));
+        let mut s = match Session::open(&at).await {
+            Ok(s) => s,
+            Err(e) => {
+                f.error(&r.name, None, e.to_string(), &source);
+                continue;
+            }
+        };
+        let row = sqlx::query(
+            "SELECT pg_is_in_recovery(),
+                    (SELECT status FROM pg_stat_wal_receiver LIMIT 1),
+                    EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE pid IS NOT NULL),
+                    CASE WHEN pg_last_wal_receive_lsn() IS NOT NULL AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0::float8
+                         ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 END",
+        )
+        .fetch_one(s.connection())
+        .await;
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => {
+                f.error(&r.name, None, s.reason(&e), &source);
+                s.close().await;
+                continue;
+            }
+        };
+        s.close().await;
+        let standby: bool = row.try_get(0).unwrap_or(false);
+        let receiver: Option<String> = row.try_get(1).unwrap_or(None);
+        let receiver_running: bool = row.try_get(2).unwrap_or(false);
+        let lag: Option<f64> = row.try_get(3).unwrap_or(None);
+        if !standby {
+            f.fail(&r.name, None, "not a standby (pg_is_in_recovery() = false): a primary, not a synchronised copy", &source);
+            continue;
+        }
+        if receiver_running && receiver.is_none() {
+            // PostgreSQL hides the receiver's state from roles without pg_read_all_stats.
+            f.error(
+                &r.name,
+                None,
+                "権限不足: WAL受信の状態を読むには pg_monitor（または pg_read_all_stats）が必要 / permission: reading the WAL receiver's state needs pg_monitor (or pg_read_all_stats)",
+                &source,
+            );
+            continue;
+        }
+        if receiver.as_deref() != Some("streaming") {
+            f.fail(&r.name, None, format!("not streaming from the primary (WAL receiver: {})", receiver.as_deref().unwrap_or("not running")), &source);
+            continue;
+        }
+        let Some(lag) = lag else {
+            f.error(&r.name, None, "no transaction replayed yet: the lag cannot be measured", &source);
+            continue;
+        };
+        worst = Some(worst.map_or(lag, |w: f64| w.max(lag)));
+        let detail = format!("streaming; replication lag {lag:.1} s (limit {} s)", r.max_lag_secs);
+        if lag <= r.max_lag_secs {
+            f.pass(&r.name, None, detail, &source);
+        } else {
+            f.fail(&r.name, None, detail, &source);
+        }
+    }
+    if let Some(w) = worst {
+        f.ok_summary(Msg::new(
+            format!("同期サイト {}件がストリーミング中、実測RPO（レプリケーション遅延）最大 {w:.1} 秒", db.replicas.len()),
+            format!("{} synchronised site(s) streaming; measured RPO (replication lag) at most {w:.1} s", db.replicas.len()),
+        ));
+    }
+    f
 }
