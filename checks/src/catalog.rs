@@ -204,7 +204,7 @@ pub const DEEP_CHECKS: &[(&str, &str)] = &[
     ("sql.restore_validation", "restored data validated by queries"),
     ("login.staff_2fa", "staff two-factor login to the application"),
     ("drill.dr_rebuild", "system rebuilt from the DR-region copies and working there"),
-    ("backup.generations", "recovery points by generation in both regions"),
+    ("drill.restore_generation", "a chosen generation restored by the drill"),
 ];
 
 /// The issue that builds the deep checks.

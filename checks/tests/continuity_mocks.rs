@@ -690,3 +690,40 @@ async fn dr_site_level_3_without_artefacts_is_error_and_throttling_is_error() {
     assert_eq!(c.outcome, Outcome::Error, "{}", text(&c));
     assert!(errors(&c).iter().any(|e| e.contains("throttled")), "{:?}", errors(&c));
 }
+
+// ------------------------------------------------------------- backup.generations
+
+async fn gens(extra: &str, rules: &[Rule]) -> Conclusion {
+    probes::continuity::generations(input_at("C.1.2.5", "4", extra, rules, now())).await.conclude("4")
+}
+
+#[tokio::test]
+async fn generations_in_both_regions_are_counted_per_resource() {
+    // i-0juki1: 2 usable points at home, 2 copies in the DR vault; juki-db: 1 and 1.
+    let c = gens("", &dr_healthy()).await;
+    assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
+    let t = text(&c);
+    assert!(t.contains("i-0juki1: 2 usable recovery point(s) in ap-northeast-1") && t.contains("juki-db: 1 usable recovery point(s) in ap-northeast-3"), "{t}");
+    assert!(t.contains("generations is not set"), "{t}");
+
+    // Two generations required: juki-db has one in each region (the expired one does not count).
+    let c = gens("generations = 2\n", &dr_healthy()).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", text(&c));
+    let fails: Vec<(&str, Option<&str>)> =
+        c.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).map(|e| (e.subject.as_str(), e.region.as_deref())).collect();
+    assert_eq!(fails, [(DB, Some("ap-northeast-1")), (DB, Some("ap-northeast-3"))], "{}", text(&c));
+}
+
+/// The case that fools a "recovery points exist" check: all of them in one region.
+#[tokio::test]
+async fn generations_missing_in_the_dr_region_is_ng_and_an_unreadable_vault_is_error() {
+    let only_expired = with(vec![dr_points(DB, &[(2, "EXPIRED", true)])], dr_healthy());
+    let c = gens("", &only_expired).await;
+    assert_eq!(c.outcome, Outcome::Ng);
+    assert!(text(&c).contains("juki-db: 0 usable recovery point(s) in ap-northeast-3"), "{}", text(&c));
+
+    let throttled = mock!(bk::Client::list_recovery_points_by_backup_vault).then_http_response(|| backup_error(400, "ThrottlingException", "Rate exceeded"));
+    let c = gens("", &with(vec![throttled], healthy())).await;
+    assert_eq!(c.outcome, Outcome::Error, "{}", text(&c));
+    assert!(errors(&c).iter().any(|e| e.contains("throttled")), "{:?}", errors(&c));
+}

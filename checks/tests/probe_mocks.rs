@@ -496,8 +496,12 @@ async fn weekly_plan_is_ok_at_level_3_set_by_the_scenario() {
     let r = via_engine("C.1.2.5", "[levels]\n\"C.1.2.5\" = \"3\"\n", &plan(vec![weekly(&[])])).await;
     assert_eq!(r.selected_level, "3");
     assert_eq!(r.verified_by("backup.schedule"), Outcome::Ok, "{}", r.summary_en);
-    assert_eq!(r.outcome, Outcome::Pending, "both-regions and restore-generation are not verified by the schedule: {}", r.summary_en);
-    assert!(r.summary_en.starts_with("required weekly (every 168h or more often): 1 rule(s) comply"), "{}", r.summary_en);
+    let interval = r.points.iter().find(|p| p.id == "interval").expect("point");
+    assert!(interval.summary_en.starts_with("required weekly (every 168h or more often): 1 rule(s) comply"), "{}", interval.summary_en);
+    // The schedule is fine, but nothing copies to the DR region: both-regions is NG, so is the row.
+    assert_eq!(r.verified_by("backup.generations"), Outcome::Ng, "{}", r.summary_en);
+    assert_eq!(r.outcome, Outcome::Ng, "{}", r.summary_en);
+    assert!(r.summary_en.contains("no backup rule copies to a vault in the DR region"), "{}", r.summary_en);
     assert_eq!(r.achieved_level, None, "no 実現したレベル while points are unverified");
 }
 

@@ -40,7 +40,7 @@ fn demo_prints_fifty_rows_and_writes_json_and_xlsx() {
     // The probes verify their part, but the points only a deep check or a
     // reviewer can verify keep these rows from OK, and the 事象 names them.
     for (id, verified, unverified) in
-        [("A.1.5.1", "uptime", "real-path"), ("C.1.2.5", "interval", "both-regions"), ("E.5.2.1", "authorized-only", "monitoring-screen-access")]
+        [("A.1.5.1", "uptime", "real-path"), ("E.7.1.1", "server-logs", "required-logs-reviewed"), ("E.5.2.1", "authorized-only", "monitoring-screen-access")]
     {
         let row = stdout.lines().find(|l| l.contains(&format!("| {id} "))).expect("row");
         assert!(row.contains("| 要確認 "), "{id} must be 要確認 while a point is unverified: {row}");

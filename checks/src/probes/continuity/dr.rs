@@ -13,7 +13,7 @@ use chrono::Duration;
 use super::scope;
 use super::{hm, hm_ja, jst, not_applicable, points, ts};
 use crate::model::{EvidenceStatus, Msg};
-use crate::probes::backup::{self, arn_region};
+use crate::probes::backup;
 use crate::probes::{Findings, ProbeInput};
 
 const VAULT_POINTS: &str = "backup:ListRecoveryPointsByBackupVault";
@@ -47,14 +47,7 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
     let max_age = Duration::hours(cfg.dr_copy_max_age_hours as i64);
     let mut oldest_copy: Option<Duration> = None;
     if let Some(rules) = backup::read_rules(&input, &primary, &mut f, input.now.date_naive()).await {
-        let mut vaults: Vec<String> = rules
-            .iter()
-            .flat_map(|r| r.copies_to.iter())
-            .filter(|arn| arn_region(arn) == Some(dr.as_str()) && arn.contains(":backup-vault:"))
-            .filter_map(|arn| arn.rsplit(':').next().map(str::to_string))
-            .collect();
-        vaults.sort();
-        vaults.dedup();
+        let vaults = super::dr_vaults(&rules, &dr);
         if vaults.is_empty() {
             if !f.has(EvidenceStatus::Error) {
                 f.fail("backup-plans", Some(&primary), format!("no backup rule copies to a vault in the DR region {dr}"), "backup:GetBackupPlan");

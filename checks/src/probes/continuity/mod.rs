@@ -12,6 +12,7 @@
 mod business_days;
 mod coverage;
 mod dr;
+mod generations;
 pub(crate) mod points;
 mod restore;
 mod rpo;
@@ -21,6 +22,7 @@ mod selection;
 pub use business_days::BusinessCalendar;
 pub use coverage::coverage;
 pub use dr::dr_site;
+pub use generations::generations;
 pub use restore::{rlo, rto};
 pub use rpo::rpo;
 pub use scope::resource_type;
@@ -104,6 +106,16 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "moto: plans, AMIs, launch templates, S3 export; DR recovery points only with mocks",
         run: |i| Box::pin(dr_site(i)),
     },
+    super::registry::ProbeDef {
+        name: "backup.generations",
+        ja: "対象リソースごとに、主リージョンとDRリージョンの両方に必要な世代数の復旧ポイントがある",
+        en: "Each in-scope resource has the required generations of usable recovery points in the primary and in the DR region",
+        detail: "For every in-scope resource (EC2, RDS, Aurora, `[backup] resources`): usable (COMPLETED/AVAILABLE) recovery points in the primary region (ListRecoveryPointsByResource) and in the DR vaults the plans copy to (ListRecoveryPointsByBackupVault), each at least `[backup] generations` (1 when unset). Fewer in either region, or no copy rule to the DR region → NG naming the resource and region; a listing that fails → ERROR.",
+        section: "[backup]",
+        actions: ACTIONS,
+        emulator: "mocks only: moto serves no recovery points",
+        run: |i| Box::pin(generations(i)),
+    },
 ];
 
 /// SDK timestamp → chrono.
@@ -132,6 +144,19 @@ pub fn jst(t: DateTime<Utc>) -> String {
 
 /// After a listing failed once, the remaining resources are not asked again
 /// (same call, same cause); say which were left unchecked.
+/// Names of the DR-region vaults the plans' copy actions write to.
+fn dr_vaults(rules: &[super::backup::Rule], dr: &str) -> Vec<String> {
+    let mut vaults: Vec<String> = rules
+        .iter()
+        .flat_map(|r| r.copies_to.iter())
+        .filter(|arn| super::backup::arn_region(arn) == Some(dr) && arn.contains(":backup-vault:"))
+        .filter_map(|arn| arn.rsplit(':').next().map(str::to_string))
+        .collect();
+    vaults.sort();
+    vaults.dedup();
+    vaults
+}
+
 fn note_skipped(f: &mut Findings, region: &str, skipped: &[String]) {
     if !skipped.is_empty() {
         f.info("not-checked", Some(region), format!("not checked after the listing failed: {}", skipped.join(",")), "continuity");
