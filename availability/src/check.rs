@@ -196,7 +196,8 @@ impl Checker {
 }
 
 /// The innermost cause, e.g. "Connection refused (os error 111)".
-fn describe(e: &reqwest::Error) -> String {
+/// "connect failed: <innermost cause>" (reqwest's own Display hides the cause).
+pub fn describe(e: &reqwest::Error) -> String {
     let mut src: &dyn std::error::Error = e;
     while let Some(next) = src.source() {
         src = next;

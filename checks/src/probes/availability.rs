@@ -46,8 +46,7 @@ const SRC_STORE: &str = "availability-store";
 const SRC_CW: &str = "cloudwatch:GetMetricData";
 
 fn error(ja: impl Into<String>, en: impl Into<String>) -> Findings {
-    let (ja, en) = (ja.into(), en.into());
-    Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {ja}"), format!("could not verify: {en}")))
+    Findings::cannot(ja.into(), en.into())
 }
 
 /// Load the configuration and compute over the recorded samples.

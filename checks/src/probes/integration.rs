@@ -11,7 +11,8 @@ use gcverify_scenarios::{FileProcessCheck, HttpProcessCheck, IntegrationProcess,
 
 use super::sql::session::Session;
 use super::{Findings, ProbeInput};
-use crate::model::{Msg, Outcome};
+use crate::model::Msg;
+use gcverify_availability::check::describe;
 
 /// S3's IAM action for ListObjectsV2 (the policy maps the API to it).
 pub const ACTIONS: &[&str] = &["s3:ListObjectsV2"];
@@ -35,21 +36,25 @@ const SRC_SQL: &str = "sql";
 pub async fn processes(input: Arc<ProbeInput>) -> Findings {
     let list = &input.scenario.integrations.processes;
     if list.is_empty() {
-        return Findings::decided(
-            Outcome::Error,
-            Msg::new(
-                "検証不能: シナリオに [[integrations.process]]（連携処理とその確認方法）がない（対象なし）",
-                "could not verify: no [[integrations.process]] in the scenario (nothing to judge)",
-            ),
+        return Findings::cannot(
+            "シナリオに [[integrations.process]]（連携処理とその確認方法）がない（対象なし）",
+            "no [[integrations.process]] in the scenario (nothing to judge)",
         );
     }
     let timeout = Duration::from_secs(input.scenario.integrations.timeout_secs.max(1));
+    // One client for every HTTP process of the run (the aws-lc-rs provider the
+    // AWS SDK links; "already installed" is fine).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let client = reqwest::Client::builder().timeout(timeout).user_agent(concat!("gcverify/", env!("CARGO_PKG_VERSION"))).build();
     let mut f = Findings::new(input.now);
     let mut session: Option<Result<Session, String>> = None;
     for p in list {
         let name = p.name.get_ref().as_str();
         match p {
-            IntegrationProcess { http: Some(h), .. } => http(name, h, timeout, &mut f).await,
+            IntegrationProcess { http: Some(h), .. } => match &client {
+                Ok(c) => http(c, name, h, timeout, &mut f).await,
+                Err(e) => f.error(name, None, format!("HTTP client: {e}"), SRC_HTTP),
+            },
             IntegrationProcess { file: Some(c), .. } => file(&input, name, c, &mut f).await,
             IntegrationProcess { sql: Some(q), .. } => {
                 if session.is_none() {
@@ -77,13 +82,7 @@ pub async fn processes(input: Arc<ProbeInput>) -> Findings {
     f
 }
 
-async fn http(name: &str, h: &HttpProcessCheck, timeout: Duration, f: &mut Findings) {
-    // The aws-lc-rs provider the AWS SDK links; "already installed" is fine.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let client = match reqwest::Client::builder().timeout(timeout).user_agent(concat!("gcverify/", env!("CARGO_PKG_VERSION"))).build() {
-        Ok(c) => c,
-        Err(e) => return f.error(name, None, format!("HTTP client: {e}"), SRC_HTTP),
-    };
+async fn http(client: &reqwest::Client, name: &str, h: &HttpProcessCheck, timeout: Duration, f: &mut Findings) {
     let method = match reqwest::Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()) {
         Ok(m) => m,
         Err(_) => return f.error(name, None, format!("unknown HTTP method {}", h.method), "scenario"),
@@ -99,7 +98,7 @@ async fn http(name: &str, h: &HttpProcessCheck, timeout: Duration, f: &mut Findi
     let resp = match req.send().await {
         Ok(r) => r,
         Err(e) => {
-            let why = if e.is_timeout() { format!("no answer within {} s", timeout.as_secs()) } else { format!("request failed: {}", root_cause(&e)) };
+            let why = if e.is_timeout() { format!("no answer within {} s", timeout.as_secs()) } else { describe(&e) };
             return f.fail(name, None, format!("{method} {}: {why}", h.url), SRC_HTTP);
         }
     };
@@ -107,7 +106,7 @@ async fn http(name: &str, h: &HttpProcessCheck, timeout: Duration, f: &mut Findi
     let header = h.expect_header.as_ref().map(|eh| (eh.name.clone(), resp.headers().get(eh.name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_string)));
     let body = match resp.text().await {
         Ok(b) => b,
-        Err(e) => return f.fail(name, None, format!("{method} {}: reading the answer failed: {}", h.url, root_cause(&e)), SRC_HTTP),
+        Err(e) => return f.fail(name, None, format!("{method} {}: reading the answer failed: {}", h.url, describe(&e)), SRC_HTTP),
     };
     let ms = started.elapsed().as_millis();
     let mut wrong = Vec::new();
@@ -147,15 +146,6 @@ async fn http(name: &str, h: &HttpProcessCheck, timeout: Duration, f: &mut Findi
     } else {
         f.fail(name, None, format!("{what}: {}", wrong.join("; ")), SRC_HTTP);
     }
-}
-
-/// The innermost error's text (reqwest's own Display hides the cause).
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
 }
 
 async fn file(input: &ProbeInput, name: &str, c: &FileProcessCheck, f: &mut Findings) {

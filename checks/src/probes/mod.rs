@@ -101,6 +101,12 @@ impl Findings {
         Self { now: Some(now), ..Default::default() }
     }
 
+    /// 検証不能 before anything could be observed (no scenario section, a
+    /// catalog defect, a session that could not be had), with the reason.
+    pub fn cannot(ja: impl std::fmt::Display, en: impl std::fmt::Display) -> Self {
+        Self::decided(Outcome::Error, Msg::new(format!("検証不能: {ja}"), format!("could not verify: {en}")))
+    }
+
     /// A finding whose outcome is decided by a rule rather than by evidence
     /// counting (N/A by level, PENDING attestation).
     pub fn decided(outcome: Outcome, summary: Msg) -> Self {

@@ -108,7 +108,7 @@ pub fn batch_factor(item: &str, level: &str) -> Result<(Option<f64>, String), St
 }
 
 fn cannot(why: impl std::fmt::Display) -> Findings {
-    Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}")))
+    Findings::cannot(&why, &why)
 }
 
 // ---------------------------------------------------------------- response time

@@ -60,7 +60,7 @@ pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
     let operator_mistakes = match input.item.level_param::<Need>(level) {
         Ok(Some(n)) => n.operator_mistakes,
         Ok(None) => return super::unsupported_level(&input.item, level),
-        Err(e) => return super::catalog_defect(e),
+        Err(e) => return Findings::cannot(&e, &e),
     };
     let region = input.scenario.aws.primary_region.clone();
     let mut f = Findings::new(input.now);

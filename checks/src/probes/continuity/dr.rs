@@ -35,7 +35,7 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
     let need: Need = match input.item.level_param(level) {
         Ok(Some(n)) => n,
         Ok(None) => return super::unsupported_level(&input.item, level),
-        Err(e) => return super::catalog_defect(e),
+        Err(e) => return Findings::cannot(&e, &e),
     };
     let primary = input.scenario.aws.primary_region.clone();
     let dr = input.scenario.aws.dr_region.clone();

@@ -174,10 +174,6 @@ fn unsupported_level(item: &crate::catalog::Item, level: &str) -> Findings {
     unsupported(level, &format!("{}: 0, {supported}{note}", item.id))
 }
 
-fn catalog_defect(why: String) -> Findings {
-    Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}")))
-}
-
 fn unsupported(level: &str, why: &str) -> Findings {
     Findings::decided(
         Outcome::Error,

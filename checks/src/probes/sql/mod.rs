@@ -16,7 +16,7 @@ use std::sync::Arc;
 use sqlx::Row;
 
 use super::{Findings, ProbeInput};
-use crate::model::{Msg, Outcome};
+use crate::model::Msg;
 use judge::{classify, Stored};
 use session::{quote, Session};
 
@@ -46,27 +46,23 @@ super::registry::ProbeDef {
     run: |i| Box::pin(replica_lag(i)),
 }];
 
-fn cannot(ja: impl std::fmt::Display, en: impl std::fmt::Display) -> Findings {
-    Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {ja}"), format!("could not verify: {en}")))
-}
-
 /// E.6.1.2: personal data is stored encrypted, read in the database directly.
 pub async fn column_encryption(input: Arc<ProbeInput>) -> Findings {
     let Some(db) = input.scenario.database.as_ref() else {
-        return cannot(
+        return Findings::cannot(
             "シナリオに [database] がなく、DB上のデータを直接確認できない",
             "the scenario has no [database] section, so the stored data cannot be read",
         );
     };
     if db.personal.is_empty() {
-        return cannot(
+        return Findings::cannot(
             "[[database.personal]] に個人情報の列が宣言されていない（対象なし）",
             "no personal-data column declared in [[database.personal]] (nothing to judge)",
         );
     }
     let mut session = match Session::open(db).await {
         Ok(s) => s,
-        Err(e) => return cannot(&e, &e),
+        Err(e) => return Findings::cannot(&e, &e),
     };
     let mut f = Findings::new(input.now);
     let source = format!("{}:{}", db.engine.get_ref(), session::target(db));
@@ -157,10 +153,13 @@ async fn sample(session: &mut Session, table: &str, column: &str, limit: u32) ->
 /// A.1.3.1 / A.3.x: each synchronised site is a streaming standby within its lag limit.
 pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
     let Some(db) = input.scenario.database.as_ref() else {
-        return cannot("シナリオに [database] がなく、同期サイトを確認できない", "the scenario has no [database] section, so no synchronised site can be read");
+        return Findings::cannot(
+            "シナリオに [database] がなく、同期サイトを確認できない",
+            "the scenario has no [database] section, so no synchronised site can be read",
+        );
     };
     if db.replicas.is_empty() {
-        return cannot(
+        return Findings::cannot(
             "[[database.replica]] に同期サイト（縮退運転サーバ・レプリカ）が宣言されていない（対象なし）",
             "no synchronised site declared in [[database.replica]] (nothing to judge)",
         );
