@@ -205,7 +205,7 @@ async fn backup(endpoint: &str, compliant: bool, out: &mut Seeded) -> Result<()>
 }
 
 /// A bucket in `region` (LocationConstraint set, as outside us-east-1).
-pub(crate) async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str, region: &str) -> Result<()> {
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str, region: &str) -> Result<()> {
     s3.create_bucket()
         .bucket(bucket)
         .create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build())

@@ -2,21 +2,16 @@
 //! exchanged files in moto's S3, queries on a throwaway PostgreSQL. Reachability
 //! alone is not OK: a wrong status, a stale or empty file, a short count are NG.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-use gcverify_checks::probes::{integration, Conclusion, ProbeInput};
-use gcverify_checks::{Catalog, EvidenceStatus, Outcome};
+use gcverify_checks::probes::{integration, Conclusion};
+use gcverify_checks::{EvidenceStatus, Outcome};
 use gcverify_loadgen::server::{self, ServerConfig};
 
 mod common;
-use common::{emulator, moto, postgres_available};
+use common::{emulator, moto, postgres_available, probe_input};
 
 async fn judge(endpoint: &str, text: &str, now: chrono::DateTime<chrono::Utc>) -> Conclusion {
     let s = gcverify_scenarios::parse(&format!("[environment]\nname = \"int\"\n{text}"), std::path::Path::new("int.toml")).expect("scenario");
-    let item = Catalog::builtin().get("C.4.5.1").cloned().expect("item");
-    let input = ProbeInput::alone(item, "1".into(), Arc::new(BTreeMap::new()), Arc::new(s), emulator(endpoint), now, None);
-    integration::processes(Arc::new(input)).await.conclude("1")
+    integration::processes(probe_input("C.4.5.1", "1", s, emulator(endpoint), now)).await.conclude("1")
 }
 
 fn outcome_of<'a>(c: &'a Conclusion, process: &str) -> Vec<(EvidenceStatus, &'a str)> {
@@ -28,12 +23,7 @@ async fn http_and_file_processes_are_judged_by_their_results() {
     let web = server::start(ServerConfig::delay_ms(0), 0).await.expect("web");
     let moto = moto().await;
     let s3 = emulator(&moto.endpoint()).s3("ap-northeast-1");
-    s3.create_bucket()
-        .bucket("juki-exchange")
-        .create_bucket_configuration(aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint("ap-northeast-1".into()).build())
-        .send()
-        .await
-        .expect("bucket");
+    gcverify_demo::seed::create_bucket(&s3, "juki-exchange", "ap-northeast-1").await.expect("bucket");
     for (key, body) in [("out/tennyu/20261201.csv", "id,kind\n1,転入\n"), ("out/empty/20261201.csv", "")] {
         s3.put_object().bucket("juki-exchange").key(key).body(body.as_bytes().to_vec().into()).send().await.expect("object");
     }

@@ -5,17 +5,16 @@
 //! ERROR. Where PostgreSQL is not installed the tests say NOT RUN, unless
 //! GCVERIFY_REQUIRE_POSTGRES is set (as `.ci/run` does), when they fail.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gcverify_checks::aws::AwsContext;
-use gcverify_checks::probes::{sql, ProbeInput};
-use gcverify_checks::{Catalog, EvidenceStatus, Outcome};
+use gcverify_checks::probes::sql;
+use gcverify_checks::{EvidenceStatus, Outcome};
 use gcverify_demo::postgres::PgServer;
 use sqlx::Executor;
 
 mod common;
-use common::postgres_available;
+use common::{postgres_available, probe_input};
 
 const ROWS: i32 = gcverify_demo::postgres::JUKI_ROWS;
 
@@ -68,11 +67,13 @@ kind = "kana"
 ciphertext = "pgcrypto"
 "#;
 
+/// The SQL checks make no AWS call.
+fn no_aws() -> Arc<AwsContext> {
+    Arc::new(AwsContext::from_config(aws_config::SdkConfig::builder().build(), false))
+}
+
 async fn judge(s: gcverify_scenarios::Scenario) -> gcverify_checks::probes::Conclusion {
-    let item = Catalog::builtin().get("E.6.1.2").cloned().expect("item");
-    let aws = Arc::new(AwsContext::from_config(aws_config::SdkConfig::builder().build(), false));
-    let input = ProbeInput::alone(item, "2".into(), Arc::new(BTreeMap::new()), Arc::new(s), aws, chrono::Utc::now(), None);
-    sql::column_encryption(Arc::new(input)).await.conclude("2")
+    sql::column_encryption(probe_input("E.6.1.2", "2", s, no_aws(), chrono::Utc::now())).await.conclude("2")
 }
 
 /// Everything a report could show of a conclusion.
@@ -202,10 +203,7 @@ fn replica_scenario(primary: &PgServer, replicas: &[(&str, u16, f64)]) -> gcveri
 }
 
 async fn lag(s: gcverify_scenarios::Scenario) -> gcverify_checks::probes::Conclusion {
-    let item = Catalog::builtin().get("A.1.3.1").cloned().expect("item");
-    let aws = Arc::new(AwsContext::from_config(aws_config::SdkConfig::builder().build(), false));
-    let input = ProbeInput::alone(item, "3".into(), Arc::new(BTreeMap::new()), Arc::new(s), aws, chrono::Utc::now(), None);
-    sql::replica_lag(Arc::new(input)).await.conclude("3")
+    sql::replica_lag(probe_input("A.1.3.1", "3", s, no_aws(), chrono::Utc::now())).await.conclude("3")
 }
 
 /// A real streaming replica: in sync it is OK with its measured lag; paused

@@ -53,6 +53,12 @@ pub fn emulator(endpoint: &str) -> Arc<AwsContext> {
     Arc::new(AwsContext::from_config(gcverify_demo::seed::emulator_config(endpoint, "ap-northeast-1"), true))
 }
 
+/// One probe's input for `id` at `level`, with its own inventory (probes called directly).
+pub fn probe_input(id: &str, level: &str, scenario: Scenario, aws: Arc<AwsContext>, now: chrono::DateTime<Utc>) -> Arc<gcverify_checks::probes::ProbeInput> {
+    let item = Catalog::builtin().get(id).cloned().unwrap_or_else(|| panic!("{id} in the catalog"));
+    Arc::new(gcverify_checks::probes::ProbeInput::alone(item, level.into(), Arc::new(std::collections::BTreeMap::new()), Arc::new(scenario), aws, now, None))
+}
+
 /// Run `only` items against an endpoint with default options.
 pub async fn run(endpoint: &str, scenario: Scenario, only: &[&str]) -> RunReport {
     let opts = RunOptions {
