@@ -100,6 +100,7 @@ impl AwsContext {
         sts => aws_sdk_sts,
         s3control => aws_sdk_s3control,
         wafv2 => aws_sdk_wafv2,
+        secretsmanager => aws_sdk_secretsmanager,
     }
 
     /// S3 needs path-style addressing on an emulator.

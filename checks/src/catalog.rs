@@ -202,7 +202,6 @@ impl Point {
 /// probe and leaves this list (a test checks).
 pub const DEEP_CHECKS: &[(&str, &str)] = &[
     ("sql.restore_validation", "restored data validated by queries"),
-    ("login.staff_2fa", "staff two-factor login to the application"),
     ("drill.dr_rebuild", "system rebuilt from the DR-region copies and working there"),
     ("drill.restore_generation", "a chosen generation restored by the drill"),
 ];
@@ -283,6 +282,17 @@ impl Catalog {
 
     pub fn items(&self) -> &[Item] {
         &self.items
+    }
+
+    /// Items with a point whose probe reads the scenario section `section`
+    /// (e.g. `[login]`, `[database`): the demo starts a local service only
+    /// when the run includes one of them.
+    pub fn items_reading(&self, section: &str) -> Vec<&str> {
+        self.items()
+            .iter()
+            .filter(|i| i.points.iter().any(|p| crate::probes::lookup(&p.verifier).is_some_and(|d| d.section.contains(section))))
+            .map(|i| i.id.as_str())
+            .collect()
     }
 
     pub fn get(&self, id: &str) -> Option<&Item> {

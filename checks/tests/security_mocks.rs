@@ -59,11 +59,10 @@ fn iam_error(status: u16, code: &str, message: &str) -> HttpResponse {
 }
 
 #[tokio::test]
-async fn root_mfa_enabled_is_ok_with_application_2fa_as_context() {
+async fn root_mfa_enabled_is_ok() {
     let c = mfa("3", &[summary(1), no_users()]).await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", c.summary.en);
     assert!(c.evidence.iter().any(|e| e.subject == "root-account" && e.status == EvidenceStatus::Pass && e.detail == "AccountMFAEnabled=1"));
-    assert!(c.evidence.iter().any(|e| e.subject == "application-2fa" && e.status == EvidenceStatus::Info));
 }
 
 #[tokio::test]

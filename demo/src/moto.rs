@@ -140,13 +140,13 @@ impl Drop for MotoServer {
     }
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     let l = TcpListener::bind(("127.0.0.1", 0)).context("no free loopback port")?;
     Ok(l.local_addr()?.port())
 }
 
 /// Minimal HTTP/1.0 request, enough to poll and reset moto.
-fn http_status(addr: SocketAddr, method: &str, path: &str) -> Result<u16> {
+pub(crate) fn http_status(addr: SocketAddr, method: &str, path: &str) -> Result<u16> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(s, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n")?;

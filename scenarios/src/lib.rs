@@ -109,6 +109,27 @@ impl Scenario {
                 }
             }
         }
+        if let Some(l) = &self.login {
+            let url = l.url.get_ref();
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                problems.push(at(l.url.span(), format!("[login] url `{url}` must start with https:// or http://")));
+            }
+            if l.password_env.is_some() == l.secret_arn.is_some() {
+                problems.push(at(l.url.span(), "[login] needs exactly one of password_env or secret_arn for the test account's password".into()));
+            }
+            if l.logged_in_marker.trim().is_empty() || l.otp_field.trim().is_empty() {
+                problems.push(at(l.url.span(), "[login] logged_in_marker and otp_field must not be empty".into()));
+            }
+            if !TOTP_ALGORITHMS.contains(&l.totp_algorithm.get_ref().as_str()) {
+                problems.push(at(
+                    l.totp_algorithm.span(),
+                    format!("unknown totp_algorithm `{}` (one of {})", l.totp_algorithm.get_ref(), TOTP_ALGORITHMS.join(", ")),
+                ));
+            }
+            if !(6..=8).contains(&l.totp_digits) || l.totp_step_secs == 0 {
+                problems.push(at(l.url.span(), "[login] totp_digits must be 6 to 8 and totp_step_secs above 0".into()));
+            }
+        }
         for p in &self.integrations.processes {
             let n = [p.http.is_some(), p.file.is_some(), p.sql.is_some()].iter().filter(|x| **x).count();
             if n != 1 {

@@ -65,6 +65,9 @@ pub struct Scenario {
     /// The system's database, for the deep checks that read the data itself (E.6.1.2 ...).
     #[serde(default)]
     pub database: Option<Database>,
+    /// E.5.1.1 ①: the staff login of a test account, proved to need a second factor.
+    #[serde(default)]
+    pub login: Option<Login>,
     /// Minimum observation of measured items, overriding the catalog's
     /// (`[observation."A.1.5.1"] days = 30`). Shortening needs a `reason`, shown in the 事象.
     #[serde(default)]
@@ -90,7 +93,8 @@ pub struct Database {
     pub user: String,
     /// Name of the environment variable holding the password (never the password itself).
     pub password_env: Option<String>,
-    /// Secrets Manager secret with the password (not supported yet: ERROR saying so).
+    /// Secrets Manager secret holding the password: its JSON `password` key
+    /// (the form RDS-managed secrets take) or, if not JSON, the whole string.
     pub secret_arn: Option<String>,
     /// TLS is required unless the scenario says `tls = false` (e.g. a database on the same host).
     #[serde(default = "default_true")]
@@ -147,6 +151,68 @@ pub struct PersonalColumn {
     /// any value that is neither readable nor text-like counts as encrypted.
     pub ciphertext: Option<Spanned<String>>,
 }
+
+/// `[login]`: how a test staff account logs in to the application (E.5.1.1 ①).
+/// The check submits the login form with the password alone and must not reach
+/// the logged-in page; with the account's TOTP secret it completes the second
+/// factor. Credentials come from the environment or Secrets Manager, never this file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// The page with the login form (http or https).
+    pub url: Spanned<String>,
+    pub username: String,
+    /// Environment variable holding the test account's password.
+    pub password_env: Option<String>,
+    /// Secrets Manager secret with JSON keys `password` and, optionally, `totp_secret`.
+    pub secret_arn: Option<String>,
+    #[serde(default = "default_username_field")]
+    pub username_field: String,
+    #[serde(default = "default_password_field")]
+    pub password_field: String,
+    /// Name of the second factor's input (the one-time code).
+    pub otp_field: String,
+    /// Text the second-factor page shows (optional extra check).
+    pub challenge_marker: Option<String>,
+    /// Text only the logged-in page shows (e.g. 「ログアウト」).
+    pub logged_in_marker: String,
+    /// A page only a logged-in user may open, requested after each step.
+    pub logged_in_url: Option<String>,
+    /// Environment variable holding the test account's TOTP secret (base32).
+    pub totp_secret_env: Option<String>,
+    #[serde(default = "default_totp_digits")]
+    pub totp_digits: u32,
+    #[serde(default = "default_totp_step")]
+    pub totp_step_secs: u64,
+    /// `SHA1` (RFC 6238's and most authenticators' default), `SHA256` or `SHA512`.
+    #[serde(default = "default_totp_algorithm")]
+    pub totp_algorithm: Spanned<String>,
+    /// CA bundle for the login site's certificate (default: the system's roots).
+    pub ca_file: Option<PathBuf>,
+    #[serde(default = "default_login_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_username_field() -> String {
+    "username".into()
+}
+fn default_password_field() -> String {
+    "password".into()
+}
+fn default_totp_digits() -> u32 {
+    6
+}
+fn default_totp_step() -> u64 {
+    30
+}
+fn default_totp_algorithm() -> Spanned<String> {
+    Spanned::new(0..0, "SHA1".into())
+}
+fn default_login_timeout() -> u64 {
+    15
+}
+/// TOTP hash algorithms the scenario may name.
+pub const TOTP_ALGORITHMS: &[&str] = &["SHA1", "SHA256", "SHA512"];
 
 /// Engines the scenario may name (only `postgres` is read today).
 pub const DATABASE_ENGINES: &[&str] = &["postgres", "mysql", "mariadb", "sqlserver", "oracle"];

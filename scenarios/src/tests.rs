@@ -131,3 +131,19 @@ fn an_integration_process_needs_exactly_one_check() {
     assert!(err.contains("x.toml:11:") && err.contains("(0 given)"), "{err}");
     assert!(err.contains("x.toml:13:") && err.contains("no [database]"), "{err}");
 }
+
+#[test]
+fn login_section_needs_one_password_source_and_a_known_totp_algorithm() {
+    let text = format!(
+        "{MINIMAL}\n[login]\nurl = \"ftp://app/login\"\nusername = \"staff01\"\npassword_env = \"P\"\nsecret_arn = \"arn:aws:secretsmanager:ap-northeast-1:111122223333:secret:x\"\notp_field = \"otp_token\"\nlogged_in_marker = \"ログアウト\"\ntotp_algorithm = \"MD5\"\n"
+    );
+    let s = parse(&text, p()).expect("parses");
+    let l = s.login.as_ref().expect("login");
+    assert_eq!((l.username_field.as_str(), l.password_field.as_str(), l.totp_digits, l.totp_step_secs), ("username", "password", 6, 30));
+    let err = s.validate(&known, &level).unwrap_err().to_string();
+    assert!(err.contains("x.toml:7:") && err.contains("must start with https://"), "{err}");
+    assert!(err.contains("exactly one of password_env or secret_arn"), "{err}");
+    assert!(err.contains("x.toml:13:") && err.contains("unknown totp_algorithm `MD5`"), "{err}");
+    let ok = format!("{MINIMAL}\n[login]\nurl = \"https://app/login\"\nusername = \"staff01\"\npassword_env = \"P\"\notp_field = \"otp_token\"\nlogged_in_marker = \"ログアウト\"\n");
+    parse(&ok, p()).expect("parses").validate(&known, &level).expect("a minimal [login] is valid");
+}

@@ -14,7 +14,7 @@ use gcverify_demo::postgres::PgServer;
 use sqlx::Executor;
 
 mod common;
-use common::{postgres_available, probe_input};
+use common::{emulator, postgres_available, probe_input};
 
 const ROWS: i32 = gcverify_demo::postgres::JUKI_ROWS;
 
@@ -179,7 +179,7 @@ async fn the_session_refuses_to_write() {
     let server = cluster().await;
     std::env::set_var("GCVERIFY_TEST_PW_RO", "ro-secret");
     let s = scenario(server.port(), "GCVERIFY_TEST_PW_RO", "", ENCRYPTED);
-    let mut session = sql::session::Session::open(s.database.as_ref().expect("db")).await.expect("session");
+    let mut session = sql::session::Session::open(s.database.as_ref().expect("db"), &emulator("http://127.0.0.1:9")).await.expect("session");
     // gcverify_ro may INSERT, but not inside the check's READ ONLY transaction.
     let err = sqlx::query("INSERT INTO residents (note) VALUES ('x')").execute(session.connection()).await.expect_err("a write must fail");
     let code = err.as_database_error().and_then(|d| d.code()).map(|c| c.to_string());
@@ -248,4 +248,38 @@ async fn replication_lag_of_a_real_streaming_replica_is_the_measured_rpo() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let c = lag(replica_scenario(&primary, &[("庁舎内縮退運転サーバ", replica.port(), 60.0)])).await;
     assert!(c.outcome == Outcome::Error && c.summary.en.contains("needs pg_monitor"), "{}", shown(&c));
+}
+
+#[tokio::test]
+async fn the_password_may_come_from_secrets_manager() {
+    if !postgres_available() {
+        return;
+    }
+    let server = cluster().await;
+    let moto = common::moto().await;
+    let aws = emulator(&moto.endpoint());
+    // The form RDS-managed secrets take: JSON with username and password.
+    let arn = aws
+        .secretsmanager("ap-northeast-1")
+        .create_secret()
+        .name("juki/db-ro")
+        .secret_string(r#"{"username":"gcverify_ro","password":"ro-secret"}"#)
+        .send()
+        .await
+        .expect("secret")
+        .arn
+        .expect("arn");
+    let with_arn = |arn: &str| {
+        let mut s = scenario(server.port(), "UNUSED", "", ENCRYPTED);
+        let db = s.database.as_mut().expect("db");
+        db.password_env = None;
+        db.secret_arn = Some(arn.to_string());
+        s
+    };
+    let c = sql::column_encryption(probe_input("E.6.1.2", "2", with_arn(&arn), aws.clone(), chrono::Utc::now())).await.conclude("2");
+    assert_eq!(c.outcome, Outcome::Ok, "{}", shown(&c));
+    no_value_in(&shown(&c));
+    // A secret that is not there: ERROR naming the call, never a connection with no password.
+    let c = sql::column_encryption(probe_input("E.6.1.2", "2", with_arn(&arn.replace("db-ro", "db-absent")), aws, chrono::Utc::now())).await.conclude("2");
+    assert!(c.outcome == Outcome::Error && c.summary.en.contains("secretsmanager:GetSecretValue"), "{}", shown(&c));
 }

@@ -7,6 +7,7 @@ mod cli;
 mod database;
 mod drill;
 mod load;
+mod login_site;
 mod scope;
 mod verify;
 

@@ -2,8 +2,8 @@
 //!
 //! E.5.1.1 管理権限を持つ主体の認証 (`access.mfa`): root MFA, MFA devices of
 //! IAM users with a console password, MFA in the trust policy of the roles
-//! the scenario names (or of every administrator role). Application-side
-//! two-factor login is a desk item and is recorded as context only.
+//! the scenario names (or of every administrator role). The customer-side
+//! two-factor login is the `login.staff_2fa` point, tried for real.
 //!
 //! E.5.2.1 操作制限 (`access.restrictions`): admin/DB ports open to the
 //! internet, administrator policies attached directly to IAM users, S3
@@ -92,15 +92,9 @@ pub async fn mfa(input: Arc<ProbeInput>) -> Findings {
     root_mfa(&iam, input.aws.is_custom_endpoint(), need_mfa, &mut f).await;
     let console = console_users(&input, need_mfa, &mut f).await;
     let roles = role_mfa(&iam, &input, &mut f).await;
-    f.info(
-        "application-2fa",
-        None,
-        "application-side two-factor login (業務端末の二要素認証) is a desk item (机上): not observable through AWS APIs",
-        "scenario",
-    );
     f.ok_summary(Msg::new(
-        format!("rootアカウントMFA有効、コンソール利用者{console}名すべてMFA登録済、MFA必須ロール{roles}件（業務側の二要素認証は机上確認）"),
-        format!("root MFA enabled; all {console} console user(s) have an MFA device; {roles} role(s) require MFA (application-side 2FA is a desk item)"),
+        format!("rootアカウントMFA有効、コンソール利用者{console}名すべてMFA登録済、MFA必須ロール{roles}件"),
+        format!("root MFA enabled; all {console} console user(s) have an MFA device; {roles} role(s) require MFA"),
     ));
     f
 }

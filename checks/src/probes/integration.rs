@@ -14,8 +14,9 @@ use super::{Findings, ProbeInput};
 use crate::model::Msg;
 use gcverify_availability::check::describe;
 
-/// S3's IAM action for ListObjectsV2 (the policy maps the API to it).
-pub const ACTIONS: &[&str] = &["s3:ListObjectsV2"];
+/// S3's IAM action for ListObjectsV2 (the policy maps the API to it), and the
+/// database password's secret for `sql` processes.
+pub const ACTIONS: &[&str] = &["s3:ListObjectsV2", "secretsmanager:GetSecretValue"];
 
 /// This module's probes (see `registry`).
 pub const PROBES: &[super::registry::ProbeDef] = &[super::registry::ProbeDef {
@@ -59,7 +60,7 @@ pub async fn processes(input: Arc<ProbeInput>) -> Findings {
             IntegrationProcess { sql: Some(q), .. } => {
                 if session.is_none() {
                     session = Some(match input.scenario.database.as_ref() {
-                        Some(db) => Session::open(db).await.map_err(|e| e.to_string()),
+                        Some(db) => Session::open(db, &input.aws).await.map_err(|e| e.to_string()),
                         None => Err("シナリオに [database] がない / no [database] in the scenario".into()),
                     });
                 }

@@ -12,6 +12,7 @@ pub mod cron;
 pub mod encryption;
 pub mod integration;
 pub mod logging;
+pub mod login;
 pub mod monitoring;
 pub mod observation;
 pub mod operations;
@@ -20,6 +21,7 @@ pub mod permissions;
 pub mod policy_doc;
 pub mod registry;
 pub mod residency;
+pub mod secret;
 pub mod sql;
 pub mod tls;
 pub mod transit;
@@ -85,6 +87,8 @@ pub struct Findings {
     short_observation: Vec<Msg>,
     /// The scenario's own minimum observation, stated with the result.
     observation_note: Option<Msg>,
+    /// Parts of the point this probe could not verify: an OK becomes 要確認 for them.
+    unverified: Vec<Msg>,
 }
 
 /// The conclusion of a probe.
@@ -187,6 +191,14 @@ impl Findings {
         }
     }
 
+    /// Part of what the point claims was not verified (e.g. a second factor
+    /// without the test account's secret): an OK becomes 要確認 naming it.
+    pub fn unverified(&mut self, what: Msg) {
+        if !self.unverified.contains(&what) {
+            self.unverified.push(what);
+        }
+    }
+
     pub fn observation_note(&mut self, note: Msg) {
         self.observation_note = Some(note);
     }
@@ -204,7 +216,7 @@ impl Findings {
     }
 
     pub fn conclude(self, selected_level: &str) -> Conclusion {
-        let Findings { evidence, ok_summary, decided, achieved_level, short_observation, observation_note, .. } = self;
+        let Findings { evidence, ok_summary, decided, achieved_level, short_observation, observation_note, unverified, .. } = self;
         if let Some((outcome, summary)) = decided {
             return Conclusion { outcome, summary, evidence, achieved_level };
         }
@@ -233,7 +245,13 @@ impl Findings {
             if let Some(note) = observation_note {
                 summary = Msg::new(format!("{}（{}）", summary.ja, note.ja), format!("{} ({})", summary.en, note.en));
             }
-            if short_observation.is_empty() {
+            if !unverified.is_empty() {
+                let ja = unverified.iter().map(|m| m.ja.as_str()).collect::<Vec<_>>().join("、");
+                let en = unverified.iter().map(|m| m.en.as_str()).collect::<Vec<_>>().join("; ");
+                let summary =
+                    Msg::new(format!("要確認: {ja}。確認できた範囲では: {}", summary.ja), format!("pending: {en}; what was verified: {}", summary.en));
+                (Outcome::Pending, summary, None)
+            } else if short_observation.is_empty() {
                 (Outcome::Ok, summary, achieved_level.or_else(|| Some(selected_level.to_string())))
             } else {
                 let ja = short_observation.iter().map(|m| m.ja.as_str()).collect::<Vec<_>>().join("、");
@@ -324,5 +342,21 @@ mod tests {
         let c = x.conclude("1");
         assert!(c.summary.ja.starts_with("違反 5件"));
         assert!(c.summary.ja.ends_with("+2"), "{}", c.summary.ja);
+    }
+
+    #[test]
+    fn a_part_not_verified_makes_ok_pending_but_leaves_ng_and_error_alone() {
+        let mut x = f();
+        x.pass("password-only", None, "refused", "t");
+        x.unverified(Msg::new("二要素目は未確認", "second factor not verified"));
+        let c = x.conclude("3");
+        assert_eq!(c.outcome, Outcome::Pending);
+        assert!(c.summary.ja.starts_with("要確認: 二要素目は未確認"), "{}", c.summary.ja);
+        assert_eq!(c.achieved_level, None);
+
+        let mut y = f();
+        y.fail("password-only", None, "reached the portal", "t");
+        y.unverified(Msg::new("二要素目は未確認", "second factor not verified"));
+        assert_eq!(y.conclude("3").outcome, Outcome::Ng);
     }
 }

@@ -69,6 +69,7 @@ pub const MODULES: &[&[ProbeDef]] = &[
     super::web::PROBES,
     super::sql::PROBES,
     super::integration::PROBES,
+    super::login::PROBES,
 ];
 
 /// Every registered probe, in module order.

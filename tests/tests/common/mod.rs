@@ -28,6 +28,16 @@ pub fn moto_exe() -> PathBuf {
     .clone()
 }
 
+/// The venv's Python with the login site's packages (Django, django-otp),
+/// installed on first use like moto (once per test binary).
+pub fn login_python() -> PathBuf {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        gcverify_demo::login_site::ensure_requirements(&repo_root()).expect("Django and django-otp are required for the login tests and could not be installed")
+    })
+    .clone()
+}
+
 pub async fn moto() -> MotoServer {
     MotoServer::start(&moto_exe()).await.expect("moto starts")
 }

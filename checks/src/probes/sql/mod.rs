@@ -20,8 +20,9 @@ use crate::model::Msg;
 use judge::{classify, Stored};
 use session::{quote, Session};
 
-/// No AWS calls: the database is reached over the network with its own credentials.
-pub const ACTIONS: &[&str] = &[];
+/// The database is reached over the network with its own credentials; the
+/// only AWS call reads them when `secret_arn` names a Secrets Manager secret.
+pub const ACTIONS: &[&str] = super::secret::ACTIONS;
 
 /// This module's probes (see `registry`).
 pub const PROBES: &[super::registry::ProbeDef] = &[
@@ -60,7 +61,7 @@ pub async fn column_encryption(input: Arc<ProbeInput>) -> Findings {
             "no personal-data column declared in [[database.personal]] (nothing to judge)",
         );
     }
-    let mut session = match Session::open(db).await {
+    let mut session = match Session::open(db, &input.aws).await {
         Ok(s) => s,
         Err(e) => return Findings::cannot(&e, &e),
     };
@@ -171,7 +172,7 @@ pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
         at.host = r.host.clone();
         at.port = r.port.or(db.port);
         let source = format!("{}:{}", db.engine.get_ref(), session::target(&at));
-        let mut s = match Session::open(&at).await {
+        let mut s = match Session::open(&at, &input.aws).await {
             Ok(s) => s,
             Err(e) => {
                 f.error(&r.name, None, e.to_string(), &source);

@@ -6,6 +6,9 @@
 use std::time::Duration;
 
 use gcverify_scenarios::Database;
+
+use crate::aws::AwsContext;
+use crate::probes::secret::{self, Secret};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::{Connection, Executor};
 
@@ -46,6 +49,19 @@ fn reason(db: &Database, e: &sqlx::Error) -> String {
     format!("{} ({}): {what}", db.engine.get_ref(), target(db))
 }
 
+/// The password from `password_env` or `secret_arn` (its `password` key); none
+/// when neither is set (trust or certificate authentication).
+async fn password(db: &Database, aws: &AwsContext) -> Result<Option<Secret>, String> {
+    match (&db.password_env, &db.secret_arn) {
+        (Some(var), _) => secret::from_env(var, "[database] password_env").map(Some),
+        (None, Some(arn)) => match secret::from_secrets_manager(aws, arn, "password").await? {
+            Some(p) => Ok(Some(p)),
+            None => Err(format!("secret {arn} has no `password` key / the secret holds no password")),
+        },
+        (None, None) => Ok(None),
+    }
+}
+
 /// An open read-only session.
 pub struct Session {
     conn: PgConnection,
@@ -54,25 +70,14 @@ pub struct Session {
 
 impl Session {
     /// Connect and open the read-only transaction with its statement timeout.
-    pub async fn open(db: &Database) -> Result<Self, SessionError> {
+    pub async fn open(db: &Database, aws: &AwsContext) -> Result<Self, SessionError> {
         match db.engine.get_ref().as_str() {
             "postgres" => {}
             other => {
                 return Err(SessionError(format!("データベースエンジン {other} は未対応（postgres のみ） / engine {other} not supported yet (postgres only)")))
             }
         }
-        if db.secret_arn.is_some() {
-            return Err(SessionError(
-                "secret_arn（Secrets Manager）からの資格情報取得は未対応: password_env を使う / credentials from secret_arn are not supported yet: use password_env"
-                    .into(),
-            ));
-        }
-        let password = match &db.password_env {
-            Some(var) => Some(std::env::var(var).map_err(|_| {
-                SessionError(format!("環境変数 {var} がない（[database] password_env） / environment variable {var} (password_env) is not set"))
-            })?),
-            None => None,
-        };
+        let password = password(db, aws).await.map_err(SessionError)?;
         let mut opts = PgConnectOptions::new_without_pgpass()
             .host(&db.host)
             .port(db.port.unwrap_or(5432))
@@ -81,7 +86,7 @@ impl Session {
             .application_name("gcverify")
             .ssl_mode(if db.tls { PgSslMode::VerifyFull } else { PgSslMode::Disable });
         if let Some(p) = &password {
-            opts = opts.password(p);
+            opts = opts.password(p.expose());
         }
         if let Some(ca) = &db.ca_file {
             opts = opts.ssl_root_cert(ca);

@@ -1,0 +1,58 @@
+//! Demo only: the staff login site (Django + django-otp, `demo/login_site`),
+//! so that E.5.1.1's customer-side point logs in for real. The scenario names
+//! it with `url = "http://{demo_login_site}/login/"`; `demo` gets the two-step site
+//! with TOTP, `demo-noncompliant` the one where the password alone logs in.
+
+use anyhow::{Context, Result};
+use gcverify_demo::login_site::{self, LoginSite, Mode};
+use gcverify_scenarios::Scenario;
+use std::io::Read;
+use std::path::Path;
+
+pub const PLACEHOLDER: &str = "http://{demo_login_site}";
+
+/// Where the site cannot start, the host says why in the row's reason.
+const UNAVAILABLE: &str = "http://demo-login-site-not-installed.invalid";
+
+fn random(n: usize) -> Result<Vec<u8>> {
+    let mut b = vec![0u8; n];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).context("reading /dev/urandom")?;
+    Ok(b)
+}
+
+/// Start the demo login site when the demo scenario's `[login]` names it; the
+/// test account's password and TOTP secret are fresh for this run and reach
+/// the check only through the environment variables the scenario names.
+pub async fn prepare_demo(scenario: &mut Scenario, repo_root: &Path) -> Result<Option<LoginSite>> {
+    let Some(demo) = scenario.demo.as_ref() else { return Ok(None) };
+    let mode = if demo.seed == gcverify_scenarios::DemoSeed::Compliant { Mode::Totp } else { Mode::PasswordOnly };
+    let Some(login) = scenario.login.as_mut().filter(|l| l.url.get_ref().starts_with(PLACEHOLDER)) else { return Ok(None) };
+    eprintln!("gcverify: starting the demo's staff login site (Django + django-otp) ...");
+    let password: String = random(12)?.iter().map(|x| format!("{x:02x}")).collect();
+    let secret = totp_rs::Secret::from(random(20)?).to_base32();
+    let started = match login_site::ensure_requirements(repo_root) {
+        Ok(python) => LoginSite::start(&python, mode, &password, Some(&secret)).await,
+        Err(e) => Err(e),
+    };
+    let base = match &started {
+        Ok(site) => site.url(""),
+        Err(e) => {
+            eprintln!("gcverify: the login site could not start ({e:#}): E.5.1.1's customer-side point will be 検証不能");
+            UNAVAILABLE.to_string()
+        }
+    };
+    let url = login.url.get_ref().replacen(PLACEHOLDER, &base, 1);
+    *login.url.get_mut() = url;
+    if let Some(u) = login.logged_in_url.as_mut() {
+        *u = u.replacen(PLACEHOLDER, &base, 1);
+    }
+    login.username = login_site::STAFF_USER.to_string();
+    // Set before any probe runs; the values are this run's, never printed.
+    if let Some(var) = &login.password_env {
+        std::env::set_var(var, &password);
+    }
+    if let Some(var) = &login.totp_secret_env {
+        std::env::set_var(var, &secret);
+    }
+    Ok(started.ok())
+}
