@@ -4,6 +4,7 @@
 //! the end-to-end tests.
 
 pub mod login_site;
+pub mod mariadb;
 pub mod moto;
 pub mod postgres;
 pub mod seed;

@@ -85,7 +85,7 @@ pub struct Scenario {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Database {
-    /// `postgres` (supported), `mysql` / `mariadb` / `sqlserver` / `oracle` (not yet: ERROR saying so).
+    /// `postgres`, `mysql`, `mariadb` (read); `sqlserver` / `oracle` (not yet: ERROR saying so).
     pub engine: Spanned<String>,
     pub host: String,
     pub port: Option<u16>,
@@ -214,7 +214,7 @@ fn default_login_timeout() -> u64 {
 /// TOTP hash algorithms the scenario may name.
 pub const TOTP_ALGORITHMS: &[&str] = &["SHA1", "SHA256", "SHA512"];
 
-/// Engines the scenario may name (only `postgres` is read today).
+/// Engines the scenario may name (`sqlserver` and `oracle` are not read yet).
 pub const DATABASE_ENGINES: &[&str] = &["postgres", "mysql", "mariadb", "sqlserver", "oracle"];
 /// Kinds of personal data a column may be declared to hold.
 pub const PERSONAL_KINDS: &[&str] = &["name", "kana", "address", "my_number", "birth_date", "phone", "text"];

@@ -166,9 +166,9 @@ async fn every_way_of_not_reading_the_data_is_error() {
     assert_eq!(c.outcome, Outcome::Error, "{}", shown(&c));
     // An engine that is not supported yet says so instead of guessing.
     let mut s = scenario(server.port(), "GCVERIFY_TEST_PW_GOOD", "", ENCRYPTED);
-    s.database.as_mut().expect("db").engine = toml::Spanned::new(0..0, "mysql".to_string());
+    s.database.as_mut().expect("db").engine = toml::Spanned::new(0..0, "sqlserver".to_string());
     let c = judge(s).await;
-    assert!(c.outcome == Outcome::Error && c.summary.en.contains("engine mysql not supported yet"), "{}", shown(&c));
+    assert!(c.outcome == Outcome::Error && c.summary.en.contains("engine sqlserver not supported yet"), "{}", shown(&c));
 }
 
 #[tokio::test]
@@ -181,7 +181,7 @@ async fn the_session_refuses_to_write() {
     let s = scenario(server.port(), "GCVERIFY_TEST_PW_RO", "", ENCRYPTED);
     let mut session = sql::session::Session::open(s.database.as_ref().expect("db"), &emulator("http://127.0.0.1:9")).await.expect("session");
     // gcverify_ro may INSERT, but not inside the check's READ ONLY transaction.
-    let err = sqlx::query("INSERT INTO residents (note) VALUES ('x')").execute(session.connection()).await.expect_err("a write must fail");
+    let err = session.execute("INSERT INTO residents (note) VALUES ('x')").await.expect_err("a write must fail");
     let code = err.as_database_error().and_then(|d| d.code()).map(|c| c.to_string());
     assert_eq!(code.as_deref(), Some("25006"), "read_only_sql_transaction: {err}");
     session.close().await;

@@ -193,17 +193,10 @@ async fn file(input: &ProbeInput, name: &str, c: &FileProcessCheck, f: &mut Find
 }
 
 async fn sql(session: &mut Session, name: &str, q: &SqlProcessCheck, f: &mut Findings) {
-    use sqlx::Executor;
-    // The scenario's own query, inside the READ ONLY transaction with its timeout;
-    // a savepoint keeps one failed query from aborting the next process's.
-    if let Err(e) = session.connection().execute("SAVEPOINT gcverify_process").await {
-        return f.error(name, None, session.reason(&e), SRC_SQL);
-    }
-    let value = sqlx::query_scalar::<_, i64>(q.query.as_str()).fetch_one(session.connection()).await;
-    let _ = session.connection().execute("ROLLBACK TO SAVEPOINT gcverify_process").await;
-    match value {
+    // The scenario's own query, inside the READ ONLY transaction with its timeout.
+    match session.count(q.query.as_str()).await {
         Ok(v) if v >= q.min => f.pass(name, None, format!("query returned {v} (≥ {})", q.min), SRC_SQL),
         Ok(v) => f.fail(name, None, format!("query returned {v} (< {})", q.min), SRC_SQL),
-        Err(e) => f.error(name, None, session.reason(&e), SRC_SQL),
+        Err(why) => f.error(name, None, why, SRC_SQL),
     }
 }

@@ -117,3 +117,16 @@ pub fn postgres_available() -> bool {
     eprintln!("NOT RUN: PostgreSQL is not installed (apt-get install postgresql); the SQL deep checks were not exercised");
     false
 }
+
+/// Whether the throwaway-MariaDB tests can run (as [`postgres_available`], with
+/// GCVERIFY_REQUIRE_MARIADB).
+pub fn mariadb_available() -> bool {
+    if gcverify_demo::mariadb::installed() {
+        return true;
+    }
+    if std::env::var_os("GCVERIFY_REQUIRE_MARIADB").is_some() {
+        panic!("GCVERIFY_REQUIRE_MARIADB is set but MariaDB is not installed (apt-get install mariadb-server)");
+    }
+    eprintln!("NOT RUN: MariaDB is not installed (apt-get install mariadb-server); the MySQL/MariaDB deep checks were not exercised");
+    false
+}

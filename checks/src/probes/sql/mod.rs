@@ -7,18 +7,20 @@
 //!   judged readable, in its ciphertext form, or unrecognised.
 //! - `sql.replica_lag` (A.1.3.1 / A.3.x 同期サイトでの業務継続): the replication
 //!   lag of each declared replica, read on the replica, is the measured RPO.
+//!
+//! PostgreSQL and MySQL/MariaDB; what differs lives in `postgres` / `mysql`.
 
 pub mod judge;
+pub mod mysql;
+pub mod postgres;
 pub mod session;
 
 use std::sync::Arc;
 
-use sqlx::Row;
-
 use super::{Findings, ProbeInput};
 use crate::model::Msg;
 use judge::{classify, Stored};
-use session::{quote, Session};
+use session::Session;
 
 /// The database is reached over the network with its own credentials; the
 /// only AWS call reads them when `secret_arn` names a Secrets Manager secret.
@@ -30,20 +32,20 @@ super::registry::ProbeDef {
     name: "sql.column_encryption",
     ja: "個人情報の列を標本抽出し、保存値が暗号化されている（平文の氏名・住所・個人番号がない）ことをDB上で直接確認",
     en: "Samples every declared personal-data column and checks in the database itself that the stored values are encrypted",
-    detail: "For each `[[database.personal]]` column: up to `sample_rows` non-null values read in a READ ONLY transaction with a statement timeout; each judged readable as its kind (kana/kanji names, addresses, 12-digit 個人番号, dates, phone numbers), in the declared ciphertext form (pgcrypto, base64, hex, prefix:…), or unrecognised. Any readable or unrecognised value → NG naming table.column and the counts; evidence holds counts only, never a value. pgcrypto's presence is recorded. Connection, TLS, authentication or timeout failures → ERROR; no column declared → ERROR.",
+    detail: "For each `[[database.personal]]` column: up to `sample_rows` non-null values read in a READ ONLY transaction with a statement timeout; each judged readable as its kind (kana/kanji names, addresses, 12-digit 個人番号, dates, phone numbers), in the declared ciphertext form (pgcrypto, base64, hex, prefix:…), or unrecognised. Any readable or unrecognised value → NG naming table.column and the counts; evidence holds counts only, never a value. What the engine reports is recorded (pgcrypto installed; MySQL/MariaDB table encryption options). Connection, TLS, authentication or timeout failures → ERROR; no column declared → ERROR.",
     section: "[database]",
     actions: ACTIONS,
-    emulator: "real PostgreSQL (Debian package) started by the tests; MySQL/MariaDB not supported yet (ERROR saying so)",
+    emulator: "real PostgreSQL and MariaDB (Debian packages) started by the tests; SQL Server/Oracle not supported yet (ERROR saying so)",
     run: |i| Box::pin(column_encryption(i)),
 },
 super::registry::ProbeDef {
     name: "sql.replica_lag",
     ja: "同期サイト（縮退運転サーバ・DRレプリカ）のレプリケーション遅延を実測RPOとして確認",
     en: "Replication lag read on each synchronised site (degraded-operation server, DR replica) as the measured RPO",
-    detail: "For each `[[database.replica]]`: a READ ONLY session on the replica (the role needs pg_monitor) reads `pg_is_in_recovery()`, the WAL receiver's status and the lag (0 when every received WAL record is replayed, else now − `pg_last_xact_replay_timestamp()`). Not a standby, not streaming from the primary, or a lag above `max_lag_secs` → NG; unreachable or nothing replayed yet → ERROR; no replica declared → ERROR.",
+    detail: "For each `[[database.replica]]`: a READ ONLY session on the replica reads, on PostgreSQL (the role needs pg_monitor), `pg_is_in_recovery()`, the WAL receiver's status and the lag (0 when every received WAL record is replayed, else now − `pg_last_xact_replay_timestamp()`); on MySQL/MariaDB (REPLICATION CLIENT / SLAVE MONITOR) `SHOW REPLICA STATUS`: both threads running and `Seconds_Behind_Master`. Not a standby, not streaming from the primary, or a lag above `max_lag_secs` → NG; unreachable or nothing replayed yet → ERROR; no replica declared → ERROR.",
     section: "[[database.replica]]",
     actions: ACTIONS,
-    emulator: "a real PostgreSQL streaming replica (pg_basebackup -R) started by the tests",
+    emulator: "a real PostgreSQL streaming replica (pg_basebackup -R) and a real MariaDB replica (binary log) started by the tests",
     run: |i| Box::pin(replica_lag(i)),
 }];
 
@@ -66,17 +68,19 @@ pub async fn column_encryption(input: Arc<ProbeInput>) -> Findings {
         Err(e) => return Findings::cannot(&e, &e),
     };
     let mut f = Findings::new(input.now);
-    let source = format!("{}:{}", db.engine.get_ref(), session::target(db));
-    match sqlx::query("SELECT extversion FROM pg_extension WHERE extname = 'pgcrypto'").fetch_optional(session.connection()).await {
-        Ok(Some(row)) => f.info("pgcrypto", None, format!("pgcrypto {} installed", row.try_get::<String, _>(0).unwrap_or_default()), &source),
-        Ok(None) => f.info("pgcrypto", None, "pgcrypto not installed (encryption, if any, is done by the application)", &source),
-        Err(e) => f.error("pg_extension", None, session.reason(&e), &source),
+    let source = session.source();
+    let tables: Vec<&str> = db.personal.iter().map(|c| c.table.get_ref().as_str()).collect();
+    for (subject, report) in session.encryption_report(&tables).await {
+        match report {
+            Ok(text) => f.info(&subject, None, text, &source),
+            Err(why) => f.error(&subject, None, why, &source),
+        }
     }
     let mut judged = 0usize;
     for col in &db.personal {
         let subject = format!("{}.{}", col.table.get_ref(), col.column.get_ref());
         let form = col.ciphertext.as_ref().map(|c| c.get_ref().as_str());
-        let values = match sample(&mut session, col.table.get_ref(), col.column.get_ref(), db.sample_rows).await {
+        let values = match session.sample(col.table.get_ref(), col.column.get_ref(), db.sample_rows).await {
             Ok(v) => v,
             Err(why) => {
                 f.error(&subject, None, why, &source);
@@ -119,38 +123,6 @@ pub async fn column_encryption(input: Arc<ProbeInput>) -> Findings {
     f
 }
 
-/// Up to `limit` non-null values of a column, as bytes. bytea is read as is,
-/// any other type as its text form. Identifiers were validated by the scenario
-/// parser and are quoted; the limit is an integer.
-async fn sample(session: &mut Session, table: &str, column: &str, limit: u32) -> Result<Vec<Vec<u8>>, String> {
-    let (schema, name) = match table.split_once('.') {
-        Some((s, t)) => (Some(s), t),
-        None => (None, table),
-    };
-    let ty: Option<String> = sqlx::query_scalar(
-        "SELECT data_type FROM information_schema.columns WHERE table_name = $1 AND column_name = $2 \
-         AND (($3::text IS NOT NULL AND table_schema = $3) OR ($3::text IS NULL AND table_schema = ANY(current_schemas(false)))) LIMIT 1",
-    )
-    .bind(name)
-    .bind(column)
-    .bind(schema)
-    .fetch_optional(session.connection())
-    .await
-    .map_err(|e| session.reason(&e))?;
-    let Some(ty) = ty else {
-        return Err(format!("列 {table}.{column} が見つからない（または参照権限がない） / column {table}.{column} not found (or not visible to this user)"));
-    };
-    let (t, c) = (quote(table), quote(column));
-    if ty == "bytea" {
-        let sql = format!("SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT {limit}");
-        sqlx::query_scalar::<_, Vec<u8>>(&sql).fetch_all(session.connection()).await.map_err(|e| session.reason(&e))
-    } else {
-        let sql = format!("SELECT {c}::text FROM {t} WHERE {c} IS NOT NULL LIMIT {limit}");
-        let rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(session.connection()).await.map_err(|e| session.reason(&e))?;
-        Ok(rows.into_iter().map(String::into_bytes).collect())
-    }
-}
-
 /// A.1.3.1 / A.3.x: each synchronised site is a streaming standby within its lag limit.
 pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
     let Some(db) = input.scenario.database.as_ref() else {
@@ -179,34 +151,20 @@ pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
                 continue;
             }
         };
-        let row = sqlx::query(
-            "SELECT pg_is_in_recovery(),
-                    (SELECT status FROM pg_stat_wal_receiver LIMIT 1),
-                    EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE pid IS NOT NULL),
-                    CASE WHEN pg_last_wal_receive_lsn() IS NOT NULL AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0::float8
-                         ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 END",
-        )
-        .fetch_one(s.connection())
-        .await;
-        let row = match row {
-            Ok(row) => row,
-            Err(e) => {
-                f.error(&r.name, None, s.reason(&e), &source);
-                s.close().await;
+        let state = s.replica_state().await;
+        s.close().await;
+        let state = match state {
+            Ok(st) => st,
+            Err(why) => {
+                f.error(&r.name, None, why, &source);
                 continue;
             }
         };
-        s.close().await;
-        let standby: bool = row.try_get(0).unwrap_or(false);
-        let receiver: Option<String> = row.try_get(1).unwrap_or(None);
-        let receiver_running: bool = row.try_get(2).unwrap_or(false);
-        let lag: Option<f64> = row.try_get(3).unwrap_or(None);
-        if !standby {
-            f.fail(&r.name, None, "not a standby (pg_is_in_recovery() = false): a primary, not a synchronised copy", &source);
+        if !state.standby {
+            f.fail(&r.name, None, "not a standby / replica: a primary, not a synchronised copy", &source);
             continue;
         }
-        if receiver_running && receiver.is_none() {
-            // PostgreSQL hides the receiver's state from roles without pg_read_all_stats.
+        if state.hidden {
             f.error(
                 &r.name,
                 None,
@@ -215,16 +173,17 @@ pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
             );
             continue;
         }
-        if receiver.as_deref() != Some("streaming") {
-            f.fail(&r.name, None, format!("not streaming from the primary (WAL receiver: {})", receiver.as_deref().unwrap_or("not running")), &source);
+        if !state.receiving_ok {
+            f.fail(&r.name, None, format!("not replicating from the primary ({})", state.receiving.as_deref().unwrap_or("receiver not running")), &source);
             continue;
         }
+        let lag = state.lag_secs;
         let Some(lag) = lag else {
             f.error(&r.name, None, "no transaction replayed yet: the lag cannot be measured", &source);
             continue;
         };
         worst = Some(worst.map_or(lag, |w: f64| w.max(lag)));
-        let detail = format!("streaming; replication lag {lag:.1} s (limit {} s)", r.max_lag_secs);
+        let detail = format!("{}; replication lag {lag:.1} s (limit {} s)", state.receiving.as_deref().unwrap_or("replicating"), r.max_lag_secs);
         if lag <= r.max_lag_secs {
             f.pass(&r.name, None, detail, &source);
         } else {

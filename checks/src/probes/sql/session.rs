@@ -1,16 +1,19 @@
 //! A read-only session on the system's database: connection from the
-//! scenario's `[database]` (password from the environment variable it names),
-//! TLS verified unless the scenario says `tls = false`, a `READ ONLY`
-//! transaction and a statement timeout. Nothing here can write.
+//! scenario's `[database]` (password from the environment variable or the
+//! Secrets Manager secret it names), TLS verified unless the scenario says
+//! `tls = false`, a `READ ONLY` transaction and a statement timeout. Nothing
+//! here can write. What differs between engines lives in `postgres` and
+//! `mysql`; this module picks one and keeps the judgements engine-free.
 
 use std::time::Duration;
 
 use gcverify_scenarios::Database;
+use sqlx::mysql::MySqlConnection;
+use sqlx::postgres::PgConnection;
 
+use super::{mysql, postgres};
 use crate::aws::AwsContext;
 use crate::probes::secret::{self, Secret};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
-use sqlx::{Connection, Executor};
 
 /// Why a session could not be had, in words a person can act on (never a credential).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,30 +26,19 @@ impl std::fmt::Display for SessionError {
 }
 
 /// How long connecting may take before the check gives up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The engine's default port.
+pub fn default_port(db: &Database) -> u16 {
+    match db.engine.get_ref().as_str() {
+        "mysql" | "mariadb" => 3306,
+        _ => 5432,
+    }
+}
 
 /// `host:port/database`, for evidence (no user, no password).
 pub fn target(db: &Database) -> String {
-    format!("{}:{}/{}", db.host, db.port.unwrap_or(5432), db.database)
-}
-
-/// Turn a driver error into a reason; the driver's text never carries the password.
-fn reason(db: &Database, e: &sqlx::Error) -> String {
-    let what = match e {
-        sqlx::Error::Io(io) => format!("接続できない / cannot connect: {io}"),
-        sqlx::Error::Tls(t) => format!("TLS 接続に失敗 / TLS failed: {t}"),
-        sqlx::Error::Database(d) => match d.code().as_deref() {
-            Some("28P01") | Some("28000") => format!("認証に失敗 / authentication failed: {}", d.message()),
-            Some("57014") => format!("文タイムアウト / statement timed out: {}", d.message()),
-            Some("42501") => format!("権限不足 / permission denied: {}", d.message()),
-            Some("3D000") => format!("データベースがない / no such database: {}", d.message()),
-            Some(code) => format!("{} (SQLSTATE {code})", d.message()),
-            None => d.message().to_string(),
-        },
-        sqlx::Error::PoolTimedOut => "接続タイムアウト / connection timed out".to_string(),
-        other => other.to_string(),
-    };
-    format!("{} ({}): {what}", db.engine.get_ref(), target(db))
+    format!("{}:{}/{}", db.host, db.port.unwrap_or_else(|| default_port(db)), db.database)
 }
 
 /// The password from `password_env` or `secret_arn` (its `password` key); none
@@ -62,82 +54,170 @@ async fn password(db: &Database, aws: &AwsContext) -> Result<Option<Secret>, Str
     }
 }
 
+/// A connection of one of the engines read today.
+pub enum Conn {
+    Postgres(PgConnection),
+    /// MySQL or MariaDB; `mariadb` as the server reports itself.
+    MySql {
+        conn: MySqlConnection,
+        mariadb: bool,
+    },
+}
+
 /// An open read-only session.
 pub struct Session {
-    conn: PgConnection,
+    conn: Conn,
     db: Database,
+}
+
+/// What a synchronised site says of itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicaState {
+    /// A standby / a replica at all.
+    pub standby: bool,
+    /// Receiving from the primary, in the engine's words (`streaming`; `Yes/Yes`); `None`: not running.
+    pub receiving: Option<String>,
+    pub receiving_ok: bool,
+    /// The state exists but this role may not read it.
+    pub hidden: bool,
+    /// Seconds behind the primary (`None`: nothing replayed yet / unknown).
+    pub lag_secs: Option<f64>,
 }
 
 impl Session {
     /// Connect and open the read-only transaction with its statement timeout.
     pub async fn open(db: &Database, aws: &AwsContext) -> Result<Self, SessionError> {
-        match db.engine.get_ref().as_str() {
-            "postgres" => {}
-            other => {
-                return Err(SessionError(format!("データベースエンジン {other} は未対応（postgres のみ） / engine {other} not supported yet (postgres only)")))
-            }
+        let engine = db.engine.get_ref().as_str();
+        if !matches!(engine, "postgres" | "mysql" | "mariadb") {
+            return Err(SessionError(format!(
+                "データベースエンジン {engine} は未対応（postgres / mysql / mariadb） / engine {engine} not supported yet (postgres, mysql, mariadb)"
+            )));
         }
         let password = password(db, aws).await.map_err(SessionError)?;
-        let mut opts = PgConnectOptions::new_without_pgpass()
-            .host(&db.host)
-            .port(db.port.unwrap_or(5432))
-            .username(&db.user)
-            .database(&db.database)
-            .application_name("gcverify")
-            .ssl_mode(if db.tls { PgSslMode::VerifyFull } else { PgSslMode::Disable });
-        if let Some(p) = &password {
-            opts = opts.password(p.expose());
-        }
-        if let Some(ca) = &db.ca_file {
-            opts = opts.ssl_root_cert(ca);
-        }
-        let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts)).await {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(SessionError(reason(db, &e))),
-            Err(_) => {
-                return Err(SessionError(format!(
-                    "{} ({}): 接続タイムアウト / connection timed out after {} s",
-                    db.engine.get_ref(),
-                    target(db),
-                    CONNECT_TIMEOUT.as_secs()
-                )))
+        let conn = match engine {
+            "postgres" => Conn::Postgres(postgres::open(db, password.as_ref()).await?),
+            _ => {
+                let (conn, mariadb) = mysql::open(db, password.as_ref()).await?;
+                Conn::MySql { conn, mariadb }
             }
         };
-        let ms = db.statement_timeout_secs.saturating_mul(1000);
-        // The timeout is an integer we format, never scenario text.
-        let begin = format!("BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}");
-        conn.execute(begin.as_str()).await.map_err(|e| SessionError(reason(db, &e)))?;
         Ok(Self { conn, db: db.clone() })
     }
 
-    pub fn connection(&mut self) -> &mut PgConnection {
-        &mut self.conn
-    }
-
+    /// A driver error as a reason naming the database (never a credential).
     pub fn reason(&self, e: &sqlx::Error) -> String {
         reason(&self.db, e)
     }
 
+    /// `engine:host:port/database`, the evidence source.
+    pub fn source(&self) -> String {
+        format!("{}:{}", self.db.engine.get_ref(), target(&self.db))
+    }
+
+    /// Up to `limit` non-null values of a column, as bytes (binary types as
+    /// stored, others as their text form).
+    pub async fn sample(&mut self, table: &str, column: &str, limit: u32) -> Result<Vec<Vec<u8>>, String> {
+        let r = match &mut self.conn {
+            Conn::Postgres(c) => postgres::sample(c, table, column, limit).await,
+            Conn::MySql { conn, .. } => mysql::sample(conn, table, column, limit).await,
+        };
+        match r {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => {
+                Err(format!("列 {table}.{column} が見つからない（または参照権限がない） / column {table}.{column} not found (or not visible to this user)"))
+            }
+            Err(e) => Err(self.reason(&e)),
+        }
+    }
+
+    /// What the engine itself reports about encryption of the declared tables
+    /// (pgcrypto installed; InnoDB table encryption): `(subject, text)`.
+    pub async fn encryption_report(&mut self, tables: &[&str]) -> Vec<(String, Result<String, String>)> {
+        let out = match &mut self.conn {
+            Conn::Postgres(c) => postgres::encryption_report(c).await,
+            Conn::MySql { conn, .. } => mysql::encryption_report(conn, tables).await,
+        };
+        out.into_iter().map(|(s, r)| (s, r.map_err(|e| reason(&self.db, &e)))).collect()
+    }
+
+    /// The replication state, read on a replica.
+    pub async fn replica_state(&mut self) -> Result<ReplicaState, String> {
+        let r = match &mut self.conn {
+            Conn::Postgres(c) => postgres::replica_state(c).await,
+            Conn::MySql { conn, .. } => mysql::replica_state(conn).await,
+        };
+        r.map_err(|e| self.reason(&e))
+    }
+
+    /// The scenario's own query (one integer), isolated so that a failure
+    /// does not abort the next one.
+    pub async fn count(&mut self, query: &str) -> Result<i64, String> {
+        let r = match &mut self.conn {
+            Conn::Postgres(c) => postgres::count(c, query).await,
+            Conn::MySql { conn, .. } => mysql::count(conn, query).await,
+        };
+        r.map_err(|e| self.reason(&e))
+    }
+
+    /// Run a statement as it is, inside the session (tests: a write must be refused).
+    pub async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        use sqlx::Executor;
+        match &mut self.conn {
+            Conn::Postgres(c) => c.execute(sql).await.map(drop),
+            Conn::MySql { conn, .. } => conn.execute(sql).await.map(drop),
+        }
+    }
+
     /// End the transaction (a rollback: nothing was written, nothing may be).
-    pub async fn close(mut self) {
-        let _ = self.conn.execute("ROLLBACK").await;
-        let _ = self.conn.close().await;
+    pub async fn close(self) {
+        use sqlx::{Connection, Executor};
+        match self.conn {
+            Conn::Postgres(mut c) => {
+                let _ = c.execute("ROLLBACK").await;
+                let _ = c.close().await;
+            }
+            Conn::MySql { mut conn, .. } => {
+                let _ = conn.execute("ROLLBACK").await;
+                let _ = conn.close().await;
+            }
+        }
     }
 }
 
-/// `"schema"."table"` / `"column"`: identifiers the scenario validated as plain, quoted.
-pub fn quote(ident: &str) -> String {
-    ident.split('.').map(|p| format!("\"{}\"", p.replace('"', "\"\""))).collect::<Vec<_>>().join(".")
+/// Turn a driver error into a reason; the driver's text never carries the password.
+pub(super) fn reason(db: &Database, e: &sqlx::Error) -> String {
+    let what = match e {
+        sqlx::Error::Io(io) => format!("接続できない / cannot connect: {io}"),
+        sqlx::Error::Tls(t) => format!("TLS 接続に失敗 / TLS failed: {t}"),
+        sqlx::Error::Database(d) => {
+            let kind = match (d.code().as_deref(), mysql::error_number(d.as_ref())) {
+                (Some("28P01" | "28000"), _) | (_, Some(1045)) => Some("認証に失敗 / authentication failed"),
+                (Some("57014"), _) | (_, Some(1969 | 3024)) => Some("文タイムアウト / statement timed out"),
+                (Some("42501"), _) | (_, Some(1142 | 1143 | 1227 | 1044)) => Some("権限不足 / permission denied"),
+                (Some("3D000"), _) | (_, Some(1049)) => Some("データベースがない / no such database"),
+                _ => None,
+            };
+            match (kind, d.code()) {
+                (Some(k), _) => format!("{k}: {}", d.message()),
+                (None, Some(code)) => format!("{} (SQLSTATE {code})", d.message()),
+                (None, None) => d.message().to_string(),
+            }
+        }
+        sqlx::Error::PoolTimedOut => "接続タイムアウト / connection timed out".to_string(),
+        other => other.to_string(),
+    };
+    format!("{} ({}): {what}", db.engine.get_ref(), target(db))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The error when connecting took longer than [`CONNECT_TIMEOUT`].
+pub(super) fn connect_timed_out(db: &Database) -> SessionError {
+    SessionError(format!("{} ({}): 接続タイムアウト / connection timed out after {} s", db.engine.get_ref(), target(db), CONNECT_TIMEOUT.as_secs()))
+}
 
-    #[test]
-    fn identifiers_are_quoted_part_by_part() {
-        assert_eq!(quote("residents"), "\"residents\"");
-        assert_eq!(quote("juki.residents"), "\"juki\".\"residents\"");
-        assert_eq!(quote("a\"b"), "\"a\"\"b\"");
+/// `table` or `schema.table` split.
+pub(super) fn schema_and_table(table: &str) -> (Option<&str>, &str) {
+    match table.split_once('.') {
+        Some((s, t)) => (Some(s), t),
+        None => (None, table),
     }
 }

@@ -1,0 +1,162 @@
+//! MySQL and MariaDB (RDS offers both): the session's transaction and
+//! timeouts (MariaDB `max_statement_time`, MySQL `max_execution_time`),
+//! sampling, InnoDB table encryption as the engine reports it, and the
+//! replica's `SHOW REPLICA STATUS`.
+
+use gcverify_scenarios::Database;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlRow, MySqlSslMode};
+use sqlx::{Connection, Executor, Row};
+
+use super::session::{connect_timed_out, reason, schema_and_table, ReplicaState, SessionError, CONNECT_TIMEOUT};
+use crate::probes::secret::Secret;
+
+/// The server's error number (1045 access denied …), when the error is MySQL's.
+pub(super) fn error_number(e: &dyn sqlx::error::DatabaseError) -> Option<u16> {
+    e.try_downcast_ref::<MySqlDatabaseError>().map(MySqlDatabaseError::number)
+}
+
+/// Connect, then a READ ONLY transaction with the statement and lock timeouts.
+/// Returns whether the server is MariaDB.
+pub(super) async fn open(db: &Database, password: Option<&Secret>) -> Result<(MySqlConnection, bool), SessionError> {
+    let mut opts = MySqlConnectOptions::new()
+        .host(&db.host)
+        .port(db.port.unwrap_or(3306))
+        .username(&db.user)
+        .database(&db.database)
+        .charset("utf8mb4")
+        .ssl_mode(if db.tls { MySqlSslMode::VerifyIdentity } else { MySqlSslMode::Disabled });
+    if let Some(p) = password {
+        opts = opts.password(p.expose());
+    }
+    if let Some(ca) = &db.ca_file {
+        opts = opts.ssl_ca(ca);
+    }
+    let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, MySqlConnection::connect_with(&opts)).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return Err(SessionError(reason(db, &e))),
+        Err(_) => return Err(connect_timed_out(db)),
+    };
+    let fail = |e: sqlx::Error| SessionError(reason(db, &e));
+    let version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut conn).await.map_err(fail)?;
+    let mariadb = version.contains("MariaDB");
+    let secs = db.statement_timeout_secs.max(1);
+    // Integers we format, never scenario text.
+    let timeout = if mariadb { format!("SET SESSION max_statement_time = {secs}") } else { format!("SET SESSION max_execution_time = {}", secs * 1000) };
+    for stmt in [timeout, format!("SET SESSION lock_wait_timeout = {secs}"), "START TRANSACTION READ ONLY".to_string()] {
+        conn.execute(stmt.as_str()).await.map_err(fail)?;
+    }
+    Ok((conn, mariadb))
+}
+
+/// `` `schema`.`table` `` / `` `column` ``: identifiers the scenario validated as plain, quoted.
+pub fn quote(ident: &str) -> String {
+    ident.split('.').map(|p| format!("`{}`", p.replace('`', "``"))).collect::<Vec<_>>().join(".")
+}
+
+const BINARY_TYPES: &[&str] = &["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"];
+
+/// Binary types are read as stored, any other as its text form; `None`: no such column.
+pub(super) async fn sample(conn: &mut MySqlConnection, table: &str, column: &str, limit: u32) -> Result<Option<Vec<Vec<u8>>>, sqlx::Error> {
+    let (schema, name) = schema_and_table(table);
+    let ty: Option<String> = sqlx::query_scalar(
+        "SELECT CAST(DATA_TYPE AS CHAR) FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME = ? LIMIT 1",
+    )
+    .bind(schema)
+    .bind(name)
+    .bind(column)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(ty) = ty else { return Ok(None) };
+    let (t, c) = (quote(table), quote(column));
+    if BINARY_TYPES.contains(&ty.to_ascii_lowercase().as_str()) {
+        let sql = format!("SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT {limit}");
+        sqlx::query_scalar::<_, Vec<u8>>(&sql).fetch_all(conn).await.map(Some)
+    } else {
+        let sql = format!("SELECT CAST({c} AS CHAR) FROM {t} WHERE {c} IS NOT NULL LIMIT {limit}");
+        let rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(conn).await?;
+        Ok(Some(rows.into_iter().map(String::into_bytes).collect()))
+    }
+}
+
+/// The declared tables' encryption option (MariaDB `ENCRYPTED=YES`, MySQL `ENCRYPTION='Y'`).
+pub(super) async fn encryption_report(conn: &mut MySqlConnection, tables: &[&str]) -> Vec<(String, Result<String, sqlx::Error>)> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for &table in tables {
+        if seen.contains(&table) {
+            continue;
+        }
+        seen.push(table);
+        let (schema, name) = schema_and_table(table);
+        let r = sqlx::query_scalar::<_, Option<String>>(
+            "SELECT CAST(CREATE_OPTIONS AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?",
+        )
+        .bind(schema)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await
+        .map(|o| match o.flatten().unwrap_or_default() {
+            opts if opts.to_ascii_uppercase().contains("ENCRYPT") => format!("table encryption at rest set ({opts})"),
+            _ => "no table encryption option (encryption, if any, is done by the application)".to_string(),
+        });
+        out.push((format!("{table} (engine)"), r));
+    }
+    out
+}
+
+/// `SHOW REPLICA STATUS` (MySQL 8.0.22+, MariaDB 10.5+), else `SHOW SLAVE STATUS`.
+pub(super) async fn replica_state(conn: &mut MySqlConnection) -> Result<ReplicaState, sqlx::Error> {
+    let rows = match sqlx::query("SHOW REPLICA STATUS").fetch_all(&mut *conn).await {
+        Ok(r) => r,
+        // 1064: a server older than the REPLICA spelling.
+        Err(sqlx::Error::Database(d)) if error_number(d.as_ref()) == Some(1064) => sqlx::query("SHOW SLAVE STATUS").fetch_all(&mut *conn).await?,
+        Err(e) => return Err(e),
+    };
+    let Some(row) = rows.first() else {
+        return Ok(ReplicaState { standby: false, receiving: None, receiving_ok: false, hidden: false, lag_secs: None });
+    };
+    let io = text(row, &["Replica_IO_Running", "Slave_IO_Running"]);
+    let sql = text(row, &["Replica_SQL_Running", "Slave_SQL_Running"]);
+    let lag = text(row, &["Seconds_Behind_Source", "Seconds_Behind_Master"]).and_then(|s| s.parse::<f64>().ok());
+    let ok = io.as_deref() == Some("Yes") && sql.as_deref() == Some("Yes");
+    Ok(ReplicaState {
+        standby: true,
+        receiving: Some(format!("IO thread {}, SQL thread {}", io.as_deref().unwrap_or("?"), sql.as_deref().unwrap_or("?"))),
+        receiving_ok: ok,
+        hidden: false,
+        lag_secs: if ok { lag } else { None },
+    })
+}
+
+/// A status column by the first of its names present, whatever its SQL type.
+fn text(row: &MySqlRow, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| {
+        row.try_get::<Option<String>, _>(*n)
+            .ok()
+            .flatten()
+            .or_else(|| row.try_get::<Option<Vec<u8>>, _>(*n).ok().flatten().map(|b| String::from_utf8_lossy(&b).into_owned()))
+            .or_else(|| row.try_get::<Option<i64>, _>(*n).ok().flatten().map(|v| v.to_string()))
+            .or_else(|| row.try_get::<Option<u64>, _>(*n).ok().flatten().map(|v| v.to_string()))
+    })
+}
+
+/// A savepoint keeps one failed query from affecting the next.
+pub(super) async fn count(conn: &mut MySqlConnection, query: &str) -> Result<i64, sqlx::Error> {
+    conn.execute("SAVEPOINT gcverify_process").await?;
+    let value = sqlx::query_scalar::<_, i64>(query).fetch_one(&mut *conn).await;
+    let _ = conn.execute("ROLLBACK TO SAVEPOINT gcverify_process").await;
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_with_backticks_part_by_part() {
+        assert_eq!(quote("residents"), "`residents`");
+        assert_eq!(quote("juki.residents"), "`juki`.`residents`");
+        assert_eq!(quote("a`b"), "`a``b`");
+    }
+}
