@@ -201,7 +201,6 @@ impl Point {
 /// unless a reviewer attests them point by point. A built one is a registered
 /// probe and leaves this list (a test checks).
 pub const DEEP_CHECKS: &[(&str, &str)] = &[
-    ("sql.restore_validation", "restored data validated by queries"),
     ("drill.dr_rebuild", "system rebuilt from the DR-region copies and working there"),
     ("drill.restore_generation", "a chosen generation restored by the drill"),
 ];

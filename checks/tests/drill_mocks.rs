@@ -20,6 +20,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use gcverify_checks::drill::{self, CleanupState, DrillOptions, DrillReport, Stage};
 use gcverify_checks::probes::{self, Conclusion, ProbeInput};
 use gcverify_checks::{Catalog, Outcome};
+use gcverify_demo::postgres::PgServer;
 
 mod common;
 use common::aws;
@@ -267,6 +268,118 @@ fn with_health(port: u16) -> String {
 
 fn journal_files(dir: &Path) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+const RDS_COPY: &str = "arn:aws:rds:ap-northeast-1:123456789012:db:gcverify-drill-20260401000000-0";
+
+/// The RDS path of a drill: discovery of `juki-db`, its point, a start that
+/// must go to the isolated subnet group, the job, tagging and deletion; the
+/// copy answers at `address:port`. Returns the start and delete rules to count.
+fn rds_path(address: &'static str, port: u16) -> (Vec<Rule>, Rule, Rule) {
+    let start = mock!(bk::Client::start_restore_job)
+        .match_requests(|r| {
+            let md = r.metadata().cloned().unwrap_or_default();
+            md.get("DBInstanceIdentifier").map(String::as_str) == Some("gcverify-drill-20260401000000-0")
+                && md.get("DBSubnetGroupName").map(String::as_str) == Some("iso-db")
+                && md.get("DeletionProtection").map(String::as_str) == Some("false")
+        })
+        .then_output(|| bk::StartRestoreJobOutput::builder().restore_job_id("job-1").build());
+    let delete = mock!(rds::Client::delete_db_instance)
+        .match_requests(|r| r.skip_final_snapshot() == Some(true) && r.db_instance_identifier() == Some("gcverify-drill-20260401000000-0"))
+        .then_output(|| rds::DeleteDbInstanceOutput::builder().build());
+    let rules = vec![
+        mock!(ec2::Client::describe_instances).then_output(|| ec2::DescribeInstancesOutput::builder().build()),
+        mock!(rds::Client::describe_db_instances).then_compute_output(move |r| {
+            let db = match r.db_instance_identifier() {
+                None => rds::DbInstance::builder()
+                    .db_instance_identifier("juki-db")
+                    .db_instance_arn(DB)
+                    .tag_list(rds::Tag::builder().key("System").value("juki").build()),
+                Some(id) => rds::DbInstance::builder()
+                    .db_instance_identifier(id)
+                    .db_instance_status("available")
+                    .endpoint(rds::Endpoint::builder().address(address).port(port as i32).build()),
+            };
+            rds::DescribeDbInstancesOutput::builder().db_instances(db.build()).build()
+        }),
+        mock!(rds::Client::describe_db_clusters).then_output(|| rds::DescribeDbClustersOutput::builder().build()),
+        point(),
+        mock!(bk::Client::get_recovery_point_restore_metadata).then_output(|| bk::GetRecoveryPointRestoreMetadataOutput::builder().build()),
+        start.clone(),
+        job_after(1, bk::RestoreJobStatus::Completed, Some(RDS_COPY)),
+        mock!(rds::Client::add_tags_to_resource).then_output(|| rds::AddTagsToResourceOutput::builder().build()),
+        delete.clone(),
+    ];
+    (rules, start, delete)
+}
+
+/// C.1.2.2 「手順通りに復元できる」 by the data: the restored copy (a real
+/// PostgreSQL the mocked RDS endpoint points at) is read with the validation
+/// queries before it is deleted; the source is another real PostgreSQL.
+#[tokio::test]
+async fn restored_database_is_validated_by_queries_before_it_is_deleted() {
+    use sqlx::Executor;
+    if !gcverify_demo::postgres::available_for_tests() {
+        return;
+    }
+    let (source, copy) = (PgServer::start("src-admin").await.expect("source"), PgServer::start("copy-admin").await.expect("copy"));
+    for s in [&source, &copy] {
+        gcverify_demo::postgres::seed_juki(s, "ro-secret", false).await.expect("seed");
+        // The newest business record: 10 minutes before the recovery point (now − 6 h).
+        s.admin("juki")
+            .await
+            .expect("admin")
+            .execute("ALTER TABLE residents ADD COLUMN updated_at timestamptz DEFAULT '2026-03-31 17:50:00+00'")
+            .await
+            .expect("column");
+    }
+    std::env::set_var("GCVERIFY_DRILL_DB_PW", "ro-secret");
+    let scenario = |lag_limit: f64| {
+        format!(
+            "[database]\nengine = \"postgres\"\nhost = \"127.0.0.1\"\nport = {}\ndatabase = \"juki\"\nuser = \"gcverify_ro\"\npassword_env = \"GCVERIFY_DRILL_DB_PW\"\ntls = false\n{DRILL}\
+             [[continuity.drill.validation]]\nname = \"住民数\"\nquery = \"SELECT count(*) FROM residents\"\ntolerance_percent = 1\n\
+             [[continuity.drill.validation]]\nname = \"最終更新\"\nquery = \"SELECT max(updated_at) FROM residents\"\nkind = \"newest\"\nmax_lag_minutes = {lag_limit}\n",
+            source.port()
+        )
+    };
+    let judge = |extra: String, report: DrillReport| async move {
+        probes::sql::restore::restore_validation(input("C.1.2.2", "*", &extra, &[], Some(report))).await.conclude("*")
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // The copy holds what the source holds, up to 10 minutes before the point.
+    let (rules, _, delete) = rds_path("127.0.0.1", copy.port());
+    let report = drill_with(&scenario(30.0), &rules, &opts(dir.path())).await;
+    let r = &report.resources[0];
+    assert_eq!(r.stage, Stage::Healthy, "{r:?}");
+    assert_eq!(delete.num_calls(), 1, "the copy is deleted after the validation");
+    let c = judge(scenario(30.0), report.clone()).await;
+    assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
+    assert!(text(&c).contains("restored 20, source 20") && text(&c).contains("10.0 min before the recovery point"), "{}", text(&c));
+
+    // A tighter RPO limit than the restored data meets, then rows missing.
+    drop(report);
+    let (rules, _, _) = rds_path("127.0.0.1", copy.port());
+    let report = drill_with(&scenario(5.0), &rules, &opts(dir.path())).await;
+    let c = judge(scenario(5.0), report).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", text(&c));
+    assert!(text(&c).contains("(limit 5 min)"), "{}", text(&c));
+    copy.admin("juki").await.expect("admin").execute("DELETE FROM residents WHERE id <= 5").await.expect("delete rows");
+    let (rules, _, _) = rds_path("127.0.0.1", copy.port());
+    let report = drill_with(&scenario(30.0), &rules, &opts(dir.path())).await;
+    let c = judge(scenario(30.0), report).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", text(&c));
+    assert!(text(&c).contains("restored 15, source 20 (tolerance 1%)"), "{}", text(&c));
+
+    // A copy the host cannot reach is 検証不能, and so is a run without the drill.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let (rules, _, delete) = rds_path("127.0.0.1", closed);
+    let report = drill_with(&scenario(30.0), &rules, &opts(dir.path())).await;
+    assert_eq!(delete.num_calls(), 1);
+    let c = judge(scenario(30.0), report).await;
+    assert!(c.outcome == Outcome::Error && c.summary.en.contains("restored copy"), "{}", c.summary.en);
+    let c = probes::sql::restore::restore_validation(input("C.1.2.2", "*", &scenario(30.0), &[], None)).await.conclude("*");
+    assert!(c.outcome == Outcome::Error && c.summary.en.contains("--restore-drill"), "{}", c.summary.en);
 }
 
 // ---------------------------------------------------------------- tests
@@ -576,41 +689,7 @@ async fn no_isolated_target_means_no_restore() {
 #[tokio::test]
 async fn rds_copy_is_named_isolated_and_deleted_without_final_snapshot() {
     let dir = tempfile::tempdir().expect("tempdir");
-    const RDS_COPY: &str = "arn:aws:rds:ap-northeast-1:123456789012:db:gcverify-drill-20260401000000-0";
-    let start = mock!(bk::Client::start_restore_job)
-        .match_requests(|r| {
-            let md = r.metadata().cloned().unwrap_or_default();
-            md.get("DBInstanceIdentifier").map(String::as_str) == Some("gcverify-drill-20260401000000-0")
-                && md.get("DBSubnetGroupName").map(String::as_str) == Some("iso-db")
-                && md.get("DeletionProtection").map(String::as_str) == Some("false")
-        })
-        .then_output(|| bk::StartRestoreJobOutput::builder().restore_job_id("job-1").build());
-    let delete = mock!(rds::Client::delete_db_instance)
-        .match_requests(|r| r.skip_final_snapshot() == Some(true) && r.db_instance_identifier() == Some("gcverify-drill-20260401000000-0"))
-        .then_output(|| rds::DeleteDbInstanceOutput::builder().build());
-    let rules = vec![
-        mock!(ec2::Client::describe_instances).then_output(|| ec2::DescribeInstancesOutput::builder().build()),
-        mock!(rds::Client::describe_db_instances).then_compute_output(|r| {
-            let db = match r.db_instance_identifier() {
-                None => rds::DbInstance::builder()
-                    .db_instance_identifier("juki-db")
-                    .db_instance_arn(DB)
-                    .tag_list(rds::Tag::builder().key("System").value("juki").build()),
-                Some(id) => rds::DbInstance::builder()
-                    .db_instance_identifier(id)
-                    .db_instance_status("available")
-                    .endpoint(rds::Endpoint::builder().address("copy.rds.local").port(5432).build()),
-            };
-            rds::DescribeDbInstancesOutput::builder().db_instances(db.build()).build()
-        }),
-        mock!(rds::Client::describe_db_clusters).then_output(|| rds::DescribeDbClustersOutput::builder().build()),
-        point(),
-        mock!(bk::Client::get_recovery_point_restore_metadata).then_output(|| bk::GetRecoveryPointRestoreMetadataOutput::builder().build()),
-        start.clone(),
-        job_after(1, bk::RestoreJobStatus::Completed, Some(RDS_COPY)),
-        mock!(rds::Client::add_tags_to_resource).then_output(|| rds::AddTagsToResourceOutput::builder().build()),
-        delete.clone(),
-    ];
+    let (rules, start, delete) = rds_path("copy.rds.local", 5432);
     let report = drill_with(DRILL, &rules, &opts(dir.path())).await;
     let r = &report.resources[0];
     assert_eq!(r.resource_type, "RDS");

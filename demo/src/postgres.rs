@@ -34,6 +34,20 @@ pub fn find_bin_dir() -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file()))
 }
 
+/// Whether tests that start a throwaway cluster can run: without PostgreSQL
+/// they say NOT RUN, unless GCVERIFY_REQUIRE_POSTGRES is set (as `.ci/run`
+/// does): then they fail.
+pub fn available_for_tests() -> bool {
+    if find_bin_dir().is_some() {
+        return true;
+    }
+    if std::env::var_os("GCVERIFY_REQUIRE_POSTGRES").is_some() {
+        panic!("GCVERIFY_REQUIRE_POSTGRES is set but PostgreSQL is not installed (apt-get install postgresql)");
+    }
+    eprintln!("NOT RUN: PostgreSQL is not installed (apt-get install postgresql); the SQL deep checks were not exercised");
+    false
+}
+
 pub struct PgServer {
     bin: PathBuf,
     data: PathBuf,

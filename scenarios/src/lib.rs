@@ -130,6 +130,18 @@ impl Scenario {
                 problems.push(at(l.url.span(), "[login] totp_digits must be 6 to 8 and totp_step_secs above 0".into()));
             }
         }
+        for v in self.continuity.drill.iter().flat_map(|d| &d.validations) {
+            let name = v.name.get_ref();
+            if self.database.is_none() {
+                problems.push(at(v.name.span(), format!("restore validation `{name}` needs [database] (the user and credentials the copy is read with)")));
+            }
+            if v.kind == ValidationKind::Newest && !v.max_lag_minutes.is_some_and(|m| m >= 0.0) {
+                problems.push(at(v.name.span(), format!("restore validation `{name}`: kind = \"newest\" needs max_lag_minutes (≥ 0)")));
+            }
+            if !(v.tolerance_percent >= 0.0 && v.tolerance_percent.is_finite()) {
+                problems.push(at(v.name.span(), format!("restore validation `{name}`: tolerance_percent must be 0 or more")));
+            }
+        }
         for p in &self.integrations.processes {
             let n = [p.http.is_some(), p.file.is_some(), p.sql.is_some()].iter().filter(|x| **x).count();
             if n != 1 {

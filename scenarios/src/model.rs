@@ -1100,6 +1100,35 @@ pub struct Drill {
     /// only to copies of those types, one without placeholders to every copy.
     #[serde(default)]
     pub health_checks: Vec<AvailabilityTarget>,
+    /// Queries run on each restored database copy (C.1.2.2 「手順通りに復元できる」
+    /// and the RPO from the data itself), with `[database]`'s user and credentials.
+    #[serde(default, rename = "validation")]
+    pub validations: Vec<RestoreValidation>,
+}
+
+/// `[[continuity.drill.validation]]`: one query on the restored copy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreValidation {
+    pub name: Spanned<String>,
+    /// `count`: one integer, compared with the same query on the source
+    /// database; `newest`: one timestamp, the newest business record restored.
+    pub query: String,
+    #[serde(default)]
+    pub kind: ValidationKind,
+    /// `count`: how far (in % of the source's value) the copy may differ.
+    #[serde(default)]
+    pub tolerance_percent: f64,
+    /// `newest`: how much older than the recovery point the newest restored record may be.
+    pub max_lag_minutes: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValidationKind {
+    #[default]
+    Count,
+    Newest,
 }
 
 fn default_drill_restore_minutes() -> u32 {

@@ -147,3 +147,14 @@ fn login_section_needs_one_password_source_and_a_known_totp_algorithm() {
     let ok = format!("{MINIMAL}\n[login]\nurl = \"https://app/login\"\nusername = \"staff01\"\npassword_env = \"P\"\notp_field = \"otp_token\"\nlogged_in_marker = \"ログアウト\"\n");
     parse(&ok, p()).expect("parses").validate(&known, &level).expect("a minimal [login] is valid");
 }
+
+#[test]
+fn restore_validations_need_a_database_and_newest_needs_a_limit() {
+    let text = format!(
+        "{MINIMAL}\n[continuity.drill]\niam_role_arn = \"arn:aws:iam::1:role/r\"\n[[continuity.drill.validation]]\nname = \"住民数\"\nquery = \"SELECT count(*) FROM residents\"\n[[continuity.drill.validation]]\nname = \"最終更新\"\nquery = \"SELECT max(updated_at) FROM residents\"\nkind = \"newest\"\n"
+    );
+    let s = parse(&text, p()).expect("parses");
+    let err = s.validate(&known, &level).unwrap_err().to_string();
+    assert!(err.contains("x.toml:9:") && err.contains("`住民数` needs [database]"), "{err}");
+    assert!(err.contains("x.toml:12:") && err.contains("needs max_lag_minutes"), "{err}");
+}

@@ -120,6 +120,9 @@ pub struct DrillResource {
     pub waited_secs: Option<i64>,
     pub created_arn: Option<String>,
     pub cleanup: CleanupState,
+    /// `[[continuity.drill.validation]]` on a restored database copy, once healthy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validation: Vec<crate::probes::sql::restore::Validated>,
 }
 
 impl DrillResource {
@@ -138,6 +141,7 @@ impl DrillResource {
             waited_secs: None,
             created_arn: None,
             cleanup: CleanupState::NothingCreated,
+            validation: Vec::new(),
         }
     }
 
@@ -399,7 +403,10 @@ async fn one(ctx: &Ctx<'_>, index: usize, r: &Resource, mut cancel: Cancel) -> D
     }
     if out.stage != Stage::RestoreFailed {
         say(format!("restored as {created} in {}s; waiting for it to be healthy", out.restore_secs.unwrap_or(-1)));
-        health(ctx, kind, &created, seen_done, &mut cancel, &mut out).await;
+        let vars = health(ctx, kind, &created, seen_done, &mut cancel, &mut out).await;
+        if let (Some(vars), Some(db)) = (vars, ctx.input.scenario.database.as_ref()) {
+            validate_data(ctx, db, &vars, &mut out).await;
+        }
     }
 
     // 4. Always delete.
@@ -430,15 +437,32 @@ fn applies(check: &AvailabilityTarget, kind: Kind) -> bool {
     ALL.iter().filter(|p| text.contains(&format!("{{{p}}}"))).all(|p| placeholders(kind).contains(p))
 }
 
-/// Poll until AWS reports the copy up and every applicable health check passes.
-async fn health(ctx: &Ctx<'_>, kind: Kind, created: &str, seen_done: Instant, cancel: &mut Cancel, out: &mut DrillResource) {
+/// A healthy database copy is read with the validation queries before it is deleted.
+async fn validate_data(ctx: &Ctx<'_>, db: &gcverify_scenarios::Database, vars: &HashMap<&'static str, String>, out: &mut DrillResource) {
+    let checks = &ctx.cfg.validations;
+    let Some(host) = vars.get("endpoint").filter(|_| !checks.is_empty()) else { return };
+    let port = vars.get("port").and_then(|p| p.parse().ok());
+    (ctx.progress)(format!("{}: validating the restored data ({} quer(ies))", out.name, checks.len()));
+    out.validation = crate::probes::sql::restore::validate(db, host, port, checks, out.point_created, &ctx.input.aws).await;
+}
+
+/// Poll until AWS reports the copy up and every applicable health check
+/// passes; the copy's values (endpoint, port, private IP) once it is healthy.
+async fn health(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    created: &str,
+    seen_done: Instant,
+    cancel: &mut Cancel,
+    out: &mut DrillResource,
+) -> Option<HashMap<&'static str, String>> {
     let checks: Vec<&AvailabilityTarget> = ctx.cfg.health_checks.iter().filter(|c| applies(c, kind)).collect();
     let mut last = String::from("not checked");
     loop {
         if cancel.interrupted() {
             out.stage = Stage::Interrupted;
             out.detail = format!("interrupted while waiting for health (last: {last})");
-            return;
+            return None;
         }
         match kinds::ready(&ctx.input.aws, kind, created).await {
             Ok(Ready::Yes(vars)) => match run_checks(ctx, &checks, &vars).await {
@@ -446,7 +470,7 @@ async fn health(ctx: &Ctx<'_>, kind: Kind, created: &str, seen_done: Instant, ca
                     out.stage = Stage::Healthy;
                     out.health_secs = Some(seen_done.elapsed().as_secs() as i64);
                     out.detail = passed;
-                    return;
+                    return Some(vars);
                 }
                 Err(why) => last = why,
             },
@@ -457,7 +481,7 @@ async fn health(ctx: &Ctx<'_>, kind: Kind, created: &str, seen_done: Instant, ca
             out.stage = Stage::Unhealthy;
             out.health_secs = Some(seen_done.elapsed().as_secs() as i64);
             out.detail = format!("not healthy after {} min: {last}", ctx.opts.health_timeout.as_secs() / 60);
-            return;
+            return None;
         }
         (ctx.progress)(format!("{}: waiting for health: {last}", out.name));
         cancel.sleep_unless(ctx.opts.poll, 1).await;

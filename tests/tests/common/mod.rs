@@ -105,28 +105,12 @@ impl StatusStr for gcverify_checks::Evidence {
     }
 }
 
-/// Whether the throwaway-PostgreSQL tests can run. Without PostgreSQL they say
-/// NOT RUN, unless GCVERIFY_REQUIRE_POSTGRES is set (as `.ci/run` does): then they fail.
+/// Whether the throwaway-PostgreSQL tests can run (NOT RUN, or a failure under GCVERIFY_REQUIRE_POSTGRES).
 pub fn postgres_available() -> bool {
-    if gcverify_demo::postgres::find_bin_dir().is_some() {
-        return true;
-    }
-    if std::env::var_os("GCVERIFY_REQUIRE_POSTGRES").is_some() {
-        panic!("GCVERIFY_REQUIRE_POSTGRES is set but PostgreSQL is not installed (apt-get install postgresql)");
-    }
-    eprintln!("NOT RUN: PostgreSQL is not installed (apt-get install postgresql); the SQL deep checks were not exercised");
-    false
+    gcverify_demo::postgres::available_for_tests()
 }
 
-/// Whether the throwaway-MariaDB tests can run (as [`postgres_available`], with
-/// GCVERIFY_REQUIRE_MARIADB).
+/// Whether the throwaway-MariaDB tests can run (as [`postgres_available`]).
 pub fn mariadb_available() -> bool {
-    if gcverify_demo::mariadb::installed() {
-        return true;
-    }
-    if std::env::var_os("GCVERIFY_REQUIRE_MARIADB").is_some() {
-        panic!("GCVERIFY_REQUIRE_MARIADB is set but MariaDB is not installed (apt-get install mariadb-server)");
-    }
-    eprintln!("NOT RUN: MariaDB is not installed (apt-get install mariadb-server); the MySQL/MariaDB deep checks were not exercised");
-    false
+    gcverify_demo::mariadb::available_for_tests()
 }

@@ -13,6 +13,7 @@
 pub mod judge;
 pub mod mysql;
 pub mod postgres;
+pub mod restore;
 pub mod session;
 
 use std::sync::Arc;
@@ -47,6 +48,16 @@ super::registry::ProbeDef {
     actions: ACTIONS,
     emulator: "a real PostgreSQL streaming replica (pg_basebackup -R) and a real MariaDB replica (binary log) started by the tests",
     run: |i| Box::pin(replica_lag(i)),
+},
+super::registry::ProbeDef {
+    name: "sql.restore_validation",
+    ja: "リストア訓練で復元したDBを照会し、件数が本番と許容差内、最新レコードが復旧ポイント時点まであることを確認",
+    en: "Reads the databases the restore drill restored: row counts within a tolerance of the source, the newest record up to the recovery point",
+    detail: "With `verify --restore-drill`, after a restored RDS/Aurora copy is healthy, each `[[continuity.drill.validation]]` runs in a READ ONLY session on the copy with `[database]`'s user: `count` compares one integer with the same query on the source database (|difference| ≤ `tolerance_percent`, never 0 rows for a non-empty source); `newest` takes one timestamp, the newest business record, which must be at most `max_lag_minutes` before the recovery point (the RPO measured from the data). A difference or a missing record → NG; a copy the host cannot reach, a copy that never became healthy, a run without the drill → ERROR.",
+    section: "[[continuity.drill.validation]]",
+    actions: ACTIONS,
+    emulator: "AWS Backup restores are mocked (moto serves none); the restored copy's endpoint points at a real PostgreSQL the test starts",
+    run: |i| Box::pin(restore::restore_validation(i)),
 }];
 
 /// E.6.1.2: personal data is stored encrypted, read in the database directly.

@@ -149,6 +149,15 @@ pub(super) async fn count(conn: &mut MySqlConnection, query: &str) -> Result<i64
     value
 }
 
+/// `query` (one DATETIME/TIMESTAMP) as seconds since the epoch (the session's time zone).
+pub(super) async fn epoch(conn: &mut MySqlConnection, query: &str) -> Result<Option<f64>, sqlx::Error> {
+    conn.execute("SAVEPOINT gcverify_process").await?;
+    let sql = format!("SELECT CAST(UNIX_TIMESTAMP(({query})) AS DOUBLE)");
+    let value = sqlx::query_scalar::<_, Option<f64>>(&sql).fetch_one(&mut *conn).await;
+    let _ = conn.execute("ROLLBACK TO SAVEPOINT gcverify_process").await;
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,6 +101,15 @@ pub(super) async fn count(conn: &mut PgConnection, query: &str) -> Result<i64, s
     value
 }
 
+/// `query` (one timestamp) as seconds since the epoch.
+pub(super) async fn epoch(conn: &mut PgConnection, query: &str) -> Result<Option<f64>, sqlx::Error> {
+    conn.execute("SAVEPOINT gcverify_process").await?;
+    let sql = format!("SELECT EXTRACT(EPOCH FROM ({query}))::float8");
+    let value = sqlx::query_scalar::<_, Option<f64>>(&sql).fetch_one(&mut *conn).await;
+    let _ = conn.execute("ROLLBACK TO SAVEPOINT gcverify_process").await;
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -159,6 +159,16 @@ impl Session {
         r.map_err(|e| self.reason(&e))
     }
 
+    /// The scenario's own query returning one timestamp, as UTC (`None`: NULL, no rows).
+    pub async fn newest(&mut self, query: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+        let r = match &mut self.conn {
+            Conn::Postgres(c) => postgres::epoch(c, query).await,
+            Conn::MySql { conn, .. } => mysql::epoch(conn, query).await,
+        };
+        let secs = r.map_err(|e| self.reason(&e))?;
+        Ok(secs.and_then(|s| chrono::DateTime::from_timestamp_millis((s * 1000.0) as i64)))
+    }
+
     /// Run a statement as it is, inside the session (tests: a write must be refused).
     pub async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
         use sqlx::Executor;
