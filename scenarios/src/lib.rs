@@ -130,6 +130,11 @@ impl Scenario {
                 problems.push(at(l.url.span(), "[login] totp_digits must be 6 to 8 and totp_step_secs above 0".into()));
             }
         }
+        if let Some(d) = &self.continuity.drill {
+            if *d.generation.get_ref() == 0 {
+                problems.push(at(d.generation.span(), "[continuity.drill] generation starts at 1 (the newest recovery point)".into()));
+            }
+        }
         for v in self.continuity.drill.iter().flat_map(|d| &d.validations) {
             let name = v.name.get_ref();
             if self.database.is_none() {

@@ -1104,6 +1104,50 @@ pub struct Drill {
     /// and the RPO from the data itself), with `[database]`'s user and credentials.
     #[serde(default, rename = "validation")]
     pub validations: Vec<RestoreValidation>,
+    /// Which generation the drill restores: 1 = the newest usable recovery
+    /// point, 2 = the one before … (C.1.2.5 「世代を指定して戻す」; `--generation`).
+    #[serde(default = "default_generation")]
+    pub generation: Spanned<u32>,
+    /// The isolated target in the DR region, for `--site dr` (A.1.4.1 / A.3.x
+    /// rebuilt from the DR-region copies). Same fields as the primary's.
+    #[serde(default)]
+    pub dr: Option<DrillTarget>,
+}
+
+fn default_generation() -> Spanned<u32> {
+    Spanned::new(0..0, 1)
+}
+
+/// `[continuity.drill.dr]`: where copies restored in the DR region go.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrillTarget {
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    #[serde(default)]
+    pub db_subnet_group: Option<String>,
+    #[serde(default)]
+    pub availability_zone: Option<String>,
+}
+
+impl Drill {
+    /// The same drill aimed at the DR region's isolated target (`None` without `[continuity.drill.dr]`).
+    pub fn at_dr_site(&self) -> Option<Drill> {
+        let t = self.dr.as_ref()?;
+        Some(Drill {
+            subnet_id: t.subnet_id.clone(),
+            security_group_ids: t.security_group_ids.clone(),
+            instance_type: t.instance_type.clone().or_else(|| self.instance_type.clone()),
+            db_subnet_group: t.db_subnet_group.clone(),
+            availability_zone: t.availability_zone.clone(),
+            dr: None,
+            ..self.clone()
+        })
+    }
 }
 
 /// `[[continuity.drill.validation]]`: one query on the restored copy.

@@ -167,6 +167,13 @@ pub enum Bench {
     Scale(crate::bench_scale::ScaleArgs),
 }
 
+/// Where the restore drill restores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Site {
+    Primary,
+    Dr,
+}
+
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Environment name: reads scenarios/NAME.toml.
@@ -177,10 +184,20 @@ pub struct VerifyArgs {
     pub scenario: Option<PathBuf>,
     /// A.1.3.2/A.1.3.3: before the probes, restore the newest recovery point of each
     /// resource into the isolated target of [continuity.drill], measure restore time
-    /// plus time until healthy, and delete the copies (also on failure and Ctrl-C).
-    /// Creates billable resources; needs the drill policy (`iam-policy --restore-drill`).
+    /// plus time until healthy, validate restored databases, and delete the copies
+    /// (also on failure and Ctrl-C). Creates billable resources; needs the drill
+    /// policy (`iam-policy --restore-drill`).
     #[arg(long)]
     pub restore_drill: bool,
+    /// With --restore-drill: `primary` (default) restores in the primary region;
+    /// `dr` rebuilds from the copies in the DR region into [continuity.drill.dr]
+    /// (A.1.4.1 / A.3.x).
+    #[arg(long, value_enum, default_value_t = Site::Primary, requires = "restore_drill")]
+    pub site: Site,
+    /// With --restore-drill: restore this generation (1 = the newest usable
+    /// recovery point, 2 = the one before …; default [continuity.drill] generation).
+    #[arg(long, requires = "restore_drill", value_parser = clap::value_parser!(u32).range(1..))]
+    pub generation: Option<u32>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -263,7 +280,8 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Verify(args) => crate::verify::verify(args).await,
         Command::Demo { noncompliant, output } => {
             let env = if noncompliant { "demo-noncompliant" } else { "demo" };
-            crate::verify::verify(VerifyArgs { env: Some(env.into()), scenario: None, restore_drill: false, output }).await
+            crate::verify::verify(VerifyArgs { env: Some(env.into()), scenario: None, restore_drill: false, site: Site::Primary, generation: None, output })
+                .await
         }
         Command::Scope(args) => crate::scope::scope(args).await,
         Command::Catalog { lang } => {

@@ -2,6 +2,7 @@
 //! drill — Ctrl-C handling, the progress line, the drill's own JSON record,
 //! and the loud warning when something could not be deleted.
 
+use crate::cli::Site;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,20 +25,27 @@ pub fn state_dir(out_dir: &Path) -> PathBuf {
 }
 
 /// Refuse before anything starts when the drill cannot judge anything.
-pub fn check_runnable(scenario: &Scenario, only: Option<&[String]>) -> Result<()> {
-    if scenario.continuity.drill.is_none() {
+pub fn check_runnable(scenario: &Scenario, only: Option<&[String]>, site: Site) -> Result<()> {
+    let Some(cfg) = scenario.continuity.drill.as_ref() else {
         return Err(config_err(format!("--restore-drill: {}", drill::DrillError::NotConfigured)));
+    };
+    if site == Site::Dr && cfg.dr.is_none() {
+        return Err(config_err(format!("--restore-drill --site dr: {}", drill::DrillError::NoDrTarget)));
     }
     if let Some(only) = only {
-        if !only.iter().any(|id| id == "A.1.3.2" || id == "A.1.3.3") {
-            return Err(config_err("--restore-drill measures A.1.3.2/A.1.3.3, which --only leaves out"));
+        // The items whose points judge the drill (RTO/RLO, restored data, DR rebuild, generation).
+        let catalog = Catalog::builtin();
+        let mut judged: Vec<&str> = vec!["A.1.3.2", "A.1.3.3"];
+        judged.extend(catalog.items_reading("[continuity.drill"));
+        if !only.iter().any(|id| judged.contains(&id.as_str())) {
+            return Err(config_err(format!("--restore-drill is judged by {}, which --only leaves out", judged.join(", "))));
         }
     }
     Ok(())
 }
 
 /// Run the drill with Ctrl-C handling; writes `restore-drill/<id>-report.json`.
-pub async fn run(scenario: Arc<Scenario>, aws: Arc<AwsContext>, out_dir: &Path) -> Result<DrillReport> {
+pub async fn run(scenario: Arc<Scenario>, aws: Arc<AwsContext>, out_dir: &Path, site: Site, generation: Option<u32>) -> Result<DrillReport> {
     let cfg = scenario.continuity.drill.clone().ok_or_else(|| config_err(drill::DrillError::NotConfigured.to_string()))?;
     let catalog = Catalog::builtin();
     let item = catalog.get("A.1.3.2").cloned().context("catalog has no A.1.3.2")?;
@@ -45,7 +53,14 @@ pub async fn run(scenario: Arc<Scenario>, aws: Arc<AwsContext>, out_dir: &Path) 
     let levels = catalog.levels_in_force(&scenario);
     let level = levels.get("A.1.3.2").cloned().unwrap_or_else(|| item.selected_level.clone());
     let input = ProbeInput::alone(item, level, Arc::new(levels), scenario.clone(), aws, now, None);
-    let opts = DrillOptions::new(&cfg, state_dir(out_dir), now);
+    let mut opts = DrillOptions::new(&cfg, state_dir(out_dir), now);
+    opts.site = match site {
+        Site::Primary => drill::Site::Primary,
+        Site::Dr => drill::Site::Dr,
+    };
+    if let Some(n) = generation {
+        opts.generation = n as usize;
+    }
 
     let (handle, cancel) = drill::cancel::pair();
     let done = Arc::new(AtomicBool::new(false));
@@ -162,11 +177,17 @@ mod tests {
         let prod = load("prod.example.toml");
         let d = prod.continuity.drill.as_ref().expect("prod.example.toml has [continuity.drill]");
         assert_eq!(d.health_checks.len(), 2);
-        assert!(check_runnable(&prod, None).is_ok());
-        assert!(check_runnable(&prod, Some(&["A.1.3.3".to_string()])).is_ok());
-        let e = check_runnable(&prod, Some(&["E.6.1.2".to_string()])).expect_err("--only without the drill's rows");
+        assert!(check_runnable(&prod, None, Site::Primary).is_ok());
+        assert!(check_runnable(&prod, None, Site::Dr).is_ok(), "the example has a DR target");
+        assert!(check_runnable(&prod, Some(&["A.1.3.3".to_string()]), Site::Primary).is_ok());
+        assert!(check_runnable(&prod, Some(&["A.1.4.1".to_string()]), Site::Dr).is_ok(), "A.1.4.1 judges the DR rebuild");
+        let e = check_runnable(&prod, Some(&["E.6.1.2".to_string()]), Site::Primary).expect_err("--only without the drill's rows");
         assert!(e.to_string().contains("A.1.3.2"), "{e}");
-        let e = check_runnable(&load("demo.toml"), None).expect_err("the demo has no drill target");
+        let mut no_dr = prod.clone();
+        no_dr.continuity.drill.as_mut().expect("drill").dr = None;
+        let e = check_runnable(&no_dr, None, Site::Dr).expect_err("--site dr without a DR target");
+        assert!(e.to_string().contains("[continuity.drill.dr]"), "{e}");
+        let e = check_runnable(&load("demo.toml"), None, Site::Primary).expect_err("the demo has no drill target");
         assert!(e.downcast_ref::<crate::verify::ConfigError>().is_some(), "a usage error (exit 3): {e}");
         assert!(e.to_string().contains("[continuity.drill]"), "{e}");
     }

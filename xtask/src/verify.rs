@@ -87,7 +87,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         opts.only = Some(only.clone());
     }
     if args.restore_drill {
-        crate::drill::check_runnable(&scenario, opts.only.as_deref())?;
+        crate::drill::check_runnable(&scenario, opts.only.as_deref(), args.site)?;
     }
     let mut drill_left_behind = false;
     let lang: Lang = args.output.lang.into();
@@ -114,7 +114,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let scenario = Arc::new(scenario);
     let aws = Arc::new(aws);
     if args.restore_drill {
-        let report = crate::drill::run(scenario.clone(), aws.clone(), &out_dir).await?;
+        let report = crate::drill::run(scenario.clone(), aws.clone(), &out_dir, args.site, args.generation).await?;
         drill_left_behind = !report.left_behind().is_empty();
         opts.drill = Some(Arc::new(report));
     }

@@ -61,8 +61,20 @@ pub const ACTIONS: &[&str] = &[
 pub enum DrillError {
     #[error("the scenario has no [continuity.drill] table: the restore drill needs an IAM role and an isolated target (see docs/continuity.md)")]
     NotConfigured,
+    #[error("--site dr needs [continuity.drill.dr]: the isolated target in the DR region (subnet, security groups, DB subnet group)")]
+    NoDrTarget,
     #[error("restore-drill journal {path}: {source}")]
     Journal { path: String, source: std::io::Error },
+}
+
+/// Where the drill restores: from the primary region's recovery points, or
+/// from their copies in the DR region (A.1.4.1 / A.3.x rebuild).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Site {
+    #[default]
+    Primary,
+    Dr,
 }
 
 /// How far one resource got.
@@ -108,6 +120,8 @@ pub struct DrillResource {
     pub resource_type: String,
     pub recovery_point: Option<String>,
     pub point_created: Option<DateTime<Utc>>,
+    /// Usable recovery points found (the generations there were to choose from).
+    pub usable_points: Option<usize>,
     pub job_id: Option<String>,
     pub stage: Stage,
     /// Why it stopped where it did (error, job status message, last health state).
@@ -133,6 +147,7 @@ impl DrillResource {
             resource_type: r.backup_type(),
             recovery_point: None,
             point_created: None,
+            usable_points: None,
             job_id: None,
             stage: Stage::NotStarted,
             detail: String::new(),
@@ -162,6 +177,9 @@ pub struct NotDrilled {
 pub struct DrillReport {
     pub drill_id: String,
     pub region: String,
+    pub site: Site,
+    /// The generation asked for (1 = newest usable recovery point).
+    pub generation: usize,
     pub started: DateTime<Utc>,
     pub finished: DateTime<Utc>,
     pub interrupted: bool,
@@ -187,11 +205,16 @@ pub struct DrillOptions {
     pub poll: Duration,
     pub restore_timeout: Duration,
     pub health_timeout: Duration,
+    pub site: Site,
+    /// 1 = the newest usable recovery point, 2 = the one before …
+    pub generation: usize,
 }
 
 impl DrillOptions {
     pub fn new(cfg: &Drill, state_dir: PathBuf, now: DateTime<Utc>) -> Self {
         Self {
+            site: Site::Primary,
+            generation: (*cfg.generation.get_ref()).max(1) as usize,
             drill_id: format!("{}{}", kinds::NAME_PREFIX, now.format("%Y%m%d%H%M%S")),
             state_dir,
             poll: Duration::from_secs(cfg.poll_seconds.max(1) as u64),
@@ -207,6 +230,8 @@ struct Ctx<'a> {
     cfg: &'a Drill,
     opts: &'a DrillOptions,
     region: String,
+    /// `--site dr`: the DR vaults the backup plans copy to.
+    dr_vaults: Vec<String>,
     journal: Mutex<Journal>,
     checker: Option<Checker>,
     progress: &'a (dyn Fn(String) + Send + Sync),
@@ -224,11 +249,27 @@ impl Ctx<'_> {
 
 /// Run the drill over the resources in scope (or `[continuity.drill] resources`).
 pub async fn run(input: &ProbeInput, opts: &DrillOptions, cancel: Cancel, progress: &(dyn Fn(String) + Send + Sync)) -> Result<DrillReport, DrillError> {
-    let cfg = input.scenario.continuity.drill.as_ref().ok_or(DrillError::NotConfigured)?;
+    let configured = input.scenario.continuity.drill.as_ref().ok_or(DrillError::NotConfigured)?;
+    let at_dr = match opts.site {
+        Site::Primary => None,
+        Site::Dr => Some(configured.at_dr_site().ok_or(DrillError::NoDrTarget)?),
+    };
+    let cfg = at_dr.as_ref().unwrap_or(configured);
     let started = Utc::now();
-    let region = input.scenario.aws.primary_region.clone();
+    let primary = input.scenario.aws.primary_region.clone();
+    let region = match opts.site {
+        Site::Primary => primary.clone(),
+        Site::Dr => input.scenario.aws.dr_region.clone(),
+    };
     let mut f = Findings::new(input.now);
     let discovered = continuity::discover(input, &mut f).await;
+    let dr_vaults = match opts.site {
+        Site::Primary => Vec::new(),
+        Site::Dr => match crate::probes::backup::read_rules(input, &primary, &mut f, input.now.date_naive()).await {
+            Some(rules) => continuity::dr_vaults(&rules, &region),
+            None => Vec::new(),
+        },
+    };
     let mut problems: Vec<String> = f.evidence().iter().filter(|e| e.status == EvidenceStatus::Error).map(|e| e.detail.clone()).collect();
     let wanted: BTreeSet<&str> = cfg.resources.iter().map(String::as_str).collect();
     let mut targets = Vec::new();
@@ -242,6 +283,9 @@ pub async fn run(input: &ProbeInput, opts: &DrillOptions, cancel: Cancel, progre
         } else {
             targets.push(r.clone());
         }
+    }
+    if opts.site == Site::Dr && dr_vaults.is_empty() && !f.has(EvidenceStatus::Error) {
+        problems.push(format!("no backup rule copies to a vault in the DR region {region}: there is nothing to rebuild from"));
     }
     for arn in wanted.iter().filter(|a| !discovered.iter().any(|r| r.arn == **a)) {
         problems.push(format!("{arn} is in [continuity.drill] resources but not found in scope"));
@@ -258,12 +302,17 @@ pub async fn run(input: &ProbeInput, opts: &DrillOptions, cancel: Cancel, progre
             }
         }
     };
-    let ctx = Ctx { input, cfg, opts, region: region.clone(), journal: Mutex::new(journal), checker, progress };
-    progress(format!("restore drill {}: {} resource(s)", opts.drill_id, targets.len()));
+    if opts.site == Site::Dr && dr_vaults.is_empty() {
+        targets.clear();
+    }
+    let ctx = Ctx { input, cfg, opts, region: region.clone(), dr_vaults, journal: Mutex::new(journal), checker, progress };
+    progress(format!("restore drill {} in {region}: {} resource(s), generation {}", opts.drill_id, targets.len(), opts.generation));
     let resources = join_all(targets.iter().enumerate().map(|(i, r)| one(&ctx, i, r, cancel.clone()))).await;
     Ok(DrillReport {
         drill_id: opts.drill_id.clone(),
         region,
+        site: opts.site,
+        generation: opts.generation,
         started,
         finished: Utc::now(),
         interrupted: cancel.interrupted(),
@@ -281,14 +330,33 @@ async fn one(ctx: &Ctx<'_>, index: usize, r: &Resource, mut cancel: Cancel) -> D
     let backup = ctx.input.aws.backup(region);
     let say = |m: String| (ctx.progress)(format!("{}: {m}", r.name));
 
-    // 1. The newest usable recovery point and its restore metadata.
+    // 1. The recovery point of the generation asked for (in the DR vaults for
+    //    `--site dr`) and its restore metadata.
     let mut f = Findings::new(ctx.input.now);
-    let Some(list) = points::by_resource(&backup, region, &r.arn, &mut f).await else {
+    let listed = match ctx.opts.site {
+        Site::Primary => points::by_resource(&backup, region, &r.arn, &mut f).await,
+        Site::Dr => {
+            let mut all = Some(Vec::new());
+            for v in &ctx.dr_vaults {
+                match (points::in_vault(&backup, region, v, &r.arn, &mut f).await, all.as_mut()) {
+                    (Some(list), Some(acc)) => acc.extend(list),
+                    _ => all = None,
+                }
+            }
+            all
+        }
+    };
+    let Some(list) = listed else {
         out.detail = f.evidence().iter().map(|e| e.detail.clone()).collect::<Vec<_>>().join("; ");
         return out;
     };
-    let Some(point) = points::newest(&list) else {
-        out.detail = format!("no usable recovery point ({})", points::census(&list));
+    out.usable_points = Some(list.iter().filter(|p| p.usable()).count());
+    let Some(point) = points::generation(&list, ctx.opts.generation) else {
+        out.detail = if list.iter().any(|p| p.usable()) {
+            format!("no generation {} in {region}: {}", ctx.opts.generation, points::census(&list))
+        } else {
+            format!("no usable recovery point in {region} ({})", points::census(&list))
+        };
         return out;
     };
     out.recovery_point = Some(point.arn.clone());

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod connectivity;
 pub mod continuity;
 pub mod cron;
+pub mod drill;
 pub mod encryption;
 pub mod integration;
 pub mod logging;

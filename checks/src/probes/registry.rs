@@ -70,6 +70,7 @@ pub const MODULES: &[&[ProbeDef]] = &[
     super::sql::PROBES,
     super::integration::PROBES,
     super::login::PROBES,
+    super::drill::PROBES,
 ];
 
 /// Every registered probe, in module order.

@@ -145,7 +145,7 @@ pub fn jst(t: DateTime<Utc>) -> String {
 /// After a listing failed once, the remaining resources are not asked again
 /// (same call, same cause); say which were left unchecked.
 /// Names of the DR-region vaults the plans' copy actions write to.
-fn dr_vaults(rules: &[super::backup::Rule], dr: &str) -> Vec<String> {
+pub(crate) fn dr_vaults(rules: &[super::backup::Rule], dr: &str) -> Vec<String> {
     let mut vaults: Vec<String> = rules
         .iter()
         .flat_map(|r| r.copies_to.iter())

@@ -29,6 +29,13 @@ pub fn newest(points: &[Point]) -> Option<&Point> {
     points.iter().filter(|p| p.usable()).max_by_key(|p| p.created)
 }
 
+/// The `n`-th newest usable point (1 = the newest): the generation a drill restores.
+pub fn generation(points: &[Point], n: usize) -> Option<&Point> {
+    let mut usable: Vec<&Point> = points.iter().filter(|p| p.usable()).collect();
+    usable.sort_by_key(|p| std::cmp::Reverse(p.created));
+    usable.get(n.checked_sub(1)?).copied()
+}
+
 /// "3 listed: 1 COMPLETED, 2 EXPIRED" — what was there when none is usable.
 pub fn census(points: &[Point]) -> String {
     let mut by: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();

@@ -1,0 +1,138 @@
+//! Points judged by what this run's restore drill (`crate::drill`) did:
+//!
+//! - `drill.dr_rebuild` (A.1.4.1 / A.3.x 「西日本リージョンにバックアップした情報から
+//!   システムを復旧し…接続できる」): with `--site dr` every resource was restored
+//!   from its DR-region copy into the DR region's isolated target and passed
+//!   its health checks there.
+//! - `drill.restore_generation` (C.1.2.5 「世代を指定して戻すことができる」): the
+//!   drill restored the generation asked for (`--generation N`) and the copy
+//!   became healthy.
+
+use std::sync::Arc;
+
+use super::{Findings, ProbeInput};
+use crate::drill::{DrillReport, DrillResource, Site, Stage};
+use crate::model::Msg;
+
+/// The drill's own policy covers what it calls; these read nothing more.
+pub const ACTIONS: &[&str] = &[];
+
+/// This module's probes (see `registry`).
+pub const PROBES: &[super::registry::ProbeDef] = &[
+    super::registry::ProbeDef {
+        name: "drill.dr_rebuild",
+        ja: "`--restore-drill --site dr` でDRリージョンのコピーから隔離環境に復旧し、ヘルスチェックが通ることを確認",
+        en: "`--restore-drill --site dr` restores every resource from its DR-region copy into the DR region's isolated target and its health checks pass there",
+        detail: "Judges this run's drill when it ran with `--site dr`: each resource's recovery point is looked up in the DR vaults the backup plans copy to, restored into `[continuity.drill.dr]`, and must become healthy (AWS reports it up and every `[[continuity.drill.health_checks]]` passes) before it is deleted. A failed or timed-out restore, a copy never healthy → NG; no DR copy, no target, a refused call, a drill at the primary site or none at all → ERROR; without health checks only AWS's readiness was seen → 要確認.",
+        section: "[continuity.drill.dr]",
+        actions: ACTIONS,
+        emulator: "AWS Backup restores and DR-vault recovery points are mocked (moto serves neither)",
+        run: |i| Box::pin(dr_rebuild(i)),
+    },
+    super::registry::ProbeDef {
+        name: "drill.restore_generation",
+        ja: "`--restore-drill --generation N` で指定した世代の復旧ポイントから復元し、正常に起動することを確認",
+        en: "`--restore-drill --generation N` restores the chosen generation of each resource's recovery points and the copy becomes healthy",
+        detail: "Judges this run's drill: the recovery point restored is the N-th newest usable one (`[continuity.drill] generation` or `--generation`), and the copy became healthy. Fewer generations than asked, a failed restore, a copy never healthy → NG; no drill or a refused call → ERROR; generation 1 (the newest) shows no choice was made → 要確認.",
+        section: "[continuity.drill]",
+        actions: ACTIONS,
+        emulator: "AWS Backup restores are mocked (moto serves none)",
+        run: |i| Box::pin(restore_generation(i)),
+    },
+];
+
+fn without_drill(how: &str) -> Findings {
+    Findings::cannot(
+        format!("この確認観点は復元訓練で確かめる（`cargo xtask verify {how}`）: この実行では復元していない"),
+        format!("this point is verified by the restore drill (`cargo xtask verify {how}`); this run restored nothing"),
+    )
+}
+
+/// Failures before any restore, and resources that should have been drilled but were not.
+fn problems(report: &DrillReport, f: &mut Findings) {
+    for p in &report.problems {
+        f.error("restore-drill", Some(&report.region), p.clone(), "restore-drill");
+    }
+    for n in report.not_drilled.iter().filter(|n| n.unmeasured) {
+        f.error(&n.arn, Some(&report.region), n.reason.clone(), "restore-drill");
+    }
+    if report.interrupted {
+        f.error("restore-drill", Some(&report.region), "the drill was interrupted (Ctrl-C)", "restore-drill");
+    }
+    if report.resources.is_empty() {
+        f.error("restore-drill", Some(&report.region), "the drill restored nothing", "restore-drill");
+    }
+}
+
+/// One resource's restore as evidence: healthy → pass; a restore that did not
+/// work → fail; one that was never tried or could not be followed → error.
+fn judge(r: &DrillResource, region: &str, what: &str, f: &mut Findings) {
+    let point = r.recovery_point.as_deref().unwrap_or("-");
+    match r.stage {
+        Stage::Healthy => f.pass(
+            &r.name,
+            Some(region),
+            format!("{what}: restored from {point} in {} s, healthy after {} s ({})", r.restore_secs.unwrap_or(-1), r.health_secs.unwrap_or(-1), r.detail),
+            "restore-drill",
+        ),
+        Stage::RestoreFailed | Stage::TimedOut | Stage::Unhealthy => {
+            f.fail(&r.name, Some(region), format!("{what}: {:?}: {}", r.stage, r.detail), "restore-drill")
+        }
+        Stage::NotStarted | Stage::Interrupted => {
+            f.error(&r.name, Some(region), format!("{what}: not restored ({:?}): {}", r.stage, r.detail), "restore-drill")
+        }
+    }
+}
+
+pub async fn dr_rebuild(input: Arc<ProbeInput>) -> Findings {
+    let Some(report) = input.drill.as_ref() else { return without_drill("--restore-drill --site dr") };
+    if report.site != Site::Dr {
+        return Findings::cannot(
+            "この実行の復元訓練は本番リージョンで行った: DRリージョンからの復旧は `--site dr` で確かめる",
+            "this run's drill restored in the primary region: the DR rebuild is verified with `--restore-drill --site dr`",
+        );
+    }
+    let mut f = Findings::new(input.now);
+    problems(report, &mut f);
+    for r in &report.resources {
+        judge(r, &report.region, "rebuilt in the DR region", &mut f);
+    }
+    let checks = input.scenario.continuity.drill.as_ref().map_or(0, |d| d.health_checks.len());
+    if checks == 0 {
+        f.unverified(Msg::new(
+            "業務での利用（顧客サイトからの接続）は未確認: [[continuity.drill.health_checks]] がなく、AWS上の起動のみ確認",
+            "use from the customer site was not checked: no [[continuity.drill.health_checks]], only AWS's readiness was seen",
+        ));
+    }
+    f.ok_summary(Msg::new(
+        format!("DRリージョン {} のコピーから {}件を隔離環境に復旧し、ヘルスチェック {checks}件が通った", report.region, report.resources.len()),
+        format!("{} resource(s) rebuilt from the copies in {} and {checks} health check(s) passed there", report.resources.len(), report.region),
+    ));
+    f
+}
+
+pub async fn restore_generation(input: Arc<ProbeInput>) -> Findings {
+    let Some(report) = input.drill.as_ref() else { return without_drill("--restore-drill --generation N") };
+    let mut f = Findings::new(input.now);
+    problems(report, &mut f);
+    let n = report.generation;
+    for r in &report.resources {
+        match r.usable_points {
+            Some(have) if have < n => {
+                f.fail(&r.name, Some(&report.region), format!("generation {n} asked for, only {have} usable recovery point(s)"), "restore-drill")
+            }
+            _ => judge(r, &report.region, &format!("generation {n}"), &mut f),
+        }
+    }
+    if n == 1 {
+        f.unverified(Msg::new(
+            "世代の指定は未確認: 最新の世代を復元した（古い世代は `--generation 2` 以上で確かめる）",
+            "choosing a generation was not shown: the newest was restored (restore an older one with `--generation 2` or more)",
+        ));
+    }
+    f.ok_summary(Msg::new(
+        format!("指定した第{n}世代の復旧ポイントから {}件を復元し、正常に起動した", report.resources.len()),
+        format!("{} resource(s) restored from the chosen generation {n} and healthy", report.resources.len()),
+    ));
+    f
+}
