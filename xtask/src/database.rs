@@ -53,6 +53,8 @@ pub async fn prepare_demo(scenario: &mut Scenario) -> Result<Option<DemoDatabase
     std::env::set_var(&var, &ro_password);
     db.host = "127.0.0.1".to_string();
     db.port = Some(server.port());
+    // The demo's B.1.1.x metric commands (psql) read the port from here.
+    std::env::set_var("GCVERIFY_DEMO_PG_PORT", server.port().to_string());
     db.user = gcverify_demo::postgres::READ_ONLY_ROLE.to_string();
     let mut replica = None;
     if db.replicas.iter().any(|r| r.host == REPLICA_PLACEHOLDER) {

@@ -1,5 +1,6 @@
 //! Demo only: the staff login site (Django + django-otp, `demo/login_site`),
-//! so that E.5.1.1's customer-side point logs in for real. The scenario names
+//! so that E.5.1.1's customer-side point logs in for real; it is also the
+//! demo's partner system for C.4.5.1 (endpoints and HTTP processes). The scenario names
 //! it with `url = "http://{demo_login_site}/login/"`; `demo` gets the two-step site
 //! with TOTP, `demo-noncompliant` the one where the password alone logs in.
 
@@ -26,7 +27,13 @@ fn random(n: usize) -> Result<Vec<u8>> {
 pub async fn prepare_demo(scenario: &mut Scenario, repo_root: &Path) -> Result<Option<LoginSite>> {
     let Some(demo) = scenario.demo.as_ref() else { return Ok(None) };
     let mode = if demo.seed == gcverify_scenarios::DemoSeed::Compliant { Mode::Totp } else { Mode::PasswordOnly };
-    let Some(login) = scenario.login.as_mut().filter(|l| l.url.get_ref().starts_with(PLACEHOLDER)) else { return Ok(None) };
+    let named = |t: &str| t.contains(PLACEHOLDER);
+    let in_login = scenario.login.as_ref().is_some_and(|l| named(l.url.get_ref()));
+    let in_integrations = scenario.integrations.endpoints.iter().any(|e| named(&e.target))
+        || scenario.integrations.processes.iter().filter_map(|p| p.http.as_ref()).any(|h| named(&h.url));
+    if !in_login && !in_integrations {
+        return Ok(None);
+    }
     eprintln!("gcverify: starting the demo's staff login site (Django + django-otp) ...");
     let password: String = random(12)?.iter().map(|x| format!("{x:02x}")).collect();
     let secret = totp_rs::Secret::from(random(20)?).to_base32();
@@ -37,22 +44,31 @@ pub async fn prepare_demo(scenario: &mut Scenario, repo_root: &Path) -> Result<O
     let base = match &started {
         Ok(site) => site.url(""),
         Err(e) => {
-            eprintln!("gcverify: the login site could not start ({e:#}): E.5.1.1's customer-side point will be 検証不能");
+            eprintln!("gcverify: the login site could not start ({e:#}): E.5.1.1's customer-side point and C.4.5.1's HTTP checks will be 検証不能");
             UNAVAILABLE.to_string()
         }
     };
-    let url = login.url.get_ref().replacen(PLACEHOLDER, &base, 1);
-    *login.url.get_mut() = url;
-    if let Some(u) = login.logged_in_url.as_mut() {
-        *u = u.replacen(PLACEHOLDER, &base, 1);
+    let fill = |t: &mut String| *t = t.replacen(PLACEHOLDER, &base, 1);
+    // The demo's partner system for C.4.5.1 is the same local site.
+    for e in &mut scenario.integrations.endpoints {
+        fill(&mut e.target);
     }
-    login.username = login_site::STAFF_USER.to_string();
-    // Set before any probe runs; the values are this run's, never printed.
-    if let Some(var) = &login.password_env {
-        std::env::set_var(var, &password);
+    for h in scenario.integrations.processes.iter_mut().filter_map(|p| p.http.as_mut()) {
+        fill(&mut h.url);
     }
-    if let Some(var) = &login.totp_secret_env {
-        std::env::set_var(var, &secret);
+    if let Some(login) = scenario.login.as_mut() {
+        fill(login.url.get_mut());
+        if let Some(u) = login.logged_in_url.as_mut() {
+            fill(u);
+        }
+        login.username = login_site::STAFF_USER.to_string();
+        // Set before any probe runs; the values are this run's, never printed.
+        if let Some(var) = &login.password_env {
+            std::env::set_var(var, &password);
+        }
+        if let Some(var) = &login.totp_secret_env {
+            std::env::set_var(var, &secret);
+        }
     }
     Ok(started.ok())
 }

@@ -100,9 +100,9 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let reads = |sections: &[&str]| {
         opts.only.as_ref().is_none_or(|only| sections.iter().any(|s| catalog.items_reading(s).iter().any(|id| only.iter().any(|o| o == id))))
     };
-    let _demo_db = if reads(&["database", "integrations.process"]) { crate::database::prepare_demo(&mut scenario).await? } else { None };
-    // Demo: E.5.1.1's customer-side point logs in to a local site with TOTP.
-    let _demo_login = if reads(&["[login]"]) { crate::login_site::prepare_demo(&mut scenario, &root).await? } else { None };
+    let _demo_db = if reads(&["database", "integrations.process", "performance.metric"]) { crate::database::prepare_demo(&mut scenario).await? } else { None };
+    // Demo: E.5.1.1's customer-side point logs in to a local site with TOTP (also C.4.5.1's partner).
+    let _demo_login = if reads(&["[login]", "integrations"]) { crate::login_site::prepare_demo(&mut scenario, &root).await? } else { None };
     // B.2.1.4/B.2.1.5: histograms go next to the reports; demos get a local web target.
     let _web_target = crate::load::prepare(&mut scenario, &out_dir).await?;
     // Demo: A.1.5.1 is computed from a short history recorded for real now.

@@ -202,3 +202,39 @@ fn scope_with_a_mistyped_tag_warns_with_the_values_seen_and_exits_2() {
     assert_eq!(code(&o), 2, "{stdout}\n{stderr}");
     assert!(stdout.contains("System=jyuk1 に一致するリソースなし") && stdout.contains("juki（"), "{stdout}");
 }
+
+/// The demo's deep checks run against the local services it starts: the
+/// staff login with TOTP (Django + django-otp), the partner system and its
+/// processes, the B.1.1.x metrics read from the demo database by command.
+#[test]
+fn demo_deep_checks_run_against_local_services() {
+    let pg = gcverify_demo::postgres::find_bin_dir().is_some();
+    for (env, want) in [("demo", "OK"), ("demo-noncompliant", "NG")] {
+        let out = tempfile::tempdir().expect("tempdir");
+        let o = xtask(&["verify", "--env", env, "--only", "E.5.1.1,C.4.5.1,B.1.1.3", "--format", "json", "--out", out.path().to_str().expect("utf8")]);
+        let (stdout, stderr) = text(&o);
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.path().join("result.json")).unwrap_or_else(|e| panic!("{env}: {e}\n{stdout}\n{stderr}")))
+                .expect("JSON");
+        let items = json["items"].as_array().expect("items");
+        let point = |id: &str, pid: &str| {
+            let item = items.iter().find(|i| i["id"] == id).unwrap_or_else(|| panic!("{id}"));
+            item["points"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["id"] == pid))
+                .map(|p| p["outcome"].as_str().unwrap_or("").to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(point("E.5.1.1", "staff-2fa"), want, "{env}: staff two-factor login\n{stderr}");
+        assert_eq!(point("C.4.5.1", "endpoints-reachable"), "OK", "{env}");
+        if pg {
+            assert_eq!(point("C.4.5.1", "processes-work"), want, "{env}");
+            let b113 = items.iter().find(|i| i["id"] == "B.1.1.3").expect("B.1.1.3");
+            assert_eq!(b113["outcome"], want, "{env}: {b113}");
+        }
+        assert!(
+            !std::fs::read_to_string(out.path().join("result.json")).expect("json").contains("PGPASSWORD=\""),
+            "{env}: commands are not echoed with credentials"
+        );
+    }
+}
