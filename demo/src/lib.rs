@@ -12,6 +12,7 @@ pub mod seed_continuity;
 pub mod seed_network;
 pub mod seed_scale;
 pub mod seed_security;
+pub mod tls_server;
 
 pub use moto::{ensure_venv, find_moto_server, MotoServer};
 pub use seed::{seed, Seeded};

@@ -8,76 +8,25 @@ mod common;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use gcverify_checks::{EvidenceStatus, Outcome};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use gcverify_demo::tls_server::{self, Certs};
 use tokio::net::TcpListener;
 
 // ---------------------------------------------------------------- TLS servers
 
-struct Certs {
-    leaf_pem: String,
-    key_pem: String,
-    leaf_der: Vec<u8>,
-    key_der: Vec<u8>,
-    /// PEM of the issuing CA (None for self-signed).
-    ca_pem: Option<String>,
-}
-
-fn params(expired: bool) -> CertificateParams {
-    let mut p = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-    p.distinguished_name.push(DnType::CommonName, "localhost");
-    if expired {
-        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
-        p.not_after = rcgen::date_time_ymd(2021, 1, 1);
-    }
-    p
-}
-
-/// A leaf for `localhost` signed by a fresh CA (valid or expired).
 fn ca_signed(expired: bool) -> Certs {
-    let ca_key = KeyPair::generate().expect("ca key");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "gcverify test CA");
-    let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
-    let issuer = Issuer::from_params(&ca_params, &ca_key);
-    let key = KeyPair::generate().expect("leaf key");
-    let leaf = params(expired).signed_by(&key, &issuer).expect("leaf");
-    Certs { leaf_pem: leaf.pem(), key_pem: key.serialize_pem(), leaf_der: leaf.der().to_vec(), key_der: key.serialize_der(), ca_pem: Some(ca_cert.pem()) }
+    tls_server::ca_signed(expired).expect("certificates")
 }
 
 fn self_signed() -> Certs {
-    let key = KeyPair::generate().expect("key");
-    let cert = params(false).self_signed(&key).expect("cert");
-    Certs { leaf_pem: cert.pem(), key_pem: key.serialize_pem(), leaf_der: cert.der().to_vec(), key_der: key.serialize_der(), ca_pem: None }
+    tls_server::self_signed().expect("certificate")
 }
 
-/// A rustls server on 127.0.0.1 that completes handshakes until the test ends.
 async fn rustls_server(c: &Certs) -> SocketAddr {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![CertificateDer::from(c.leaf_der.clone())], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(c.key_der.clone())))
-        .expect("server config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let _ = tokio::time::timeout(Duration::from_secs(5), acceptor.accept(tcp)).await;
-            });
-        }
-    });
-    addr
+    tls_server::start(c).await.expect("TLS server")
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {

@@ -9,6 +9,7 @@ mod drill;
 mod load;
 mod login_site;
 mod scope;
+mod tls_target;
 mod verify;
 
 use std::process::ExitCode;

@@ -102,6 +102,8 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     };
     let _demo_db = if reads(&["database", "integrations.process", "performance.metric"]) { crate::database::prepare_demo(&mut scenario).await? } else { None };
     // Demo: E.5.1.1's customer-side point logs in to a local site with TOTP (also C.4.5.1's partner).
+    // Demo: E.6.1.1's office endpoint is a local TLS server with a private CA.
+    let _demo_tls = if reads(&["[transit]"]) { crate::tls_target::prepare_demo(&mut scenario).await? } else { None };
     let _demo_login = if reads(&["[login]", "integrations"]) { crate::login_site::prepare_demo(&mut scenario, &root).await? } else { None };
     // B.2.1.4/B.2.1.5: histograms go next to the reports; demos get a local web target.
     let _web_target = crate::load::prepare(&mut scenario, &out_dir).await?;

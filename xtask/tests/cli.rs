@@ -205,13 +205,14 @@ fn scope_with_a_mistyped_tag_warns_with_the_values_seen_and_exits_2() {
 
 /// The demo's deep checks run against the local services it starts: the
 /// staff login with TOTP (Django + django-otp), the partner system and its
-/// processes, the B.1.1.x metrics read from the demo database by command.
+/// processes, the B.1.1.x metrics read from the demo database by command,
+/// the office TLS endpoint.
 #[test]
 fn demo_deep_checks_run_against_local_services() {
     let pg = gcverify_demo::postgres::find_bin_dir().is_some();
     for (env, want) in [("demo", "OK"), ("demo-noncompliant", "NG")] {
         let out = tempfile::tempdir().expect("tempdir");
-        let o = xtask(&["verify", "--env", env, "--only", "E.5.1.1,C.4.5.1,B.1.1.3", "--format", "json", "--out", out.path().to_str().expect("utf8")]);
+        let o = xtask(&["verify", "--env", env, "--only", "E.5.1.1,C.4.5.1,B.1.1.3,E.6.1.1", "--format", "json", "--out", out.path().to_str().expect("utf8")]);
         let (stdout, stderr) = text(&o);
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.path().join("result.json")).unwrap_or_else(|e| panic!("{env}: {e}\n{stdout}\n{stderr}")))
@@ -227,6 +228,8 @@ fn demo_deep_checks_run_against_local_services() {
         };
         assert_eq!(point("E.5.1.1", "staff-2fa"), want, "{env}: staff two-factor login\n{stderr}");
         assert_eq!(point("C.4.5.1", "endpoints-reachable"), "OK", "{env}");
+        // The office endpoint: a local TLS server, its certificate valid / expired.
+        assert_eq!(point("E.6.1.1", "office-tls"), want, "{env}");
         if pg {
             assert_eq!(point("C.4.5.1", "processes-work"), want, "{env}");
             let b113 = items.iter().find(|i| i["id"] == "B.1.1.3").expect("B.1.1.3");

@@ -101,18 +101,18 @@ pub async fn validate(
 /// The drill's database copies, judged by their validation queries.
 pub async fn restore_validation(input: Arc<ProbeInput>) -> Findings {
     let checks = input.scenario.continuity.drill.as_ref().map(|d| d.validations.as_slice()).unwrap_or_default();
+    let Some(drill) = input.drill.as_ref() else {
+        return Findings::cannot(
+            "復元データの検証は --restore-drill で復元したコピーを [[continuity.drill.validation]] の照会で確かめる（この実行では復元していない）",
+            "restored data is validated on the copies of `verify --restore-drill` with [[continuity.drill.validation]] queries; this run restored nothing",
+        );
+    };
     if checks.is_empty() {
         return Findings::cannot(
             "[[continuity.drill.validation]]（復元したデータを確かめる照会）がシナリオにない（対象なし）",
             "no [[continuity.drill.validation]] in the scenario: nothing to validate restored data with",
         );
     }
-    let Some(drill) = input.drill.as_ref() else {
-        return Findings::cannot(
-            "復元データの検証は --restore-drill で復元したコピーに対して行う（この実行では復元していない）",
-            "restored data is validated on the copies of `verify --restore-drill`; this run restored nothing",
-        );
-    };
     let mut f = Findings::new(input.now);
     let mut databases = 0;
     for r in drill.resources.iter().filter(|r| matches!(r.resource_type.as_str(), "RDS" | "Aurora")) {
