@@ -81,6 +81,22 @@ pub enum EvidenceStatus {
     Error,
 }
 
+impl EvidenceStatus {
+    /// The word a report shows: 適合 / 違反 / 参考 / 検証不能, or pass / fail / info / error.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (EvidenceStatus::Pass, Lang::Ja) => "適合",
+            (EvidenceStatus::Fail, Lang::Ja) => "違反",
+            (EvidenceStatus::Info, Lang::Ja) => "参考",
+            (EvidenceStatus::Error, Lang::Ja) => "検証不能",
+            (EvidenceStatus::Pass, Lang::En) => "pass",
+            (EvidenceStatus::Fail, Lang::En) => "fail",
+            (EvidenceStatus::Info, Lang::En) => "info",
+            (EvidenceStatus::Error, Lang::En) => "error",
+        }
+    }
+}
+
 /// One observation: what was looked at, what was seen, through which call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {

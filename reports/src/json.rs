@@ -56,6 +56,22 @@ pub fn write_json(report: &RunReport, path: &Path) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
+/// Reads a saved `result.json` back (for `cargo xtask report --from`): the
+/// schema version must be this one; errors name the file and the line.
+pub fn read_json(path: &Path) -> anyhow::Result<RunReport> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}:{}:{}: not JSON: {e}", path.display(), e.line(), e.column()))?;
+    let obj = doc.as_object_mut().ok_or_else(|| anyhow::anyhow!("{}: not a gcverify result (no JSON object)", path.display()))?;
+    match obj.remove("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(JSON_SCHEMA_VERSION) => {}
+        Some(v) => anyhow::bail!("{}: schema_version {v}, this gcverify reads {JSON_SCHEMA_VERSION}", path.display()),
+        None => anyhow::bail!("{}: no schema_version: not a gcverify result.json", path.display()),
+    }
+    obj.remove("counts");
+    serde_json::from_value(doc).with_context(|| format!("{}: not a gcverify result", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +125,21 @@ mod tests {
         assert_eq!(back.items.len(), 50);
         assert_eq!(back.items[1].evidence, report.items[1].evidence);
         assert_eq!(back.started_at, report.started_at);
+    }
+
+    #[test]
+    fn a_written_report_reads_back_the_same_and_bad_files_say_why() {
+        let report = crate::testutil::sample_report();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("result.json");
+        write_json(&report, &path).expect("write");
+        let back = read_json(&path).expect("read back");
+        assert_eq!(to_json_string(&back).expect("json"), to_json_string(&report).expect("json"));
+        std::fs::write(&path, "{\"schema_version\": 99}").expect("write");
+        assert!(read_json(&path).expect_err("newer schema").to_string().contains("schema_version 99"));
+        std::fs::write(&path, "{\n  \"items\": [,]\n}").expect("write");
+        let e = read_json(&path).expect_err("broken").to_string();
+        assert!(e.contains("result.json:2:"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Renders a gcverify run three ways: a terminal table ([`render_table`]),
-//! `result.json` ([`write_json`]) and `検証結果.xlsx` ([`write_xlsx`]) in the
-//! layout of the 検証結果 table. [`write_files`] writes the file formats a
-//! user asked for into one directory.
+//! Renders a gcverify run: a terminal table ([`render_table`]), `result.json`
+//! ([`write_json`]), `検証結果.xlsx` ([`write_xlsx`]) in the layout of the
+//! 検証結果 table, `検証結果.md` ([`render_markdown`]) and `junit.xml`
+//! ([`render_junit`]). [`write_files`] writes the file formats a user asked
+//! for into one directory.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -16,10 +17,14 @@ use gcverify_checks::model::{Outcome, RunReport};
 pub use gcverify_checks::model::Lang;
 
 mod json;
+mod junit;
+mod markdown;
 mod table;
 mod xlsx;
 
-pub use json::{to_json_string, write_json, JSON_SCHEMA_VERSION};
+pub use json::{read_json, to_json_string, write_json, JSON_SCHEMA_VERSION};
+pub use junit::render_junit;
+pub use markdown::render_markdown;
 pub use table::{render_table, render_table_with};
 pub use xlsx::write_xlsx;
 
@@ -27,6 +32,10 @@ pub use xlsx::write_xlsx;
 pub const JSON_FILE_NAME: &str = "result.json";
 /// File name of the spreadsheet inside the output directory.
 pub const XLSX_FILE_NAME: &str = "検証結果.xlsx";
+/// File name of the Markdown report.
+pub const MARKDOWN_FILE_NAME: &str = "検証結果.md";
+/// File name of the JUnit report.
+pub const JUNIT_FILE_NAME: &str = "junit.xml";
 
 /// All outcomes, in the order they are tallied everywhere.
 pub(crate) const OUTCOMES: [Outcome; 5] = [Outcome::Ok, Outcome::Ng, Outcome::Error, Outcome::NotApplicable, Outcome::Pending];
@@ -40,17 +49,23 @@ pub enum Format {
     Json,
     /// `検証結果.xlsx`
     Xlsx,
+    /// `検証結果.md` (GitHub/GitLab-flavoured table + NG/ERROR details)
+    Markdown,
+    /// `junit.xml` (one test case per item)
+    Junit,
 }
 
 impl Format {
     /// Every format, in the order of their names in error messages.
-    pub const ALL: [Format; 3] = [Format::Table, Format::Json, Format::Xlsx];
+    pub const ALL: [Format; 5] = [Format::Table, Format::Json, Format::Xlsx, Format::Markdown, Format::Junit];
 
     pub fn name(self) -> &'static str {
         match self {
             Format::Table => "table",
             Format::Json => "json",
             Format::Xlsx => "xlsx",
+            Format::Markdown => "md",
+            Format::Junit => "junit",
         }
     }
 
@@ -60,6 +75,8 @@ impl Format {
             Format::Table => None,
             Format::Json => Some(JSON_FILE_NAME),
             Format::Xlsx => Some(XLSX_FILE_NAME),
+            Format::Markdown => Some(MARKDOWN_FILE_NAME),
+            Format::Junit => Some(JUNIT_FILE_NAME),
         }
     }
 }
@@ -70,9 +87,9 @@ impl fmt::Display for Format {
     }
 }
 
-/// A format name that is not one of `table`, `json`, `xlsx`.
+/// A format name that is not one of [`Format::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown format `{given}`; valid formats are: table, json, xlsx")]
+#[error("unknown format `{given}`; valid formats are: {}", Format::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "))]
 pub struct ParseFormatError {
     pub given: String,
 }
@@ -89,7 +106,7 @@ impl FromStr for Format {
 /// Writes the requested file formats into `dir` (created if missing) and
 /// returns the paths written, in the order requested. [`Format::Table`] is not
 /// a file and is skipped; a format requested twice is written once.
-pub fn write_files(report: &RunReport, catalog: &Catalog, formats: &[Format], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn write_files(report: &RunReport, catalog: &Catalog, formats: &[Format], dir: &Path, lang: Lang) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating output directory {}", dir.display()))?;
     let mut seen = HashSet::new();
     let mut written = Vec::new();
@@ -103,6 +120,8 @@ pub fn write_files(report: &RunReport, catalog: &Catalog, formats: &[Format], di
             Format::Table => continue,
             Format::Json => write_json(report, &path)?,
             Format::Xlsx => write_xlsx(report, catalog, &path)?,
+            Format::Markdown => std::fs::write(&path, render_markdown(report, lang)).with_context(|| format!("writing {}", path.display()))?,
+            Format::Junit => std::fs::write(&path, render_junit(report, lang)).with_context(|| format!("writing {}", path.display()))?,
         }
         written.push(path);
     }
@@ -143,14 +162,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn format_parses_the_three_names_and_lists_them_on_error() {
+    fn format_parses_every_name_and_lists_them_on_error() {
         assert_eq!("table".parse::<Format>(), Ok(Format::Table));
         assert_eq!("JSON".parse::<Format>(), Ok(Format::Json));
         assert_eq!(" xlsx ".parse::<Format>(), Ok(Format::Xlsx));
         let err = "csv".parse::<Format>().expect_err("csv is not a format");
         let msg = err.to_string();
         assert!(msg.contains("`csv`"), "{msg}");
-        for name in ["table", "json", "xlsx"] {
+        for name in ["table", "json", "xlsx", "md", "junit"] {
             assert!(msg.contains(name), "{msg} lacks {name}");
         }
         for f in Format::ALL {
@@ -172,12 +191,13 @@ mod tests {
         let catalog = Catalog::builtin();
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("out").join("nested");
-        let paths = write_files(&report, &catalog, &[Format::Table, Format::Xlsx, Format::Json, Format::Xlsx], &dir).expect("write_files");
-        assert_eq!(paths, vec![dir.join("検証結果.xlsx"), dir.join("result.json")]);
+        let paths = write_files(&report, &catalog, &[Format::Table, Format::Xlsx, Format::Json, Format::Xlsx, Format::Markdown, Format::Junit], &dir, Lang::Ja)
+            .expect("write_files");
+        assert_eq!(paths, vec![dir.join("検証結果.xlsx"), dir.join("result.json"), dir.join("検証結果.md"), dir.join("junit.xml")]);
         for p in &paths {
             assert!(std::fs::metadata(p).expect("written").len() > 0, "{}", p.display());
         }
-        let only_table = write_files(&report, &catalog, &[Format::Table], &dir).expect("table only");
+        let only_table = write_files(&report, &catalog, &[Format::Table], &dir, Lang::Ja).expect("table only");
         assert!(only_table.is_empty());
     }
 }

@@ -226,12 +226,8 @@ fn evidence_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Res
     for result in &report.items {
         for ev in &result.evidence {
             row += 1;
-            let status = match ev.status {
-                EvidenceStatus::Pass => "pass",
-                EvidenceStatus::Fail => "fail",
-                EvidenceStatus::Info => "info",
-                EvidenceStatus::Error => "error",
-            };
+            // The 証跡 sheet is Japanese: 適合 / 違反 / 参考 / 検証不能.
+            let status = ev.status.label(gcverify_checks::model::Lang::Ja);
             sheet.write_string_with_format(row, 0, &result.id, &st.center)?;
             sheet.write_string_with_format(row, 1, status, st.evidence(ev.status))?;
             sheet.write_string_with_format(row, 2, &ev.subject, &st.cell)?;
@@ -479,8 +475,9 @@ mod tests {
         assert_eq!(rows.len() - 1, expected.len());
         for (row, (id, ev)) in rows[1..].iter().zip(&expected) {
             assert_eq!(&row[0], id);
-            let status = serde_json::to_value(ev.status).expect("status");
-            assert_eq!(row[1], status.as_str().expect("string"));
+            // Japanese on the Japanese sheet, not the JSON's status words.
+            assert_eq!(row[1], ev.status.label(gcverify_checks::model::Lang::Ja));
+            assert!(["適合", "違反", "参考", "検証不能"].contains(&row[1].as_str()), "{}", row[1]);
             assert_eq!(row[2], ev.subject);
             assert_eq!(row[3], ev.region.clone().unwrap_or_default());
             assert_eq!(row[4], ev.detail);

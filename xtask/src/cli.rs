@@ -46,6 +46,14 @@ pub enum Command {
     ///   cargo xtask scope --env prod
     ///   cargo xtask scope --env prod --format json > scope.json
     Scope(crate::scope::ScopeArgs),
+    /// Render a saved run again, without touching AWS: reads DIR/result.json and
+    /// writes the formats asked for (e.g. the Markdown and JUnit files for CI, or
+    /// the English table). Exit code as the run's (0 OK … 2 incomplete).
+    ///
+    /// Examples:
+    ///   cargo xtask report --from target/gcverify/prod --format md,junit
+    ///   cargo xtask report --from target/gcverify/prod --format table --lang en
+    Report(ReportArgs),
     /// List the 50 items of the catalog with their probe and whether it is implemented.
     Catalog {
         #[arg(long, value_enum, default_value_t = Lang::Ja)]
@@ -202,9 +210,28 @@ pub struct VerifyArgs {
     pub output: OutputArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Folder of a run (holding its result.json).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// Comma-separated formats: table, json, xlsx, md, junit.
+    #[arg(long, value_delimiter = ',', default_value = "table")]
+    pub format: Vec<String>,
+    /// Where the files go (default: the --from folder).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Lang::Ja)]
+    pub lang: Lang,
+    #[arg(long)]
+    pub no_color: bool,
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
-    /// Comma-separated report formats: table, json, xlsx.
+    /// Comma-separated report formats: table, json, xlsx, md (検証結果.md: a
+    /// GitHub/GitLab table + NG/ERROR details), junit (junit.xml: one test case
+    /// per item; NG = failure, 検証不能 = error, 要確認/対象外 = skipped).
     #[arg(long, value_delimiter = ',', default_value = "table,json,xlsx")]
     pub format: Vec<String>,
     /// Output folder (default: target/gcverify/ENV/).
@@ -284,6 +311,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
                 .await
         }
         Command::Scope(args) => crate::scope::scope(args).await,
+        Command::Report(args) => crate::verify::report(args),
         Command::Catalog { lang } => {
             crate::verify::print_catalog(lang.into());
             Ok(0)

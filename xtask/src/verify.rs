@@ -145,7 +145,8 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         let width = terminal_width();
         println!("{}", gcverify_reports::render_table_with(&report, lang, width, color, args.output.detail));
     }
-    let written = gcverify_reports::write_files(&report, &catalog, &formats, &out_dir).with_context(|| format!("writing reports to {}", out_dir.display()))?;
+    let written =
+        gcverify_reports::write_files(&report, &catalog, &formats, &out_dir, lang).with_context(|| format!("writing reports to {}", out_dir.display()))?;
     for p in &written {
         eprintln!("gcverify: wrote {}", p.display());
     }
@@ -161,6 +162,26 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     );
     // A copy the drill could not delete must not look like a clean run.
     Ok(if drill_left_behind { report.exit_code().max(gcverify_checks::model::exit_code::INCOMPLETE) } else { report.exit_code() })
+}
+
+/// `cargo xtask report --from DIR`: a saved run rendered again, no AWS.
+pub fn report(args: crate::cli::ReportArgs) -> Result<i32> {
+    let catalog = Catalog::builtin();
+    let formats: Vec<Format> = args.format.iter().map(|f| f.parse::<Format>().map_err(|e| config_err(format!("--format: {e}")))).collect::<Result<_>>()?;
+    let source = args.from.join(gcverify_reports::JSON_FILE_NAME);
+    let report = gcverify_reports::read_json(&source).map_err(|e| config_err(format!("--from: {e:#}")))?;
+    let lang: Lang = args.lang.into();
+    if formats.contains(&Format::Table) {
+        let color = !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        println!("{}", gcverify_reports::render_table_with(&report, lang, terminal_width(), color, false));
+    }
+    let out = args.out.unwrap_or(args.from);
+    // Re-rendering never overwrites the run's own record.
+    let files: Vec<Format> = formats.into_iter().filter(|f| !(*f == Format::Json && out.join(gcverify_reports::JSON_FILE_NAME) == source)).collect();
+    for p in gcverify_reports::write_files(&report, &catalog, &files, &out, lang).with_context(|| format!("writing reports to {}", out.display()))? {
+        eprintln!("gcverify: wrote {}", p.display());
+    }
+    Ok(report.exit_code())
 }
 
 fn progress_bar() -> ProgressBar {

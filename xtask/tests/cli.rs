@@ -212,7 +212,17 @@ fn demo_deep_checks_run_against_local_services() {
     let pg = gcverify_demo::postgres::find_bin_dir().is_some();
     for (env, want) in [("demo", "OK"), ("demo-noncompliant", "NG")] {
         let out = tempfile::tempdir().expect("tempdir");
-        let o = xtask(&["verify", "--env", env, "--only", "E.5.1.1,C.4.5.1,B.1.1.3,E.6.1.1", "--format", "json", "--out", out.path().to_str().expect("utf8")]);
+        let o = xtask(&[
+            "verify",
+            "--env",
+            env,
+            "--only",
+            "E.5.1.1,C.4.5.1,B.1.1.3,E.6.1.1",
+            "--format",
+            "json,md,junit",
+            "--out",
+            out.path().to_str().expect("utf8"),
+        ]);
         let (stdout, stderr) = text(&o);
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.path().join("result.json")).unwrap_or_else(|e| panic!("{env}: {e}\n{stdout}\n{stderr}")))
@@ -239,5 +249,36 @@ fn demo_deep_checks_run_against_local_services() {
             !std::fs::read_to_string(out.path().join("result.json")).expect("json").contains("PGPASSWORD=\""),
             "{env}: commands are not echoed with credentials"
         );
+        // The CI and wiki formats are written beside it.
+        let md = std::fs::read_to_string(out.path().join("検証結果.md")).expect("検証結果.md");
+        assert!(md.contains("| E.5.1.1 |") && md.contains("| C.4.5.1 |"), "{md}");
+        let junit = std::fs::read_to_string(out.path().join("junit.xml")).expect("junit.xml");
+        assert_eq!(junit.matches("<testcase ").count(), 4, "{junit}");
+        assert_eq!(junit.contains("<failure "), want == "NG", "{junit}");
     }
+}
+
+/// A saved run renders again without AWS: the Markdown and JUnit files from
+/// `result.json`, the English table, the run's exit code; a missing or broken
+/// result.json is a usage error (3) naming the file.
+#[test]
+fn report_renders_a_saved_run_again() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().to_str().expect("utf8");
+    let o = xtask(&["verify", "--env", "demo-noncompliant", "--only", "E.6.1.2,C.4.3.1", "--format", "json", "--out", dir]);
+    let ran = code(&o);
+    assert_eq!(ran, 1, "{:?}", text(&o));
+    let before = std::fs::read_to_string(out.path().join("result.json")).expect("result.json");
+    let o = xtask(&["report", "--from", dir, "--format", "table,json,md,junit", "--lang", "en", "--no-color"]);
+    let (stdout, stderr) = text(&o);
+    assert_eq!(code(&o), ran, "the run's exit code\n{stdout}\n{stderr}");
+    assert!(stdout.contains("| E.6.1.2") && stdout.contains("| Result "), "{stdout}");
+    assert!(std::fs::read_to_string(out.path().join("検証結果.md")).expect("md").starts_with("# Verification results"));
+    assert!(std::fs::read_to_string(out.path().join("junit.xml")).expect("junit").contains("<failure "));
+    assert_eq!(std::fs::read_to_string(out.path().join("result.json")).expect("json"), before, "the run's record is not rewritten");
+
+    let empty = tempfile::tempdir().expect("tempdir");
+    let o = xtask(&["report", "--from", empty.path().to_str().expect("utf8")]);
+    assert_eq!(code(&o), 3, "{:?}", text(&o));
+    assert!(text(&o).1.contains("result.json"), "{:?}", text(&o));
 }

@@ -96,12 +96,7 @@ pub trait StatusStr {
 
 impl StatusStr for gcverify_checks::Evidence {
     fn status_str(&self) -> &'static str {
-        match self.status {
-            gcverify_checks::EvidenceStatus::Pass => "pass",
-            gcverify_checks::EvidenceStatus::Fail => "fail",
-            gcverify_checks::EvidenceStatus::Info => "info",
-            gcverify_checks::EvidenceStatus::Error => "error",
-        }
+        self.status.label(gcverify_checks::model::Lang::En)
     }
 }
 

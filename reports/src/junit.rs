@@ -1,0 +1,108 @@
+//! `junit.xml`: one test case per item, for CI systems (GitLab, Jenkins,
+//! GitHub Actions reporters). NG is a failure, 検証不能 an error, 要確認 and
+//! 対象外 are skipped with their reason, OK passes.
+
+use std::fmt::Write as _;
+
+use gcverify_checks::model::{Lang, Outcome, RunReport};
+
+/// The JUnit XML of a run.
+pub fn render_junit(report: &RunReport, lang: Lang) -> String {
+    let count = |o: Outcome| report.count(o);
+    let secs = (report.finished_at - report.started_at).num_milliseconds().max(0) as f64 / 1000.0;
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let name = format!("gcverify {} {} {}", report.municipality, report.system, report.environment);
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{secs:.3}\">",
+        esc(&name),
+        report.items.len(),
+        count(Outcome::Ng),
+        count(Outcome::Error),
+        count(Outcome::Pending) + count(Outcome::NotApplicable)
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{secs:.3}\" timestamp=\"{}\">",
+        esc(&name),
+        report.items.len(),
+        count(Outcome::Ng),
+        count(Outcome::Error),
+        count(Outcome::Pending) + count(Outcome::NotApplicable),
+        report.started_at.format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    for i in &report.items {
+        let t = (i.finished_at - i.started_at).num_milliseconds().max(0) as f64 / 1000.0;
+        let _ = write!(out, "    <testcase classname=\"{}\" name=\"{} {}\" time=\"{t:.3}\"", esc(&i.category), esc(&i.id), esc(&i.metric));
+        let summary = esc(i.summary(lang));
+        let body = i
+            .evidence
+            .iter()
+            .map(|e| format!("{} {}{}: {}", e.status.label(lang), e.subject, e.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(), e.detail))
+            .collect::<Vec<_>>()
+            .join("\n");
+        match i.outcome {
+            Outcome::Ok => out.push_str("/>\n"),
+            Outcome::Ng => {
+                let _ = writeln!(out, ">\n      <failure message=\"{summary}\" type=\"NG\">{}</failure>\n    </testcase>", esc(&body));
+            }
+            Outcome::Error => {
+                let _ = writeln!(out, ">\n      <error message=\"{summary}\" type=\"ERROR\">{}</error>\n    </testcase>", esc(&body));
+            }
+            Outcome::Pending | Outcome::NotApplicable => {
+                let _ = writeln!(out, ">\n      <skipped message=\"{}: {summary}\"/>\n    </testcase>", i.outcome.label(lang));
+            }
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// XML text and attribute escaping; characters XML 1.0 forbids are dropped.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            '\t' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::sample_report;
+
+    #[test]
+    fn one_case_per_item_with_failures_errors_and_skips_counted() {
+        let mut report = sample_report();
+        report.items[2].summary = "違反 <script>&\"x\"\u{1}".into();
+        let xml = render_junit(&report, Lang::Ja);
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+        let suite = doc.descendants().find(|n| n.has_tag_name("testsuite")).expect("suite");
+        let cases: Vec<_> = suite.children().filter(|n| n.has_tag_name("testcase")).collect();
+        assert_eq!(cases.len(), 50);
+        let n = |tag: &str| cases.iter().filter(|c| c.children().any(|k| k.has_tag_name(tag))).count();
+        assert_eq!(n("failure"), report.count(Outcome::Ng));
+        assert_eq!(n("error"), report.count(Outcome::Error));
+        assert_eq!(n("skipped"), report.count(Outcome::Pending) + report.count(Outcome::NotApplicable));
+        assert_eq!(suite.attribute("failures"), Some(report.count(Outcome::Ng).to_string().as_str()));
+        assert_eq!(suite.attribute("errors"), Some(report.count(Outcome::Error).to_string().as_str()));
+        // Text survives escaping as it was (minus the control character).
+        let third = &cases[2];
+        let msg = third.children().find(|k| k.is_element()).and_then(|k| k.attribute("message")).unwrap_or("");
+        if report.items[2].outcome == Outcome::Ng {
+            assert_eq!(msg, "違反 <script>&\"x\"");
+        }
+        assert!(cases[0].attribute("name").is_some_and(|s| s.starts_with(&report.items[0].id)));
+    }
+}

@@ -1,0 +1,106 @@
+//! `検証結果.md`: the 検証結果 table as GitHub/GitLab-flavoured Markdown (one
+//! row per item), then the observations behind every NG and 検証不能 row, so
+//! that a merge request, a wiki or an issue can carry the run as it is.
+
+use std::fmt::Write as _;
+
+use gcverify_checks::model::{ItemResult, Lang, Outcome, RunReport};
+
+use crate::{jst_minute, tally};
+
+/// The Markdown report, in `lang`.
+pub fn render_markdown(report: &RunReport, lang: Lang) -> String {
+    let ja = lang == Lang::Ja;
+    let mut out = String::new();
+    let title = if ja { "検証結果" } else { "Verification results" };
+    let _ = writeln!(out, "# {title}: {} {} ({})\n", cell(&report.municipality), cell(&report.system), cell(&report.environment));
+    let _ = writeln!(
+        out,
+        "{} {} – {} JST · gcverify {}\n",
+        if ja { "実行" } else { "Run" },
+        jst_minute(report.started_at),
+        jst_minute(report.finished_at),
+        report.tool_version
+    );
+    let _ = writeln!(out, "**{}**\n", tally(report, lang));
+    let header =
+        if ja { ["項番", "小項目", "選択レベル", "種別", "結果", "事象"] } else { ["ID", "Metric", "Level", "Kind", "Result", "Finding"] };
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let _ = writeln!(out, "|{}|", header.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+    for i in &report.items {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            i.id,
+            cell(&i.metric),
+            cell(&i.selected_level),
+            cell(i.kind.label(lang)),
+            mark(i.outcome, lang),
+            cell(i.summary(lang))
+        );
+    }
+    let troubled: Vec<&ItemResult> = report.items.iter().filter(|i| matches!(i.outcome, Outcome::Ng | Outcome::Error)).collect();
+    if !troubled.is_empty() {
+        let _ = writeln!(out, "\n## {}\n", if ja { "NG・検証不能の詳細" } else { "NG and ERROR details" });
+        for i in troubled {
+            let _ = writeln!(out, "### {} {} — {}\n", i.id, cell(&i.metric), i.outcome.label(lang));
+            let _ = writeln!(out, "{}\n", cell(i.summary(lang)));
+            for e in &i.evidence {
+                let region = e.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                let _ = writeln!(out, "- {} `{}`{region}: {} — {}", e.status.label(lang), cell(&e.subject), cell(&e.detail), cell(&e.source));
+            }
+            out.push('\n');
+        }
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "> {}", cell(if ja { &w.ja } else { &w.en }));
+    }
+    out
+}
+
+/// The outcome, bold when it needs attention.
+fn mark(o: Outcome, lang: Lang) -> String {
+    match o {
+        Outcome::Ng | Outcome::Error => format!("**{}**", o.label(lang)),
+        _ => o.label(lang).to_string(),
+    }
+}
+
+/// Text made safe inside a table cell: pipes escaped, line breaks as `<br>`.
+fn cell(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('|', "\\|").replace("\r\n", "\n").replace('\n', "<br>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::sample_report;
+
+    #[test]
+    fn fifty_rows_and_details_for_every_ng_and_error_row() {
+        let report = sample_report();
+        let md = render_markdown(&report, Lang::Ja);
+        let rows = md.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| 項番")).count();
+        assert_eq!(rows, 50, "{md}");
+        // Every table row has exactly the header's 6 cells (7 unescaped pipes).
+        for l in md.lines().filter(|l| l.starts_with("| ")) {
+            let pipes = l.match_indices('|').filter(|(i, _)| *i == 0 || &l[i - 1..*i] != "\\").count();
+            assert_eq!(pipes, 7, "{l}");
+        }
+        let troubled = report.items.iter().filter(|i| matches!(i.outcome, Outcome::Ng | Outcome::Error)).count();
+        assert!(troubled > 0);
+        assert_eq!(md.matches("\n### ").count(), troubled, "{md}");
+        assert!(md.contains("**NG**") && md.contains("**検証不能**"), "{md}");
+        assert!(md.contains(&tally(&report, Lang::Ja)));
+    }
+
+    #[test]
+    fn english_and_cells_that_would_break_the_table() {
+        let mut report = sample_report();
+        report.items[0].summary_en = "a | b\nsecond line".into();
+        let md = render_markdown(&report, Lang::En);
+        assert!(md.starts_with("# Verification results:"), "{md}");
+        assert!(md.contains("a \\| b<br>second line"), "{md}");
+        assert!(md.contains("| ID | Metric | Level | Kind | Result | Finding |"));
+    }
+}
