@@ -12,7 +12,8 @@ use anyhow::{bail, Context, Result};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use sqlx::{Connection, Executor};
 
-use crate::postgres::{JUKI_ROWS, READ_ONLY_ROLE};
+use crate::moto::free_port;
+use crate::postgres::{juki_resident, JUKI_ROWS, READ_ONLY_ROLE};
 
 /// `mariadbd` and `mariadb-install-db`: `GCVERIFY_MARIADB_BIN` (a folder holding
 /// both), else the Debian package's places.
@@ -31,11 +32,6 @@ pub struct MariaDbServer {
     port: u16,
 }
 
-fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
-    Ok(l.local_addr()?.port())
-}
-
 impl MariaDbServer {
     /// Initialise and start a server with `server_id` (binary log on).
     pub async fn start(server_id: u32) -> Result<Self> {
@@ -48,6 +44,8 @@ impl MariaDbServer {
             .args(["--no-defaults", "--auth-root-authentication-method=normal", "--skip-test-db"])
             .arg(format!("--datadir={}", data.display()))
             .arg(format!("--user={user}"))
+            // Its own temporary folder: bootstraps running side by side in /tmp collide.
+            .arg(format!("--tmpdir={}", dir.path().display()))
             .output()
             .with_context(|| format!("running {}", install.display()))?;
         if !out.status.success() {
@@ -58,6 +56,7 @@ impl MariaDbServer {
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
             .arg(format!("--socket={}", dir.path().join("sock").display()))
+            .arg(format!("--tmpdir={}", dir.path().display()))
             .arg(format!("--pid-file={}", dir.path().join("pid").display()))
             .arg(format!("--log-error={}", dir.path().join("error.log").display()))
             .arg(format!("--port={port}"))
@@ -153,13 +152,8 @@ pub async fn seed_juki(server: &MariaDbServer, ro_password: &str, plaintext_kana
          VALUES (AES_ENCRYPT(?, 'demo-key'), TO_BASE64(AES_ENCRYPT(?, 'demo-key')), CONCAT('ENC:', SHA2(RAND(), 256)), {kana})"
     );
     for i in 0..JUKI_ROWS {
-        sqlx::query(&sql)
-            .bind(format!("住基 花子{i}"))
-            .bind(format!("東京都千代田区霞が関{i}-1-1"))
-            .bind(format!("ジュウキ ハナコ{i}"))
-            .execute(&mut db)
-            .await
-            .context("inserting a resident")?;
+        let [name, address, kana] = juki_resident(i);
+        sqlx::query(&sql).bind(name).bind(address).bind(kana).execute(&mut db).await.context("inserting a resident")?;
     }
     Ok(())
 }
