@@ -131,17 +131,14 @@ mod rds {
 }
 mod bk {
     pub use aws_sdk_backup::operation::describe_recovery_point::DescribeRecoveryPointOutput;
-    pub use aws_sdk_backup::operation::get_backup_plan::GetBackupPlanOutput;
     pub use aws_sdk_backup::operation::get_backup_selection::GetBackupSelectionOutput;
-    pub use aws_sdk_backup::operation::list_backup_plans::ListBackupPlansOutput;
     pub use aws_sdk_backup::operation::list_backup_selections::ListBackupSelectionsOutput;
     pub use aws_sdk_backup::operation::list_recovery_points_by_backup_vault::ListRecoveryPointsByBackupVaultOutput;
     pub use aws_sdk_backup::operation::list_recovery_points_by_resource::ListRecoveryPointsByResourceOutput;
     pub use aws_sdk_backup::operation::list_restore_jobs::ListRestoreJobsOutput;
     pub use aws_sdk_backup::types::{
-        BackupPlan, BackupPlansListMember, BackupRule, BackupSelection, BackupSelectionsListMember, Condition, ConditionType, CopyAction, Lifecycle,
-        RecoveryPointByBackupVault, RecoveryPointByResource, RecoveryPointStatus, RestoreJobCreator, RestoreJobStatus, RestoreJobsListMember,
-        RestoreValidationStatus,
+        BackupRule, BackupSelection, BackupSelectionsListMember, Condition, ConditionType, CopyAction, Lifecycle, RecoveryPointByBackupVault,
+        RecoveryPointByResource, RecoveryPointStatus, RestoreJobCreator, RestoreJobStatus, RestoreJobsListMember, RestoreValidationStatus,
     };
     pub use aws_sdk_backup::Client;
 }
@@ -190,30 +187,19 @@ fn no_clusters() -> Rule {
 }
 
 fn plans(continuous: bool) -> Vec<Rule> {
-    vec![
-        mock!(bk::Client::list_backup_plans).then_output(|| {
-            bk::ListBackupPlansOutput::builder()
-                .backup_plans_list(bk::BackupPlansListMember::builder().backup_plan_name("juki-daily").backup_plan_id("plan-1").build())
-                .build()
-        }),
-        mock!(bk::Client::get_backup_plan).then_output(move || {
-            let rule = bk::BackupRule::builder()
-                .rule_name("daily")
-                .target_backup_vault_name("juki-vault")
-                .schedule_expression(DAILY)
-                .start_window_minutes(60)
-                .completion_window_minutes(120)
-                .enable_continuous_backup(continuous)
-                .lifecycle(bk::Lifecycle::builder().delete_after_days(35).build())
-                .copy_actions(bk::CopyAction::builder().destination_backup_vault_arn(DR_VAULT).build().expect("copy action"))
-                .build()
-                .expect("rule");
-            bk::GetBackupPlanOutput::builder()
-                .backup_plan_id("plan-1")
-                .backup_plan(bk::BackupPlan::builder().backup_plan_name("juki-daily").rules(rule).build().expect("plan"))
-                .build()
-        }),
-    ]
+    common::backup_plan(move || {
+        bk::BackupRule::builder()
+            .rule_name("daily")
+            .target_backup_vault_name("juki-vault")
+            .schedule_expression(DAILY)
+            .start_window_minutes(60)
+            .completion_window_minutes(120)
+            .enable_continuous_backup(continuous)
+            .lifecycle(bk::Lifecycle::builder().delete_after_days(35).build())
+            .copy_actions(bk::CopyAction::builder().destination_backup_vault_arn(DR_VAULT).build().expect("copy action"))
+            .build()
+            .expect("rule")
+    })
 }
 
 /// One selection: by tag System=juki, or (by_tag=false) only instance i-0juki1 and the DB by ARN.

@@ -53,13 +53,11 @@ mod rds {
 }
 mod bk {
     pub use aws_sdk_backup::operation::describe_restore_job::DescribeRestoreJobOutput;
-    pub use aws_sdk_backup::operation::get_backup_plan::GetBackupPlanOutput;
     pub use aws_sdk_backup::operation::get_recovery_point_restore_metadata::GetRecoveryPointRestoreMetadataOutput;
-    pub use aws_sdk_backup::operation::list_backup_plans::ListBackupPlansOutput;
     pub use aws_sdk_backup::operation::list_recovery_points_by_backup_vault::ListRecoveryPointsByBackupVaultOutput;
     pub use aws_sdk_backup::operation::list_recovery_points_by_resource::ListRecoveryPointsByResourceOutput;
     pub use aws_sdk_backup::operation::start_restore_job::StartRestoreJobOutput;
-    pub use aws_sdk_backup::types::{BackupPlan, BackupPlansListMember, BackupRule, CopyAction, RecoveryPointByBackupVault};
+    pub use aws_sdk_backup::types::{BackupRule, CopyAction, RecoveryPointByBackupVault};
     pub use aws_sdk_backup::types::{RecoveryPointByResource, RecoveryPointStatus, RestoreJobStatus};
     pub use aws_sdk_backup::Client;
 }
@@ -459,23 +457,12 @@ const DR_COPY: &str = "arn:aws:ec2:ap-northeast-3:123456789012:instance/i-0copy"
 
 /// Backup plans copying to the DR vault (or, `copies = false`, to none).
 fn plans(copies: bool) -> Vec<Rule> {
-    vec![
-        mock!(bk::Client::list_backup_plans).then_output(|| {
-            bk::ListBackupPlansOutput::builder()
-                .backup_plans_list(bk::BackupPlansListMember::builder().backup_plan_name("juki-daily").backup_plan_id("plan-1").build())
-                .build()
-        }),
-        mock!(bk::Client::get_backup_plan).then_output(move || {
-            let mut rule = bk::BackupRule::builder().rule_name("daily").target_backup_vault_name("juki-vault").schedule_expression("cron(0 17 * * ? *)");
-            if copies {
-                rule = rule.copy_actions(bk::CopyAction::builder().destination_backup_vault_arn(DR_VAULT).build().expect("copy action"));
-            }
-            bk::GetBackupPlanOutput::builder()
-                .backup_plan_id("plan-1")
-                .backup_plan(bk::BackupPlan::builder().backup_plan_name("juki-daily").rules(rule.build().expect("rule")).build().expect("plan"))
-                .build()
-        }),
-    ]
+    common::backup_plan(move || {
+        let rule = bk::BackupRule::builder().rule_name("daily").target_backup_vault_name("juki-vault").schedule_expression("cron(0 17 * * ? *)");
+        let rule =
+            if copies { rule.copy_actions(bk::CopyAction::builder().destination_backup_vault_arn(DR_VAULT).build().expect("copy action")) } else { rule };
+        rule.build().expect("rule")
+    })
 }
 
 /// The DR vault's copy of every resource asked about.

@@ -11,6 +11,8 @@ use anyhow::{bail, Context, Result};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::Connection;
 
+use crate::moto::free_port;
+
 /// The superuser of the throwaway cluster.
 pub const SUPERUSER: &str = "postgres";
 
@@ -55,11 +57,6 @@ pub struct PgServer {
     port: u16,
     password: String,
     run_as: Option<String>,
-}
-
-fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
-    Ok(l.local_addr()?.port())
 }
 
 impl PgServer {
@@ -184,6 +181,15 @@ fn user_ids(user: &str) -> Result<(u32, u32)> {
         .with_context(|| format!("no system user {user} (the postgresql package creates it)"))
 }
 
+/// Resident `i` of the seeded 住民記録 table in the clear: name, address, kana
+/// (both engines' seeds store these, encrypted or not).
+pub fn juki_resident(i: i32) -> [String; 3] {
+    [format!("住基 花子{i}"), format!("東京都千代田区霞が関{i}-1-1"), format!("ジュウキ ハナコ{i}")]
+}
+
+/// Fragments of the seeded residents' clear text that no result may show.
+pub const JUKI_PLAINTEXT: &[&str] = &["住基", "花子", "東京都", "霞が関", "ジュウキ", "ハナコ"];
+
 /// The read-only role the deep checks log in as.
 pub const READ_ONLY_ROLE: &str = "gcverify_ro";
 /// Rows of the seeded 住民記録 table.
@@ -210,19 +216,14 @@ pub async fn seed_juki(server: &PgServer, ro_password: &str, plaintext_kana: boo
         .context("creating the read-only role")?;
     // pg_monitor: read-only statistics, e.g. a replica's WAL receiver state (sql.replica_lag).
     db.execute(format!("GRANT SELECT ON residents TO {READ_ONLY_ROLE}; GRANT pg_monitor TO {READ_ONLY_ROLE}").as_str()).await.context("granting SELECT")?;
+    let kana = if plaintext_kana { "convert_to($3, 'UTF8')" } else { "pgp_sym_encrypt($3, 'demo-key')" };
+    let sql = format!(
+        "INSERT INTO residents (name_enc, address_enc, my_number_enc, kana_enc) VALUES (
+           pgp_sym_encrypt($1, 'demo-key'), armor(pgp_sym_encrypt($2, 'demo-key')), 'ENC:' || encode(gen_random_bytes(24), 'hex'), {kana})"
+    );
     for i in 0..JUKI_ROWS {
-        let kana = if plaintext_kana { "convert_to($3, 'UTF8')" } else { "pgp_sym_encrypt($3, 'demo-key')" };
-        let sql = format!(
-            "INSERT INTO residents (name_enc, address_enc, my_number_enc, kana_enc) VALUES (
-               pgp_sym_encrypt($1, 'demo-key'), armor(pgp_sym_encrypt($2, 'demo-key')), 'ENC:' || encode(gen_random_bytes(24), 'hex'), {kana})"
-        );
-        sqlx::query(&sql)
-            .bind(format!("住基 花子{i}"))
-            .bind(format!("東京都千代田区霞が関{i}-1-1"))
-            .bind(format!("ジュウキ ハナコ{i}"))
-            .execute(&mut db)
-            .await
-            .context("inserting a resident")?;
+        let [name, address, kana] = juki_resident(i);
+        sqlx::query(&sql).bind(name).bind(address).bind(kana).execute(&mut db).await.context("inserting a resident")?;
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use gcverify_checks::{EvidenceStatus, Outcome};
 use gcverify_demo::login_site::{LoginSite, Mode, STAFF_TOTP_SECRET, STAFF_USER};
 
 mod common;
-use common::{emulator, login_python, moto, probe_input};
+use common::{emulator, login_python, moto, probe_input, shown};
 
 const PASSWORD: &str = "Kyoutsuu-Test-Pw-7731";
 
@@ -29,13 +29,9 @@ async fn judge(endpoint: &str, login: &str) -> Conclusion {
     login::staff_2fa(probe_input("E.5.1.1", "3", s, emulator(endpoint), chrono::Utc::now())).await.conclude("3")
 }
 
-fn everything(c: &Conclusion) -> String {
-    format!("{} {} {:?}", c.summary.ja, c.summary.en, c.evidence)
-}
-
 /// Nothing secret in the conclusion: the password, the TOTP secret, any code near now.
 fn assert_nothing_secret(c: &Conclusion) {
-    let text = everything(c);
+    let text = shown(c);
     assert!(!text.contains(PASSWORD) && !text.contains(STAFF_TOTP_SECRET), "a credential leaked: {text}");
     let totp = totp_rs::Builder::new().with_secret(totp_rs::Secret::try_from_base32(STAFF_TOTP_SECRET).expect("b32")).build_noncompliant();
     let now = chrono::Utc::now().timestamp() as u64;
@@ -59,7 +55,7 @@ async fn two_step_login_with_the_totp_secret_is_ok() {
         site.url("/portal/")
     );
     let c = judge("http://127.0.0.1:9", &section(&site, &extra)).await;
-    assert_eq!(c.outcome, Outcome::Ok, "{}", everything(&c));
+    assert_eq!(c.outcome, Outcome::Ok, "{}", shown(&c));
     let s = statuses(&c);
     assert!(s.contains(&("password-only".into(), EvidenceStatus::Pass)) && s.contains(&("second-factor".into(), EvidenceStatus::Pass)), "{s:?}");
     assert!(c.evidence.iter().any(|e| e.detail.contains("127.0.0.1/login/otp/")), "the challenge page is named: {:?}", c.evidence);
@@ -71,7 +67,7 @@ async fn without_the_totp_secret_the_second_factor_is_pending() {
     let site = site(Mode::Totp, Some(STAFF_TOTP_SECRET)).await;
     std::env::set_var("GCVERIFY_T2_PW", PASSWORD);
     let c = judge("http://127.0.0.1:9", &section(&site, "password_env = \"GCVERIFY_T2_PW\"")).await;
-    assert_eq!(c.outcome, Outcome::Pending, "{}", everything(&c));
+    assert_eq!(c.outcome, Outcome::Pending, "{}", shown(&c));
     assert!(c.summary.ja.contains("二要素目の完了は未確認") && c.summary.ja.contains("パスワードだけでは"), "{}", c.summary.ja);
     assert_nothing_secret(&c);
 }
@@ -82,7 +78,7 @@ async fn the_password_alone_reaching_the_portal_is_ng() {
     std::env::set_var("GCVERIFY_T3_PW", PASSWORD);
     std::env::set_var("GCVERIFY_T3_TOTP", STAFF_TOTP_SECRET);
     let c = judge("http://127.0.0.1:9", &section(&site, "password_env = \"GCVERIFY_T3_PW\"\ntotp_secret_env = \"GCVERIFY_T3_TOTP\"")).await;
-    assert_eq!(c.outcome, Outcome::Ng, "{}", everything(&c));
+    assert_eq!(c.outcome, Outcome::Ng, "{}", shown(&c));
     assert!(c.summary.ja.contains("パスワードだけでログイン後の画面") && c.summary.ja.contains("127.0.0.1/portal/"), "{}", c.summary.ja);
     assert_nothing_secret(&c);
 }
@@ -93,7 +89,7 @@ async fn a_wrong_totp_secret_does_not_log_in_and_is_ng() {
     std::env::set_var("GCVERIFY_T4_PW", PASSWORD);
     std::env::set_var("GCVERIFY_T4_TOTP", "KRUGKIDROVUWG2ZAMJZG653OEBTG66BA");
     let c = judge("http://127.0.0.1:9", &section(&site, "password_env = \"GCVERIFY_T4_PW\"\ntotp_secret_env = \"GCVERIFY_T4_TOTP\"")).await;
-    assert_eq!(c.outcome, Outcome::Ng, "{}", everything(&c));
+    assert_eq!(c.outcome, Outcome::Ng, "{}", shown(&c));
     assert!(c.summary.ja.contains("正しいTOTPコードでもログイン後の画面に到達しなかった"), "{}", c.summary.ja);
     assert!(statuses(&c).contains(&("password-only".into(), EvidenceStatus::Pass)));
 }
@@ -123,9 +119,9 @@ async fn what_cannot_be_tried_is_error_never_ok() {
     ];
     for (text, why) in cases {
         let c = judge("http://127.0.0.1:9", &text).await;
-        assert_eq!(c.outcome, Outcome::Error, "{why}: {}", everything(&c));
+        assert_eq!(c.outcome, Outcome::Error, "{why}: {}", shown(&c));
         assert!(c.summary.ja.contains(why), "expected {why:?} in {}", c.summary.ja);
-        assert!(!everything(&c).contains(PASSWORD), "the password leaked: {}", everything(&c));
+        assert!(!shown(&c).contains(PASSWORD), "the password leaked: {}", shown(&c));
     }
     drop(site);
     // Nothing listens any more.
@@ -133,7 +129,7 @@ async fn what_cannot_be_tried_is_error_never_ok() {
         "[login]\nurl = \"http://127.0.0.1:9/login/\"\nusername = \"{STAFF_USER}\"\npassword_env = \"GCVERIFY_T5_GOOD\"\notp_field = \"otp_token\"\nlogged_in_marker = \"ログアウト\"\ntimeout_secs = 2\n"
     );
     let c = judge("http://127.0.0.1:9", &text).await;
-    assert_eq!(c.outcome, Outcome::Error, "{}", everything(&c));
+    assert_eq!(c.outcome, Outcome::Error, "{}", shown(&c));
     assert!(c.summary.ja.contains("127.0.0.1/login/"), "{}", c.summary.ja);
     // No [login] at all.
     let c = judge("http://127.0.0.1:9", "").await;
@@ -149,12 +145,12 @@ async fn credentials_from_secrets_manager() {
     let value = serde_json::json!({ "username": STAFF_USER, "password": PASSWORD, "totp_secret": STAFF_TOTP_SECRET }).to_string();
     let arn = sm.create_secret().name("juki/login-test").secret_string(value).send().await.expect("secret").arn.expect("arn");
     let c = judge(&moto.endpoint(), &section(&site, &format!("secret_arn = \"{arn}\""))).await;
-    assert_eq!(c.outcome, Outcome::Ok, "{}", everything(&c));
+    assert_eq!(c.outcome, Outcome::Ok, "{}", shown(&c));
     assert_nothing_secret(&c);
 
     // A secret that does not exist is ERROR naming the call, not a login attempt.
     let missing = arn.replace("juki/login-test", "juki/absent");
     let c = judge(&moto.endpoint(), &section(&site, &format!("secret_arn = \"{missing}\""))).await;
-    assert_eq!(c.outcome, Outcome::Error, "{}", everything(&c));
+    assert_eq!(c.outcome, Outcome::Error, "{}", shown(&c));
     assert!(c.summary.en.contains("secretsmanager:GetSecretValue"), "{}", c.summary.en);
 }

@@ -39,19 +39,13 @@ pub async fn probe(args: AvailabilityArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Items that read the availability store.
-const ITEMS: [&str; 3] = ["A.1.5.1", "C.1.1.1", "C.1.1.2"];
-
 /// Demo only: record a few seconds of real probing (the non-compliant demo
 /// stops and restarts the target) so A.1.5.1 is computed from the store.
 /// The store goes to `out_dir/availability.sqlite`. Returns the local
 /// target, which must live until the run ends.
-pub async fn record_demo(scenario: &mut Scenario, path: &Path, only: Option<&[String]>, out_dir: &Path) -> Result<Option<LocalTarget>> {
+pub async fn record_demo(scenario: &mut Scenario, path: &Path, out_dir: &Path) -> Result<Option<LocalTarget>> {
     let Some(demo_cfg) = scenario.demo.as_ref() else { return Ok(None) };
     let compliant = demo_cfg.seed == gcverify_scenarios::DemoSeed::Compliant;
-    if only.is_some_and(|o| !o.iter().any(|i| ITEMS.contains(&i.as_str()))) {
-        return Ok(None);
-    }
     let Some(section) = scenario.availability.as_mut() else { return Ok(None) };
     // Each run records into its own output folder, so concurrent demo runs never share a store.
     let out_dir = if out_dir.is_absolute() { out_dir.to_path_buf() } else { std::env::current_dir().context("current directory")?.join(out_dir) };

@@ -21,11 +21,16 @@ pub struct DemoDatabase {
 /// Where PostgreSQL cannot start, the host says why in the row's reason.
 const UNAVAILABLE_HOST: &str = "demo-postgresql-not-installed.invalid";
 
-/// A fresh random password for this run (hex of 16 bytes of /dev/urandom).
-fn password() -> Result<String> {
-    let mut b = [0u8; 16];
+/// `n` bytes of /dev/urandom: the demo's credentials are fresh for each run.
+pub fn random_bytes(n: usize) -> Result<Vec<u8>> {
+    let mut b = vec![0u8; n];
     std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).context("reading /dev/urandom")?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    Ok(b)
+}
+
+/// A fresh random password (hex of `n` random bytes).
+pub fn random_hex(n: usize) -> Result<String> {
+    Ok(random_bytes(n)?.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// Start and seed the demo database when the demo scenario asks for it.
@@ -34,7 +39,7 @@ pub async fn prepare_demo(scenario: &mut Scenario) -> Result<Option<DemoDatabase
     let compliant = demo.seed == gcverify_scenarios::DemoSeed::Compliant;
     let Some(db) = scenario.database.as_mut().filter(|d| d.host == PLACEHOLDER) else { return Ok(None) };
     eprintln!("gcverify: starting a throwaway PostgreSQL with a 住民記録 table for the demo ...");
-    let admin_password = password()?;
+    let admin_password = random_hex(16)?;
     let server = match PgServer::start(&admin_password).await {
         Ok(s) => s,
         Err(e) => {
@@ -46,7 +51,7 @@ pub async fn prepare_demo(scenario: &mut Scenario) -> Result<Option<DemoDatabase
             return Ok(None);
         }
     };
-    let ro_password = password()?;
+    let ro_password = random_hex(16)?;
     gcverify_demo::postgres::seed_juki(&server, &ro_password, !compliant).await.context("seeding the demo database")?;
     let var = db.password_env.clone().context("the demo [database] names no password_env")?;
     // Set before any probe runs; the value is this run's random password, never printed.

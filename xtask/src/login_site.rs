@@ -4,22 +4,15 @@
 //! it with `url = "http://{demo_login_site}/login/"`; `demo` gets the two-step site
 //! with TOTP, `demo-noncompliant` the one where the password alone logs in.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use gcverify_demo::login_site::{self, LoginSite, Mode};
 use gcverify_scenarios::Scenario;
-use std::io::Read;
 use std::path::Path;
 
 pub const PLACEHOLDER: &str = "http://{demo_login_site}";
 
 /// Where the site cannot start, the host says why in the row's reason.
 const UNAVAILABLE: &str = "http://demo-login-site-not-installed.invalid";
-
-fn random(n: usize) -> Result<Vec<u8>> {
-    let mut b = vec![0u8; n];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).context("reading /dev/urandom")?;
-    Ok(b)
-}
 
 /// Start the demo login site when the demo scenario's `[login]` names it; the
 /// test account's password and TOTP secret are fresh for this run and reach
@@ -35,8 +28,8 @@ pub async fn prepare_demo(scenario: &mut Scenario, repo_root: &Path) -> Result<O
         return Ok(None);
     }
     eprintln!("gcverify: starting the demo's staff login site (Django + django-otp) ...");
-    let password: String = random(12)?.iter().map(|x| format!("{x:02x}")).collect();
-    let secret = totp_rs::Secret::from(random(20)?).to_base32();
+    let password = crate::database::random_hex(12)?;
+    let secret = totp_rs::Secret::from(crate::database::random_bytes(20)?).to_base32();
     let started = match login_site::ensure_requirements(repo_root) {
         Ok(python) => LoginSite::start(&python, mode, &password, Some(&secret)).await,
         Err(e) => Err(e),

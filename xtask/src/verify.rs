@@ -95,20 +95,20 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
 
     let (aws, _moto) = connect(&mut scenario, &root).await?;
 
-    // Demo: E.6.1.2's database point reads a throwaway PostgreSQL.
     // Demo services start only when the run includes an item that reads them.
     let reads = |sections: &[&str]| {
         opts.only.as_ref().is_none_or(|only| sections.iter().any(|s| catalog.items_reading(s).iter().any(|id| only.iter().any(|o| o == id))))
     };
+    // Demo: E.6.1.2's database point reads a throwaway PostgreSQL.
     let _demo_db = if reads(&["database", "integrations.process", "performance.metric"]) { crate::database::prepare_demo(&mut scenario).await? } else { None };
-    // Demo: E.5.1.1's customer-side point logs in to a local site with TOTP (also C.4.5.1's partner).
     // Demo: E.6.1.1's office endpoint is a local TLS server with a private CA.
     let _demo_tls = if reads(&["[transit]"]) { crate::tls_target::prepare_demo(&mut scenario).await? } else { None };
+    // Demo: E.5.1.1's customer-side point logs in to a local site with TOTP (also C.4.5.1's partner).
     let _demo_login = if reads(&["[login]", "integrations"]) { crate::login_site::prepare_demo(&mut scenario, &root).await? } else { None };
     // B.2.1.4/B.2.1.5: histograms go next to the reports; demos get a local web target.
     let _web_target = crate::load::prepare(&mut scenario, &out_dir).await?;
     // Demo: A.1.5.1 is computed from a short history recorded for real now.
-    let _availability_target = crate::availability::record_demo(&mut scenario, &path, opts.only.as_deref(), &out_dir).await?;
+    let _availability_target = if reads(&["[availability]"]) { crate::availability::record_demo(&mut scenario, &path, &out_dir).await? } else { None };
     if _availability_target.is_some() {
         opts.now = chrono::Utc::now();
     }

@@ -177,23 +177,12 @@ async fn flow(b: &Browser<'_>, url: &Url, password: &Secret, totp: Option<&Totp>
 
 /// The password and, if any, the TOTP secret.
 async fn credentials(login: &Login, input: &ProbeInput) -> Result<(Secret, Option<Secret>), String> {
-    let from_arn = match &login.secret_arn {
-        Some(arn) => {
-            Some((secret::from_secrets_manager(&input.aws, arn, "password").await?, secret::from_secrets_manager(&input.aws, arn, "totp_secret").await?))
-        }
-        None => None,
-    };
-    let password = match (&login.password_env, &from_arn) {
-        (Some(var), _) => secret::from_env(var, "[login] password_env")?,
-        (None, Some((Some(p), _))) => p.clone(),
-        (None, Some((None, _))) => return Err("[login] secret_arn の secret に password キーがない / the secret has no `password` key".into()),
-        (None, None) => return Err("[login] に password_env も secret_arn もない / [login] has neither password_env nor secret_arn".into()),
-    };
-    let totp = match (&login.totp_secret_env, from_arn) {
-        (Some(var), _) => Some(secret::from_env(var, "[login] totp_secret_env")?),
-        (None, Some((_, t))) => t,
-        (None, None) => None,
-    };
+    let arn = login.secret_arn.as_deref();
+    let password = secret::resolve(&input.aws, login.password_env.as_deref(), arn, "password", "[login] password_env").await?.ok_or_else(|| match arn {
+        Some(_) => "[login] secret_arn の secret に password キーがない / the secret has no `password` key".to_string(),
+        None => "[login] に password_env も secret_arn もない / [login] has neither password_env nor secret_arn".to_string(),
+    })?;
+    let totp = secret::resolve(&input.aws, login.totp_secret_env.as_deref(), arn, "totp_secret", "[login] totp_secret_env").await?;
     Ok((password, totp))
 }
 

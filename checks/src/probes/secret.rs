@@ -59,6 +59,17 @@ pub async fn from_secrets_manager(aws: &AwsContext, arn: &str, key: &str) -> Res
     Ok(pick(text, key))
 }
 
+/// A credential from the environment variable `env` (`what` names the
+/// setting) or else the Secrets Manager secret `arn` (its key `key`); `Ok(None)`
+/// when neither is given or the secret has no such key.
+pub async fn resolve(aws: &AwsContext, env: Option<&str>, arn: Option<&str>, key: &str, what: &str) -> Result<Option<Secret>, String> {
+    match (env, arn) {
+        (Some(var), _) => from_env(var, what).map(Some),
+        (None, Some(arn)) => from_secrets_manager(aws, arn, key).await,
+        (None, None) => Ok(None),
+    }
+}
+
 /// A JSON object's string `key`, or the whole text when it is not a JSON object.
 fn pick(text: &str, key: &str) -> Option<Secret> {
     match serde_json::from_str::<serde_json::Value>(text) {

@@ -89,3 +89,24 @@ pub fn inventory_defaults() -> Vec<Rule> {
         }),
     ]
 }
+
+#[allow(dead_code)] // only the continuity and drill tests read backup plans
+/// One backup plan `juki-daily` (ID `plan-1`) whose one rule `rule()` builds.
+pub fn backup_plan(rule: impl Fn() -> aws_sdk_backup::types::BackupRule + Send + Sync + 'static) -> Vec<Rule> {
+    use aws_sdk_backup::operation::get_backup_plan::GetBackupPlanOutput;
+    use aws_sdk_backup::operation::list_backup_plans::ListBackupPlansOutput;
+    use aws_sdk_backup::types::{BackupPlan, BackupPlansListMember};
+    vec![
+        mock!(aws_sdk_backup::Client::list_backup_plans).then_output(|| {
+            ListBackupPlansOutput::builder()
+                .backup_plans_list(BackupPlansListMember::builder().backup_plan_name("juki-daily").backup_plan_id("plan-1").build())
+                .build()
+        }),
+        mock!(aws_sdk_backup::Client::get_backup_plan).then_output(move || {
+            GetBackupPlanOutput::builder()
+                .backup_plan_id("plan-1")
+                .backup_plan(BackupPlan::builder().backup_plan_name("juki-daily").rules(rule()).build().expect("plan"))
+                .build()
+        }),
+    ]
+}

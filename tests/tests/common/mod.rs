@@ -100,6 +100,28 @@ impl StatusStr for gcverify_checks::Evidence {
     }
 }
 
+/// A context for checks that make no AWS call (the database and login checks
+/// without a `secret_arn`).
+pub fn no_aws() -> Arc<AwsContext> {
+    Arc::new(AwsContext::from_config(aws_config::SdkConfig::builder().build(), false))
+}
+
+/// Everything a report could show of a probe's conclusion.
+pub fn shown(c: &gcverify_checks::probes::Conclusion) -> String {
+    let mut t = format!("{}\n{}\n", c.summary.ja, c.summary.en);
+    for e in &c.evidence {
+        t.push_str(&format!("{:?} {} {:?} {} {}\n", e.status, e.subject, e.region, e.detail, e.source));
+    }
+    t
+}
+
+/// Neither the seeded residents' clear text nor any of `credentials` appears in `text`.
+pub fn assert_no_value(text: &str, credentials: &[&str]) {
+    for leaked in gcverify_demo::postgres::JUKI_PLAINTEXT.iter().chain(credentials) {
+        assert!(!text.contains(leaked), "a stored value or a credential reached the result: {leaked}\n{text}");
+    }
+}
+
 /// Whether the throwaway-PostgreSQL tests can run (NOT RUN, or a failure under GCVERIFY_REQUIRE_POSTGRES).
 pub fn postgres_available() -> bool {
     gcverify_demo::postgres::available_for_tests()

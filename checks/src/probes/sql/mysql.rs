@@ -7,7 +7,7 @@ use gcverify_scenarios::Database;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlRow, MySqlSslMode};
 use sqlx::{Connection, Executor, Row};
 
-use super::session::{connect_timed_out, reason, schema_and_table, ReplicaState, SessionError, CONNECT_TIMEOUT};
+use super::session::{connect_timed_out, isolated, reason, schema_and_table, ReplicaState, SessionError, CONNECT_TIMEOUT};
 use crate::probes::secret::Secret;
 
 /// The server's error number (1045 access denied …), when the error is MySQL's.
@@ -141,21 +141,14 @@ fn text(row: &MySqlRow, names: &[&str]) -> Option<String> {
     })
 }
 
-/// A savepoint keeps one failed query from affecting the next.
+/// The scenario's own query returning one integer.
 pub(super) async fn count(conn: &mut MySqlConnection, query: &str) -> Result<i64, sqlx::Error> {
-    conn.execute("SAVEPOINT gcverify_process").await?;
-    let value = sqlx::query_scalar::<_, i64>(query).fetch_one(&mut *conn).await;
-    let _ = conn.execute("ROLLBACK TO SAVEPOINT gcverify_process").await;
-    value
+    isolated(conn, query).await
 }
 
 /// `query` (one DATETIME/TIMESTAMP) as seconds since the epoch (the session's time zone).
 pub(super) async fn epoch(conn: &mut MySqlConnection, query: &str) -> Result<Option<f64>, sqlx::Error> {
-    conn.execute("SAVEPOINT gcverify_process").await?;
-    let sql = format!("SELECT CAST(UNIX_TIMESTAMP(({query})) AS DOUBLE)");
-    let value = sqlx::query_scalar::<_, Option<f64>>(&sql).fetch_one(&mut *conn).await;
-    let _ = conn.execute("ROLLBACK TO SAVEPOINT gcverify_process").await;
-    value
+    isolated(conn, &format!("SELECT CAST(UNIX_TIMESTAMP(({query})) AS DOUBLE)")).await
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use gcverify_scenarios::Database;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::{Connection, Executor, Row};
 
-use super::session::{connect_timed_out, reason, schema_and_table, ReplicaState, SessionError, CONNECT_TIMEOUT};
+use super::session::{connect_timed_out, isolated, reason, schema_and_table, ReplicaState, SessionError, CONNECT_TIMEOUT};
 use crate::probes::secret::Secret;
 
 pub(super) async fn open(db: &Database, password: Option<&Secret>) -> Result<PgConnection, SessionError> {
@@ -93,21 +93,14 @@ pub(super) async fn replica_state(conn: &mut PgConnection) -> Result<ReplicaStat
     })
 }
 
-/// A savepoint keeps one failed query from aborting the transaction.
+/// The scenario's own query returning one integer.
 pub(super) async fn count(conn: &mut PgConnection, query: &str) -> Result<i64, sqlx::Error> {
-    conn.execute("SAVEPOINT gcverify_process").await?;
-    let value = sqlx::query_scalar::<_, i64>(query).fetch_one(&mut *conn).await;
-    let _ = conn.execute("ROLLBACK TO SAVEPOINT gcverify_process").await;
-    value
+    isolated(conn, query).await
 }
 
 /// `query` (one timestamp) as seconds since the epoch.
 pub(super) async fn epoch(conn: &mut PgConnection, query: &str) -> Result<Option<f64>, sqlx::Error> {
-    conn.execute("SAVEPOINT gcverify_process").await?;
-    let sql = format!("SELECT EXTRACT(EPOCH FROM ({query}))::float8");
-    let value = sqlx::query_scalar::<_, Option<f64>>(&sql).fetch_one(&mut *conn).await;
-    let _ = conn.execute("ROLLBACK TO SAVEPOINT gcverify_process").await;
-    value
+    isolated(conn, &format!("SELECT EXTRACT(EPOCH FROM ({query}))::float8")).await
 }
 
 #[cfg(test)]

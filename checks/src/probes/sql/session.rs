@@ -44,13 +44,10 @@ pub fn target(db: &Database) -> String {
 /// The password from `password_env` or `secret_arn` (its `password` key); none
 /// when neither is set (trust or certificate authentication).
 async fn password(db: &Database, aws: &AwsContext) -> Result<Option<Secret>, String> {
-    match (&db.password_env, &db.secret_arn) {
-        (Some(var), _) => secret::from_env(var, "[database] password_env").map(Some),
-        (None, Some(arn)) => match secret::from_secrets_manager(aws, arn, "password").await? {
-            Some(p) => Ok(Some(p)),
-            None => Err(format!("secret {arn} has no `password` key / the secret holds no password")),
-        },
-        (None, None) => Ok(None),
+    let found = secret::resolve(aws, db.password_env.as_deref(), db.secret_arn.as_deref(), "password", "[database] password_env").await?;
+    match (&found, &db.secret_arn) {
+        (None, Some(arn)) => Err(format!("secret {arn} has no `password` key / the secret holds no password")),
+        _ => Ok(found),
     }
 }
 
@@ -222,6 +219,23 @@ pub(super) fn reason(db: &Database, e: &sqlx::Error) -> String {
 /// The error when connecting took longer than [`CONNECT_TIMEOUT`].
 pub(super) fn connect_timed_out(db: &Database) -> SessionError {
     SessionError(format!("{} ({}): 接続タイムアウト / connection timed out after {} s", db.engine.get_ref(), target(db), CONNECT_TIMEOUT.as_secs()))
+}
+
+/// One value of the scenario's own query, inside a savepoint so that a
+/// failed query leaves the READ ONLY transaction usable for the next one.
+pub(super) async fn isolated<DB, C, T>(conn: &mut C, sql: &str) -> Result<T, sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut C: sqlx::Executor<'e, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    T: Send + Unpin,
+    (T,): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    use sqlx::Executor;
+    (&mut *conn).execute("SAVEPOINT gcverify_process").await?;
+    let value = sqlx::query_scalar::<DB, T>(sql).fetch_one(&mut *conn).await;
+    let _ = (&mut *conn).execute("ROLLBACK TO SAVEPOINT gcverify_process").await;
+    value
 }
 
 /// `table` or `schema.table` split.
