@@ -6,12 +6,17 @@
 //! typo in a 2,000-line scenario is found in seconds.
 
 mod error;
+pub mod fleet;
+pub mod layers;
 mod model;
 
 pub use error::ScenarioError;
+pub use fleet::{load_fleet, Fleet, Member};
+pub use layers::Sources;
 pub use model::*;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where `--env NAME` looks: `<root>/NAME.toml`.
 pub fn env_path(scenarios_dir: &Path, env: &str) -> PathBuf {
@@ -37,20 +42,30 @@ pub fn available_envs(scenarios_dir: &Path) -> Vec<String> {
     names
 }
 
-/// Read and parse a scenario file. Semantic checks that need the catalog
-/// (known item IDs, valid levels) are done by [`Scenario::validate`].
+/// Read and parse a scenario file and the files it `extends`. Semantic
+/// checks that need the catalog (known item IDs, valid levels) are done by
+/// [`Scenario::validate`].
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { path: path.to_path_buf(), source })?;
-    parse(&text, path)
+    let mut sources = Sources::default();
+    let first = sources.read(path)?;
+    let table = layers::resolve_extends(&mut sources, path, first)?;
+    from_table(table, Arc::new(sources), path)
 }
 
-/// Parse scenario text; `path` is used for messages and relative paths.
+/// Parse scenario text; `path` is used for messages, relative paths and `extends`.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-    let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
-        let (line, column) = e.span().map(|s| error::line_col(text, s.start)).unwrap_or((0, 0));
-        ScenarioError::Invalid { path: path.to_path_buf(), line, column, message: e.message().trim().to_string() }
-    })?;
-    scenario.source = Some(Source { path: path.to_path_buf(), text: text.to_string() });
+    let mut sources = Sources::default();
+    let first = sources.parse(path, text)?;
+    let table = layers::resolve_extends(&mut sources, path, first)?;
+    from_table(table, Arc::new(sources), path)
+}
+
+/// A merged scenario tree as a [`Scenario`]; `named` is the file the user
+/// named (messages without a span, relative paths).
+pub fn from_table(table: toml_edit::Table, sources: Arc<Sources>, named: &Path) -> Result<Scenario, ScenarioError> {
+    let mut scenario: Scenario =
+        toml_edit::de::from_document(toml_edit::DocumentMut::from(table)).map_err(|e| sources.invalid(e.span(), named, e.message().trim().to_string()))?;
+    scenario.source = Some(Source { sources, path: named.to_path_buf() });
     Ok(scenario)
 }
 
@@ -205,16 +220,21 @@ impl Scenario {
     }
 
     fn problem(&self, span: std::ops::Range<usize>, message: String) -> ScenarioError {
-        let (path, (line, column)) = match &self.source {
-            Some(s) => (s.path.clone(), error::line_col(&s.text, span.start)),
-            None => (PathBuf::from("<scenario>"), (0, 0)),
-        };
-        ScenarioError::Invalid { path, line, column, message }
+        match &self.source {
+            Some(s) => s.sources.invalid(Some(span), &s.path, message),
+            None => ScenarioError::Invalid { path: PathBuf::from("<scenario>"), line: 0, column: 0, message },
+        }
     }
 
-    /// File the scenario was read from, if any.
+    /// File the scenario was read from, if any (the one named, not its bases):
+    /// relative paths in the scenario resolve against its folder.
     pub fn path(&self) -> Option<&Path> {
         self.source.as_ref().map(|s| s.path.as_path())
+    }
+
+    /// Every file this scenario was built from (bases first, then overlays), with its text.
+    pub fn layers(&self) -> Vec<(&Path, &str)> {
+        self.source.as_ref().map(|s| s.sources.files().collect()).unwrap_or_default()
     }
 }
 

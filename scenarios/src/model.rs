@@ -240,8 +240,10 @@ pub struct ObservationOverride {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Source {
+    /// Every file read for this scenario (shared by a fleet's environments).
+    pub sources: std::sync::Arc<crate::Sources>,
+    /// The file named by the user (or the fleet's base scenario).
     pub path: PathBuf,
-    pub text: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -265,6 +267,16 @@ pub struct Aws {
     /// Named profile from ~/.aws/config (SSO and assume-role profiles work).
     #[serde(default)]
     pub profile: Option<String>,
+    /// Role assumed with STS from the default credential chain (or `profile`):
+    /// one account per 団体 in a fleet.
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// The `sts:ExternalId` the role's trust policy requires, if any.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Session name shown in the account's CloudTrail (default `gcverify`).
+    #[serde(default)]
+    pub session_name: Option<String>,
     /// Custom endpoint, e.g. a local emulator. Unset for real AWS.
     #[serde(default)]
     pub endpoint_url: Option<String>,
@@ -276,7 +288,15 @@ pub struct Aws {
 
 impl Default for Aws {
     fn default() -> Self {
-        Self { profile: None, endpoint_url: None, primary_region: default_primary(), dr_region: default_dr() }
+        Self {
+            profile: None,
+            role_arn: None,
+            external_id: None,
+            session_name: None,
+            endpoint_url: None,
+            primary_region: default_primary(),
+            dr_region: default_dr(),
+        }
     }
 }
 

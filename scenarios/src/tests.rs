@@ -158,3 +158,191 @@ fn restore_validations_need_a_database_and_newest_needs_a_limit() {
     assert!(err.contains("x.toml:9:") && err.contains("`住民数` needs [database]"), "{err}");
     assert!(err.contains("x.toml:12:") && err.contains("needs max_lag_minutes"), "{err}");
 }
+
+mod layered {
+    use super::*;
+    use std::fs;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).expect("mkdir");
+        }
+        fs::write(&p, text).expect("write");
+        p
+    }
+
+    const BASE: &str = "[environment]\nname = \"base\"\nmunicipality = \"基本市\"\n\n[aws]\nprimary_region = \"ap-northeast-1\"\n\n[scope]\ntags = { System = \"juki\" }\n\n[levels]\n\"A.1.5.1\" = \"3\"\n\n[backup]\nplans = [\"daily\", \"weekly\"]\n";
+
+    #[test]
+    fn extends_merges_tables_and_replaces_values_and_arrays() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "base.toml", BASE);
+        let prod = write(
+            dir.path(),
+            "prod.toml",
+            "extends = \"base.toml\"\n\n[environment]\nname = \"prod\"\n\n[scope]\ntags = { Municipality = \"A市\" }\n\n[levels]\n\"E.6.1.2\" = \"1\"\n\n[backup]\nplans = [\"prod-daily\"]\n",
+        );
+        let s = load(&prod).expect("loads");
+        assert_eq!(s.environment.name, "prod");
+        assert_eq!(s.environment.municipality, "基本市", "kept from the base");
+        let tags: Vec<(String, String)> = s.scope.tags.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+        assert_eq!(tags.len(), 2, "inline tables merge: {tags:?}");
+        assert_eq!(s.levels.len(), 2, "tables merge");
+        assert_eq!(s.backup.plans, vec!["prod-daily"], "arrays replace");
+        assert_eq!(s.path(), Some(prod.as_path()));
+        assert_eq!(s.layers().len(), 2);
+    }
+
+    #[test]
+    fn chains_of_extends_apply_nearest_last() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "common/base.toml", BASE);
+        write(dir.path(), "common/mid.toml", "extends = \"base.toml\"\n[environment]\nname = \"mid\"\nmunicipality = \"中間市\"\n");
+        let leaf = write(dir.path(), "leaf.toml", "extends = \"common/mid.toml\"\n[environment]\nname = \"leaf\"\n");
+        let s = load(&leaf).expect("loads");
+        assert_eq!((s.environment.name.as_str(), s.environment.municipality.as_str()), ("leaf", "中間市"));
+    }
+
+    #[test]
+    fn a_cycle_in_extends_is_an_error_at_the_extends_line() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "a.toml", "# a\nextends = \"b.toml\"\n[environment]\nname = \"a\"\n");
+        write(dir.path(), "b.toml", "# b\n\n\n\nextends = \"a.toml\"\n[environment]\nname = \"b\"\n");
+        let err = load(&dir.path().join("a.toml")).unwrap_err().to_string();
+        assert!(err.contains("b.toml:5:"), "the extends that closes the cycle: {err}");
+        assert!(err.contains("cycle"), "{err}");
+        let self_cycle = write(dir.path(), "self.toml", "extends = \"./self.toml\"\n");
+        assert!(load(&self_cycle).unwrap_err().to_string().contains("self.toml:1:"));
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line_the_value_came_from() {
+        let dir = tempfile::tempdir().expect("tmp");
+        // A wrong type in the base, a child that is fine: the base's line.
+        write(dir.path(), "base.toml", "[environment]\nname = \"base\"\n\n[engine]\nprobe_timeout_secs = \"slow\"\n");
+        let child = write(dir.path(), "child.toml", "extends = \"base.toml\"\n[environment]\nname = \"child\"\n");
+        let err = load(&child).unwrap_err().to_string();
+        assert!(err.contains("base.toml:5:"), "{err}");
+        // An unknown key in the child: the child's line, though the base is read first.
+        write(dir.path(), "base2.toml", BASE);
+        let child = write(dir.path(), "child2.toml", "extends = \"base2.toml\"\n\n[aws]\nregion = \"us-east-1\"\n");
+        let err = load(&child).unwrap_err().to_string();
+        assert!(err.contains("child2.toml:4:"), "{err}");
+        // Validation spans too: an unknown item in the base's [levels].
+        let s = load(&child_with_levels(dir.path())).expect("parses");
+        let err = s.validate(&|id| id != "Z.9.9.9", &|_, _| Ok(())).unwrap_err().to_string();
+        assert!(err.contains("base3.toml:4:"), "{err}");
+        // A missing base file: at the extends line.
+        let orphan = write(dir.path(), "orphan.toml", "\nextends = \"nope.toml\"\n");
+        assert!(load(&orphan).unwrap_err().to_string().contains("orphan.toml:2:"));
+    }
+
+    fn child_with_levels(dir: &Path) -> PathBuf {
+        write(dir, "base3.toml", "[environment]\nname = \"b\"\n[levels]\n\"Z.9.9.9\" = \"1\"\n");
+        write(dir, "child3.toml", "extends = \"base3.toml\"\n[environment]\nname = \"c\"\n")
+    }
+
+    const FLEET: &str = r#"[fleet]
+name = "asp"
+base = "../base.toml"
+
+[[environment]]
+name = "b-town"
+municipality = "B町"
+role_arn = "arn:aws:iam::222222222222:role/gcverify"
+external_id = "ext-b"
+
+[[environment]]
+name = "a-city"
+municipality = "A市"
+role_arn = "arn:aws:iam::111111111111:role/gcverify"
+shared = "kyodo"
+attestations = "a-city.attest.toml"
+[environment.scenario]
+scope.tags = { Municipality = "A市" }
+levels = { "E.6.1.2" = "1" }
+"#;
+
+    #[test]
+    fn a_fleet_builds_each_environment_over_the_base() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "base.toml", BASE);
+        write(
+            dir.path(),
+            "fleets/a-city.attest.toml",
+            "[[attestation]]\nitem = \"E.1.1.1\"\nresult = \"OK\"\nevidence = \"a.pdf\"\nreviewer = \"A市 山田\"\ndate = 2026-10-01\n",
+        );
+        let path = write(dir.path(), "fleets/asp.toml", FLEET);
+        let fleet = load_fleet(&path).expect("loads");
+        assert_eq!(fleet.name, "asp");
+        let names: Vec<&str> = fleet.members.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["a-city", "b-town"], "name order");
+        let a = &fleet.members[0].scenario;
+        assert_eq!(a.environment.name, "a-city");
+        assert_eq!(a.environment.municipality, "A市");
+        assert_eq!(a.aws.role_arn.as_deref(), Some("arn:aws:iam::111111111111:role/gcverify"));
+        assert_eq!(a.scope.tags.len(), 2, "System from the base, Municipality from the entry");
+        assert_eq!(a.levels.len(), 2);
+        assert_eq!(a.attestation.len(), 1);
+        assert_eq!(fleet.members[0].shared.as_deref(), Some("kyodo"));
+        let b = &fleet.members[1].scenario;
+        assert_eq!(b.aws.external_id.as_deref(), Some("ext-b"));
+        assert_eq!(b.scope.tags.len(), 1);
+        assert!(b.attestation.is_empty(), "another entry's attestations do not leak");
+        // Relative paths resolve against the base scenario's folder.
+        assert_eq!(a.path(), Some(dir.path().join("fleets/../base.toml").as_path()));
+    }
+
+    #[test]
+    fn fleet_errors_name_the_entry_line() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "base.toml", BASE);
+        let no_attest = FLEET.replace("attestations = \"a-city.attest.toml\"\n", "");
+        let bad = no_attest.replace("external_id = \"ext-b\"", "external_id = \"ext-b\"\nregion = \"x\"");
+        let err = load_fleet(&write(dir.path(), "fleets/asp.toml", &bad)).unwrap_err().to_string();
+        assert!(err.contains("asp.toml:10:") && err.contains("region"), "unknown key in an entry: {err}");
+        let twice = no_attest.replace("name = \"a-city\"", "name = \"b-town\"");
+        let err = load_fleet(&write(dir.path(), "fleets/twice.toml", &twice)).unwrap_err().to_string();
+        assert!(err.contains("twice.toml:12:") && err.contains("twice"), "a duplicate name: {err}");
+        let err = load_fleet(&write(dir.path(), "fleets/attest.toml", FLEET)).unwrap_err().to_string();
+        assert!(err.contains("attest.toml:16:") && err.contains("a-city.attest.toml"), "a missing attestations file: {err}");
+        // A wrong type inside an entry's scenario overrides: the fleet file's line.
+        let typed = FLEET
+            .replace("levels = { \"E.6.1.2\" = \"1\" }", "engine = { probe_timeout_secs = \"slow\" }")
+            .replace("attestations = \"a-city.attest.toml\"\n", "");
+        let path = write(dir.path(), "fleets/typed.toml", &typed);
+        let err = load_fleet(&path).unwrap_err().to_string();
+        assert!(err.contains("typed.toml:18:"), "{err}");
+        let unnamed = write(dir.path(), "fleets/unnamed.toml", "[fleet]\nbase = \"../base.toml\"\n[[environment]]\nname = \"../x\"\n");
+        assert!(load_fleet(&unnamed).unwrap_err().to_string().contains("unnamed.toml:4:"));
+        let empty = write(dir.path(), "fleets/empty.toml", "[fleet]\nbase = \"../base.toml\"\n");
+        assert!(load_fleet(&empty).unwrap_err().to_string().contains("no [[environment]]"));
+        let no_base = write(dir.path(), "fleets/nobase.toml", "[fleet]\nbase = \"../missing.toml\"\n[[environment]]\nname = \"x\"\n");
+        assert!(load_fleet(&no_base).unwrap_err().to_string().contains("nobase.toml:2:"));
+    }
+
+    #[test]
+    fn shards_partition_the_fleet_deterministically() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "base.toml", BASE);
+        let mut text = String::from("[fleet]\nbase = \"../base.toml\"\n");
+        for i in 0..7 {
+            text.push_str(&format!("[[environment]]\nname = \"env{i}\"\n"));
+        }
+        let fleet = load_fleet(&write(dir.path(), "fleets/f.toml", &text)).expect("loads");
+        let mut seen: Vec<String> = Vec::new();
+        for i in 1..=3 {
+            let shard: Vec<String> = fleet.shard(i, 3).iter().map(|m| m.name.clone()).collect();
+            assert!(shard.len() == 2 || shard.len() == 3, "{shard:?}");
+            assert_eq!(shard, fleet.shard(i, 3).iter().map(|m| m.name.clone()).collect::<Vec<_>>());
+            seen.extend(shard);
+        }
+        seen.sort();
+        assert_eq!(seen, fleet.members.iter().map(|m| m.name.clone()).collect::<Vec<_>>(), "each member in exactly one shard");
+        assert_eq!(crate::fleet::parse_shard("2/4"), Ok((2, 4)));
+        for bad in ["0/2", "3/2", "1/0", "x/2", "2"] {
+            assert!(crate::fleet::parse_shard(bad).is_err(), "{bad}");
+        }
+    }
+}
