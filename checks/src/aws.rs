@@ -23,6 +23,8 @@ pub struct AwsContext {
     interceptors: Vec<SharedInterceptor>,
     /// Per-region replacements of `interceptors` (tests: a DR region that answers differently).
     regional: std::collections::BTreeMap<String, Vec<SharedInterceptor>>,
+    /// Throttled attempts of every client built here (reported per environment).
+    throttles: crate::aws_calls::ThrottleCounter,
 }
 
 /// One client constructor per service, each with the context's interceptors.
@@ -34,6 +36,7 @@ macro_rules! clients {
                 for i in self.interceptors_for(region) {
                     conf.push_interceptor(i.clone());
                 }
+                conf.push_interceptor(SharedInterceptor::new(self.throttles.clone()));
                 $krate::Client::from_conf(conf.build())
             }
         )*
@@ -45,27 +48,71 @@ impl AwsContext {
     /// environment (`AWS_PROFILE`, `AWS_ENDPOINT_URL`, SSO cache, ...).
     /// No network call happens here; credentials resolve on first use.
     pub async fn load(aws: &gcverify_scenarios::Aws) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(aws.primary_region.clone())).timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(30))
-                .operation_timeout(Duration::from_secs(90))
-                .build(),
-        );
+        Self::load_limited(aws, None).await
+    }
+
+    /// As [`Self::load`], with every call through `limit` (shared by the
+    /// environments of one account in a fleet run) and, when `[aws] role_arn`
+    /// is set, credentials from STS AssumeRole on top of the default chain.
+    /// Retries are the SDK's adaptive mode: throttling slows the client down.
+    pub async fn load_limited(aws: &gcverify_scenarios::Aws, limit: Option<&crate::aws_calls::CallLimit>) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(aws.primary_region.clone()))
+            .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(5))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .operation_timeout(Duration::from_secs(90))
+                    .build(),
+            );
+        if let Some(limit) = limit {
+            loader = loader.http_client(limit.wrap(crate::aws_calls::default_https_client()));
+        }
         if let Some(profile) = &aws.profile {
             loader = loader.profile_name(profile);
         }
         if let Some(url) = &aws.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        let base = loader.load().await;
+        let mut base = loader.load().await;
+        if let Some(role) = &aws.role_arn {
+            let mut provider =
+                aws_config::sts::AssumeRoleProvider::builder(role).session_name(aws.session_name.as_deref().unwrap_or("gcverify")).configure(&base);
+            if let Some(id) = &aws.external_id {
+                provider = provider.external_id(id);
+            }
+            let provider = provider.build().await;
+            base = base.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider)).build();
+        }
         let custom_endpoint = aws.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-        Self { base, custom_endpoint, interceptors: Vec::new(), regional: Default::default() }
+        Self { base, custom_endpoint, interceptors: Vec::new(), regional: Default::default(), throttles: Default::default() }
+    }
+
+    /// Throttled attempts so far, over every client built from this context.
+    pub fn throttled(&self) -> u64 {
+        self.throttles.count()
+    }
+
+    /// Who the credentials are (STS GetCallerIdentity): the account ID and
+    /// caller ARN, or why they cannot be used (a role that cannot be assumed,
+    /// an endpoint that is down) — a fleet environment is checked so before
+    /// its probes run.
+    pub async fn caller_identity(&self) -> Result<(String, String), String> {
+        const CALL: &str = "sts:GetCallerIdentity";
+        let region = self.base.region().map(|r| r.as_ref().to_string()).unwrap_or_else(|| gcverify_scenarios::DEFAULT_PRIMARY_REGION.to_string());
+        match self.sts(&region).get_caller_identity().send().await {
+            Ok(out) => match (out.account(), out.arn()) {
+                (Some(account), Some(arn)) => Ok((account.to_string(), arn.to_string())),
+                _ => Err(format!("{CALL}: answer had no Account/Arn")),
+            },
+            Err(e) => Err(failure_reason(CALL, &e)),
+        }
     }
 
     /// Wrap an existing configuration (tests).
     pub fn from_config(base: SdkConfig, custom_endpoint: bool) -> Self {
-        Self { base, custom_endpoint, interceptors: Vec::new(), regional: Default::default() }
+        Self { base, custom_endpoint, interceptors: Vec::new(), regional: Default::default(), throttles: Default::default() }
     }
 
     /// Add an interceptor to every client built from this context, in every
@@ -109,6 +156,7 @@ impl AwsContext {
         for i in self.interceptors_for(region) {
             conf.push_interceptor(i.clone());
         }
+        conf.push_interceptor(SharedInterceptor::new(self.throttles.clone()));
         aws_sdk_s3::Client::from_conf(conf.build())
     }
 
@@ -142,6 +190,9 @@ where
         },
         SdkError::TimeoutError(_) => format!("{call}: timed out (タイムアウト)"),
         SdkError::DispatchFailure(_) => {
+            if let Some(why) = credentials_failure(err) {
+                return format!("{call}: {why}");
+            }
             let cause = root_cause(err);
             match connect_address(&format!("{err:?}")) {
                 Some(addr) => format!("{call}: endpoint unreachable (接続不可): {addr}: {cause}"),
@@ -167,6 +218,24 @@ fn without_code(call: &str, status: Option<u16>) -> String {
 }
 
 /// The innermost error's text ("Connection refused (os error 111)").
+/// A call that never left because its credentials could not be had (a role
+/// that cannot be assumed, an expired SSO session): said so, with STS's own
+/// error when AssumeRole answered one.
+fn credentials_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    type AssumeRoleFailure = SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError, HttpResponse>;
+    let mut found = false;
+    // From the cause on: the call's own error may be an AssumeRole failure itself.
+    let mut e = err.source();
+    while let Some(cur) = e {
+        if let Some(sts) = cur.downcast_ref::<AssumeRoleFailure>() {
+            return Some(format!("認証情報を取得できない (credentials unavailable): {}", failure_reason("sts:AssumeRole", sts)));
+        }
+        found |= cur.downcast_ref::<aws_credential_types::provider::error::CredentialsError>().is_some();
+        e = cur.source();
+    }
+    found.then(|| format!("認証情報を取得できない (credentials unavailable): {}", root_cause(err)))
+}
+
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut e = err;
     while let Some(next) = e.source() {

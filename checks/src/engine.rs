@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// The restore drill run before the probes, if any.
     pub drill: Option<Arc<crate::drill::DrillReport>>,
+    /// The account cannot be used (see [`ProbeInput::unreachable`]).
+    pub unreachable: Option<Msg>,
 }
 
 impl RunOptions {
@@ -37,6 +39,7 @@ impl RunOptions {
             timeout: Duration::from_secs(s.engine.probe_timeout_secs),
             concurrency: s.engine.concurrency.max(1),
             drill: None,
+            unreachable: None,
         }
     }
 }
@@ -74,6 +77,7 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
             now: opts.now,
             drill: opts.drill.clone(),
             inventory: inventory.clone(),
+            unreachable: opts.unreachable.clone(),
         });
         let refs: Vec<Vec<String>> =
             input.item.points.iter().map(|p| catalog.referenced(&p.text).iter().map(|r| format!("{} {}", r.id, r.check_item)).collect()).collect();
@@ -311,6 +315,9 @@ async fn run_probe(input: Arc<ProbeInput>, name: &str, timeout: Duration) -> Con
     let Some(probe) = probes::lookup(name) else {
         return not_run(name).conclude(&level);
     };
+    if let Some(why) = &input.unreachable {
+        return Findings::decided(Outcome::Error, why.clone()).conclude(&level);
+    }
     // Own task: a panic becomes a JoinError instead of tearing down the run.
     let handle = tokio::spawn((probe.run)(input.clone()));
     let abort = handle.abort_handle();
@@ -365,7 +372,7 @@ mod tests {
     }
 
     fn opts(timeout_ms: u64) -> RunOptions {
-        RunOptions { only: None, now: Utc::now(), timeout: Duration::from_millis(timeout_ms), concurrency: 4, drill: None }
+        RunOptions { only: None, now: Utc::now(), timeout: Duration::from_millis(timeout_ms), concurrency: 4, drill: None, unreachable: None }
     }
 
     #[tokio::test]

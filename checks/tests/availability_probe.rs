@@ -81,6 +81,7 @@ async fn run(text: &str, rules: &[Rule]) -> Vec<ItemResult> {
         timeout: Duration::from_secs(30),
         concurrency: 3,
         drill: None,
+        unreachable: None,
     };
     let mut r = gcverify_checks::run(&Catalog::builtin(), Arc::new(scenario), aws(rules), opts, &|_| {}).await;
     r.items.sort_by(|a, b| a.id.cmp(&b.id));

@@ -72,7 +72,7 @@ async fn remote_copy(level: &str, extra: &str, rules: &[Rule]) -> Conclusion {
 
 /// Runs one item through the real engine (its level map, scenario overrides, task isolation).
 async fn via_engine(id: &str, extra: &str, rules: &[Rule]) -> gcverify_checks::ItemResult {
-    let opts = RunOptions { only: Some(vec![id.to_string()]), now: now(), timeout: Duration::from_secs(30), concurrency: 1, drill: None };
+    let opts = RunOptions { only: Some(vec![id.to_string()]), now: now(), timeout: Duration::from_secs(30), concurrency: 1, drill: None, unreachable: None };
     let mut report = gcverify_checks::run(&Catalog::builtin(), scenario(extra), aws(rules), opts, &|_| {}).await;
     assert_eq!(report.items.len(), 1);
     report.items.remove(0)

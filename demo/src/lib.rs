@@ -3,6 +3,7 @@
 //! with deliberate violations. Used by `cargo xtask verify --env demo` and by
 //! the end-to-end tests.
 
+pub mod fleet;
 pub mod login_site;
 pub mod mariadb;
 pub mod moto;

@@ -16,6 +16,7 @@ use gcverify_checks::model::{Outcome, RunReport};
 
 pub use gcverify_checks::model::Lang;
 
+pub mod fleet;
 mod json;
 mod junit;
 mod markdown;

@@ -27,6 +27,8 @@ pub enum Command {
     ///   cargo xtask verify --env demo
     ///   cargo xtask verify --env prod --only E.6.1.2,C.1.2.5 --lang en
     ///   cargo xtask verify --scenario ./my-city.toml --format json --out ./out
+    ///   cargo xtask verify --fleet juki-asp --jobs 8 --out ./out
+    ///   cargo xtask verify --fleet juki-asp --shard 2/8   # then: report --merge
     Verify(VerifyArgs),
     /// Shortcut for `verify --env demo` (or `--env demo-noncompliant` with --noncompliant).
     Demo {
@@ -53,6 +55,7 @@ pub enum Command {
     /// Examples:
     ///   cargo xtask report --from target/gcverify/prod --format md,junit
     ///   cargo xtask report --from target/gcverify/prod --format table --lang en
+    ///   cargo xtask report --merge shard1/juki-asp shard2/juki-asp --out all/juki-asp
     Report(ReportArgs),
     /// List the 50 items of the catalog with their probe and whether it is implemented.
     Catalog {
@@ -185,11 +188,28 @@ pub enum Site {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Environment name: reads scenarios/NAME.toml.
-    #[arg(long, conflicts_with = "scenario", required_unless_present = "scenario")]
+    #[arg(long, conflicts_with_all = ["scenario", "fleet"], required_unless_present_any = ["scenario", "fleet"])]
     pub env: Option<String>,
     /// Path of a scenario file (instead of --env).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "fleet")]
     pub scenario: Option<PathBuf>,
+    /// Every environment of scenarios/fleets/NAME.toml (or a fleet file's path):
+    /// each municipality's account (role or profile) verified concurrently;
+    /// reports per environment under OUT/FLEET/ENV/ and the fleet summary
+    /// (matrix, fleet.json, fleet.xlsx) in OUT/FLEET/. Exit code: the worst.
+    #[arg(long, conflicts_with = "restore_drill")]
+    pub fleet: Option<String>,
+    /// With --fleet: environments verified at once.
+    #[arg(long, default_value_t = 8, requires = "fleet", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: u32,
+    /// With --fleet: AWS calls in flight at most per account (environments of
+    /// one account share it); throttling slows the SDK's adaptive retry further.
+    #[arg(long, default_value_t = 16, requires = "fleet", value_parser = clap::value_parser!(u32).range(1..))]
+    pub account_calls: u32,
+    /// With --fleet: run only the i-th of n deterministic slices (e.g. 2/8, a
+    /// Kubernetes Indexed Job's index + 1); `report --merge` joins the shards.
+    #[arg(long, requires = "fleet")]
+    pub shard: Option<String>,
     /// A.1.3.2/A.1.3.3: before the probes, restore the newest recovery point of each
     /// resource into the isolated target of [continuity.drill], measure restore time
     /// plus time until healthy, validate restored databases, and delete the copies
@@ -213,8 +233,13 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Folder of a run (holding its result.json).
-    #[arg(long)]
-    pub from: PathBuf,
+    #[arg(long, required_unless_present = "merge", conflicts_with = "merge")]
+    pub from: Option<PathBuf>,
+    /// Fleet shards' folders (each holding a fleet.json, e.g. OUT/FLEET of
+    /// `verify --fleet F --shard i/n`): write the whole fleet's summary
+    /// (matrix, fleet.json, fleet.xlsx) to --out (default: the first folder).
+    #[arg(long, num_args = 1..)]
+    pub merge: Vec<PathBuf>,
     /// Comma-separated formats: table, json, xlsx, md, junit.
     #[arg(long, value_delimiter = ',', default_value = "table")]
     pub format: Vec<String>,
@@ -307,8 +332,19 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Verify(args) => crate::verify::verify(args).await,
         Command::Demo { noncompliant, output } => {
             let env = if noncompliant { "demo-noncompliant" } else { "demo" };
-            crate::verify::verify(VerifyArgs { env: Some(env.into()), scenario: None, restore_drill: false, site: Site::Primary, generation: None, output })
-                .await
+            crate::verify::verify(VerifyArgs {
+                env: Some(env.into()),
+                scenario: None,
+                fleet: None,
+                jobs: 8,
+                account_calls: 16,
+                shard: None,
+                restore_drill: false,
+                site: Site::Primary,
+                generation: None,
+                output,
+            })
+            .await
         }
         Command::Scope(args) => crate::scope::scope(args).await,
         Command::Report(args) => crate::verify::report(args),

@@ -6,6 +6,7 @@ mod bench_scale;
 mod cli;
 mod database;
 mod drill;
+mod fleet;
 mod load;
 mod login_site;
 mod scope;

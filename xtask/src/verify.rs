@@ -67,23 +67,36 @@ pub(crate) async fn connect(scenario: &mut gcverify_scenarios::Scenario, root: &
     }
 }
 
+/// `--format a,b` → formats (a config error names the bad one).
+pub(crate) fn parse_formats(names: &[String]) -> Result<Vec<Format>> {
+    names.iter().map(|f| f.parse::<Format>().map_err(|e| config_err(format!("--format: {e}")))).collect()
+}
+
+/// `--only`'s item IDs, each known to the catalog.
+pub(crate) fn check_only(catalog: &Catalog, only: &Option<Vec<String>>) -> Result<()> {
+    let unknown: Vec<&str> = only.iter().flatten().filter(|id| catalog.get(id).is_none()).map(String::as_str).collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(config_err(format!("--only: unknown item ID(s) {} (run `cargo xtask catalog` for the list)", unknown.join(", "))))
+    }
+}
+
 pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let catalog = Catalog::builtin();
     let root = repo_root();
+    let formats = parse_formats(&args.output.format)?;
+    check_only(&catalog, &args.output.only)?;
+    if let Some(fleet) = &args.fleet {
+        let run =
+            crate::fleet::FleetRun { fleet: fleet.clone(), jobs: args.jobs as usize, account_calls: args.account_calls as usize, shard: args.shard.clone() };
+        return crate::fleet::verify_fleet(run, formats, args.output.only.clone(), args.output.out.clone(), args.output.lang.into()).await;
+    }
     let path = scenario_path(args.env.as_deref(), args.scenario.as_ref())?;
     let mut scenario = gcverify_checks::load_scenario(&path, &catalog).map_err(|e| config_err(e.to_string()))?;
 
-    let formats: Vec<Format> =
-        args.output.format.iter().map(|f| f.parse::<Format>().map_err(|e| config_err(format!("--format: {e}")))).collect::<Result<_>>()?;
     let mut opts = RunOptions::from_scenario(&scenario);
     if let Some(only) = &args.output.only {
-        let unknown: Vec<&String> = only.iter().filter(|id| catalog.get(id).is_none()).collect();
-        if !unknown.is_empty() {
-            return Err(config_err(format!(
-                "--only: unknown item ID(s) {} (run `cargo xtask catalog` for the list)",
-                unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-            )));
-        }
         opts.only = Some(only.clone());
     }
     if args.restore_drill {
@@ -167,15 +180,18 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
 /// `cargo xtask report --from DIR`: a saved run rendered again, no AWS.
 pub fn report(args: crate::cli::ReportArgs) -> Result<i32> {
     let catalog = Catalog::builtin();
-    let formats: Vec<Format> = args.format.iter().map(|f| f.parse::<Format>().map_err(|e| config_err(format!("--format: {e}")))).collect::<Result<_>>()?;
-    let source = args.from.join(gcverify_reports::JSON_FILE_NAME);
+    let formats = parse_formats(&args.format)?;
+    let Some(from) = args.from else {
+        return crate::fleet::merge(&args.merge, &formats, args.out, args.lang.into());
+    };
+    let source = from.join(gcverify_reports::JSON_FILE_NAME);
     let report = gcverify_reports::read_json(&source).map_err(|e| config_err(format!("--from: {e:#}")))?;
     let lang: Lang = args.lang.into();
     if formats.contains(&Format::Table) {
         let color = !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         println!("{}", gcverify_reports::render_table_with(&report, lang, terminal_width(), color, false));
     }
-    let out = args.out.unwrap_or(args.from);
+    let out = args.out.unwrap_or(from);
     // Re-rendering never overwrites the run's own record.
     let files: Vec<Format> = formats.into_iter().filter(|f| !(*f == Format::Json && out.join(gcverify_reports::JSON_FILE_NAME) == source)).collect();
     for p in gcverify_reports::write_files(&report, &catalog, &files, &out, lang).with_context(|| format!("writing reports to {}", out.display()))? {

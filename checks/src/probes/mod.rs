@@ -56,6 +56,10 @@ pub struct ProbeInput {
     pub drill: Option<Arc<crate::drill::DrillReport>>,
     /// The run's one inventory and scope, shared by every probe.
     pub inventory: Arc<crate::inventory::Inventory>,
+    /// Why the environment's AWS account cannot be used at all (a fleet
+    /// member whose role cannot be assumed): its probes are ERROR with this
+    /// reason instead of calling AWS. 机上 rows and 対象外 decisions stand.
+    pub unreachable: Option<Msg>,
 }
 
 impl ProbeInput {
@@ -70,7 +74,7 @@ impl ProbeInput {
         drill: Option<Arc<crate::drill::DrillReport>>,
     ) -> Self {
         let inventory = crate::inventory::Inventory::shared(aws.clone(), scenario.clone());
-        Self { item, level, levels, scenario, aws, now, drill, inventory }
+        Self { item, level, levels, scenario, aws, now, drill, inventory, unreachable: None }
     }
 }
 

@@ -1,0 +1,233 @@
+//! `verify --fleet NAME`: every environment of `scenarios/fleets/NAME.toml`
+//! at once — bounded by `--jobs`, each account's AWS calls bounded by
+//! `--account-calls` — one environment's failure never stopping the others;
+//! per environment the usual reports under `<out>/<fleet>/<env>/`, then the
+//! fleet summary (matrix, fleet.json, fleet.xlsx). `report --merge` builds
+//! the same summary from the shards of `--shard i/n` runs.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use gcverify_checks::aws::AwsContext;
+use gcverify_checks::aws_calls::CallLimit;
+use gcverify_checks::model::{exit_code, Lang, Outcome};
+use gcverify_checks::{Catalog, Msg, RunOptions};
+use gcverify_reports::fleet::{self, FleetSummary, MemberSummary};
+use gcverify_reports::Format;
+use gcverify_scenarios::Member;
+
+use crate::cli::repo_root;
+use crate::verify::config_err;
+
+/// How a fleet run is shaped (from the command line).
+#[derive(Debug, Clone)]
+pub struct FleetRun {
+    pub fleet: String,
+    pub jobs: usize,
+    pub account_calls: usize,
+    pub shard: Option<String>,
+}
+
+/// `--fleet NAME` (scenarios/fleets/NAME.toml) or a path to a fleet file.
+pub fn fleet_path(name: &str) -> Result<PathBuf> {
+    let as_path = PathBuf::from(name);
+    if name.ends_with(".toml") || name.contains('/') {
+        return if as_path.is_file() { Ok(as_path) } else { Err(config_err(format!("{name}: no such fleet file"))) };
+    }
+    let dir = repo_root().join("scenarios");
+    let p = gcverify_scenarios::fleet::fleet_path(&dir, name);
+    if p.is_file() {
+        return Ok(p);
+    }
+    let available: Vec<String> = std::fs::read_dir(dir.join("fleets"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    Err(config_err(format!("{}: no such fleet for --fleet {name} (available: {})", p.display(), available.join(", "))))
+}
+
+/// Load the fleet, validated, and the members of this shard.
+pub fn load(run: &FleetRun, catalog: &Catalog) -> Result<(gcverify_scenarios::Fleet, Vec<Member>)> {
+    let path = fleet_path(&run.fleet)?;
+    let fleet = gcverify_checks::load_fleet(&path, catalog).map_err(|e| config_err(e.to_string()))?;
+    if let Some(m) = fleet.members.iter().find(|m| m.scenario.demo.is_some()) {
+        return Err(config_err(format!(
+            "{}: environment `{}` is a demo scenario ([demo] starts its own emulator); a fleet's base sets [aws] endpoint_url or uses real accounts",
+            path.display(),
+            m.name
+        )));
+    }
+    let members: Vec<Member> = match &run.shard {
+        Some(text) => {
+            let (i, n) = gcverify_scenarios::fleet::parse_shard(text).map_err(config_err)?;
+            fleet.shard(i, n).into_iter().cloned().collect()
+        }
+        None => fleet.members.clone(),
+    };
+    Ok((fleet, members))
+}
+
+/// Which account an environment's calls count against: the role's account,
+/// else its profile, else the default chain's (共同利用 members share one).
+fn account_key(m: &Member) -> String {
+    let aws = &m.scenario.aws;
+    if let Some(account) = aws.role_arn.as_deref().and_then(|arn| arn.split(':').nth(4)).filter(|a| !a.is_empty()) {
+        return format!("account:{account}@{}", aws.endpoint_url.as_deref().unwrap_or("aws"));
+    }
+    format!("profile:{}@{}", aws.profile.as_deref().unwrap_or("default"), aws.endpoint_url.as_deref().unwrap_or("aws"))
+}
+
+pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, only: Option<Vec<String>>, out: Option<PathBuf>, lang: Lang) -> Result<i32> {
+    let catalog = Arc::new(Catalog::builtin());
+    let (fleet, members) = load(&run, &catalog)?;
+    let fleet_dir = out.unwrap_or_else(|| repo_root().join("target/gcverify")).join(&fleet.name);
+    std::fs::create_dir_all(&fleet_dir).with_context(|| format!("creating {}", fleet_dir.display()))?;
+    let items: Vec<String> = catalog.items().iter().map(|i| i.id.clone()).filter(|id| only.as_ref().is_none_or(|o| o.contains(id))).collect();
+    let total = members.len();
+    eprintln!(
+        "gcverify: fleet {} — {total} environment(s){}, {} at once, at most {} AWS call(s) in flight per account",
+        fleet.name,
+        run.shard.as_ref().map(|s| format!(" (shard {s})")).unwrap_or_default(),
+        run.jobs,
+        run.account_calls
+    );
+
+    let mut limits: HashMap<String, CallLimit> = HashMap::new();
+    let jobs = Arc::new(tokio::sync::Semaphore::new(run.jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut names = HashMap::new();
+    let started = Instant::now();
+    for m in members {
+        let limit = limits.entry(account_key(&m)).or_insert_with(|| CallLimit::new(run.account_calls)).clone();
+        let (catalog, jobs, formats, only, dir) = (catalog.clone(), jobs.clone(), formats.clone(), only.clone(), fleet_dir.join(&m.name));
+        let name = m.name.clone();
+        let handle = tasks.spawn(async move {
+            let _permit = jobs.acquire_owned().await;
+            verify_member(m, &catalog, limit, &formats, only, &dir, lang).await
+        });
+        names.insert(handle.id(), name);
+    }
+    let mut summaries: Vec<MemberSummary> = Vec::with_capacity(total);
+    let mut done = 0;
+    while let Some(joined) = tasks.join_next_with_id().await {
+        done += 1;
+        let summary = match joined {
+            Ok((_, s)) => s,
+            Err(e) => {
+                // A crashed environment is recorded, not lost: every row 検証不能.
+                let name = names.get(&e.id()).cloned().unwrap_or_default();
+                crashed(&name, &items, &format!("the environment's run crashed: {e}"))
+            }
+        };
+        eprintln!("{}", progress_line(done, total, &summary, lang));
+        summaries.push(summary);
+    }
+    let summary = FleetSummary::new(&fleet.name, run.shard.clone(), items, summaries, Vec::new());
+    write_summary(&summary, &formats, &fleet_dir, lang)?;
+    eprintln!("gcverify: fleet {} done in {:.1}s", fleet.name, started.elapsed().as_secs_f64());
+    Ok(summary.exit_code())
+}
+
+/// One environment: connect, check the credentials work, run, write, summarise.
+async fn verify_member(m: Member, catalog: &Catalog, limit: CallLimit, formats: &[Format], only: Option<Vec<String>>, dir: &Path, lang: Lang) -> MemberSummary {
+    let Member { name, shared, mut scenario, .. } = m;
+    if let Err(e) = crate::load::prepare(&mut scenario, dir).await {
+        return crashed(&name, &[], &format!("preparing the load target: {e:#}"));
+    }
+    let aws = Arc::new(AwsContext::load_limited(&scenario.aws, Some(&limit)).await);
+    let (account, unreachable) = match aws.caller_identity().await {
+        Ok((account, _arn)) => (Some(account), None),
+        Err(why) => (None, Some(why)),
+    };
+    let mut opts = RunOptions::from_scenario(&scenario);
+    if only.is_some() {
+        opts.only = only;
+    }
+    opts.unreachable = unreachable.as_ref().map(|why| {
+        Msg::new(
+            format!("検証不能: この環境のAWSアカウントに接続できない（{why}）"),
+            format!("could not verify: the environment's AWS account cannot be used ({why})"),
+        )
+    });
+    let report = gcverify_checks::run(catalog, Arc::new(scenario), aws.clone(), opts, &|_| {}).await;
+    let mut summary = MemberSummary::from_report(&report, shared, account, unreachable, aws.throttled());
+    // Streamed: the report goes to disk here and only its summary is kept.
+    if let Err(e) = gcverify_reports::write_files(&report, catalog, formats, dir, lang) {
+        summary.unreachable = Some(format!("writing its reports to {} failed: {e:#}", dir.display()));
+        summary.exit_code = exit_code::FAILURE;
+    }
+    summary
+}
+
+/// The line of an environment that never produced a report.
+fn crashed(name: &str, items: &[String], why: &str) -> MemberSummary {
+    MemberSummary {
+        name: name.to_string(),
+        municipality: String::new(),
+        system: String::new(),
+        shared: None,
+        account: None,
+        unreachable: Some(why.to_string()),
+        throttled: 0,
+        outcomes: items.iter().map(|i| (i.clone(), Outcome::Error)).collect(),
+        findings: items.iter().map(|i| (i.clone(), (format!("検証不能: {why}"), format!("could not verify: {why}")))).collect(),
+        dir: name.to_string(),
+        exit_code: exit_code::FAILURE,
+    }
+}
+
+fn progress_line(done: usize, total: usize, s: &MemberSummary, lang: Lang) -> String {
+    let c = |o| s.count(o);
+    let mut line = format!(
+        "[{done}/{total}] {}: OK {} / NG {} / {} {} / {} {} / {} {}",
+        s.name,
+        c(Outcome::Ok),
+        c(Outcome::Ng),
+        Outcome::Error.label(lang),
+        c(Outcome::Error),
+        Outcome::Pending.label(lang),
+        c(Outcome::Pending),
+        Outcome::NotApplicable.label(lang),
+        c(Outcome::NotApplicable)
+    );
+    if s.throttled > 0 {
+        line.push_str(&if lang == Lang::Ja { format!(" — 抑制 {}回", s.throttled) } else { format!(" — throttled {}", s.throttled) });
+    }
+    if let Some(why) = &s.unreachable {
+        line.push_str(&format!(" — {}: {why}", if lang == Lang::Ja { "接続不可" } else { "unreachable" }));
+    }
+    line
+}
+
+/// The fleet's matrix (table), fleet.json (always: shards merge from it) and fleet.xlsx.
+fn write_summary(summary: &FleetSummary, formats: &[Format], dir: &Path, lang: Lang) -> Result<()> {
+    if formats.contains(&Format::Table) {
+        println!("{}", fleet::render_matrix(summary, lang));
+    }
+    eprintln!("gcverify: wrote {}", fleet::write_fleet_json(summary, dir)?.display());
+    if formats.contains(&Format::Xlsx) {
+        eprintln!("gcverify: wrote {}", fleet::write_fleet_xlsx(summary, dir, lang)?.display());
+    }
+    Ok(())
+}
+
+/// `report --merge DIR...`: the shards' fleet.json files as one summary,
+/// written to `--out` (default: the first DIR).
+pub fn merge(dirs: &[PathBuf], formats: &[Format], out: Option<PathBuf>, lang: Lang) -> Result<i32> {
+    let mut parts = Vec::new();
+    for d in dirs {
+        let file = if d.is_file() { d.clone() } else { d.join(fleet::FLEET_JSON) };
+        parts.push(fleet::read_fleet_json(&file).map_err(|e| config_err(format!("--merge: {e:#}")))?);
+    }
+    let summary = FleetSummary::merge(parts).map_err(|e| config_err(format!("--merge: {e:#}")))?;
+    let out =
+        out.or_else(|| dirs.first().map(|d| if d.is_file() { d.parent().map(Path::to_path_buf).unwrap_or_default() } else { d.clone() })).unwrap_or_default();
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    write_summary(&summary, formats, &out, lang)?;
+    Ok(summary.exit_code())
+}
