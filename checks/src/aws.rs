@@ -56,16 +56,18 @@ impl AwsContext {
     /// is set, credentials from STS AssumeRole on top of the default chain.
     /// Retries are the SDK's adaptive mode: throttling slows the client down.
     pub async fn load_limited(aws: &gcverify_scenarios::Aws, limit: Option<&crate::aws_calls::CallLimit>) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(aws.primary_region.clone()))
-            .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(5))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .operation_timeout(Duration::from_secs(90))
-                    .build(),
-            );
+        Self::load_with_retry(aws, limit, aws_config::retry::RetryConfig::adaptive().with_max_attempts(5)).await
+    }
+
+    /// As [`Self::load_limited`] with its own retry policy (tests: short backoffs).
+    pub async fn load_with_retry(aws: &gcverify_scenarios::Aws, limit: Option<&crate::aws_calls::CallLimit>, retry: aws_config::retry::RetryConfig) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(aws.primary_region.clone())).retry_config(retry).timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .operation_timeout(Duration::from_secs(90))
+                .build(),
+        );
         if let Some(limit) = limit {
             loader = loader.http_client(limit.wrap(crate::aws_calls::default_https_client()));
         }

@@ -95,7 +95,7 @@ struct Measurement {
     cpu_secs: f64,
     peak_rss_mib: f64,
     api_calls: u64,
-    exit_code: i32,
+    pub exit_code: i32,
 }
 
 pub async fn bench(args: ScaleArgs) -> Result<i32> {
@@ -259,7 +259,7 @@ async fn emulator_floor(endpoint: &str, scenario_path: &Path, resources: usize) 
     Ok(Floor { resources, total_secs, listings })
 }
 
-fn build_release(root: &Path) -> Result<PathBuf> {
+pub(crate) fn build_release(root: &Path) -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("bench scale: building gcverify (release) ...");
     let status = Command::new(cargo).args(["build", "--quiet", "--release", "--package", "xtask"]).current_dir(root).status().context("running cargo build")?;
@@ -306,7 +306,7 @@ fn write_scenario(work: &Path, n: usize, endpoint: &str) -> Result<PathBuf> {
 }
 
 /// The emulator's static test credentials, and nothing of the user's AWS setup.
-fn emulator_env(cmd: &mut Command) {
+pub(crate) fn emulator_env(cmd: &mut Command) {
     for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"] {
         cmd.env_remove(var);
     }
@@ -348,15 +348,15 @@ fn count_calls(log: &Path) -> Result<u64> {
     Ok(n)
 }
 
-struct Measured {
-    wall: Duration,
-    cpu: Duration,
-    max_rss_kib: i64,
-    exit_code: i32,
+pub(crate) struct Measured {
+    pub wall: Duration,
+    pub cpu: Duration,
+    pub max_rss_kib: i64,
+    pub exit_code: i32,
 }
 
 /// Run to completion; wall time and the child's own peak RSS (wait4's rusage).
-fn measure(cmd: &mut Command) -> Result<Measured> {
+pub(crate) fn measure(cmd: &mut Command) -> Result<Measured> {
     let started = Instant::now();
     let child = cmd.spawn().context("spawning")?;
     let pid = child.id() as libc::pid_t;

@@ -176,6 +176,14 @@ pub enum Bench {
     ///   cargo xtask bench scale
     ///   cargo xtask bench scale --resources 2500,5000,10000 --runs 3
     Scale(crate::bench_scale::ScaleArgs),
+    /// A fleet of N small emulated accounts verified concurrently (--jobs) vs
+    /// one after another (--jobs 1) in one run: wall time and peak RSS, every
+    /// run printed.
+    ///
+    /// Examples:
+    ///   cargo xtask bench fleet
+    ///   cargo xtask bench fleet --envs 10,50,100 --runs 3
+    Fleet(crate::bench_fleet::FleetBenchArgs),
 }
 
 /// Where the restore drill restores.
@@ -356,6 +364,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Probe(Probe::Availability(args)) => crate::availability::probe(args).await,
         Command::Bench(Bench::Load(args)) => crate::bench_load::bench(args).await,
         Command::Bench(Bench::Scale(args)) => crate::bench_scale::bench(args).await,
+        Command::Bench(Bench::Fleet(args)) => crate::bench_fleet::bench(args).await,
         Command::IamPolicy { restore_drill } => {
             use gcverify_checks::probes::permissions::{drill_policy_json, policy_json};
             println!("{}", if restore_drill { drill_policy_json() } else { policy_json() });

@@ -231,3 +231,21 @@ pub fn merge(dirs: &[PathBuf], formats: &[Format], out: Option<PathBuf>, lang: L
     write_summary(&summary, formats, &out, lang)?;
     Ok(summary.exit_code())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_fleet_loads_and_validates() {
+        let run = FleetRun { fleet: "juki-asp.example".into(), jobs: 1, account_calls: 1, shard: None };
+        let (fleet, members) = load(&run, &Catalog::builtin()).expect("scenarios/fleets/juki-asp.example.toml is valid");
+        assert_eq!(fleet.name, "juki-asp");
+        let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["a-city", "b-town", "c-village", "d-village"]);
+        assert_eq!(account_key(&members[2]), account_key(&members[3]), "共同利用 members share the account's call limit");
+        assert_ne!(account_key(&members[0]), account_key(&members[1]));
+        let shard = load(&FleetRun { shard: Some("2/2".into()), ..run }, &Catalog::builtin()).expect("shard").1;
+        assert_eq!(shard.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["b-town", "d-village"]);
+    }
+}

@@ -1,6 +1,7 @@
 //! `cargo xtask` — gcverify's command line. Thin: parsing, wiring, output.
 
 mod availability;
+mod bench_fleet;
 mod bench_load;
 mod bench_scale;
 mod cli;

@@ -17,11 +17,15 @@ use crate::verify::{config_err, connect, scenario_path};
 #[derive(Debug, Args)]
 pub struct ScopeArgs {
     /// Environment name: reads scenarios/NAME.toml.
-    #[arg(long, conflicts_with = "scenario", required_unless_present = "scenario")]
+    #[arg(long, conflicts_with_all = ["scenario", "fleet"], required_unless_present_any = ["scenario", "fleet"])]
     pub env: Option<String>,
     /// Path of a scenario file (instead of --env).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "fleet")]
     pub scenario: Option<PathBuf>,
+    /// Every environment of a fleet: one line each with its scope's size
+    /// (and why it could not be listed).
+    #[arg(long)]
+    pub fleet: Option<String>,
     /// table (default) or json.
     #[arg(long, default_value = "table")]
     pub format: String,
@@ -39,6 +43,9 @@ pub async fn scope(args: ScopeArgs) -> Result<i32> {
     };
     let lang: Lang = args.lang.into();
     let catalog = Catalog::builtin();
+    if let Some(fleet) = &args.fleet {
+        return fleet_scope(fleet, json, lang, &catalog).await;
+    }
     let path = scenario_path(args.env.as_deref(), args.scenario.as_ref())?;
     let mut scenario = gcverify_checks::load_scenario(&path, &catalog).map_err(|e| config_err(e.to_string()))?;
     let (aws, _moto) = connect(&mut scenario, &repo_root()).await?;
@@ -50,6 +57,39 @@ pub async fn scope(args: ScopeArgs) -> Result<i32> {
         print!("{}", render(&report, lang));
     }
     Ok(if report.in_scope.is_empty() || !report.failures.is_empty() { exit_code::INCOMPLETE } else { exit_code::ALL_OK })
+}
+
+/// `scope --fleet`: each environment's scope size, listed one at a time per
+/// account limit like a fleet verify. Exit 2 when any scope is empty or incomplete.
+async fn fleet_scope(name: &str, json: bool, lang: Lang, catalog: &Catalog) -> Result<i32> {
+    let run = crate::fleet::FleetRun { fleet: name.to_string(), jobs: 8, account_calls: 16, shard: None };
+    let (_, members) = crate::fleet::load(&run, catalog)?;
+    let mut rows = Vec::new();
+    for m in members {
+        let aws = Arc::new(gcverify_checks::aws::AwsContext::load(&m.scenario.aws).await);
+        let identity = aws.caller_identity().await;
+        let report = match &identity {
+            Ok(_) => Some(Inventory::new(aws, Arc::new(m.scenario)).scope().await.report()),
+            Err(_) => None,
+        };
+        let (in_scope, failures) = report.as_ref().map(|r| (r.in_scope.len(), r.failures.clone())).unwrap_or_default();
+        let problem = identity.err().or_else(|| failures.first().cloned());
+        if !json {
+            let ja = lang == Lang::Ja;
+            println!(
+                "{:<20} {}{}",
+                m.name,
+                if ja { format!("対象 {in_scope}件") } else { format!("{in_scope} in scope") },
+                problem.as_ref().map(|p| if ja { format!("  一覧取得失敗: {p}") } else { format!("  listing failed: {p}") }).unwrap_or_default()
+            );
+        }
+        rows.push(serde_json::json!({"environment": m.name, "in_scope": in_scope, "problem": problem}));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows).context("serialising the scopes")?);
+    }
+    let bad = rows.iter().any(|r| r["in_scope"] == 0 || !r["problem"].is_null());
+    Ok(if bad { exit_code::INCOMPLETE } else { exit_code::ALL_OK })
 }
 
 fn label(kind: Kind, lang: Lang) -> &'static str {

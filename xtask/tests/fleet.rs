@@ -196,6 +196,20 @@ scope.tags = {{ Municipality = "B町" }}
     let listed: Vec<String> = sheet.rows().skip(1).map(|r| r[0].to_string()).collect();
     assert_eq!(listed, ["bad", "denied", "down", "good", "shared-a", "shared-b"], "NG or 検証不能 (good and shared-a lack [database])");
 
+    // scope --fleet: one line per environment with its scope's size or why not.
+    let o = xtask(&["scope", "--fleet", fleet_arg]);
+    assert_eq!(o.status.code(), Some(2), "two environments cannot be listed: {}", text(&o));
+    let scope = String::from_utf8_lossy(&o.stdout).into_owned();
+    let size = |name: &str| -> usize {
+        let line = scope.lines().find(|l| l.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("{name}: {scope}"));
+        line.split("対象 ").nth(1).and_then(|r| r.split('件').next()).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+    };
+    assert!(size("good") > 0, "{scope}");
+    assert_eq!(size("bad"), size("good") + 1, "the data volume: {scope}");
+    assert_eq!(size("shared-a"), size("good"), "A市's share only, not B町's: {scope}");
+    assert_eq!(size("shared-b"), size("bad"), "{scope}");
+    assert!(scope.lines().any(|l| l.starts_with("denied ") && l.contains("一覧取得失敗")), "{scope}");
+
     // Two shards merged give the one run's summary.
     let (o1, o2, merged) = (dir.path().join("s1"), dir.path().join("s2"), dir.path().join("merged"));
     for (shard, d) in [("1/2", &o1), ("2/2", &o2)] {

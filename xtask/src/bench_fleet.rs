@@ -1,0 +1,120 @@
+//! `cargo xtask bench fleet`: a fleet of N small environments (one emulated
+//! account each, moto switching account by the role assumed) verified
+//! concurrently (`--jobs`) against the same environments one after another
+//! in one run (`--jobs 1`): wall time and the process's peak RSS, every
+//! run printed and written to `target/bench-fleet/results.json`.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use gcverify_demo::fleet::{role_arn, seed_municipality};
+
+use crate::bench_scale::{build_release, emulator_env, measure, Measured};
+use crate::cli::repo_root;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct FleetBenchArgs {
+    /// Environments per fleet; a comma-separated list runs a series.
+    #[arg(long, value_delimiter = ',', default_value = "10,50,100")]
+    pub envs: Vec<usize>,
+    /// Runs of each mode per size; every run is reported.
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+    /// Environments at once in the concurrent mode.
+    #[arg(long, default_value_t = 16)]
+    pub jobs: u32,
+    /// Item IDs each environment verifies (small environments, a few AWS listings).
+    #[arg(long, default_value = "E.6.1.2,E.5.2.1")]
+    pub only: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Row {
+    envs: usize,
+    mode: String,
+    run: usize,
+    wall_secs: f64,
+    cpu_secs: f64,
+    peak_rss_mib: f64,
+    exit_code: i32,
+}
+
+pub async fn bench(args: FleetBenchArgs) -> Result<i32> {
+    let root = repo_root();
+    let work = root.join("target/bench-fleet");
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let xtask = build_release(&root)?;
+    let exe = gcverify_demo::find_moto_server(&root).map(Ok).unwrap_or_else(|| gcverify_demo::ensure_venv(&root))?;
+    let mut rows = Vec::new();
+    for &n in &args.envs {
+        let moto = gcverify_demo::MotoServer::start(&exe).await.context("starting moto")?;
+        let ep = moto.endpoint();
+        eprintln!("bench fleet: seeding {n} accounts ...");
+        for i in 0..n {
+            seed_municipality(&ep, &account(i), &[("System", "juki")], i % 10 == 9).await.with_context(|| format!("seeding account {i}"))?;
+        }
+        let fleet = write_fleet(&work, n, &ep)?;
+        for run in 1..=args.runs {
+            // Interleaved, so drift on the machine hits both modes alike.
+            for jobs in [args.jobs, 1] {
+                let mode = if jobs == 1 { "sequential (--jobs 1)".to_string() } else { format!("concurrent (--jobs {jobs})") };
+                let out = work.join(format!("out-{n}-{jobs}-{run}"));
+                let _ = std::fs::remove_dir_all(&out);
+                let mut cmd = Command::new(&xtask);
+                cmd.arg("verify").arg("--fleet").arg(&fleet).arg("--out").arg(&out).args([
+                    "--format",
+                    "json",
+                    "--only",
+                    &args.only,
+                    "--jobs",
+                    &jobs.to_string(),
+                ]);
+                cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+                emulator_env(&mut cmd);
+                let m: Measured = measure(&mut cmd)?;
+                let row = Row {
+                    envs: n,
+                    mode,
+                    run,
+                    wall_secs: m.wall.as_secs_f64(),
+                    cpu_secs: m.cpu.as_secs_f64(),
+                    peak_rss_mib: m.max_rss_kib as f64 / 1024.0,
+                    exit_code: m.exit_code,
+                };
+                println!(
+                    "N={:<4} {:<24} run {}: wall {:>7.2} s  cpu {:>7.2} s  peak RSS {:>6.1} MiB  exit {}",
+                    row.envs, row.mode, row.run, row.wall_secs, row.cpu_secs, row.peak_rss_mib, row.exit_code
+                );
+                rows.push(row);
+            }
+        }
+        drop(moto);
+    }
+    println!("\nN     speed-up (sequential wall / concurrent wall, per run)");
+    for &n in &args.envs {
+        let walls = |seq: bool| rows.iter().filter(|r| r.envs == n && r.mode.starts_with("seq") == seq).map(|r| r.wall_secs).collect::<Vec<_>>();
+        let ratios: Vec<String> = walls(true).iter().zip(walls(false)).map(|(s, c)| format!("{:.2}×", s / c)).collect();
+        println!("{n:<5} {}", ratios.join(", "));
+    }
+    let path = work.join("results.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&rows)?).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("bench fleet: wrote {}", path.display());
+    Ok(0)
+}
+
+fn account(i: usize) -> String {
+    format!("{:012}", 100_000_000_000u64 + i as u64)
+}
+
+fn write_fleet(work: &Path, n: usize, endpoint: &str) -> Result<std::path::PathBuf> {
+    let base = work.join("base.toml");
+    std::fs::write(&base, format!("[environment]\nname = \"base\"\n\n[aws]\nendpoint_url = \"{endpoint}\"\n\n[scope]\ntags = {{ System = \"juki\" }}\n"))?;
+    let mut text = String::from("[fleet]\nname = \"bench\"\nbase = \"base.toml\"\n");
+    for i in 0..n {
+        text.push_str(&format!("\n[[environment]]\nname = \"env{i:04}\"\nmunicipality = \"団体{i}\"\nrole_arn = \"{}\"\n", role_arn(&account(i))));
+    }
+    let path = work.join(format!("fleet-{n}.toml"));
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
