@@ -122,6 +122,29 @@ impl AwsContext {
     pub fn is_custom_endpoint(&self) -> bool {
         self.custom_endpoint
     }
+
+    /// Who the run verifies as (STS GetCallerIdentity): account ID, caller
+    /// ARN and the partition read from the ARN; the reason when it failed.
+    pub async fn caller_identity(&self, region: &str) -> Result<Identity, String> {
+        const CALL: &str = "sts:GetCallerIdentity";
+        let out = self.sts(region).get_caller_identity().send().await.map_err(|e| failure_reason(CALL, &e))?;
+        let arn = out.arn().unwrap_or_default().to_string();
+        Ok(Identity { account_id: out.account().map(str::to_string), partition: partition_of_arn(&arn), caller_arn: (!arn.is_empty()).then_some(arn) })
+    }
+}
+
+/// The caller as STS reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account_id: Option<String>,
+    pub caller_arn: Option<String>,
+    pub partition: Option<String>,
+}
+
+/// `aws` of `arn:aws:iam::123456789012:user/x`.
+pub fn partition_of_arn(arn: &str) -> Option<String> {
+    let mut parts = arn.split(':');
+    (parts.next() == Some("arn")).then(|| parts.next()).flatten().filter(|p| !p.is_empty()).map(str::to_string)
 }
 
 /// Why an AWS call failed, in words an operator can act on. Every such
@@ -212,6 +235,14 @@ fn classify_code(code: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::classify_code;
+
+    #[test]
+    fn partition_comes_from_the_arn() {
+        assert_eq!(super::partition_of_arn("arn:aws:iam::123456789012:user/a").as_deref(), Some("aws"));
+        assert_eq!(super::partition_of_arn("arn:aws-cn:sts::1:assumed-role/r/s").as_deref(), Some("aws-cn"));
+        assert_eq!(super::partition_of_arn("not-an-arn"), None);
+        assert_eq!(super::partition_of_arn("arn::iam::1:x"), None);
+    }
 
     #[test]
     fn a_403_without_code_is_a_likely_denial_not_a_missing_api() {

@@ -113,6 +113,11 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         opts.now = chrono::Utc::now();
     }
 
+    // Who the run verifies as, recorded in every report; a failure is a warning, not ERROR rows.
+    let identity = match tokio::time::timeout(std::time::Duration::from_secs(30), aws.caller_identity(&scenario.aws.primary_region)).await {
+        Ok(r) => r,
+        Err(_) => Err("sts:GetCallerIdentity: no answer within 30 s".to_string()),
+    };
     let scenario = Arc::new(scenario);
     let aws = Arc::new(aws);
     if args.restore_drill {
@@ -132,8 +137,19 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
             }
         }
     };
-    let report = gcverify_checks::run(&catalog, scenario.clone(), aws, opts, &on_progress).await;
+    let mut report = gcverify_checks::run(&catalog, scenario.clone(), aws, opts, &on_progress).await;
     bar.finish_and_clear();
+    match identity {
+        Ok(id) => {
+            report.target.account_id = id.account_id;
+            report.target.caller_arn = id.caller_arn;
+            report.target.partition = id.partition;
+        }
+        Err(why) => report.warnings.push(gcverify_checks::Msg::new(
+            format!("呼び出し元の確認（STS GetCallerIdentity）に失敗: {why}。アカウントIDは記録なし"),
+            format!("could not identify the caller (STS GetCallerIdentity): {why}; no account ID recorded"),
+        )),
+    }
     drop(_moto);
     // Said before the table, so a wrong scope is read before its consequences.
     for w in &report.warnings {
