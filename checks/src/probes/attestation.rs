@@ -53,7 +53,7 @@ pub fn evaluate_point_or(
 }
 
 fn judge(item_id: &str, a: &gcverify_scenarios::Attestation, scenario: &Scenario, today: NaiveDate) -> Findings {
-    let source = scenario.path().map(|p| crate::relative_path(p)).unwrap_or_else(|| "scenario".into());
+    let source = scenario.path().map(crate::relative_path).unwrap_or_else(|| "scenario".into());
     let record = record(a, scenario, today);
     let detail = format!(
         "result={} reviewer={} date={} expires={} evidence={}{}{}",
