@@ -96,22 +96,6 @@ impl AwsContext {
         self.throttles.count()
     }
 
-    /// Who the credentials are (STS GetCallerIdentity): the account ID and
-    /// caller ARN, or why they cannot be used (a role that cannot be assumed,
-    /// an endpoint that is down) — a fleet environment is checked so before
-    /// its probes run.
-    pub async fn caller_identity(&self) -> Result<(String, String), String> {
-        const CALL: &str = "sts:GetCallerIdentity";
-        let region = self.base.region().map(|r| r.as_ref().to_string()).unwrap_or_else(|| gcverify_scenarios::DEFAULT_PRIMARY_REGION.to_string());
-        match self.sts(&region).get_caller_identity().send().await {
-            Ok(out) => match (out.account(), out.arn()) {
-                (Some(account), Some(arn)) => Ok((account.to_string(), arn.to_string())),
-                _ => Err(format!("{CALL}: answer had no Account/Arn")),
-            },
-            Err(e) => Err(failure_reason(CALL, &e)),
-        }
-    }
-
     /// Wrap an existing configuration (tests).
     pub fn from_config(base: SdkConfig, custom_endpoint: bool) -> Self {
         Self { base, custom_endpoint, interceptors: Vec::new(), regional: Default::default(), throttles: Default::default() }
@@ -172,6 +156,31 @@ impl AwsContext {
     pub fn is_custom_endpoint(&self) -> bool {
         self.custom_endpoint
     }
+
+    /// Who the run verifies as (STS GetCallerIdentity): account ID, caller
+    /// ARN and the partition read from the ARN; the reason when it failed
+    /// (a role that cannot be assumed, an endpoint that is down — a fleet
+    /// environment is checked so before its probes run).
+    pub async fn caller_identity(&self, region: &str) -> Result<Identity, String> {
+        const CALL: &str = "sts:GetCallerIdentity";
+        let out = self.sts(region).get_caller_identity().send().await.map_err(|e| failure_reason(CALL, &e))?;
+        let arn = out.arn().unwrap_or_default().to_string();
+        Ok(Identity { account_id: out.account().map(str::to_string), partition: partition_of_arn(&arn), caller_arn: (!arn.is_empty()).then_some(arn) })
+    }
+}
+
+/// The caller as STS reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account_id: Option<String>,
+    pub caller_arn: Option<String>,
+    pub partition: Option<String>,
+}
+
+/// `aws` of `arn:aws:iam::123456789012:user/x`.
+pub fn partition_of_arn(arn: &str) -> Option<String> {
+    let mut parts = arn.split(':');
+    (parts.next() == Some("arn")).then(|| parts.next()).flatten().filter(|p| !p.is_empty()).map(str::to_string)
 }
 
 /// Why an AWS call failed, in words an operator can act on. Every such
@@ -283,6 +292,14 @@ fn classify_code(code: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::classify_code;
+
+    #[test]
+    fn partition_comes_from_the_arn() {
+        assert_eq!(super::partition_of_arn("arn:aws:iam::123456789012:user/a").as_deref(), Some("aws"));
+        assert_eq!(super::partition_of_arn("arn:aws-cn:sts::1:assumed-role/r/s").as_deref(), Some("aws-cn"));
+        assert_eq!(super::partition_of_arn("not-an-arn"), None);
+        assert_eq!(super::partition_of_arn("arn::iam::1:x"), None);
+    }
 
     #[test]
     fn a_403_without_code_is_a_likely_denial_not_a_missing_api() {

@@ -5,6 +5,9 @@ use serde::Deserialize;
 
 const CATALOG_TOML: &str = include_str!("../catalog.toml");
 
+/// The standard the catalog's rows come from.
+pub const STANDARD: &str = "地方公共団体情報システム非機能要件の標準";
+
 /// 種別: verified on the real system (実機) or by document review (机上).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub enum Kind {
@@ -258,6 +261,8 @@ struct File {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     items: Vec<Item>,
+    /// SHA-256 of the TOML text the catalog was read from.
+    sha256: String,
 }
 
 /// Levels of the 非機能要件の標準 run from 0 to 5; `*` marks a level agreed
@@ -273,11 +278,22 @@ impl Catalog {
 
     pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
         let file: File = toml::from_str(text)?;
-        Ok(Self { items: file.item })
+        Ok(Self { items: file.item, sha256: crate::sha256_hex(text.as_bytes()) })
     }
 
     pub fn items(&self) -> &[Item] {
         &self.items
+    }
+
+    /// What a report records of the catalog: the standard and the catalog text's SHA-256.
+    pub fn reference(&self) -> crate::model::CatalogRef {
+        crate::model::CatalogRef {
+            standard: STANDARD.to_string(),
+            // The transcription does not record the standard's edition.
+            standard_version: None,
+            sha256: self.sha256.clone(),
+            items: self.items.len(),
+        }
     }
 
     /// Items with a point whose probe reads the scenario section `section`

@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use crate::aws::AwsContext;
 use crate::catalog::{Catalog, Item, RowVerifier, Verifier};
 use crate::inventory::Inventory;
-use crate::model::{combine, Evidence, ItemResult, Msg, Outcome, PointResult, RunReport};
+use crate::model::{combine, Evidence, ItemResult, Msg, Outcome, PointResult, RunReport, ScenarioRef, Target};
 use crate::probes::{self, Conclusion, Findings, ProbeInput};
 
 /// How to run.
@@ -102,16 +102,44 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
     let items = results.into_iter().flatten().collect();
     // Only when a probe needed the scope: a run of non-AWS rows lists nothing.
     let warnings = inventory.computed_scope().and_then(|s| s.tags.warning()).into_iter().collect();
-    RunReport {
+    let mut report = RunReport {
+        run_id: run_id(started_at),
         environment: scenario.environment.name.clone(),
         municipality: scenario.environment.municipality.clone(),
         system: scenario.environment.system.clone(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        tool_commit: option_env!("GCVERIFY_GIT_COMMIT").filter(|c| !c.is_empty()).map(str::to_string),
         started_at,
         finished_at: Utc::now(),
+        scenario: scenario_ref(&scenario),
+        target: Target {
+            endpoint: scenario.aws.endpoint_url.clone(),
+            emulator: scenario.demo.is_some(),
+            primary_region: Some(scenario.aws.primary_region.clone()),
+            dr_region: Some(scenario.aws.dr_region.clone()),
+            ..Target::default()
+        },
+        catalog: catalog.reference(),
         items,
         warnings,
-    }
+    };
+    report.number_evidence();
+    report
+}
+
+/// `20261102T010000Z-1a2b3c4d`: sortable by time, unique by the random part
+/// (the std hasher's per-process random keys: no extra dependency).
+pub fn run_id(started_at: DateTime<Utc>) -> String {
+    use std::hash::BuildHasher;
+    let random = std::collections::hash_map::RandomState::new().hash_one((started_at.timestamp_nanos_opt(), std::process::id()));
+    format!("{}-{:08x}", started_at.format("%Y%m%dT%H%M%SZ"), random as u32)
+}
+
+/// The scenario file, hashed as it is when the run ends (it was read when the run began).
+fn scenario_ref(scenario: &Scenario) -> Option<ScenarioRef> {
+    let path = scenario.path()?;
+    let bytes = std::fs::read(path).ok()?;
+    Some(ScenarioRef { path: crate::relative_path(path), sha256: crate::sha256_hex(&bytes) })
 }
 
 async fn run_item(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<String>>) -> ItemResult {
@@ -131,6 +159,8 @@ async fn run_item(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<Strin
         achieved_level: conclusion.achieved_level,
         evidence: conclusion.evidence,
         points,
+        attestation: conclusion.attestation,
+        period: conclusion.period,
         started_at,
         finished_at: Utc::now(),
     }
@@ -200,6 +230,8 @@ async fn conclude_row(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<S
             summary: c.summary.ja,
             summary_en: c.summary.en,
             evidence: c.evidence,
+            attestation: c.attestation,
+            period: c.period,
         });
     }
     let outcome = combine(points.iter().map(|p| p.outcome));
@@ -212,7 +244,9 @@ async fn conclude_row(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<S
         Outcome::Ok => probe_runs.values().find_map(|c| c.achieved_level.clone()).or_else(|| Some(level.to_string())),
         _ => None,
     };
-    (Conclusion { outcome, summary: row_summary(outcome, &points), evidence, achieved_level }, points)
+    // The row covers what its verified points cover (対象外 points drop out).
+    let period = points.iter().filter(|p| p.outcome != Outcome::NotApplicable).filter_map(|p| p.period).reduce(crate::model::Period::union);
+    (Conclusion { outcome, summary: row_summary(outcome, &points), evidence, achieved_level, attestation: None, period }, points)
 }
 
 /// 対象外 rows: by the scenario, by the pilot's judgement, or a raised level
@@ -384,6 +418,32 @@ mod tests {
         assert!(report.items[1].summary_en.contains("timed out"), "{}", report.items[1].summary_en);
         assert!(report.items[2].summary_en.contains("probe exploded"), "{}", report.items[2].summary_en);
         assert_eq!(report.exit_code(), crate::model::exit_code::INCOMPLETE);
+        // Provenance: a run ID, the scenario's digest, evidence numbered in table order.
+        assert!(report.run_id.starts_with(&report.started_at.format("%Y%m%dT%H%M%SZ").to_string()), "{}", report.run_id);
+        let ids: Vec<&str> = report.items.iter().flat_map(|i| i.evidence.iter().filter_map(|e| e.id.as_deref())).collect();
+        assert_eq!(ids.first().copied(), Some("E-001"));
+        assert_eq!(ids.len(), report.items.iter().map(|i| i.evidence.len()).sum::<usize>(), "every entry numbered");
+    }
+
+    #[tokio::test]
+    async fn the_report_records_the_scenario_file_and_its_digest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("stg.toml");
+        let text = "[environment]\nname = \"stg\"\n";
+        std::fs::write(&path, text).expect("write");
+        let s = Arc::new(gcverify_scenarios::parse(text, &path).expect("scenario"));
+        let report = run(&catalog(&[("A.1", "test.pass")]), s, aws(), opts(1000), &|_| {}).await;
+        let recorded = report.scenario.expect("scenario recorded");
+        assert_eq!(recorded.sha256, crate::sha256_hex(text.as_bytes()));
+        assert!(recorded.path.ends_with("stg.toml"), "{}", recorded.path);
+        assert_eq!(report.target.primary_region.as_deref(), Some("ap-northeast-1"));
+        assert_eq!(report.catalog.items, 1);
+    }
+
+    #[test]
+    fn run_ids_differ_between_runs_started_at_the_same_second() {
+        let t = Utc::now();
+        assert_ne!(run_id(t), run_id(t));
     }
 
     #[tokio::test]

@@ -14,6 +14,14 @@ pub mod probes;
 pub use catalog::{Catalog, Item, Kind};
 pub use engine::{run, Progress, RunOptions};
 pub use model::{Evidence, EvidenceStatus, ItemResult, Msg, Outcome, RunReport};
+pub use probes::tls::sha256_hex;
+
+/// `path` relative to the working directory when under it (reports carry no
+/// home or build directories), else as given.
+pub fn relative_path(path: &std::path::Path) -> String {
+    let rel = std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok().map(std::path::Path::to_path_buf));
+    rel.unwrap_or_else(|| path.to_path_buf()).display().to_string()
+}
 
 /// Load a scenario file and validate it against the catalog.
 pub fn load_scenario(path: &std::path::Path, catalog: &Catalog) -> Result<gcverify_scenarios::Scenario, gcverify_scenarios::ScenarioError> {

@@ -100,10 +100,14 @@ impl EvidenceStatus {
 /// One observation: what was looked at, what was seen, through which call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
+    /// `E-001`…, numbered across the run when it ends ([`RunReport::number_evidence`]),
+    /// so a row's 事象 can cite the observations behind it.
+    #[serde(default)]
+    pub id: Option<String>,
     pub status: EvidenceStatus,
     /// Resource ID or ARN, or the setting looked at (e.g. `ebs-default-encryption`).
     pub subject: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub region: Option<String>,
     /// What was observed, with values (`Encrypted=false`).
     pub detail: String,
@@ -130,13 +134,20 @@ pub struct ItemResult {
     pub summary: String,
     pub summary_en: String,
     /// 実現したレベル, when the probe established it.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub achieved_level: Option<String>,
     pub evidence: Vec<Evidence>,
     /// 確認観点 and how each came out; the row's outcome is combined from them
     /// ([`combine`]). Empty for rows decided as a whole (対象外).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub points: Vec<PointResult>,
+    /// The attestation that decided a row judged as a whole (no points), if any.
+    #[serde(default)]
+    pub attestation: Option<AttestationRecord>,
+    /// The time the row's evidence covers (稼働率 record, load run); `None`:
+    /// the observations are of the moment they were made.
+    #[serde(default)]
+    pub period: Option<Period>,
     /// Verification period (開始/終了) of this item.
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
@@ -168,7 +179,7 @@ pub struct PointResult {
     pub text: String,
     pub text_en: String,
     /// Items its text refers to with 「同 No.N」, each as "ID 検証事項".
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub refers_to: Vec<String>,
     /// Probe, deep check or `attestation`.
     pub verifier: String,
@@ -176,6 +187,43 @@ pub struct PointResult {
     pub summary: String,
     pub summary_en: String,
     pub evidence: Vec<Evidence>,
+    /// The reviewer's record that decided the point (attestation points).
+    #[serde(default)]
+    pub attestation: Option<AttestationRecord>,
+    /// The time the point's evidence covers, if longer than the call.
+    #[serde(default)]
+    pub period: Option<Period>,
+}
+
+/// A span of time observations cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl Period {
+    /// The span covering both.
+    pub fn union(self, other: Period) -> Period {
+        Period { from: self.from.min(other.from), to: self.to.max(other.to) }
+    }
+}
+
+/// A reviewer's `[[attestation]]` as a run used it, field by field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttestationRecord {
+    /// `OK`, `NG` or `N/A` as attested.
+    pub result: Outcome,
+    pub reviewer: String,
+    pub date: chrono::NaiveDate,
+    pub expires: Option<chrono::NaiveDate>,
+    /// Expired on the run's day: it no longer counts (the point is 要確認).
+    pub expired: bool,
+    /// 根拠 as the scenario gives it (a relative path, a ticket or a URL).
+    pub document: String,
+    /// SHA-256 of the document when it is a file that exists (read at run time).
+    pub sha256: Option<String>,
+    pub note: Option<String>,
 }
 
 impl PointResult {
@@ -223,16 +271,66 @@ pub fn combine(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
 /// A whole run for one environment (the JSON report is this, serialised).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
+    /// Unique per run (`20261102T010000Z-1a2b3c4d`): every file of the run carries it.
+    #[serde(default)]
+    pub run_id: String,
     pub environment: String,
     pub municipality: String,
     pub system: String,
     pub tool_version: String,
+    /// The commit gcverify was built from (`None` when built outside git).
+    #[serde(default)]
+    pub tool_commit: Option<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
+    /// The scenario file and its SHA-256, as read for this run.
+    #[serde(default)]
+    pub scenario: Option<ScenarioRef>,
+    /// Who and what was verified: the AWS identity and endpoint.
+    #[serde(default)]
+    pub target: Target,
+    /// The requirement catalog the rows come from.
+    #[serde(default)]
+    pub catalog: CatalogRef,
     pub items: Vec<ItemResult>,
     /// Said before the table: e.g. the `[scope]` tags matched nothing.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub warnings: Vec<Msg>,
+}
+
+/// The scenario a run read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioRef {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// The AWS a run talked to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// The endpoint URL when not AWS's own (an emulator or a proxy); `None`: AWS.
+    pub endpoint: Option<String>,
+    /// True when the endpoint is the demo's local emulator.
+    pub emulator: bool,
+    pub primary_region: Option<String>,
+    pub dr_region: Option<String>,
+    /// From STS GetCallerIdentity; `None` when it failed (a warning says why).
+    pub account_id: Option<String>,
+    pub caller_arn: Option<String>,
+    /// `aws`, `aws-cn`, `aws-us-gov`: from the caller ARN.
+    pub partition: Option<String>,
+}
+
+/// The requirement catalog of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CatalogRef {
+    /// The standard the rows verify.
+    pub standard: String,
+    /// Its edition, when the catalog records one.
+    pub standard_version: Option<String>,
+    /// SHA-256 of the catalog (`checks/catalog.toml`) built into gcverify.
+    pub sha256: String,
+    pub items: usize,
 }
 
 /// Exit codes scripts can rely on.
@@ -261,6 +359,22 @@ pub mod exit_code {
 }
 
 impl RunReport {
+    /// Numbers every row's evidence `E-001`… in table order; a point's copy of
+    /// an observation gets the number of the row's entry it equals.
+    pub fn number_evidence(&mut self) {
+        let mut n = 0;
+        for item in &mut self.items {
+            for e in &mut item.evidence {
+                n += 1;
+                e.id = Some(format!("E-{n:03}"));
+            }
+            let numbered = item.evidence.clone();
+            for e in item.points.iter_mut().flat_map(|p| p.evidence.iter_mut()) {
+                e.id = numbered.iter().find(|x| Evidence { id: None, ..(*x).clone() } == *e).and_then(|x| x.id.clone());
+            }
+        }
+    }
+
     pub fn count(&self, outcome: Outcome) -> usize {
         self.items.iter().filter(|i| i.outcome == outcome).count()
     }
@@ -278,12 +392,17 @@ mod tests {
     fn report(outcomes: &[Outcome]) -> RunReport {
         let t = Utc::now();
         RunReport {
+            run_id: "r".into(),
             environment: "t".into(),
             municipality: String::new(),
             system: String::new(),
             tool_version: String::new(),
+            tool_commit: None,
             started_at: t,
             finished_at: t,
+            scenario: None,
+            target: Target::default(),
+            catalog: CatalogRef::default(),
             items: outcomes
                 .iter()
                 .map(|&outcome| ItemResult {
@@ -299,6 +418,8 @@ mod tests {
                     achieved_level: None,
                     evidence: vec![],
                     points: vec![],
+                    attestation: None,
+                    period: None,
                     started_at: t,
                     finished_at: t,
                 })

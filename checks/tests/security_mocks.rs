@@ -131,3 +131,27 @@ async fn console_users_are_read_from_the_credential_report() {
     assert!(c.evidence.iter().any(|e| e.subject == "batch" && e.status == EvidenceStatus::Info));
     assert_eq!(list.num_calls(), 0, "the report replaces the per-user calls");
 }
+
+/// F.1.1.1: an endpoint that lists regions of other partitions (cn-*, us-gov-*)
+/// gets only the account's own partition scanned; the others are not even listed.
+#[tokio::test]
+async fn residency_scans_only_the_accounts_partition() {
+    use aws_sdk_ec2::operation::describe_regions::DescribeRegionsOutput;
+    use aws_sdk_ec2::types::Region;
+    let regions = mock!(aws_sdk_ec2::Client::describe_regions).then_output(|| {
+        let mut out = DescribeRegionsOutput::builder();
+        for r in ["ap-northeast-1", "ap-northeast-3", "us-east-1", "cn-north-1", "cn-northwest-1", "us-gov-west-1"] {
+            out = out.regions(Region::builder().region_name(r).opt_in_status("opt-in-not-required").build());
+        }
+        out.build()
+    });
+    let scenario = Arc::new(gcverify_scenarios::parse("[environment]\nname = \"t\"\n", Path::new("t.toml")).expect("scenario"));
+    let item = Catalog::builtin().get("F.1.1.1").cloned().expect("item");
+    let level = item.selected_level.clone();
+    let input = Arc::new(ProbeInput::alone(item, level.clone(), Arc::new(Default::default()), scenario, aws(&[regions]), Utc::now(), None));
+    let c = probes::residency::regions(input).await.conclude(&level);
+    let scanned: Vec<&str> = c.evidence.iter().filter_map(|e| e.region.as_deref()).collect();
+    assert_eq!(c.outcome, Outcome::Ok, "{} {:?}", c.summary.en, c.evidence);
+    assert_eq!(scanned, ["us-east-1"], "only the aws partition outside Japan: {:?}", c.evidence);
+    assert!(c.summary.en.contains("in the 1 region(s)"), "{}", c.summary.en);
+}

@@ -31,14 +31,23 @@ pub fn render_junit(report: &RunReport, lang: Lang) -> String {
         count(Outcome::Pending) + count(Outcome::NotApplicable),
         report.started_at.format("%Y-%m-%dT%H:%M:%SZ")
     );
+    let _ = writeln!(out, "    <properties>\n      <property name=\"run_id\" value=\"{}\"/>", esc(&report.run_id));
+    if let Some(c) = &report.tool_commit {
+        let _ = writeln!(out, "      <property name=\"tool_commit\" value=\"{}\"/>", esc(c));
+    }
+    out.push_str("    </properties>\n");
     for i in &report.items {
         let t = (i.finished_at - i.started_at).num_milliseconds().max(0) as f64 / 1000.0;
         let _ = write!(out, "    <testcase classname=\"{}\" name=\"{} {}\" time=\"{t:.3}\"", esc(&i.category), esc(&i.id), esc(&i.metric));
-        let summary = esc(i.summary(lang));
+        let summary = esc(&crate::rows::readable(i.summary(lang)));
         let body = i
             .evidence
             .iter()
-            .map(|e| format!("{} {}{}: {}", e.status.label(lang), e.subject, e.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(), e.detail))
+            .map(|e| {
+                let id = e.id.as_deref().map(|n| format!("{n} ")).unwrap_or_default();
+                let region = e.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                format!("{id}{} {}{region}: {}", e.status.label(lang), e.subject, crate::rows::readable(&e.detail))
+            })
             .collect::<Vec<_>>()
             .join("\n");
         match i.outcome {
@@ -104,5 +113,7 @@ mod tests {
             assert_eq!(msg, "違反 <script>&\"x\"");
         }
         assert!(cases[0].attribute("name").is_some_and(|s| s.starts_with(&report.items[0].id)));
+        let run_id = suite.descendants().find(|n| n.has_tag_name("property") && n.attribute("name") == Some("run_id")).and_then(|n| n.attribute("value"));
+        assert_eq!(run_id, Some(report.run_id.as_str()));
     }
 }

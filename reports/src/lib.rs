@@ -2,7 +2,8 @@
 //! ([`write_json`]), `検証結果.xlsx` ([`write_xlsx`]) in the layout of the
 //! 検証結果 table, `検証結果.md` ([`render_markdown`]) and `junit.xml`
 //! ([`render_junit`]). [`write_files`] writes the file formats a user asked
-//! for into one directory.
+//! for into one directory, with a `SHA256SUMS` manifest of them, and removes
+//! what earlier runs left there in other formats.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -20,10 +21,11 @@ pub mod fleet;
 mod json;
 mod junit;
 mod markdown;
+mod rows;
 mod table;
 mod xlsx;
 
-pub use json::{read_json, to_json_string, write_json, JSON_SCHEMA_VERSION};
+pub use json::{read_json, to_json_string, write_json, JSON_SCHEMA, JSON_SCHEMA_VERSION};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use table::{render_table, render_table_with};
@@ -37,6 +39,8 @@ pub const XLSX_FILE_NAME: &str = "検証結果.xlsx";
 pub const MARKDOWN_FILE_NAME: &str = "検証結果.md";
 /// File name of the JUnit report.
 pub const JUNIT_FILE_NAME: &str = "junit.xml";
+/// File name of the manifest of a run's files (`sha256sum -c SHA256SUMS`).
+pub const SUMS_FILE_NAME: &str = "SHA256SUMS";
 
 /// All outcomes, in the order they are tallied everywhere.
 pub(crate) const OUTCOMES: [Outcome; 5] = [Outcome::Ok, Outcome::Ng, Outcome::Error, Outcome::NotApplicable, Outcome::Pending];
@@ -105,8 +109,14 @@ impl FromStr for Format {
 }
 
 /// Writes the requested file formats into `dir` (created if missing) and
-/// returns the paths written, in the order requested. [`Format::Table`] is not
-/// a file and is skipped; a format requested twice is written once.
+/// returns the paths written, in the order requested, then `SHA256SUMS`.
+/// [`Format::Table`] is not a file and is skipped; a format requested twice
+/// is written once.
+///
+/// A folder never mixes runs: gcverify's own files of formats not written
+/// now are removed (other files are left alone), except a `result.json` of
+/// this very run (the source `report --from` renders). `SHA256SUMS` lists
+/// every report file of the run in the folder, headed by its run ID.
 pub fn write_files(report: &RunReport, catalog: &Catalog, formats: &[Format], dir: &Path, lang: Lang) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating output directory {}", dir.display()))?;
     let mut seen = HashSet::new();
@@ -119,14 +129,55 @@ pub fn write_files(report: &RunReport, catalog: &Catalog, formats: &[Format], di
         let path = dir.join(name);
         match format {
             Format::Table => continue,
-            Format::Json => write_json(report, &path)?,
+            Format::Json => write_json(report, catalog, &path)?,
             Format::Xlsx => write_xlsx(report, catalog, &path)?,
             Format::Markdown => std::fs::write(&path, render_markdown(report, lang)).with_context(|| format!("writing {}", path.display()))?,
             Format::Junit => std::fs::write(&path, render_junit(report, lang)).with_context(|| format!("writing {}", path.display()))?,
         }
         written.push(path);
     }
+    if written.is_empty() {
+        return Ok(written);
+    }
+    let mut listed: Vec<PathBuf> = written.clone();
+    for format in Format::ALL.into_iter().filter(|f| !seen.contains(f)) {
+        let Some(name) = format.file_name() else { continue };
+        let path = dir.join(name);
+        if !path.exists() {
+            continue;
+        }
+        if format == Format::Json && same_run(&path, report) {
+            listed.push(path);
+            continue;
+        }
+        std::fs::remove_file(&path).with_context(|| format!("removing {} left by an earlier run", path.display()))?;
+    }
+    let sums = dir.join(SUMS_FILE_NAME);
+    std::fs::write(&sums, manifest(report, &listed)?).with_context(|| format!("writing {}", sums.display()))?;
+    written.push(sums);
     Ok(written)
+}
+
+/// Whether a saved `result.json` is of `report`'s run.
+fn same_run(path: &Path, report: &RunReport) -> bool {
+    let run_id = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["run_id"].as_str().map(str::to_string));
+    !report.run_id.is_empty() && run_id.as_deref() == Some(report.run_id.as_str())
+}
+
+/// `sha256sum -c` input: a `#` comment with the run ID (coreutils skips it),
+/// then `<hex>  <name>` per file, names sorted so the manifest is stable.
+fn manifest(report: &RunReport, files: &[PathBuf]) -> anyhow::Result<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for path in files {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {} for {SUMS_FILE_NAME}", path.display()))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        lines.push(format!("{}  {name}", gcverify_checks::sha256_hex(&bytes)));
+    }
+    lines.sort_by(|a, b| a[66..].cmp(&b[66..]));
+    Ok(format!("# gcverify run {} ({} {})\n{}\n", report.run_id, report.environment, jst_second(report.started_at), lines.join("\n")))
 }
 
 /// Japan Standard Time (UTC+9, no daylight saving).
@@ -194,11 +245,75 @@ mod tests {
         let dir = tmp.path().join("out").join("nested");
         let paths = write_files(&report, &catalog, &[Format::Table, Format::Xlsx, Format::Json, Format::Xlsx, Format::Markdown, Format::Junit], &dir, Lang::Ja)
             .expect("write_files");
-        assert_eq!(paths, vec![dir.join("検証結果.xlsx"), dir.join("result.json"), dir.join("検証結果.md"), dir.join("junit.xml")]);
+        assert_eq!(paths, vec![dir.join("検証結果.xlsx"), dir.join("result.json"), dir.join("検証結果.md"), dir.join("junit.xml"), dir.join("SHA256SUMS")]);
         for p in &paths {
             assert!(std::fs::metadata(p).expect("written").len() > 0, "{}", p.display());
         }
         let only_table = write_files(&report, &catalog, &[Format::Table], &dir, Lang::Ja).expect("table only");
         assert!(only_table.is_empty());
+    }
+
+    /// The manifest is what `sha256sum -c` checks: it passes on the files as
+    /// written and fails when one is edited.
+    #[test]
+    fn sha256sums_lists_every_file_and_sha256sum_checks_it() {
+        let report = testutil::sample_report();
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        write_files(&report, &Catalog::builtin(), &[Format::Json, Format::Xlsx, Format::Markdown, Format::Junit], dir, Lang::Ja).expect("write");
+        let sums = std::fs::read_to_string(dir.join(SUMS_FILE_NAME)).expect("SHA256SUMS");
+        assert!(sums.starts_with(&format!("# gcverify run {} ", report.run_id)), "{sums}");
+        let names: Vec<&str> = sums.lines().skip(1).map(|l| l.split_once("  ").map(|(_, n)| n).unwrap_or("")).collect();
+        assert_eq!(names, ["junit.xml", "result.json", "検証結果.md", "検証結果.xlsx"]);
+        for line in sums.lines().skip(1) {
+            let (hex, name) = line.split_once("  ").expect("two spaces");
+            assert_eq!(hex, gcverify_checks::sha256_hex(&std::fs::read(dir.join(name)).expect("file")), "{name}");
+        }
+        let check = || {
+            std::process::Command::new("sha256sum")
+                .args(["-c", "--strict", "--quiet", SUMS_FILE_NAME])
+                .current_dir(dir)
+                .stderr(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .status()
+        };
+        match check() {
+            Ok(status) => {
+                assert!(status.success(), "sha256sum -c accepts the manifest");
+                let md = dir.join(MARKDOWN_FILE_NAME);
+                let edited = std::fs::read_to_string(&md).expect("md").replace("OK", "NG");
+                std::fs::write(&md, edited).expect("edit");
+                assert!(!check().expect("runs").success(), "an edited report is detected");
+            }
+            // Without coreutils the digests above were checked by hand.
+            Err(e) => eprintln!("sha256sum not run: {e}"),
+        }
+    }
+
+    /// A run that writes fewer formats leaves no file of an older run beside
+    /// its own; files that are not gcverify's stay.
+    #[test]
+    fn stale_outputs_of_other_runs_are_removed_but_other_files_stay() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        let old = testutil::sample_report();
+        write_files(&old, &Catalog::builtin(), &[Format::Json, Format::Xlsx, Format::Junit], dir, Lang::Ja).expect("first run");
+        std::fs::write(dir.join("notes.txt"), "mine").expect("user file");
+        let mut new = testutil::sample_report();
+        new.run_id = "20261103T000000Z-0000beef".into();
+        let written = write_files(&new, &Catalog::builtin(), &[Format::Markdown], dir, Lang::Ja).expect("second run");
+        assert_eq!(written, [dir.join(MARKDOWN_FILE_NAME), dir.join(SUMS_FILE_NAME)]);
+        for gone in [JSON_FILE_NAME, XLSX_FILE_NAME, JUNIT_FILE_NAME] {
+            assert!(!dir.join(gone).exists(), "{gone} of the older run is removed");
+        }
+        assert!(dir.join("notes.txt").exists(), "not gcverify's: left alone");
+        assert!(std::fs::read_to_string(dir.join(MARKDOWN_FILE_NAME)).expect("md").contains(&new.run_id));
+
+        // Re-rendering from a run's own result.json keeps it and lists it.
+        write_files(&new, &Catalog::builtin(), &[Format::Json], dir, Lang::Ja).expect("json");
+        write_files(&new, &Catalog::builtin(), &[Format::Xlsx], dir, Lang::Ja).expect("xlsx from the same run");
+        assert!(dir.join(JSON_FILE_NAME).exists(), "the same run's result.json stays");
+        let sums = std::fs::read_to_string(dir.join(SUMS_FILE_NAME)).expect("sums");
+        assert!(sums.contains("  result.json") && sums.contains("  検証結果.xlsx"), "{sums}");
     }
 }

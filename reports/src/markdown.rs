@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use gcverify_checks::model::{ItemResult, Lang, Outcome, RunReport};
 
+use crate::rows::readable;
 use crate::{jst_minute, tally};
 
 /// The Markdown report, in `lang`.
@@ -16,11 +17,13 @@ pub fn render_markdown(report: &RunReport, lang: Lang) -> String {
     let _ = writeln!(out, "# {title}: {} {} ({})\n", cell(&report.municipality), cell(&report.system), cell(&report.environment));
     let _ = writeln!(
         out,
-        "{} {} – {} JST · gcverify {}\n",
+        "{} {} – {} JST · gcverify {} · {} `{}`\n",
         if ja { "実行" } else { "Run" },
         jst_minute(report.started_at),
         jst_minute(report.finished_at),
-        report.tool_version
+        report.tool_version,
+        if ja { "実行ID" } else { "run ID" },
+        cell(&report.run_id)
     );
     let _ = writeln!(out, "**{}**\n", tally(report, lang));
     let header =
@@ -36,7 +39,7 @@ pub fn render_markdown(report: &RunReport, lang: Lang) -> String {
             cell(&i.selected_level),
             cell(i.kind.label(lang)),
             mark(i.outcome, lang),
-            cell(i.summary(lang))
+            cell(&readable(i.summary(lang)))
         );
     }
     let troubled: Vec<&ItemResult> = report.items.iter().filter(|i| matches!(i.outcome, Outcome::Ng | Outcome::Error)).collect();
@@ -44,10 +47,11 @@ pub fn render_markdown(report: &RunReport, lang: Lang) -> String {
         let _ = writeln!(out, "\n## {}\n", if ja { "NG・検証不能の詳細" } else { "NG and ERROR details" });
         for i in troubled {
             let _ = writeln!(out, "### {} {} — {}\n", i.id, cell(&i.metric), i.outcome.label(lang));
-            let _ = writeln!(out, "{}\n", cell(i.summary(lang)));
+            let _ = writeln!(out, "{}\n", cell(&readable(i.summary(lang))));
             for e in &i.evidence {
                 let region = e.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
-                let _ = writeln!(out, "- {} `{}`{region}: {} — {}", e.status.label(lang), cell(&e.subject), cell(&e.detail), cell(&e.source));
+                let id = e.id.as_deref().map(|n| format!("{n} ")).unwrap_or_default();
+                let _ = writeln!(out, "- {id}{} `{}`{region}: {} — {}", e.status.label(lang), cell(&e.subject), cell(&readable(&e.detail)), cell(&e.source));
             }
             out.push('\n');
         }
@@ -92,6 +96,8 @@ mod tests {
         assert_eq!(md.matches("\n### ").count(), troubled, "{md}");
         assert!(md.contains("**NG**") && md.contains("**検証不能**"), "{md}");
         assert!(md.contains(&tally(&report, Lang::Ja)));
+        assert!(md.contains(&format!("実行ID `{}`", report.run_id)), "{md}");
+        assert!(md.contains("- E-0"), "evidence cited by number: {md}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use gcverify_checks::catalog::Catalog;
-use gcverify_checks::model::{Evidence, EvidenceStatus, ItemResult, Outcome, PointResult, RunReport};
+use gcverify_checks::model::{Evidence, EvidenceStatus, ItemResult, Outcome, PointResult, RunReport, ScenarioRef, Target};
 
 pub(crate) fn t0() -> DateTime<Utc> {
     // 2026-11-02 10:00 JST
@@ -47,6 +47,7 @@ pub(crate) fn sample_report() -> RunReport {
             let item_start = start + Duration::minutes(i as i64);
             let evidence = (0..evidence_count(i))
                 .map(|k| Evidence {
+                    id: None,
                     status: statuses[(i + k) % statuses.len()],
                     subject: format!("arn:aws:ec2:ap-northeast-1:123456789012:volume/vol-{i:03}{k}"),
                     region: (k % 2 == 0).then(|| "ap-northeast-1".to_string()),
@@ -80,6 +81,8 @@ pub(crate) fn sample_report() -> RunReport {
                             summary: "確認済".into(),
                             summary_en: "verified".into(),
                             evidence: vec![],
+                            attestation: None,
+                            period: None,
                         },
                         PointResult {
                             id: "desk-point".into(),
@@ -91,25 +94,44 @@ pub(crate) fn sample_report() -> RunReport {
                             summary: "要確認: 記録なし".into(),
                             summary_en: "pending: no record".into(),
                             evidence: vec![],
+                            attestation: None,
+                            period: None,
                         },
                     ]
                 } else {
                     Vec::new()
                 },
+                attestation: None,
+                period: None,
                 started_at: item_start,
                 // The last item runs into December (JST) to exercise 終了月.
                 finished_at: if i == 49 { start + Duration::days(30) } else { item_start + Duration::seconds(30) },
             }
         })
         .collect();
-    RunReport {
+    let mut report = RunReport {
+        run_id: "20261102T010000Z-5a5a5a5a".to_string(),
         environment: "stg".to_string(),
         municipality: "サンプル市".to_string(),
         system: "住民記録システム".to_string(),
         tool_version: "0.1.0".to_string(),
+        tool_commit: Some("0123456789abcdef0123456789abcdef01234567".to_string()),
         started_at: start,
         finished_at: start + Duration::days(30),
+        scenario: Some(ScenarioRef { path: "scenarios/stg.toml".into(), sha256: "ab".repeat(32) }),
+        target: Target {
+            endpoint: None,
+            emulator: false,
+            primary_region: Some("ap-northeast-1".into()),
+            dr_region: Some("ap-northeast-3".into()),
+            account_id: Some("123456789012".into()),
+            caller_arn: Some("arn:aws:iam::123456789012:user/verifier".into()),
+            partition: Some("aws".into()),
+        },
+        catalog: catalog.reference(),
         items,
         warnings: Vec::new(),
-    }
+    };
+    report.number_evidence();
+    report
 }

@@ -140,9 +140,10 @@ async fn verify_member(m: Member, catalog: &Catalog, limit: CallLimit, formats: 
         return crashed(&name, &[], &format!("preparing the load target: {e:#}"));
     }
     let aws = Arc::new(AwsContext::load_limited(&scenario.aws, Some(&limit)).await);
-    let (account, unreachable) = match aws.caller_identity().await {
-        Ok((account, _arn)) => (Some(account), None),
-        Err(why) => (None, Some(why)),
+    let identity = crate::verify::identify(&aws, &scenario.aws.primary_region).await;
+    let (account, unreachable) = match &identity {
+        Ok(id) => (id.account_id.clone(), None),
+        Err(why) => (None, Some(why.clone())),
     };
     let mut opts = RunOptions::from_scenario(&scenario);
     if only.is_some() {
@@ -154,7 +155,8 @@ async fn verify_member(m: Member, catalog: &Catalog, limit: CallLimit, formats: 
             format!("could not verify: the environment's AWS account cannot be used ({why})"),
         )
     });
-    let report = gcverify_checks::run(catalog, Arc::new(scenario), aws.clone(), opts, &|_| {}).await;
+    let mut report = gcverify_checks::run(catalog, Arc::new(scenario), aws.clone(), opts, &|_| {}).await;
+    crate::verify::record_identity(&mut report, &identity);
     let mut summary = MemberSummary::from_report(&report, shared, account, unreachable, aws.throttled());
     // Streamed: the report goes to disk here and only its summary is kept.
     if let Err(e) = gcverify_reports::write_files(&report, catalog, formats, dir, lang) {

@@ -67,7 +67,7 @@ async fn fleet_scope(name: &str, json: bool, lang: Lang, catalog: &Catalog) -> R
     let mut rows = Vec::new();
     for m in members {
         let aws = Arc::new(gcverify_checks::aws::AwsContext::load(&m.scenario.aws).await);
-        let identity = aws.caller_identity().await;
+        let identity = crate::verify::identify(&aws, &m.scenario.aws.primary_region).await;
         let report = match &identity {
             Ok(_) => Some(Inventory::new(aws, Arc::new(m.scenario)).scope().await.report()),
             Err(_) => None,

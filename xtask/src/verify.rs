@@ -67,6 +67,29 @@ pub(crate) async fn connect(scenario: &mut gcverify_scenarios::Scenario, root: &
     }
 }
 
+/// Who the run verifies as (STS GetCallerIdentity), within 30 s.
+pub(crate) async fn identify(aws: &AwsContext, region: &str) -> Result<gcverify_checks::aws::Identity, String> {
+    match tokio::time::timeout(std::time::Duration::from_secs(30), aws.caller_identity(region)).await {
+        Ok(r) => r,
+        Err(_) => Err("sts:GetCallerIdentity: no answer within 30 s".to_string()),
+    }
+}
+
+/// The caller in the report's target, or a warning saying why there is none.
+pub(crate) fn record_identity(report: &mut gcverify_checks::RunReport, identity: &Result<gcverify_checks::aws::Identity, String>) {
+    match identity {
+        Ok(id) => {
+            report.target.account_id = id.account_id.clone();
+            report.target.caller_arn = id.caller_arn.clone();
+            report.target.partition = id.partition.clone();
+        }
+        Err(why) => report.warnings.push(gcverify_checks::Msg::new(
+            format!("呼び出し元の確認（STS GetCallerIdentity）に失敗: {why}。アカウントIDは記録なし"),
+            format!("could not identify the caller (STS GetCallerIdentity): {why}; no account ID recorded"),
+        )),
+    }
+}
+
 /// `--format a,b` → formats (a config error names the bad one).
 pub(crate) fn parse_formats(names: &[String]) -> Result<Vec<Format>> {
     names.iter().map(|f| f.parse::<Format>().map_err(|e| config_err(format!("--format: {e}")))).collect()
@@ -126,6 +149,8 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         opts.now = chrono::Utc::now();
     }
 
+    // Who the run verifies as, recorded in every report; a failure is a warning, not ERROR rows.
+    let identity = identify(&aws, &scenario.aws.primary_region).await;
     let scenario = Arc::new(scenario);
     let aws = Arc::new(aws);
     if args.restore_drill {
@@ -145,8 +170,9 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
             }
         }
     };
-    let report = gcverify_checks::run(&catalog, scenario.clone(), aws, opts, &on_progress).await;
+    let mut report = gcverify_checks::run(&catalog, scenario.clone(), aws, opts, &on_progress).await;
     bar.finish_and_clear();
+    record_identity(&mut report, &identity);
     drop(_moto);
     // Said before the table, so a wrong scope is read before its consequences.
     for w in &report.warnings {

@@ -18,6 +18,13 @@ fn text(o: &Output) -> (String, String) {
     (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
+/// Errors of a result.json against reports/schema/result.schema.json (empty: valid).
+fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value = serde_json::from_str(gcverify_reports::JSON_SCHEMA).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("valid JSON Schema");
+    validator.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path())).collect()
+}
+
 fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, body).expect("write scenario");
@@ -61,6 +68,12 @@ fn demo_prints_fifty_rows_and_writes_json_and_xlsx() {
     }
     assert_eq!(items.len(), 50);
     assert_eq!(json["environment"], "demo");
+    assert_eq!(schema_errors(&json), Vec::<String>::new(), "the demo's result.json follows the schema");
+    // Provenance: the emulator's STS answers who the run verified as.
+    assert!(json["target"]["account_id"].as_str().is_some_and(|a| a.len() == 12), "{}", json["target"]);
+    assert_eq!(json["target"]["partition"], "aws");
+    assert_eq!(json["target"]["emulator"], true);
+    assert!(json["scenario"]["path"].as_str().is_some_and(|p| p.ends_with("scenarios/demo.toml")), "{}", json["scenario"]);
     for key in ["id", "category", "metric", "selected_level", "kind", "outcome", "summary", "evidence"] {
         assert!(items.iter().all(|i| i.get(key).is_some()), "item key {key} missing");
     }
@@ -227,6 +240,7 @@ fn demo_deep_checks_run_against_local_services() {
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.path().join("result.json")).unwrap_or_else(|e| panic!("{env}: {e}\n{stdout}\n{stderr}")))
                 .expect("JSON");
+        assert_eq!(schema_errors(&json), Vec::<String>::new(), "{env}: result.json follows the schema");
         let items = json["items"].as_array().expect("items");
         let point = |id: &str, pid: &str| {
             let item = items.iter().find(|i| i["id"] == id).unwrap_or_else(|| panic!("{id}"));
@@ -281,4 +295,46 @@ fn report_renders_a_saved_run_again() {
     let o = xtask(&["report", "--from", empty.path().to_str().expect("utf8")]);
     assert_eq!(code(&o), 3, "{:?}", text(&o));
     assert!(text(&o).1.contains("result.json"), "{:?}", text(&o));
+}
+
+/// The non-compliant demo in every format: result.json follows the schema,
+/// every file carries the run ID and is in SHA256SUMS, and `report --from`
+/// renders byte-identical xlsx/md/junit from the saved result.json.
+#[test]
+fn report_from_reproduces_every_file_byte_for_byte() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().to_str().expect("utf8");
+    let o = xtask(&["verify", "--env", "demo-noncompliant", "--format", "json,xlsx,md,junit", "--out", dir]);
+    assert_eq!(code(&o), 1, "{:?}", text(&o));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("result.json")).expect("json")).expect("JSON");
+    assert_eq!(schema_errors(&json), Vec::<String>::new(), "the non-compliant demo's result.json follows the schema");
+    let run_id = json["run_id"].as_str().expect("run_id").to_string();
+    let names = ["検証結果.xlsx", "検証結果.md", "junit.xml"];
+    let before: Vec<Vec<u8>> = names.iter().map(|n| std::fs::read(out.path().join(n)).expect("written")).collect();
+    for (n, bytes) in names.iter().zip(&before) {
+        if !n.ends_with(".xlsx") {
+            assert!(String::from_utf8_lossy(bytes).contains(&run_id), "{n} carries the run ID");
+        }
+    }
+    let sums = std::fs::read_to_string(out.path().join("SHA256SUMS")).expect("SHA256SUMS");
+    assert!(sums.contains(&run_id), "{sums}");
+    for n in names.iter().chain(["result.json"].iter()) {
+        assert!(sums.contains(&format!("  {n}\n")), "{n} in {sums}");
+    }
+
+    let again = tempfile::tempdir().expect("tempdir");
+    let o = xtask(&["report", "--from", dir, "--format", "xlsx,md,junit", "--out", again.path().to_str().expect("utf8")]);
+    assert_eq!(code(&o), 1, "{:?}", text(&o));
+    for (n, bytes) in names.iter().zip(&before) {
+        let after = std::fs::read(again.path().join(n)).expect("re-rendered");
+        assert!(after == *bytes, "{n} re-rendered from result.json differs from the run's");
+    }
+    // In place: the run's own result.json stays, and the manifest still checks.
+    let o = xtask(&["report", "--from", dir, "--format", "md"]);
+    assert_eq!(code(&o), 1, "{:?}", text(&o));
+    assert!(out.path().join("result.json").exists());
+    assert!(!out.path().join("検証結果.xlsx").exists(), "a format not written now is not left from before");
+    if let Ok(status) = Command::new("sha256sum").args(["-c", "--strict", "SHA256SUMS"]).current_dir(out.path()).status() {
+        assert!(status.success(), "SHA256SUMS checks");
+    }
 }

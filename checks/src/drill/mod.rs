@@ -261,7 +261,7 @@ pub async fn run(input: &ProbeInput, opts: &DrillOptions, cancel: Cancel, progre
         Site::Primary => primary.clone(),
         Site::Dr => input.scenario.aws.dr_region.clone(),
     };
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let discovered = continuity::discover(input, &mut f).await;
     let dr_vaults = match opts.site {
         Site::Primary => Vec::new(),
@@ -332,7 +332,7 @@ async fn one(ctx: &Ctx<'_>, index: usize, r: &Resource, mut cancel: Cancel) -> D
 
     // 1. The recovery point of the generation asked for (in the DR vaults for
     //    `--site dr`) and its restore metadata.
-    let mut f = Findings::new(ctx.input.now);
+    let mut f = Findings::new();
     let listed = match ctx.opts.site {
         Site::Primary => points::by_resource(&backup, region, &r.arn, &mut f).await,
         Site::Dr => {

@@ -88,7 +88,7 @@ pub async fn mfa(input: Arc<ProbeInput>) -> Findings {
     };
     let region = iam_region(&input);
     let iam = input.aws.iam(&region);
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     root_mfa(&iam, input.aws.is_custom_endpoint(), need_mfa, &mut f).await;
     let console = console_users(&input, need_mfa, &mut f).await;
     let roles = role_mfa(&iam, &input, &mut f).await;
@@ -318,7 +318,7 @@ pub async fn restrictions(input: Arc<ProbeInput>) -> Findings {
             Msg::new("対象外: 選択レベル0（操作制限の要求なし）", "not applicable: level 0 requires no restriction"),
         );
     }
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let mut n = Counts::default();
     let access = &input.scenario.access;
     let mut ports: Vec<u16> = ADMIN_PORTS.iter().chain(access.extra_admin_ports.iter()).copied().collect();

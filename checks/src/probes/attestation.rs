@@ -4,8 +4,10 @@
 use chrono::NaiveDate;
 use gcverify_scenarios::{AttestedResult, Scenario};
 
+use std::path::{Path, PathBuf};
+
 use super::Findings;
-use crate::model::{Msg, Outcome};
+use crate::model::{AttestationRecord, Msg, Outcome};
 
 /// The whole item's attestation (one without `point`).
 pub fn evaluate(item_id: &str, scenario: &Scenario, today: NaiveDate) -> Findings {
@@ -51,28 +53,27 @@ pub fn evaluate_point_or(
 }
 
 fn judge(item_id: &str, a: &gcverify_scenarios::Attestation, scenario: &Scenario, today: NaiveDate) -> Findings {
-    let source = scenario.path().map(|p| p.display().to_string()).unwrap_or_else(|| "scenario".into());
+    let source = scenario.path().map(crate::relative_path).unwrap_or_else(|| "scenario".into());
+    let record = record(a, scenario, today);
     let detail = format!(
-        "result={:?} reviewer={} date={} expires={} evidence={}{}",
-        a.result,
+        "result={} reviewer={} date={} expires={} evidence={}{}{}",
+        record.result.label(crate::model::Lang::En),
         a.reviewer,
         a.date,
         a.expires.as_ref().map(|e| e.get_ref().to_string()).unwrap_or_else(|| "-".into()),
         a.evidence,
+        record.sha256.as_ref().map(|d| format!(" sha256={d}")).unwrap_or_default(),
         if a.note.is_empty() { String::new() } else { format!(" note={}", a.note) }
     );
-    if let Some(exp) = &a.expires {
-        if *exp.get_ref() < today {
-            let mut f = Findings::decided(
-                Outcome::Pending,
-                Msg::new(
-                    format!("要確認: {} の確認記録は {} に期限切れ", a.reviewer, exp.get_ref()),
-                    format!("pending: attestation by {} expired on {}", a.reviewer, exp.get_ref()),
-                ),
-            );
-            f.info(item_id, None, detail, &source);
-            return f;
-        }
+    if record.expired {
+        let exp = record.expires.map(|e| e.to_string()).unwrap_or_default();
+        let mut f = Findings::decided(
+            Outcome::Pending,
+            Msg::new(format!("要確認: {} の確認記録は {exp} に期限切れ", a.reviewer), format!("pending: attestation by {} expired on {exp}", a.reviewer)),
+        );
+        f.info(item_id, None, detail, &source);
+        f.attestation(record);
+        return f;
     }
     let (outcome, ja, en) = match a.result {
         AttestedResult::Ok => (Outcome::Ok, "確認済", "attested"),
@@ -89,7 +90,37 @@ fn judge(item_id: &str, a: &gcverify_scenarios::Attestation, scenario: &Scenario
         ),
     );
     f.info(item_id, None, detail, &source);
+    f.attestation(record);
     f
+}
+
+/// The attestation as fields, with the document's SHA-256 when it is a file
+/// (relative paths are the scenario's folder's, then the working directory's).
+pub fn record(a: &gcverify_scenarios::Attestation, scenario: &Scenario, today: NaiveDate) -> AttestationRecord {
+    let result = match a.result {
+        AttestedResult::Ok => Outcome::Ok,
+        AttestedResult::Ng => Outcome::Ng,
+        AttestedResult::NotApplicable => Outcome::NotApplicable,
+    };
+    let doc = Path::new(&a.evidence);
+    let candidates: Vec<PathBuf> = if doc.is_absolute() {
+        vec![doc.to_path_buf()]
+    } else {
+        scenario.path().and_then(Path::parent).map(|d| d.join(doc)).into_iter().chain(std::iter::once(doc.to_path_buf())).collect()
+    };
+    // A ticket number or URL is no file: no digest, not an error.
+    let sha256 = candidates.iter().find(|p| p.is_file()).and_then(|p| std::fs::read(p).ok()).map(|bytes| crate::sha256_hex(&bytes));
+    let expires = a.expires.as_ref().map(|e| *e.get_ref());
+    AttestationRecord {
+        result,
+        reviewer: a.reviewer.clone(),
+        date: a.date,
+        expires,
+        expired: expires.is_some_and(|e| e < today),
+        document: if doc.is_absolute() { crate::relative_path(doc) } else { a.evidence.clone() },
+        sha256,
+        note: (!a.note.is_empty()).then(|| a.note.clone()),
+    }
 }
 
 #[cfg(test)]
@@ -120,7 +151,28 @@ mod tests {
         let c = evaluate("E.1.1.1", &scenario(ATT), day("2026-11-23")).conclude("1");
         assert_eq!(c.outcome, Outcome::Ok);
         assert!(c.summary.ja.contains("review.pdf"));
-        assert!(c.evidence[0].detail.contains("reviewer=山田"));
+        assert!(c.evidence[0].detail.contains("result=OK reviewer=山田"), "{}", c.evidence[0].detail);
+        let r = c.attestation.expect("record");
+        assert_eq!((r.reviewer.as_str(), r.document.as_str(), r.result, r.expired), ("山田", "review.pdf", Outcome::Ok, false));
+        assert_eq!(r.expires, Some(day("2027-03-31")));
+        assert_eq!(r.sha256, None, "no such file: no digest");
+    }
+
+    #[test]
+    fn an_existing_document_gets_its_sha256_relative_to_the_scenario() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("docs")).expect("mkdir");
+        std::fs::write(dir.path().join("docs/review.pdf"), b"abc").expect("write");
+        let text = format!("[environment]\nname = \"t\"\n{}", ATT.replace("review.pdf", "docs/review.pdf"));
+        let s = gcverify_scenarios::parse(&text, &dir.path().join("t.toml")).expect("valid");
+        let c = evaluate("E.1.1.1", &s, day("2026-11-23")).conclude("1");
+        let r = c.attestation.expect("record");
+        assert_eq!(r.document, "docs/review.pdf", "as written, relative");
+        // sha256("abc")
+        assert_eq!(r.sha256.as_deref(), Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        assert!(c.evidence[0].detail.contains("sha256=ba7816bf"), "{}", c.evidence[0].detail);
+        let expired = evaluate("E.1.1.1", &s, day("2027-04-01")).conclude("1");
+        assert!(expired.attestation.is_some_and(|r| r.expired));
     }
 
     #[test]

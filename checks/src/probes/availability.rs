@@ -83,12 +83,12 @@ async fn from_cloudwatch(input: &ProbeInput, cfg: &Config, now: DateTime<Utc>) -
     match cloudwatch::read_series(&client, &cw.namespace, &cfg.probe_name, &cfg.targets, from, to, cfg.slot_secs).await {
         Ok(series) => Ok(gcverify_availability::assemble(cfg, from, to, scope, &series, Vec::new(), format!("CloudWatch {} ({region})", cw.namespace))),
         Err(cloudwatch::ReadError::Sdk(e)) => {
-            let mut f = Findings::new(input.now);
+            let mut f = Findings::new();
             f.aws_error(SRC_CW, Some(&region), &*e);
             Err(f)
         }
         Err(cloudwatch::ReadError::Status { target, status, messages }) => {
-            let mut f = Findings::new(input.now);
+            let mut f = Findings::new();
             f.error(&target, Some(&region), format!("{SRC_CW}: query answered {status}: {messages}"), SRC_CW);
             Err(f)
         }
@@ -207,7 +207,8 @@ pub async fn uptime(input: Arc<ProbeInput>) -> Findings {
         Err(f) => return f,
     };
     let c = &e.all;
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
+    f.period(e.from, e.to);
     Required::of(&input, "availability.uptime").period(observed_secs(&e), &mut f);
     let src = source_of(&e);
     let rate = c.rate();
@@ -301,7 +302,8 @@ pub async fn operating_hours(input: Arc<ProbeInput>) -> Findings {
         );
     }
     let c = e.of(kind);
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
+    f.period(e.from, e.to);
     Required::of(&input, "availability.operating_hours").period(observed_secs(&e), &mut f);
     let src = source_of(&e);
     let levels = Levels::builtin().ok();

@@ -166,7 +166,7 @@ pub async fn schedule(input: Arc<ProbeInput>) -> Findings {
         Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
     };
     let region = input.scenario.aws.primary_region.clone();
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let today = input.now.date_naive();
     let Some(rules) = read_rules(&input, &region, &mut f, today).await else {
         return f;
@@ -251,7 +251,7 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         Ok(n) => n,
         Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
     };
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let Some(rules) = read_rules(&input, &primary, &mut f, input.now.date_naive()).await else {
         return f;
     };
@@ -320,7 +320,6 @@ pub fn arn_region(arn: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
 
     fn rule(schedule: &str, copies: &[&str]) -> Rule {
         let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
@@ -347,10 +346,10 @@ mod tests {
     #[test]
     fn weekly_rule_fails_daily_level_and_passes_weekly() {
         let rules = vec![rule("cron(0 3 ? * SUN *)", &[])];
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge_schedule(&rules, &required_interval("4").expect("level"), "r", &mut f);
         assert_eq!(f.conclude("4").outcome, Outcome::Ng);
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge_schedule(&rules, &required_interval("3").expect("level"), "r", &mut f);
         assert_eq!(f.conclude("3").outcome, Outcome::Ok);
     }
@@ -358,7 +357,7 @@ mod tests {
     #[test]
     fn unparseable_schedule_never_counts_as_daily() {
         let rules = vec![rule("cron(0 5 ? * 6#3 *)", &[])];
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge_schedule(&rules, &required_interval("4").expect("level"), "r", &mut f);
         let c = f.conclude("4");
         assert_eq!(c.outcome, Outcome::Ng);
@@ -367,7 +366,7 @@ mod tests {
 
     #[test]
     fn no_rules_is_ng() {
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge_schedule(&[], &required_interval("4").expect("level"), "r", &mut f);
         assert_eq!(f.conclude("4").outcome, Outcome::Ng);
     }

@@ -67,7 +67,7 @@ pub async fn external_connectivity(input: Arc<ProbeInput>) -> Findings {
         );
     }
     let cfg = &input.scenario.integrations;
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     if cfg.endpoints.is_empty() {
         f.error("integrations", None, "the scenario lists no integration endpoints ([integrations] endpoints): nothing to check", "scenario");
         return f;
@@ -248,10 +248,10 @@ mod tests {
 
     #[test]
     fn status_judgement() {
-        let mut f = Findings::new(chrono::Utc::now());
+        let mut f = Findings::new();
         record(&ep("http://h/".into(), Some(200)), Reach::Http { status: 503, elapsed: Duration::ZERO }, &mut f);
         assert_eq!(f.conclude("1").outcome, Outcome::Ng);
-        let mut f = Findings::new(chrono::Utc::now());
+        let mut f = Findings::new();
         record(&ep("http://h/".into(), None), Reach::Http { status: 404, elapsed: Duration::ZERO }, &mut f);
         assert_eq!(f.conclude("1").outcome, Outcome::Ok);
     }

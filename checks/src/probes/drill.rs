@@ -92,7 +92,7 @@ pub async fn dr_rebuild(input: Arc<ProbeInput>) -> Findings {
             "this run's drill restored in the primary region: the DR rebuild is verified with `--restore-drill --site dr`",
         );
     }
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     problems(report, &mut f);
     for r in &report.resources {
         judge(r, &report.region, "rebuilt in the DR region", &mut f);
@@ -113,7 +113,7 @@ pub async fn dr_rebuild(input: Arc<ProbeInput>) -> Findings {
 
 pub async fn restore_generation(input: Arc<ProbeInput>) -> Findings {
     let Some(report) = input.drill.as_ref() else { return without_drill("--restore-drill --generation N") };
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     problems(report, &mut f);
     let n = report.generation;
     for r in &report.resources {

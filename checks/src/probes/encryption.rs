@@ -55,7 +55,7 @@ pub async fn at_rest(input: Arc<ProbeInput>) -> Findings {
             Msg::new("対象外: 選択レベル0（暗号化の要求なし）", "not applicable: level 0 requires no encryption"),
         );
     }
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let mut n = Counts::default();
     let inv = &input.inventory;
     for region in input.scenario.aws.used_regions() {

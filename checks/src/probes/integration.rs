@@ -47,7 +47,7 @@ pub async fn processes(input: Arc<ProbeInput>) -> Findings {
     // AWS SDK links; "already installed" is fine).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let client = reqwest::Client::builder().timeout(timeout).user_agent(concat!("gcverify/", env!("CARGO_PKG_VERSION"))).build();
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let mut session: Option<Result<Session, String>> = None;
     for p in list {
         let name = p.name.get_ref().as_str();

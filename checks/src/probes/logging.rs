@@ -155,7 +155,7 @@ pub async fn audit(input: Arc<ProbeInput>) -> Findings {
         return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（ログ取得の要求なし）", "not applicable: level 0 requires no logging"));
     }
     let region = input.scenario.aws.primary_region.clone();
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let mut good_trails = Vec::new();
     if let Some(trails) = read_trails(&input, &region, &mut f).await {
         judge_audit_trails(&trails, &mut f, &mut good_trails);
@@ -271,7 +271,7 @@ pub async fn monitoring(input: Arc<ProbeInput>) -> Findings {
         return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（監視対象なし）", "not applicable: level 0 (nothing monitored)"));
     }
     let primary = input.scenario.aws.primary_region.clone();
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let mut covering = Vec::new();
     if let Some(trails) = read_trails(&input, &primary, &mut f).await {
         judge_coverage(&trails, &mut f, &mut covering);
@@ -374,25 +374,25 @@ mod tests {
 
     #[test]
     fn one_good_trail_is_enough_and_a_bad_only_trail_is_named() {
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge_audit_trails(&[trail("good", true, true, true, true), trail("old", false, false, true, false)], &mut f, &mut vec![]);
         assert_eq!(f.conclude("1").outcome, Outcome::Ok);
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge_audit_trails(&[trail("juki-trail", false, true, true, true)], &mut f, &mut vec![]);
         let c = f.conclude("1");
         assert_eq!(c.outcome, Outcome::Ng);
         assert!(c.summary.en.contains("juki-trail") && c.summary.en.contains("IsLogging=false"), "{}", c.summary.en);
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge_audit_trails(&[], &mut f, &mut vec![]);
         assert_eq!(f.conclude("1").outcome, Outcome::Ng);
     }
 
     #[test]
     fn coverage_needs_a_logging_multi_region_trail() {
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge_coverage(&[trail("single", true, true, true, false)], &mut f, &mut vec![]);
         assert_eq!(f.conclude("1").outcome, Outcome::Ng);
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge_coverage(&[trail("multi", true, true, true, true)], &mut f, &mut vec![]);
         assert_eq!(f.conclude("1").outcome, Outcome::Ok);
     }

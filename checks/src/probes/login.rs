@@ -60,7 +60,7 @@ pub async fn staff_2fa(input: Arc<ProbeInput>) -> Findings {
         Ok(c) => c,
         Err(why) => return Findings::cannot(&why, &why),
     };
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let browser = Browser { client, login, timeout: Duration::from_secs(login.timeout_secs.max(1)) };
     if url.scheme() == "http" {
         f.info("login page", None, format!("{} は TLS なし（http） / served without TLS", place(&url)), SOURCE);

@@ -87,13 +87,16 @@ pub struct Findings {
     ok_summary: Option<Msg>,
     decided: Option<(Outcome, Msg)>,
     achieved_level: Option<String>,
-    now: Option<DateTime<Utc>>,
     /// What falls short of the minimum observation (see `observation`).
     short_observation: Vec<Msg>,
     /// The scenario's own minimum observation, stated with the result.
     observation_note: Option<Msg>,
     /// Parts of the point this probe could not verify: an OK becomes 要確認 for them.
     unverified: Vec<Msg>,
+    /// The reviewer's record behind a desk point.
+    attestation: Option<crate::model::AttestationRecord>,
+    /// The time the observations cover, when longer than the call (稼働率, a load run).
+    period: Option<crate::model::Period>,
 }
 
 /// The conclusion of a probe.
@@ -103,11 +106,18 @@ pub struct Conclusion {
     pub summary: Msg,
     pub evidence: Vec<Evidence>,
     pub achieved_level: Option<String>,
+    /// The attestation that decided it (desk points), field by field.
+    pub attestation: Option<crate::model::AttestationRecord>,
+    /// The time the evidence covers (稼働率 record, load run), if it covers one.
+    pub period: Option<crate::model::Period>,
 }
 
 impl Findings {
-    pub fn new(now: DateTime<Utc>) -> Self {
-        Self { now: Some(now), ..Default::default() }
+    /// Evidence is stamped when it is recorded (right after the call that
+    /// observed it), not with the run's clock: the 証跡 sheet shows when each
+    /// observation was made.
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// 検証不能 before anything could be observed (no scenario section, a
@@ -124,12 +134,13 @@ impl Findings {
 
     fn push(&mut self, status: EvidenceStatus, subject: &str, region: Option<&str>, detail: String, source: &str) {
         self.evidence.push(Evidence {
+            id: None,
             status,
             subject: subject.to_string(),
             region: region.map(str::to_string),
             detail,
             source: source.to_string(),
-            observed_at: self.now.unwrap_or_else(Utc::now),
+            observed_at: Utc::now(),
         });
     }
 
@@ -208,6 +219,16 @@ impl Findings {
         self.observation_note = Some(note);
     }
 
+    /// The observations cover `from`..`to` (a record read, a load run), not just the moment of the call.
+    pub fn period(&mut self, from: DateTime<Utc>, to: DateTime<Utc>) {
+        self.period = Some(crate::model::Period { from, to });
+    }
+
+    /// The reviewer's record this finding rests on (see `attestation`).
+    pub fn attestation(&mut self, record: crate::model::AttestationRecord) {
+        self.attestation = Some(record);
+    }
+
     pub fn achieved_level(&mut self, level: impl Into<String>) {
         self.achieved_level = Some(level.into());
     }
@@ -221,9 +242,11 @@ impl Findings {
     }
 
     pub fn conclude(self, selected_level: &str) -> Conclusion {
-        let Findings { evidence, ok_summary, decided, achieved_level, short_observation, observation_note, unverified, .. } = self;
+        let Findings { evidence, ok_summary, decided, achieved_level, short_observation, observation_note, unverified, attestation, period } = self;
         if let Some((outcome, summary)) = decided {
-            return Conclusion { outcome, summary, evidence, achieved_level };
+            // An OK by rule (an attestation) reached the selected level, as an observed OK does.
+            let achieved_level = if outcome == Outcome::Ok { achieved_level.or_else(|| Some(selected_level.to_string())) } else { achieved_level };
+            return Conclusion { outcome, summary, evidence, achieved_level, attestation, period };
         }
         let of = |s: EvidenceStatus| evidence.iter().filter(|e| e.status == s).collect::<Vec<_>>();
         let (fails, errors, passes) = (of(EvidenceStatus::Fail), of(EvidenceStatus::Error), of(EvidenceStatus::Pass));
@@ -270,7 +293,7 @@ impl Findings {
         } else {
             (Outcome::Error, Msg::new("検証不能: 確認できる対象が観測されなかった", "could not verify: nothing was observed"), None)
         };
-        Conclusion { outcome, summary, evidence, achieved_level: achieved }
+        Conclusion { outcome, summary, evidence, achieved_level: achieved, attestation, period }
     }
 }
 
@@ -296,7 +319,7 @@ mod tests {
     use super::*;
 
     fn f() -> Findings {
-        Findings::new(Utc::now())
+        Findings::new()
     }
 
     #[test]

@@ -93,7 +93,7 @@ pub async fn alarms(input: Arc<ProbeInput>) -> Findings {
         Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
     };
     const CALL: &str = "cloudwatch:DescribeAlarms";
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let mut seen = Vec::new();
     let mut read_all = true;
     for region in input.scenario.aws.used_regions() {
@@ -251,7 +251,7 @@ mod tests {
 
     fn outcome(alarms: &[(String, MetricAlarm)], level: &str) -> crate::probes::Conclusion {
         let need = required(level).expect("level").expect("required");
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge(alarms, &need, &Monitoring::default(), Utc::now(), &mut f);
         f.conclude(level)
     }
@@ -308,7 +308,7 @@ mod tests {
 
     fn per(alarms: &[(String, MetricAlarm)], resources: &[Resource]) -> crate::probes::Conclusion {
         let need = required("4").expect("level").expect("required");
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         let working = judge(alarms, &need, &Monitoring::default(), Utc::now(), &mut f);
         let working: Vec<&MetricAlarm> = working.iter().map(|i| &alarms[*i].1).collect();
         per_resource(&working, resources, &need, &Monitoring::default(), &mut f);

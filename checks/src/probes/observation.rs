@@ -102,7 +102,7 @@ mod tests {
     }
 
     fn ok_findings() -> Findings {
-        let mut f = Findings::new(chrono::Utc::now());
+        let mut f = Findings::new();
         f.pass("x", None, "fine", "t");
         f
     }
@@ -138,7 +138,7 @@ mod tests {
         assert_eq!(c.outcome, Outcome::Pending);
         assert!(c.summary.en.contains("住民票照会: 60 samples < required 1000"), "{}", c.summary.en);
 
-        let mut f = Findings::new(chrono::Utc::now());
+        let mut f = Findings::new();
         f.fail("住民票照会", None, "p95 4000 ms > 3000 ms", "t");
         req(None, Some(1000), None).samples("住民票照会", 60, &mut f);
         assert_eq!(f.conclude("3").outcome, Outcome::Ng);

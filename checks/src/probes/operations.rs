@@ -108,7 +108,7 @@ pub async fn patching(input: Arc<ProbeInput>) -> Findings {
     if input.level == "0" {
         return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（パッチ適用を行わない）", "not applicable: level 0 (no patching)"));
     }
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let Some(by_region) = instances(&input, &mut f).await else { return f };
     if no_instances(&mut f, &by_region) {
         return f;
@@ -198,7 +198,7 @@ pub async fn antivirus(input: Arc<ProbeInput>) -> Findings {
             ),
         );
     };
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let Some(by_region) = instances(&input, &mut f).await else { return f };
     if no_instances(&mut f, &by_region) {
         return f;
@@ -300,7 +300,7 @@ mod tests {
     }
 
     fn outcome(s: &InstancePatchState) -> Outcome {
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge_patch_state(s, "r", &mut f);
         f.conclude("4").outcome
     }

@@ -161,7 +161,7 @@ pub async fn response_time(input: Arc<ProbeInput>) -> Findings {
         Err(e) => return cannot(e),
     };
     drop(_guard);
-    let mut f = judge_phase(&report, &label, input.now);
+    let mut f = judge_phase(&report, &label);
     // 観測不足: every operation of the phase needs its minimum number of requests.
     let required = super::observation::Required::of(&input, "performance.response_time");
     for op in &report.operations {
@@ -171,9 +171,10 @@ pub async fn response_time(input: Arc<ProbeInput>) -> Findings {
 }
 
 /// Evidence and outcome from a measured phase.
-pub fn judge_phase(report: &gcverify_loadgen::PhaseReport, label: &str, now: chrono::DateTime<chrono::Utc>) -> Findings {
+pub fn judge_phase(report: &gcverify_loadgen::PhaseReport, label: &str) -> Findings {
     const SRC: &str = "loadgen";
-    let mut f = Findings::new(now);
+    let mut f = Findings::new();
+    f.period(report.started_at, report.started_at + chrono::Duration::milliseconds((report.duration_secs * 1000.0) as i64));
     let pct = report.slo.percentile.to_string();
     let thr = report.slo.threshold_ms;
     let sched = &report.schedule;
@@ -253,7 +254,7 @@ pub async fn batch(input: Arc<ProbeInput>) -> Findings {
     if batches.is_empty() {
         return cannot(format!("シナリオの [[performance.batch]] に {id} のバッチがない / no [[performance.batch]] for {id}"));
     }
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     for b in batches {
         let Some(secs) = read_number(&input, b.cloudwatch.as_ref(), b.command.as_deref(), &b.name, &mut f).await else { continue };
         let window = b.window_minutes * 60.0;
@@ -280,7 +281,7 @@ pub async fn workload(input: Arc<ProbeInput>) -> Findings {
     if metrics.is_empty() {
         return cannot(format!("シナリオの [[performance.metric]] に {id} の指標がない / no [[performance.metric]] for {id}"));
     }
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     for m in metrics {
         if m.max.is_none() && m.min.is_none() && m.baseline.is_none() {
             f.error(&m.name, None, "assertion has none of max, min, baseline", "scenario");

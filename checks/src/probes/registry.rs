@@ -100,7 +100,7 @@ fn test_probes(name: &str) -> Option<&'static ProbeDef> {
         def("test.panic", |_| Box::pin(async { panic!("probe exploded") })),
         def("test.pass", |i| {
             Box::pin(async move {
-                let mut f = Findings::new(i.now);
+                let mut f = Findings::new();
                 f.pass("thing", None, format!("level={}", i.level), "test");
                 f
             })

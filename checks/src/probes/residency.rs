@@ -57,9 +57,11 @@ pub async fn regions(input: Arc<ProbeInput>) -> Findings {
     let cfg = &input.scenario.residency;
     let allowed = cfg.allowed_regions.clone();
     let primary = input.scenario.aws.primary_region.clone();
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let Some(enabled) = enabled_regions(&input.aws, &primary, &mut f).await else { return f };
-    let outside: Vec<String> = enabled.iter().filter(|r| !allowed.contains(r)).cloned().collect();
+    // An endpoint may list regions of other partitions (cn-*, us-gov-*): the
+    // account's credentials cannot reach them, so scanning them only yields errors.
+    let outside: Vec<String> = same_partition(&enabled, &primary).into_iter().filter(|r| !allowed.contains(r)).collect();
     let inv = input.inventory.clone();
     let obs = scan_all(outside.clone(), cfg.concurrency, move |region| {
         let inv = inv.clone();
@@ -130,6 +132,31 @@ async fn enabled_regions(aws: &AwsContext, home: &str, f: &mut Findings) -> Opti
     }
 }
 
+/// The AWS partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`, …).
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else if region.starts_with("us-isof-") {
+        "aws-iso-f"
+    } else {
+        "aws"
+    }
+}
+
+/// The regions of `regions` in the same partition as `home`.
+pub fn same_partition(regions: &[String], home: &str) -> Vec<String> {
+    let partition = partition_of(home);
+    regions.iter().filter(|r| partition_of(r) == partition).cloned().collect()
+}
+
 /// Run `scan` for every region with at most `concurrency` in flight; the
 /// observations come back sorted by region so evidence is deterministic.
 pub async fn scan_all<F, Fut>(regions: Vec<String>, concurrency: usize, scan: F) -> Vec<Obs>
@@ -180,6 +207,16 @@ fn found<T>(region: &str, kind: &'static str, call: &'static str, listing: Listi
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn only_regions_of_the_accounts_partition_are_scanned() {
+        let listed: Vec<String> =
+            ["ap-northeast-1", "cn-north-1", "us-gov-west-1", "us-east-1", "cn-northwest-1", "us-iso-east-1", "eu-west-1"].map(String::from).to_vec();
+        assert_eq!(same_partition(&listed, "ap-northeast-1"), ["ap-northeast-1", "us-east-1", "eu-west-1"]);
+        assert_eq!(same_partition(&listed, "cn-north-1"), ["cn-north-1", "cn-northwest-1"]);
+        assert_eq!(same_partition(&listed, "us-gov-east-1"), ["us-gov-west-1"]);
+        assert_eq!(partition_of("us-isob-east-1"), "aws-iso-b", "us-isob- is not us-iso-");
+    }
 
     #[tokio::test]
     async fn scan_all_respects_the_bound_and_sorts_by_region() {

@@ -75,7 +75,7 @@ pub async fn in_transit(input: Arc<ProbeInput>) -> Findings {
         (Ok(p), Ok(c)) => (p, c),
         (Err(e), _) | (_, Err(e)) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {e}"), format!("could not verify: {e}"))),
     };
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let mut n = Counts::default();
     let endpoints = &input.scenario.transit.endpoints;
     for region in input.scenario.aws.used_regions() {
@@ -276,7 +276,7 @@ mod tests {
     }
     fn judge(l: &Listener, all: bool) -> Outcome {
         let p = accepted_policies(&[]).expect("policies");
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge_listener(l, "alb", "alb.example", &p, all, &[], "r", &mut f);
         f.conclude("3").outcome
     }
@@ -322,7 +322,7 @@ mod tests {
 
     fn judge_neg(pin: Option<&str>, n: &tls::Negotiated) -> Outcome {
         let c = CryptrecList::builtin().expect("list");
-        let mut f = Findings::new(Utc::now());
+        let mut f = Findings::new();
         judge_negotiated("ep", pin, n, &c, Utc::now(), &mut f);
         f.conclude("3").outcome
     }

@@ -47,7 +47,7 @@ pub async fn waf(input: Arc<ProbeInput>) -> Findings {
             if input.item.not_verified_reason.is_empty() { "選択レベル0（WAF無し）".to_string() } else { input.item.not_verified_reason.clone() };
         return Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable at level 0: {reason}")));
     }
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let aws = &input.scenario.aws;
     let mut regions = vec![aws.primary_region.clone()];
     if aws.dr_region != aws.primary_region {

@@ -63,7 +63,7 @@ pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
         Err(e) => return Findings::cannot(&e, &e),
     };
     let region = input.scenario.aws.primary_region.clone();
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let generations = match (input.scenario.backup.generations, operator_mistakes) {
         (Some(n), _) => Some(n),
         (None, false) => None,

@@ -40,7 +40,7 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
     let primary = input.scenario.aws.primary_region.clone();
     let dr = input.scenario.aws.dr_region.clone();
     let cfg = &input.scenario.continuity;
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let resources = scope::discover(&input, &mut f).await;
 
     // Copies: the DR vaults are where the plans' copy actions write.

@@ -17,7 +17,7 @@ pub async fn generations(input: Arc<ProbeInput>) -> Findings {
     let dr = input.scenario.aws.dr_region.clone();
     let declared = input.scenario.backup.generations;
     let need = declared.unwrap_or(1) as usize;
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     if declared.is_none() {
         f.info("generations", None, "[backup] generations is not set: at least 1 usable recovery point per region is required", "scenario");
     }

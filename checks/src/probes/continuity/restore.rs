@@ -127,11 +127,11 @@ pub async fn rto(input: Arc<ProbeInput>) -> Findings {
     let Some((hours, why)) = rto_hours(level, input.scenario.continuity.rto_cause) else { return unsupported(level, "0-4 and *") };
     let target = Duration::hours(hours);
     if let Some(d) = &input.drill {
-        return rto_from_drill(&input, d, target, &why);
+        return rto_from_drill(d, target, &why);
     }
     let max_age = Duration::days(input.scenario.continuity.max_restore_evidence_age_days as i64);
     let region = input.scenario.aws.primary_region.clone();
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let resources = scope::discover(&input, &mut f).await;
     let Some(by) = history(&input, &resources, &mut f).await else { return f };
     let mut worst: Option<(Duration, String, Duration)> = None;
@@ -183,11 +183,11 @@ pub async fn rlo(input: Arc<ProbeInput>) -> Findings {
         _ => return unsupported(level, "1-2"),
     };
     if let Some(d) = &input.drill {
-        return rlo_from_drill(&input, d, all_types);
+        return rlo_from_drill(d, all_types);
     }
     let max_age = Duration::days(input.scenario.continuity.max_restore_evidence_age_days as i64);
     let region = input.scenario.aws.primary_region.clone();
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let resources = scope::discover(&input, &mut f).await;
     let Some(by) = history(&input, &resources, &mut f).await else { return f };
     // Per resource type in scope: the newest finished restore of any resource of that type.
@@ -296,8 +296,8 @@ fn drill_common(d: &DrillReport, f: &mut Findings) {
     }
 }
 
-fn rto_from_drill(input: &ProbeInput, d: &DrillReport, target: Duration, why: &str) -> Findings {
-    let mut f = Findings::new(input.now);
+fn rto_from_drill(d: &DrillReport, target: Duration, why: &str) -> Findings {
+    let mut f = Findings::new();
     drill_common(d, &mut f);
     let mut worst: Option<(Duration, String)> = None;
     for r in &d.resources {
@@ -322,8 +322,8 @@ fn rto_from_drill(input: &ProbeInput, d: &DrillReport, target: Duration, why: &s
     f
 }
 
-fn rlo_from_drill(input: &ProbeInput, d: &DrillReport, all_types: bool) -> Findings {
-    let mut f = Findings::new(input.now);
+fn rlo_from_drill(d: &DrillReport, all_types: bool) -> Findings {
+    let mut f = Findings::new();
     drill_common(d, &mut f);
     let mut types: BTreeMap<String, bool> = BTreeMap::new();
     for r in &d.resources {

@@ -34,7 +34,7 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
         _ => return unsupported(level, "0-3"),
     };
     let region = input.scenario.aws.primary_region.clone();
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let resources = scope::discover(&input, &mut f).await;
     let client = input.aws.backup(&region);
     let mut measured: Vec<(Duration, String)> = Vec::new();

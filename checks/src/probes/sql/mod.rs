@@ -78,7 +78,7 @@ pub async fn column_encryption(input: Arc<ProbeInput>) -> Findings {
         Ok(s) => s,
         Err(e) => return Findings::cannot(&e, &e),
     };
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let source = session.source();
     let tables: Vec<&str> = db.personal.iter().map(|c| c.table.get_ref().as_str()).collect();
     for (subject, report) in session.encryption_report(&tables).await {
@@ -148,7 +148,7 @@ pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
             "no synchronised site declared in [[database.replica]] (nothing to judge)",
         );
     }
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let mut worst: Option<f64> = None;
     for r in &db.replicas {
         let mut at = db.clone();

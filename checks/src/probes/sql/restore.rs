@@ -113,7 +113,7 @@ pub async fn restore_validation(input: Arc<ProbeInput>) -> Findings {
             "no [[continuity.drill.validation]] in the scenario: nothing to validate restored data with",
         );
     }
-    let mut f = Findings::new(input.now);
+    let mut f = Findings::new();
     let mut databases = 0;
     for r in drill.resources.iter().filter(|r| matches!(r.resource_type.as_str(), "RDS" | "Aurora")) {
         databases += 1;
