@@ -107,6 +107,7 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
         finished_at: Utc::now(),
         items,
         warnings,
+        run_by: None,
     }
 }
 

@@ -53,6 +53,7 @@ pub(crate) fn sample_report() -> RunReport {
                     detail: format!("Encrypted={}", (i + k) % 2 == 0),
                     source: "ec2:DescribeVolumes".to_string(),
                     observed_at: item_start + Duration::seconds(k as i64),
+                    figure: None,
                 })
                 .collect();
             ItemResult {
@@ -111,5 +112,6 @@ pub(crate) fn sample_report() -> RunReport {
         finished_at: start + Duration::days(30),
         items,
         warnings: Vec::new(),
+        run_by: None,
     }
 }
