@@ -149,6 +149,33 @@ impl Evaluation {
     pub fn slot_time(&self, slot: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(slot * self.slot_secs, 0).unwrap_or_default()
     }
+
+    /// The whole computation split by JST day: (day, up, down, unknown slices),
+    /// days without operating time left out. A slice belongs to the day it starts in.
+    pub fn daily(&self) -> Vec<(chrono::NaiveDate, i64, i64, i64)> {
+        let scope = self.scope.all();
+        let down: slots::Runs = slots::normalize(self.all.outages.iter().map(|o| (o.start_slot, o.end_slot)).collect());
+        let (Some(&(first, _)), Some(&(_, last))) = (scope.first(), scope.last()) else { return Vec::new() };
+        let mut out = Vec::new();
+        let mut day = calendar::to_jst(self.slot_time(first)).date();
+        let last_day = calendar::to_jst(self.slot_time(last - 1)).date();
+        while day <= last_day {
+            // JST midnight as a UTC timestamp, rounded up to the slice that starts on or after it.
+            let start = |d: chrono::NaiveDate| {
+                (d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp() - 9 * 3600 + self.slot_secs - 1).div_euclid(self.slot_secs)
+            };
+            let Some(next) = day.succ_opt() else { break };
+            let window = [(start(day), start(next))];
+            let in_scope = slots::total(&slots::intersect(&scope, &window));
+            if in_scope > 0 {
+                let d = slots::total(&slots::intersect(&down, &window));
+                let u = slots::total(&slots::intersect(&self.all.unknown_runs, &window));
+                out.push((day, in_scope - d - u, d, u));
+            }
+            day = next;
+        }
+        out
+    }
 }
 
 /// Compute over the local store.
@@ -204,5 +231,34 @@ pub fn assemble(
         probe_not_running,
         source,
         started_at_first_sample: cfg.period_from_first_sample,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daily_splits_slices_by_jst_day() {
+        // 1-hour slices; JST midnight of 2026-11-17 is 2026-11-16T15:00Z = slot 15 of the 16th.
+        let base = DateTime::parse_from_rfc3339("2026-11-16T00:00:00Z").expect("valid").with_timezone(&Utc).timestamp() / 3600;
+        let scope = Scope { weekday: vec![(base + 10, base + 20)], ..Default::default() };
+        let series = [Series { name: "web".into(), present: vec![(base + 10, base + 18)], failed: vec![(base + 16, None), (base + 17, None)] }];
+        let all = compute::compute(&scope.all(), &series, 2, 3600);
+        let e = Evaluation {
+            from: Utc::now(),
+            to: Utc::now(),
+            slot_secs: 3600,
+            weekday: all.clone(),
+            holiday: Computation::default(),
+            all,
+            scope,
+            probe_not_running: Vec::new(),
+            source: String::new(),
+            started_at_first_sample: false,
+        };
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        // 16th JST: slots 10..15 up; 17th JST: 15 up, 16-17 down, 18-19 unknown.
+        assert_eq!(e.daily(), vec![(d("2026-11-16"), 5, 0, 0), (d("2026-11-17"), 1, 2, 2)]);
     }
 }

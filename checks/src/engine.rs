@@ -122,6 +122,7 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
         catalog: catalog.reference(),
         items,
         warnings,
+        run_by: None,
     };
     report.number_evidence();
     report

@@ -114,6 +114,49 @@ pub struct Evidence {
     /// The API call or source, e.g. `ec2:DescribeVolumes`.
     pub source: String,
     pub observed_at: DateTime<Utc>,
+    /// The observation's numbers for a chart (report.html), when it has some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figure: Option<Figure>,
+}
+
+/// Numbers behind an observation, kept as data so that reports can draw them
+/// from `result.json` alone (no second look at AWS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Figure {
+    /// A.1.3.1: how old the newest restorable point of one resource is, and the limit.
+    RpoAge { resource: String, age_secs: i64, limit_secs: Option<i64> },
+    /// A.1.3.2: one resource of this run's restore drill against the RTO.
+    DrillTiming { resource: String, restore_secs: Option<i64>, health_secs: Option<i64>, rto_secs: Option<i64>, healthy: bool },
+    /// B.2.1.4/5: the load phase's HdrHistogram V2 interval log (one tag per operation).
+    LatencyLog { phase: String, log: String, threshold_ms: u64, percentile: String },
+    /// A.1.5.1: 稼働率 per JST day over the period, the outages and the error budget.
+    Availability {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        required_percent: f64,
+        slot_secs: i64,
+        days: Vec<DayAvailability>,
+        outages: Vec<TimeSpan>,
+        budget_allowed_minutes: f64,
+        budget_used_minutes: f64,
+    },
+}
+
+/// Slices of one JST day in the 稼働率 computation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayAvailability {
+    pub date: chrono::NaiveDate,
+    pub up: i64,
+    pub down: i64,
+    pub unknown: i64,
+}
+
+/// A stretch of time (an outage).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeSpan {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
 }
 
 /// One row of the 検証結果 table as gcverify produced it.
@@ -296,6 +339,9 @@ pub struct RunReport {
     /// Said before the table: e.g. the `[scope]` tags matched nothing.
     #[serde(default)]
     pub warnings: Vec<Msg>,
+    /// Who ran it (OS user@host), for the report's summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_by: Option<String>,
 }
 
 /// The scenario a run read.
@@ -425,6 +471,7 @@ mod tests {
                 })
                 .collect(),
             warnings: Vec::new(),
+            run_by: None,
         }
     }
 

@@ -203,3 +203,46 @@ impl OpReport {
         )
     }
 }
+
+/// One operation's latency percentile distribution read back from an interval log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distribution {
+    /// The operation (the log's tag).
+    pub name: String,
+    /// (quantile 0..=1, latency ms), ascending, ending at the maximum.
+    pub points: Vec<(f64, f64)>,
+    pub count: u64,
+}
+
+/// The percentile distribution per operation of a V2 interval log written by
+/// [`crate::run_phase`] (every interval of a tag added up), for charts.
+pub fn read_distributions(path: &std::path::Path) -> Result<Vec<Distribution>, String> {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut per_tag: Vec<(String, hdrhistogram::Histogram<u64>)> = Vec::new();
+    let mut de = hdrhistogram::serialization::Deserializer::new();
+    for entry in IntervalLogIterator::new(&bytes) {
+        let entry = entry.map_err(|e| format!("{}: not an interval log: {e:?}", path.display()))?;
+        let LogEntry::Interval(i) = entry else { continue };
+        let tag = i.tag().map(|t| t.as_str().to_string()).unwrap_or_default();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(i.encoded_histogram())
+            .map_err(|e| format!("{}: interval of `{tag}` is not base64: {e}", path.display()))?;
+        let h: hdrhistogram::Histogram<u64> =
+            de.deserialize(&mut std::io::Cursor::new(raw)).map_err(|e| format!("{}: interval of `{tag}` does not decode: {e:?}", path.display()))?;
+        match per_tag.iter_mut().find(|(t, _)| *t == tag) {
+            Some((_, total)) => total.add(&h).map_err(|e| format!("{}: adding intervals of `{tag}`: {e:?}", path.display()))?,
+            None => per_tag.push((tag, h)),
+        }
+    }
+    Ok(per_tag
+        .into_iter()
+        .map(|(name, h)| {
+            let mut points: Vec<(f64, f64)> =
+                h.iter_quantiles(4).map(|v| (v.quantile_iterated_to(), h.highest_equivalent(v.value_iterated_to()) as f64 / 1000.0)).collect();
+            points.dedup_by(|b, a| a.0 == b.0);
+            Distribution { name, points, count: h.len() }
+        })
+        .collect())
+}

@@ -129,6 +129,16 @@ async fn login_cookie_is_reused_and_histograms_are_logged() {
         .collect();
     assert!(intervals.len() >= 2, "{intervals:?}");
     assert!(intervals.iter().all(|t| t.as_deref() == Some("private")));
+    // Read back for report.html: every request counted, ending at the maximum.
+    let dist = gcverify_loadgen::read_distributions(&dir.path().join("normal.hlog")).expect("distribution");
+    assert_eq!(dist.len(), 1);
+    assert_eq!(dist[0].name, "private");
+    assert!(dist[0].count >= op.completed, "{} < {}", dist[0].count, op.completed);
+    let last = dist[0].points.last().expect("points");
+    assert_eq!(last.0, 1.0);
+    assert!(last.1 >= 2.0 && (last.1 - op.latency_ms.max).abs() <= op.latency_ms.max * 0.01 + 0.01, "{last:?} vs max {}", op.latency_ms.max);
+    assert!(dist[0].points.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
+    assert!(gcverify_loadgen::read_distributions(&dir.path().join("missing.hlog")).expect_err("missing").contains("missing.hlog"));
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("normal.json")).expect("json")).expect("valid json");
     assert_eq!(json["operations"][0]["name"], "private");
 

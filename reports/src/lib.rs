@@ -1,7 +1,7 @@
 //! Renders a gcverify run: a terminal table ([`render_table`]), `result.json`
 //! ([`write_json`]), `検証結果.xlsx` ([`write_xlsx`]) in the layout of the
 //! 検証結果 table, `検証結果.md` ([`render_markdown`]) and `junit.xml`
-//! ([`render_junit`]). [`write_files`] writes the file formats a user asked
+//! ([`render_junit`]), `report.html` ([`render_html`]). [`write_files`] writes the file formats a user asked
 //! for into one directory, with a `SHA256SUMS` manifest of them, and removes
 //! what earlier runs left there in other formats.
 
@@ -18,6 +18,7 @@ use gcverify_checks::model::{Outcome, RunReport};
 pub use gcverify_checks::model::Lang;
 
 pub mod fleet;
+mod html;
 mod json;
 mod junit;
 mod markdown;
@@ -25,6 +26,7 @@ mod rows;
 mod table;
 mod xlsx;
 
+pub use html::render_html;
 pub use json::{read_json, to_json_string, write_json, JSON_SCHEMA, JSON_SCHEMA_VERSION};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
@@ -41,6 +43,8 @@ pub const MARKDOWN_FILE_NAME: &str = "検証結果.md";
 pub const JUNIT_FILE_NAME: &str = "junit.xml";
 /// File name of the manifest of a run's files (`sha256sum -c SHA256SUMS`).
 pub const SUMS_FILE_NAME: &str = "SHA256SUMS";
+/// File name of the HTML report.
+pub const HTML_FILE_NAME: &str = "report.html";
 
 /// All outcomes, in the order they are tallied everywhere.
 pub(crate) const OUTCOMES: [Outcome; 5] = [Outcome::Ok, Outcome::Ng, Outcome::Error, Outcome::NotApplicable, Outcome::Pending];
@@ -58,11 +62,13 @@ pub enum Format {
     Markdown,
     /// `junit.xml` (one test case per item)
     Junit,
+    /// `report.html` (self-contained page with charts)
+    Html,
 }
 
 impl Format {
     /// Every format, in the order of their names in error messages.
-    pub const ALL: [Format; 5] = [Format::Table, Format::Json, Format::Xlsx, Format::Markdown, Format::Junit];
+    pub const ALL: [Format; 6] = [Format::Table, Format::Json, Format::Xlsx, Format::Markdown, Format::Junit, Format::Html];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -71,6 +77,7 @@ impl Format {
             Format::Xlsx => "xlsx",
             Format::Markdown => "md",
             Format::Junit => "junit",
+            Format::Html => "html",
         }
     }
 
@@ -82,6 +89,7 @@ impl Format {
             Format::Xlsx => Some(XLSX_FILE_NAME),
             Format::Markdown => Some(MARKDOWN_FILE_NAME),
             Format::Junit => Some(JUNIT_FILE_NAME),
+            Format::Html => Some(HTML_FILE_NAME),
         }
     }
 }
@@ -118,6 +126,12 @@ impl FromStr for Format {
 /// this very run (the source `report --from` renders). `SHA256SUMS` lists
 /// every report file of the run in the folder, headed by its run ID.
 pub fn write_files(report: &RunReport, catalog: &Catalog, formats: &[Format], dir: &Path, lang: Lang) -> anyhow::Result<Vec<PathBuf>> {
+    write_files_with(report, catalog, formats, dir, lang, dir)
+}
+
+/// As [`write_files`], with the run's artefacts (the load probe's interval
+/// logs for report.html) read from `artefacts` rather than `dir`.
+pub fn write_files_with(report: &RunReport, catalog: &Catalog, formats: &[Format], dir: &Path, lang: Lang, artefacts: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating output directory {}", dir.display()))?;
     let mut seen = HashSet::new();
     let mut written = Vec::new();
@@ -133,6 +147,7 @@ pub fn write_files(report: &RunReport, catalog: &Catalog, formats: &[Format], di
             Format::Xlsx => write_xlsx(report, catalog, &path)?,
             Format::Markdown => std::fs::write(&path, render_markdown(report, lang)).with_context(|| format!("writing {}", path.display()))?,
             Format::Junit => std::fs::write(&path, render_junit(report, lang)).with_context(|| format!("writing {}", path.display()))?,
+            Format::Html => std::fs::write(&path, render_html(report, lang, artefacts)).with_context(|| format!("writing {}", path.display()))?,
         }
         written.push(path);
     }
@@ -221,7 +236,7 @@ mod tests {
         let err = "csv".parse::<Format>().expect_err("csv is not a format");
         let msg = err.to_string();
         assert!(msg.contains("`csv`"), "{msg}");
-        for name in ["table", "json", "xlsx", "md", "junit"] {
+        for name in ["table", "json", "xlsx", "md", "junit", "html"] {
             assert!(msg.contains(name), "{msg} lacks {name}");
         }
         for f in Format::ALL {
@@ -243,9 +258,25 @@ mod tests {
         let catalog = Catalog::builtin();
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("out").join("nested");
-        let paths = write_files(&report, &catalog, &[Format::Table, Format::Xlsx, Format::Json, Format::Xlsx, Format::Markdown, Format::Junit], &dir, Lang::Ja)
-            .expect("write_files");
-        assert_eq!(paths, vec![dir.join("検証結果.xlsx"), dir.join("result.json"), dir.join("検証結果.md"), dir.join("junit.xml"), dir.join("SHA256SUMS")]);
+        let paths = write_files(
+            &report,
+            &catalog,
+            &[Format::Table, Format::Xlsx, Format::Json, Format::Xlsx, Format::Markdown, Format::Junit, Format::Html],
+            &dir,
+            Lang::Ja,
+        )
+        .expect("write_files");
+        assert_eq!(
+            paths,
+            vec![
+                dir.join("検証結果.xlsx"),
+                dir.join("result.json"),
+                dir.join("検証結果.md"),
+                dir.join("junit.xml"),
+                dir.join("report.html"),
+                dir.join("SHA256SUMS")
+            ]
+        );
         for p in &paths {
             assert!(std::fs::metadata(p).expect("written").len() > 0, "{}", p.display());
         }

@@ -230,6 +230,7 @@ mod tests {
             detail: String::new(),
             source: String::new(),
             observed_at: chrono::Utc::now(),
+            figure: None,
         };
         assert_eq!(evidence_refs(&[e("E-001"), e("E-002"), e("E-003"), e("E-007")]), "E-001〜E-003, E-007");
         assert_eq!(evidence_refs(&[e("E-010")]), "E-010");

@@ -54,6 +54,7 @@ pub(crate) fn sample_report() -> RunReport {
                     detail: format!("Encrypted={}", (i + k) % 2 == 0),
                     source: "ec2:DescribeVolumes".to_string(),
                     observed_at: item_start + Duration::seconds(k as i64),
+                    figure: None,
                 })
                 .collect();
             ItemResult {
@@ -131,6 +132,7 @@ pub(crate) fn sample_report() -> RunReport {
         catalog: catalog.reference(),
         items,
         warnings: Vec::new(),
+        run_by: None,
     };
     report.number_evidence();
     report

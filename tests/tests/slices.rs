@@ -129,6 +129,7 @@ async fn killing_moto_mid_run_gives_error_rows_and_exit_2() {
         // One at a time, so the kill lands between probes.
         concurrency: 1,
         drill: None,
+        unreachable: None,
     };
     let killer = server.clone();
     let on_progress = move |p: Progress| {

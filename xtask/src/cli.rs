@@ -248,7 +248,7 @@ pub struct ReportArgs {
     /// (matrix, fleet.json, fleet.xlsx) to --out (default: the first folder).
     #[arg(long, num_args = 1..)]
     pub merge: Vec<PathBuf>,
-    /// Comma-separated formats: table, json, xlsx, md, junit.
+    /// Comma-separated formats: table, json, xlsx, md, junit, html.
     #[arg(long, value_delimiter = ',', default_value = "table")]
     pub format: Vec<String>,
     /// Where the files go (default: the --from folder).
@@ -264,7 +264,8 @@ pub struct ReportArgs {
 pub struct OutputArgs {
     /// Comma-separated report formats: table, json, xlsx, md (検証結果.md: a
     /// GitHub/GitLab table + NG/ERROR details), junit (junit.xml: one test case
-    /// per item; NG = failure, 検証不能 = error, 要確認/対象外 = skipped).
+    /// per item; NG = failure, 検証不能 = error, 要確認/対象外 = skipped), html
+    /// (report.html: one self-contained page with filters and charts, ja/en switch).
     #[arg(long, value_delimiter = ',', default_value = "table,json,xlsx")]
     pub format: Vec<String>,
     /// Output folder (default: target/gcverify/ENV/).

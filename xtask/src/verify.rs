@@ -171,6 +171,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         }
     };
     let mut report = gcverify_checks::run(&catalog, scenario.clone(), aws, opts, &on_progress).await;
+    report.run_by = run_by();
     bar.finish_and_clear();
     record_identity(&mut report, &identity);
     drop(_moto);
@@ -217,13 +218,26 @@ pub fn report(args: crate::cli::ReportArgs) -> Result<i32> {
         let color = !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         println!("{}", gcverify_reports::render_table_with(&report, lang, terminal_width(), color, false));
     }
-    let out = args.out.unwrap_or(from);
+    let out = args.out.clone().unwrap_or_else(|| from.clone());
     // Re-rendering never overwrites the run's own record.
     let files: Vec<Format> = formats.into_iter().filter(|f| !(*f == Format::Json && out.join(gcverify_reports::JSON_FILE_NAME) == source)).collect();
-    for p in gcverify_reports::write_files(&report, &catalog, &files, &out, lang).with_context(|| format!("writing reports to {}", out.display()))? {
+    // report.html finds the run's interval logs beside its result.json.
+    for p in
+        gcverify_reports::write_files_with(&report, &catalog, &files, &out, lang, &from).with_context(|| format!("writing reports to {}", out.display()))?
+    {
         eprintln!("gcverify: wrote {}", p.display());
     }
     Ok(report.exit_code())
+}
+
+/// Who ran the run, for the report's summary: the OS user and host (no credential).
+fn run_by() -> Option<String> {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty())?;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty());
+    Some(match host {
+        Some(h) => format!("{user}@{h}"),
+        None => user,
+    })
 }
 
 fn progress_bar() -> ProgressBar {

@@ -283,12 +283,14 @@ fn report_renders_a_saved_run_again() {
     let ran = code(&o);
     assert_eq!(ran, 1, "{:?}", text(&o));
     let before = std::fs::read_to_string(out.path().join("result.json")).expect("result.json");
-    let o = xtask(&["report", "--from", dir, "--format", "table,json,md,junit", "--lang", "en", "--no-color"]);
+    let o = xtask(&["report", "--from", dir, "--format", "table,json,md,junit,html", "--lang", "en", "--no-color"]);
     let (stdout, stderr) = text(&o);
     assert_eq!(code(&o), ran, "the run's exit code\n{stdout}\n{stderr}");
     assert!(stdout.contains("| E.6.1.2") && stdout.contains("| Result "), "{stdout}");
     assert!(std::fs::read_to_string(out.path().join("検証結果.md")).expect("md").starts_with("# Verification results"));
     assert!(std::fs::read_to_string(out.path().join("junit.xml")).expect("junit").contains("<failure "));
+    let html = std::fs::read_to_string(out.path().join("report.html")).expect("report.html");
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\"") && html.matches("<tr class=\"item\"").count() == 2, "{html}");
     assert_eq!(std::fs::read_to_string(out.path().join("result.json")).expect("json"), before, "the run's record is not rewritten");
 
     let empty = tempfile::tempdir().expect("tempdir");

@@ -13,7 +13,7 @@ use gcverify_availability::{cloudwatch, Config, Evaluation, Source};
 
 use super::observation::Required;
 use super::{Findings, ProbeInput};
-use crate::model::{Msg, Outcome};
+use crate::model::{DayAvailability, Figure, Msg, Outcome, TimeSpan};
 
 /// IAM actions these probes call (only with `source = "cloudwatch"`).
 pub const ACTIONS: &[&str] = &["cloudwatch:GetMetricData"];
@@ -268,6 +268,16 @@ pub async fn uptime(input: Arc<ProbeInput>) -> Findings {
         Verdict::Ng => f.fail("稼働率", None, format!("availability {rate_txt} below required {} (level {}); {figures}", level.label, level.level), src),
         Verdict::Unknown { en, .. } => f.error("稼働率", None, format!("{en}; {figures}"), src),
     }
+    f.figure(Figure::Availability {
+        from: e.from,
+        to: e.to,
+        required_percent: level.percent,
+        slot_secs: c.slot_secs,
+        days: e.daily().into_iter().map(|(date, up, down, unknown)| DayAvailability { date, up, down, unknown }).collect(),
+        outages: c.outages.iter().map(|o| TimeSpan { start: e.slot_time(o.start_slot), end: e.slot_time(o.end_slot) }).collect(),
+        budget_allowed_minutes: budget.allowed_minutes,
+        budget_used_minutes: budget.used_minutes,
+    });
     f
 }
 

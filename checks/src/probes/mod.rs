@@ -141,7 +141,15 @@ impl Findings {
             detail,
             source: source.to_string(),
             observed_at: Utc::now(),
+            figure: None,
         });
+    }
+
+    /// The numbers behind the observation recorded last, for charts.
+    pub fn figure(&mut self, figure: crate::model::Figure) {
+        if let Some(e) = self.evidence.last_mut() {
+            e.figure = Some(figure);
+        }
     }
 
     pub fn pass(&mut self, subject: &str, region: Option<&str>, detail: impl Into<String>, source: &str) {

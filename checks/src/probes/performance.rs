@@ -217,6 +217,7 @@ pub fn judge_phase(report: &gcverify_loadgen::PhaseReport, label: &str) -> Findi
     f.info("load-generator", None, sched_text, SRC);
     if let Some(log) = &report.interval_log {
         f.info("histograms", None, format!("HdrHistogram V2 interval log: {}", log.display()), SRC);
+        f.figure(crate::model::Figure::LatencyLog { phase: report.phase.clone(), log: log.display().to_string(), threshold_ms: thr, percentile: pct.clone() });
     }
     let worst = report.operations.iter().map(|o| o.slo_value_ms).fold(0.0, f64::max);
     f.ok_summary(Msg::new(

@@ -77,6 +77,7 @@ pub async fn run(endpoint: &str, scenario: Scenario, only: &[&str]) -> RunReport
         timeout: std::time::Duration::from_secs(60),
         concurrency: 4,
         drill: None,
+        unreachable: None,
     };
     gcverify_checks::run(&Catalog::builtin(), Arc::new(scenario), emulator(endpoint), opts, &|_| {}).await
 }

@@ -240,6 +240,20 @@ fn secs(s: i64) -> Duration {
 
 /// One drilled resource as evidence: its measured times, or why there are none.
 fn drill_evidence(r: &DrillResource, target: Option<(Duration, &str)>, region: &str, f: &mut Findings) -> Option<Duration> {
+    let total = drill_evidence_text(r, target, region, f);
+    if let Some((t, _)) = target {
+        f.figure(crate::model::Figure::DrillTiming {
+            resource: r.name.clone(),
+            restore_secs: r.restore_secs,
+            health_secs: r.health_secs,
+            rto_secs: Some(t.num_seconds()),
+            healthy: r.stage == Stage::Healthy,
+        });
+    }
+    total
+}
+
+fn drill_evidence_text(r: &DrillResource, target: Option<(Duration, &str)>, region: &str, f: &mut Findings) -> Option<Duration> {
     let job = r.job_id.as_deref().unwrap_or("-");
     let times = match (r.restore_secs, r.health_secs) {
         (Some(a), Some(b)) => format!("restore {} (job {job}) + until healthy {}", hm(secs(a)), hm(secs(b))),

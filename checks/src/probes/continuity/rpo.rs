@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::coverage::Protection;
 use super::scope::{self, Resource};
 use super::{hm, hm_ja, jst, not_applicable, points, unsupported, BusinessCalendar};
-use crate::model::{Msg, Outcome};
+use crate::model::{Figure, Msg, Outcome};
 use crate::probes::{Findings, ProbeInput};
 
 const POINTS: &str = "backup:ListRecoveryPointsByResource";
@@ -60,6 +60,7 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                     continue;
                 };
                 let age = input.now - best.at;
+                let figure = Figure::RpoAge { resource: r.name.clone(), age_secs: age.num_seconds(), limit_secs: Some((input.now - deadline).num_seconds()) };
                 if best.at < deadline {
                     f.fail(
                         &r.arn,
@@ -81,6 +82,7 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                     );
                     measured.push((age, r.name.clone()));
                 }
+                f.figure(figure);
             }
             super::note_skipped(&mut f, &region, &skipped);
             summary(&mut f, &measured, &format!("{n}営業日前（{day} 00:00 JST）以降"), &format!("within {n} business day(s) (since {day} 00:00 JST)"));
@@ -106,9 +108,11 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                                 RDS,
                             );
                             measured.push((input.now - t, r.name.clone()));
+                            f.figure(Figure::RpoAge { resource: r.name.clone(), age_secs: (input.now - t).num_seconds(), limit_secs: Some(max.num_seconds()) });
                         }
                         Some(t) => {
-                            f.fail(&r.arn, Some(&region), format!("PITR lag {} (LatestRestorableTime {}) > {}", hm(input.now - t), jst(t), hm(max)), RDS)
+                            f.fail(&r.arn, Some(&region), format!("PITR lag {} (LatestRestorableTime {}) > {}", hm(input.now - t), jst(t), hm(max)), RDS);
+                            f.figure(Figure::RpoAge { resource: r.name.clone(), age_secs: (input.now - t).num_seconds(), limit_secs: Some(max.num_seconds()) });
                         }
                         None => f.fail(
                             &r.arn,

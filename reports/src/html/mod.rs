@@ -1,0 +1,259 @@
+//! `report.html`: one self-contained page (inline CSS, a few lines of inline
+//! JS, charts as inline SVG; nothing fetched, since 庁舎 terminals on LGWAN
+//! have no internet). Both languages are in the page and a button switches
+//! between them; `lang` picks the one shown first. Every text from the run
+//! (resource names, tags, 事象) is escaped.
+
+mod charts;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use gcverify_checks::model::{Evidence, ItemResult, Lang, Outcome, RunReport};
+
+use crate::{jst_minute, jst_second, OUTCOMES};
+
+/// The page, in `lang` first. `artefacts` is the run's output folder (the
+/// load probe's interval logs lie under `load/` there).
+pub fn render_html(report: &RunReport, lang: Lang, artefacts: &Path) -> String {
+    let mut o = String::with_capacity(256 * 1024);
+    let first = if lang == Lang::En { "en" } else { "ja" };
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"{first}\" class=\"{first}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} {} {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        esc("検証結果"),
+        esc(&report.municipality),
+        esc(&report.system)
+    );
+    let _ = writeln!(
+        o,
+        "<header><h1>{} <small>{} {} ({})</small></h1><button id=\"lang-toggle\" type=\"button\">{}</button></header>",
+        bi("検証結果", "Verification results"),
+        esc(&report.municipality),
+        esc(&report.system),
+        esc(&report.environment),
+        bi("English", "日本語")
+    );
+    summary(&mut o, report);
+    for w in &report.warnings {
+        let _ = writeln!(o, "<p class=\"warning\">{}</p>", bi(&w.ja, &w.en));
+    }
+    table(&mut o, report);
+    let _ = writeln!(o, "<section id=\"charts\"><h2>{}</h2>", bi("図", "Charts"));
+    charts::all(&mut o, report, artefacts);
+    o.push_str("</section>\n");
+    let _ = write!(o, "<footer>gcverify {}</footer>\n<script>{JS}</script>\n</body>\n</html>\n", esc(&report.tool_version));
+    o
+}
+
+fn summary(o: &mut String, r: &RunReport) {
+    o.push_str("<section id=\"summary\"><dl>");
+    let _ = write!(o, "<dt>{}</dt><dd>{}</dd>", bi("環境", "Environment"), esc(&r.environment));
+    let _ = write!(o, "<dt>{}</dt><dd>{} – {} JST</dd>", bi("実行期間", "Run"), jst_second(r.started_at), jst_second(r.finished_at));
+    let (from, to) = verification_period(r);
+    let _ = write!(o, "<dt>{}</dt><dd>{} – {} JST</dd>", bi("検証対象期間", "Period verified"), jst_minute(from), jst_minute(to));
+    let who = r.run_by.as_deref().map(esc).unwrap_or_else(|| bi("記録なし", "not recorded"));
+    let _ = write!(o, "<dt>{}</dt><dd>{who}</dd>", bi("実行者", "Run by"));
+    o.push_str("</dl><ul class=\"counts\">");
+    for out in OUTCOMES {
+        let _ = write!(o, "<li class=\"o-{}\">{} <b>{}</b></li>", css_outcome(out), bi(out.label(Lang::Ja), out.label(Lang::En)), r.count(out));
+    }
+    o.push_str("</ul></section>\n");
+}
+
+/// The earliest start and latest end over the rows (a 稼働率 row covers its recorded history).
+fn verification_period(r: &RunReport) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    let from = r.items.iter().map(|i| i.started_at).min().unwrap_or(r.started_at);
+    let to = r.items.iter().map(|i| i.finished_at).max().unwrap_or(r.finished_at);
+    (from.min(r.started_at), to.max(r.finished_at))
+}
+
+fn table(o: &mut String, r: &RunReport) {
+    let categories: BTreeSet<&str> = r.items.iter().map(|i| i.category.as_str()).collect();
+    let _ = write!(
+        o,
+        "<section id=\"results\"><h2>{}</h2>\n<div class=\"filters\"><label>{} <select id=\"f-outcome\"><option value=\"\">*</option>",
+        bi("検証結果", "Results"),
+        bi("結果", "Result"),
+    );
+    for out in OUTCOMES {
+        let _ = write!(o, "<option value=\"{}\">{} / {}</option>", css_outcome(out), esc(out.label(Lang::Ja)), esc(out.label(Lang::En)));
+    }
+    let _ = write!(o, "</select></label> <label>{} <select id=\"f-category\"><option value=\"\">*</option>", bi("大項目", "Category"));
+    for c in &categories {
+        let _ = write!(o, "<option value=\"{0}\">{0}</option>", esc(c));
+    }
+    let _ = writeln!(o, "</select></label> <span>{} <b id=\"shown\">{}</b> / {}</span></div>", bi("表示", "Shown"), r.items.len(), r.items.len());
+    let _ = writeln!(
+        o,
+        "<table id=\"items\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        bi("項番", "ID"),
+        bi("大項目", "Category"),
+        bi("小項目", "Metric"),
+        bi("選択レベル", "Level"),
+        bi("種別", "Kind"),
+        bi("結果", "Result"),
+        bi("事象・確認観点・証跡", "Finding, points, evidence")
+    );
+    for i in &r.items {
+        row(o, i);
+    }
+    o.push_str("</tbody></table></section>\n");
+}
+
+fn row(o: &mut String, i: &ItemResult) {
+    let oc = css_outcome(i.outcome);
+    let _ = write!(
+        o,
+        "<tr class=\"item\" id=\"item-{id}\" data-outcome=\"{oc}\" data-category=\"{cat}\"><td>{id}</td><td>{cat}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"o-{oc}\">{}</td><td>",
+        esc(&i.metric),
+        esc(&i.selected_level),
+        bi(i.kind.label(Lang::Ja), i.kind.label(Lang::En)),
+        bi(i.outcome.label(Lang::Ja), i.outcome.label(Lang::En)),
+        id = esc(&i.id),
+        cat = esc(&i.category),
+    );
+    let _ = write!(o, "<div class=\"finding\">{}</div>", bi(&i.summary, &i.summary_en));
+    if !i.points.is_empty() || !i.evidence.is_empty() {
+        let _ = write!(
+            o,
+            "<details><summary>{}</summary>",
+            bi(
+                &format!("確認観点 {}件・証跡 {}件", i.points.len(), i.evidence.len()),
+                &format!("{} point(s), {} observation(s)", i.points.len(), i.evidence.len())
+            )
+        );
+        if !i.points.is_empty() {
+            let _ = write!(
+                o,
+                "<table class=\"points\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+                bi("確認観点", "Point"),
+                bi("検証手段", "Verifier"),
+                bi("結果", "Result"),
+                bi("事象", "Finding")
+            );
+            for p in &i.points {
+                let refs = if p.refers_to.is_empty() { String::new() } else { format!("<br><small>{}</small>", esc(&p.refers_to.join(" / "))) };
+                let _ = write!(
+                    o,
+                    "<tr><td><code>{}</code> {}{refs}</td><td>{}</td><td class=\"o-{}\">{}</td><td>{}</td></tr>",
+                    esc(&p.id),
+                    bi(&p.text, &p.text_en),
+                    bi(p.verifier_label(Lang::Ja), p.verifier_label(Lang::En)),
+                    css_outcome(p.outcome),
+                    bi(p.outcome.label(Lang::Ja), p.outcome.label(Lang::En)),
+                    bi(&p.summary, &p.summary_en)
+                );
+            }
+            o.push_str("</table>");
+        }
+        if !i.evidence.is_empty() {
+            o.push_str("<ul class=\"evidence\">");
+            for e in &i.evidence {
+                evidence(o, e);
+            }
+            o.push_str("</ul>");
+        }
+        o.push_str("</details>");
+    }
+    o.push_str("</td></tr>\n");
+}
+
+fn evidence(o: &mut String, e: &Evidence) {
+    let region = e.region.as_deref().map(|r| format!(" ({})", esc(r))).unwrap_or_default();
+    let _ = write!(
+        o,
+        "<li><span class=\"ev-{:?}\">{}</span> <code>{}</code>{region}: {} <small>— {} · {}</small></li>",
+        e.status,
+        bi(e.status.label(Lang::Ja), e.status.label(Lang::En)),
+        esc(&e.subject),
+        esc(&e.detail),
+        esc(&e.source),
+        jst_second(e.observed_at)
+    );
+}
+
+fn css_outcome(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Ok => "ok",
+        Outcome::Ng => "ng",
+        Outcome::Error => "error",
+        Outcome::NotApplicable => "na",
+        Outcome::Pending => "pending",
+    }
+}
+
+/// Both languages; CSS shows the one the page is in.
+pub(crate) fn bi(ja: &str, en: &str) -> String {
+    if ja == en {
+        return esc(ja);
+    }
+    format!("<span class=\"ja\">{}</span><span class=\"en\">{}</span>", esc(ja), esc(en))
+}
+
+/// HTML text and attribute escaping.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const CSS: &str = r#"
+body{font-family:"Noto Sans JP","IPAexGothic","IPAGothic","Hiragino Sans","Meiryo",sans-serif;margin:1.5em;color:#222;font-size:14px}
+html.ja .en,html.en .ja{display:none}
+header{display:flex;justify-content:space-between;align-items:center}
+h1 small{font-weight:normal;font-size:60%;color:#555}
+#summary dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;margin:0 0 .6em}
+#summary dt{font-weight:bold}
+.counts{display:flex;gap:.6em;list-style:none;padding:0}
+.counts li{padding:.3em .8em;border-radius:4px;border:1px solid #ccc}
+.o-ok{background:#e2f0d9}.o-ng{background:#f8cbad;font-weight:bold}.o-error{background:#ffe699}.o-pending{background:#ddebf7}.o-na{background:#eee}
+.filters{margin:.5em 0}
+table{border-collapse:collapse;width:100%}
+th,td{border:1px solid #bbb;padding:.25em .4em;vertical-align:top;text-align:left}
+thead th{background:#ddebf7;position:sticky;top:0}
+#items td:nth-child(-n+6):not(:nth-child(2)):not(:nth-child(3)){white-space:nowrap}
+table.points{margin:.4em 0;font-size:95%}
+ul.evidence{margin:.3em 0;padding-left:1.2em;font-size:92%}
+.ev-Pass{color:#2e7d32}.ev-Fail{color:#c62828;font-weight:bold}.ev-Error{color:#a66d00}.ev-Info{color:#555}
+details summary{cursor:pointer;color:#1f4e79}
+.warning{background:#fff2cc;padding:.4em;border-left:4px solid #bf9000}
+.chart{margin:1em 0;page-break-inside:avoid}
+.chart svg{max-width:100%;height:auto;border:1px solid #ddd}
+.nodata{color:#666;font-style:italic}
+footer{margin-top:2em;color:#888;font-size:85%}
+"#;
+
+const JS: &str = r#"
+(function(){
+  var root=document.documentElement;
+  document.getElementById('lang-toggle').addEventListener('click',function(){
+    var en=root.classList.contains('ja');
+    root.classList.toggle('ja',!en);root.classList.toggle('en',en);root.lang=en?'en':'ja';
+  });
+  var fo=document.getElementById('f-outcome'),fc=document.getElementById('f-category'),shown=document.getElementById('shown');
+  function apply(){
+    var n=0;
+    document.querySelectorAll('tr.item').forEach(function(tr){
+      var show=(!fo.value||tr.dataset.outcome===fo.value)&&(!fc.value||tr.dataset.category===fc.value);
+      tr.hidden=!show;if(show)n++;
+    });
+    shown.textContent=n;
+  }
+  fo.addEventListener('change',apply);fc.addEventListener('change',apply);apply();
+  document.body.setAttribute('data-ready','1');
+})();
+"#;
+
+#[cfg(test)]
+mod tests;

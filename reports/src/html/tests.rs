@@ -1,0 +1,173 @@
+use std::path::Path;
+
+use chrono::Duration;
+use gcverify_checks::model::{DayAvailability, Evidence, EvidenceStatus, Figure, Lang, TimeSpan};
+
+use super::render_html;
+use crate::testutil::{sample_report, t0};
+
+fn ev(subject: &str, figure: Figure) -> Evidence {
+    Evidence {
+        id: None,
+        status: EvidenceStatus::Pass,
+        subject: subject.into(),
+        region: None,
+        detail: "measured".into(),
+        source: "test".into(),
+        observed_at: t0(),
+        figure: Some(figure),
+    }
+}
+
+fn item_mut<'a>(r: &'a mut gcverify_checks::model::RunReport, id: &str) -> &'a mut gcverify_checks::model::ItemResult {
+    r.items.iter_mut().find(|i| i.id == id).expect("item in the sample")
+}
+
+/// An interval log as the load probe writes it: one tag per operation.
+fn write_hlog(path: &Path, ops: &[(&str, &[u64])]) {
+    use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+    use hdrhistogram::serialization::V2DeflateSerializer;
+    let mut file = std::fs::File::create(path).expect("create hlog");
+    let mut ser = V2DeflateSerializer::new();
+    let mut log = IntervalLogWriterBuilder::new().begin_log_with(&mut file, &mut ser).expect("log");
+    for (tag, values_ms) in ops {
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+        for v in *values_ms {
+            h.record(v * 1000).expect("record");
+        }
+        log.write_histogram(&h, std::time::Duration::ZERO, std::time::Duration::from_secs(1), Tag::new(tag)).expect("write");
+    }
+}
+
+#[test]
+fn fifty_rows_both_languages_counts_and_nothing_fetched() {
+    let report = sample_report();
+    let html = render_html(&report, Lang::Ja, Path::new("/nonexistent"));
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"ja\" class=\"ja\">"), "{}", &html[..80]);
+    assert_eq!(html.matches("<tr class=\"item\"").count(), 50);
+    for i in &report.items {
+        assert!(html.contains(&format!("id=\"item-{}\" data-outcome=", i.id)), "{}", i.id);
+    }
+    // Both languages are in the page; the toggle only switches which shows.
+    assert!(html.contains("<span class=\"ja\">検証結果</span><span class=\"en\">Verification results</span>"));
+    assert!(html.contains("finding 0 for ") && html.contains("の事象 0"));
+    for o in crate::OUTCOMES {
+        assert!(html.contains(&format!("<b>{}</b>", report.count(o))), "{o:?}");
+    }
+    // The first row's two points and evidence sit in its details.
+    assert!(html.contains("<code>probe-point</code>") && html.contains("<code>desk-point</code>"));
+    assert!(html.contains("E.7.1.1 ログを取得する"));
+    // Self-contained: no external script, stylesheet, font or image.
+    for bad in ["src=\"http", "href=\"http", "<link", "@import", "url(", "<img", "<script src"] {
+        assert!(!html.contains(bad), "page references {bad}");
+    }
+    assert_eq!(html.matches("<script>").count(), 1);
+    let en = render_html(&report, Lang::En, Path::new("/nonexistent"));
+    assert!(en.starts_with("<!DOCTYPE html>\n<html lang=\"en\" class=\"en\">"));
+}
+
+#[test]
+fn charts_without_data_say_so_and_draw_nothing() {
+    let html = render_html(&sample_report(), Lang::Ja, Path::new("/nonexistent"));
+    assert!(!html.contains("<svg"), "no figure, no chart");
+    assert!(html.contains("この実行には負荷試験の測定結果がない"));
+    assert!(html.contains("この実行には稼働率の記録がない"));
+    assert!(html.contains("この実行には復旧点の測定結果がない"));
+    // No drill in this run: no drill chart at all.
+    assert!(!html.contains("chart-drill"));
+}
+
+#[test]
+fn every_text_from_the_run_is_escaped() {
+    let mut report = sample_report();
+    let evil = "<script>alert(1)</script>\"'&<img src=x onerror=alert(2)>";
+    report.municipality = evil.into();
+    report.run_by = Some(evil.into());
+    let first = &mut report.items[0];
+    first.metric = evil.into();
+    first.category = evil.into();
+    first.summary = evil.into();
+    first.points[0].text = evil.into();
+    first.evidence.push(ev(evil, Figure::RpoAge { resource: evil.into(), age_secs: 3600, limit_secs: Some(7200) }));
+    let rpo = item_mut(&mut report, "A.1.3.1");
+    rpo.evidence.push(ev(evil, Figure::RpoAge { resource: evil.into(), age_secs: 3600, limit_secs: Some(7200) }));
+    let html = render_html(&report, Lang::Ja, Path::new("/nonexistent"));
+    assert_eq!(html.matches("<script").count(), 1, "only the page's own script");
+    assert!(!html.contains("<img"), "no injected element");
+    assert!(!html.contains("onerror=alert(2)>"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;&lt;img"), "escaped text present");
+    // The chart label (inside the SVG) is escaped too.
+    let svg = &html[html.find("id=\"chart-rpo\"").expect("rpo chart")..];
+    let svg = &svg[..svg.find("</svg>").expect("svg drawn")];
+    assert!(svg.contains("&lt;script&gt;"), "{svg}");
+    // A filter value with a quote cannot break out of its attribute.
+    assert!(html.contains("data-category=\"&lt;script&gt;"));
+}
+
+#[test]
+fn rpo_availability_latency_and_drill_charts_from_figures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("load")).expect("load dir");
+    write_hlog(&dir.path().join("load/normal.hlog"), &[("住民票照会", &[12, 15, 20, 25, 40, 90]), ("ログイン", &[30, 35, 50])]);
+    let mut report = sample_report();
+    // The run wrote the log elsewhere (another machine): found beside result.json by name.
+    item_mut(&mut report, "B.2.1.4").evidence.push(ev(
+        "histograms",
+        Figure::LatencyLog { phase: "normal".into(), log: "/elsewhere/load/normal.hlog".into(), threshold_ms: 3000, percentile: "p95".into() },
+    ));
+    item_mut(&mut report, "B.2.1.5").evidence.push(ev(
+        "histograms",
+        Figure::LatencyLog { phase: "peak".into(), log: "/elsewhere/load/peak.hlog".into(), threshold_ms: 5000, percentile: "p95".into() },
+    ));
+    let rpo = item_mut(&mut report, "A.1.3.1");
+    rpo.evidence.push(ev("db", Figure::RpoAge { resource: "juki-db".into(), age_secs: 3 * 3600, limit_secs: Some(24 * 3600) }));
+    rpo.evidence.push(ev("vol", Figure::RpoAge { resource: "juki-app-volume".into(), age_secs: 30 * 3600, limit_secs: Some(24 * 3600) }));
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+    item_mut(&mut report, "A.1.5.1").evidence.push(ev(
+        "稼働率",
+        Figure::Availability {
+            from: t0(),
+            to: t0() + Duration::days(3),
+            required_percent: 99.5,
+            slot_secs: 60,
+            days: vec![
+                DayAvailability { date: day("2026-11-02"), up: 540, down: 0, unknown: 0 },
+                DayAvailability { date: day("2026-11-03"), up: 500, down: 40, unknown: 0 },
+                DayAvailability { date: day("2026-11-04"), up: 0, down: 0, unknown: 540 },
+            ],
+            outages: vec![TimeSpan { start: t0() + Duration::hours(25), end: t0() + Duration::hours(25) + Duration::minutes(40) }],
+            budget_allowed_minutes: 8.1,
+            budget_used_minutes: 40.0,
+        },
+    ));
+    let html = render_html(&report, Lang::Ja, dir.path());
+    let section = |id: &str| {
+        let start = html.find(&format!("id=\"chart-{id}\"")).unwrap_or_else(|| panic!("chart {id}"));
+        let rest = &html[start..];
+        rest[..rest.find("</div>").expect("chart end")].to_string()
+    };
+    let latency = section("latency");
+    assert_eq!(latency.matches("<svg").count(), 1, "one chart for the phase whose log exists: {latency}");
+    assert!(latency.contains("住民票照会 (n=6)") && latency.contains("ログイン (n=3)"), "legend names operations and counts");
+    assert!(latency.contains("3 s (B.2.1.4)") && latency.contains("5 s (B.2.1.5)"), "threshold lines");
+    assert!(latency.contains("ヒストグラムのログ /elsewhere/load/peak.hlog が見つからない"), "the missing one says so");
+    let avail = section("availability");
+    assert_eq!(avail.matches("<svg").count(), 3, "heat map, timeline, budget");
+    assert!(avail.contains("<td>2026-11-03</td><td>92.593%</td><td>500/40/0</td>"), "{avail}");
+    assert!(avail.contains("<td>2026-11-04</td><td>-</td>"), "a day without data is not 100%");
+    assert!(avail.contains("停止 40 min"));
+    let rpo = section("rpo");
+    assert_eq!(rpo.matches("<svg").count(), 1);
+    assert!(rpo.contains("juki-db") && rpo.contains("juki-app-volume"));
+    // Red for the resource over its limit, green for the one within.
+    assert!(rpo.contains("#D62728") && rpo.contains("#54A054"), "{rpo}");
+    assert!(!html.contains("chart-drill"));
+
+    item_mut(&mut report, "A.1.3.2").evidence.push(ev(
+        "drill",
+        Figure::DrillTiming { resource: "juki-db".into(), restore_secs: Some(1800), health_secs: Some(300), rto_secs: Some(6 * 3600), healthy: true },
+    ));
+    let html = render_html(&report, Lang::Ja, dir.path());
+    let drill = &html[html.find("id=\"chart-drill\"").expect("drill chart when the run has a drill")..];
+    assert!(drill[..drill.find("</div>").expect("end")].contains("<svg"));
+}
