@@ -114,8 +114,9 @@ pub struct Evidence {
     /// The API call or source, e.g. `ec2:DescribeVolumes`.
     pub source: String,
     pub observed_at: DateTime<Utc>,
-    /// The observation's numbers for a chart (report.html), when it has some.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The observation's numbers for a chart (report.html), when it has some
+    /// (null otherwise: result.json's optional fields are present as null).
+    #[serde(default)]
     pub figure: Option<Figure>,
 }
 
@@ -339,8 +340,8 @@ pub struct RunReport {
     /// Said before the table: e.g. the `[scope]` tags matched nothing.
     #[serde(default)]
     pub warnings: Vec<Msg>,
-    /// Who ran it (OS user@host), for the report's summary.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Who ran it (OS user@host), for the report's summary (null when unknown).
+    #[serde(default)]
     pub run_by: Option<String>,
 }
 
@@ -473,6 +474,42 @@ mod tests {
             warnings: Vec::new(),
             run_by: None,
         }
+    }
+
+    #[test]
+    fn evidence_is_numbered_across_the_run_and_points_share_their_rows_numbers() {
+        let mut r = report(&[Outcome::Ok, Outcome::Ng]);
+        let t = r.started_at;
+        let ev = |subject: &str| Evidence {
+            id: None,
+            status: EvidenceStatus::Pass,
+            subject: subject.into(),
+            region: None,
+            detail: "d".into(),
+            source: "s".into(),
+            observed_at: t,
+            figure: None,
+        };
+        let c = ev("c");
+        r.items[0].evidence = vec![ev("a"), ev("b")];
+        r.items[1].evidence = vec![c.clone()];
+        r.items[1].points = vec![PointResult {
+            id: "p".into(),
+            text: String::new(),
+            text_en: String::new(),
+            refers_to: vec![],
+            verifier: "v".into(),
+            outcome: Outcome::Ng,
+            summary: String::new(),
+            summary_en: String::new(),
+            evidence: vec![c],
+            attestation: None,
+            period: None,
+        }];
+        r.number_evidence();
+        let ids: Vec<Option<&str>> = r.items.iter().flat_map(|i| i.evidence.iter().map(|e| e.id.as_deref())).collect();
+        assert_eq!(ids, [Some("E-001"), Some("E-002"), Some("E-003")]);
+        assert_eq!(r.items[1].points[0].evidence[0].id.as_deref(), Some("E-003"), "the point's copy cites the row's entry");
     }
 
     #[test]

@@ -102,9 +102,10 @@ async fn the_account_limit_holds_calls_in_flight() {
     assert_eq!(limit.in_flight(), 0);
 
     // Without a limit the same burst is not held: the assertion above can fail.
-    let (endpoint, seen) = server(200, EMPTY, Duration::from_millis(150)).await;
+    // A long answer time, so that even a loaded machine has the burst in flight together.
+    let (endpoint, seen) = server(200, EMPTY, Duration::from_millis(600)).await;
     let free = AwsContext::load_limited(&aws_for(&endpoint), None).await;
-    burst(&free, 6).await;
+    burst(&free, 8).await;
     assert!(seen.most.load(Ordering::SeqCst) > 2, "unlimited: {}", seen.most.load(Ordering::SeqCst));
 }
 

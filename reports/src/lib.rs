@@ -173,13 +173,12 @@ pub fn write_files_with(report: &RunReport, catalog: &Catalog, formats: &[Format
     Ok(written)
 }
 
-/// Whether a saved `result.json` is of `report`'s run.
+/// Whether a saved `result.json` is of `report`'s run. A file without a run
+/// ID (schema version 1) read back has none either: it may be the source
+/// being rendered, so it counts as the same run rather than being removed.
 fn same_run(path: &Path, report: &RunReport) -> bool {
-    let run_id = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["run_id"].as_str().map(str::to_string));
-    !report.run_id.is_empty() && run_id.as_deref() == Some(report.run_id.as_str())
+    let Some(doc) = std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()) else { return false };
+    doc["run_id"].as_str().unwrap_or_default() == report.run_id
 }
 
 /// `sha256sum -c` input: a `#` comment with the run ID (coreutils skips it),
@@ -346,5 +345,16 @@ mod tests {
         assert!(dir.join(JSON_FILE_NAME).exists(), "the same run's result.json stays");
         let sums = std::fs::read_to_string(dir.join(SUMS_FILE_NAME)).expect("sums");
         assert!(sums.contains("  result.json") && sums.contains("  検証結果.xlsx"), "{sums}");
+
+        // A version 1 result.json (no run ID) rendered in place is not removed either.
+        let mut v1 = read_json(&dir.join(JSON_FILE_NAME)).expect("read back");
+        v1.run_id.clear();
+        let mut doc: serde_json::Value = serde_json::from_str(&to_json_string(&v1, &Catalog::builtin()).expect("json")).expect("JSON");
+        doc.as_object_mut().expect("object").remove("run_id");
+        doc["schema_version"] = serde_json::json!(1);
+        std::fs::write(dir.join(JSON_FILE_NAME), doc.to_string()).expect("write v1-like");
+        let back = read_json(&dir.join(JSON_FILE_NAME)).expect("v1 reads");
+        write_files(&back, &Catalog::builtin(), &[Format::Markdown], dir, Lang::Ja).expect("md from it");
+        assert!(dir.join(JSON_FILE_NAME).exists(), "the source without a run ID stays");
     }
 }
