@@ -123,6 +123,7 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
         items,
         warnings,
         run_by: None,
+        comparison: None,
     };
     report.number_evidence();
     report

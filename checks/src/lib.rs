@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod aws_calls;
 pub mod catalog;
+pub mod comparison;
 pub mod docs;
 pub mod drill;
 pub mod engine;

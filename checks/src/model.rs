@@ -343,6 +343,9 @@ pub struct RunReport {
     /// Who ran it (OS user@host), for the report's summary (null when unknown).
     #[serde(default)]
     pub run_by: Option<String>,
+    /// 前回比 (`--compare`): the changes since the run compared with; null when not asked.
+    #[serde(default)]
+    pub comparison: Option<crate::comparison::Comparison>,
 }
 
 /// The scenario a run read.
@@ -432,12 +435,48 @@ impl RunReport {
     }
 }
 
+/// Small reports for the tests of this crate.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testutil {
     use super::*;
 
-    fn report(outcomes: &[Outcome]) -> RunReport {
-        let t = Utc::now();
+    /// A row with one 確認観点 of the same outcome.
+    pub fn item(id: &str, outcome: Outcome, summary: &str) -> ItemResult {
+        let t = DateTime::<Utc>::UNIX_EPOCH;
+        ItemResult {
+            id: id.into(),
+            category: String::new(),
+            metric: format!("{id} の指標"),
+            selected_level: "1".into(),
+            kind: crate::catalog::Kind::OnSystem,
+            probe: "p".into(),
+            outcome,
+            summary: summary.into(),
+            summary_en: summary.into(),
+            achieved_level: None,
+            evidence: vec![],
+            points: vec![PointResult {
+                id: "p1".into(),
+                text: String::new(),
+                text_en: String::new(),
+                refers_to: vec![],
+                verifier: "v".into(),
+                outcome,
+                summary: summary.into(),
+                summary_en: summary.into(),
+                evidence: vec![],
+                attestation: None,
+                period: None,
+            }],
+            attestation: None,
+            period: None,
+            started_at: t,
+            finished_at: t,
+        }
+    }
+
+    pub fn report(items: Vec<ItemResult>) -> RunReport {
+        let t = DateTime::<Utc>::UNIX_EPOCH;
         RunReport {
             run_id: "r".into(),
             environment: "t".into(),
@@ -450,30 +489,24 @@ mod tests {
             scenario: None,
             target: Target::default(),
             catalog: CatalogRef::default(),
-            items: outcomes
-                .iter()
-                .map(|&outcome| ItemResult {
-                    id: "X".into(),
-                    category: String::new(),
-                    metric: String::new(),
-                    selected_level: "1".into(),
-                    kind: crate::catalog::Kind::OnSystem,
-                    probe: "p".into(),
-                    outcome,
-                    summary: String::new(),
-                    summary_en: String::new(),
-                    achieved_level: None,
-                    evidence: vec![],
-                    points: vec![],
-                    attestation: None,
-                    period: None,
-                    started_at: t,
-                    finished_at: t,
-                })
-                .collect(),
+            items,
             warnings: Vec::new(),
             run_by: None,
+            comparison: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(outcomes: &[Outcome]) -> RunReport {
+        let mut r = testutil::report(outcomes.iter().map(|&o| testutil::item("X", o, "")).collect());
+        for i in &mut r.items {
+            i.points.clear();
+        }
+        r
     }
 
     #[test]

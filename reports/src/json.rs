@@ -179,6 +179,22 @@ mod tests {
         validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
     }
 
+    /// A run with a 前回比 (and a first run's, without a baseline) follows the schema too.
+    #[test]
+    fn result_json_with_a_comparison_follows_the_schema() {
+        let (report, _) = crate::testutil::compared_report();
+        let doc: Value = serde_json::from_str(&to_json_string(&report, &Catalog::builtin()).expect("json")).expect("JSON");
+        assert_eq!(schema_errors(&doc), Vec::<String>::new());
+        let mut first = sample_report();
+        first.comparison = Some(gcverify_checks::comparison::compare(None, &first));
+        let doc: Value = serde_json::from_str(&to_json_string(&first, &Catalog::builtin()).expect("json")).expect("JSON");
+        assert_eq!(schema_errors(&doc), Vec::<String>::new());
+        assert!(doc["comparison"]["baseline"].is_null());
+        let mut wrong = doc.clone();
+        wrong["comparison"]["changes"][0]["kind"] = json!("regressed");
+        assert!(!schema_errors(&wrong).is_empty(), "an unknown kind of change is caught");
+    }
+
     #[test]
     fn result_json_follows_its_schema_and_the_schema_catches_drift() {
         let mut report = sample_report();

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use gcverify_checks::comparison::{ChangeKind, Comparison};
 use gcverify_checks::model::{Lang, Outcome, RunReport};
 
 /// The JUnit XML of a run.
@@ -12,13 +13,15 @@ pub fn render_junit(report: &RunReport, lang: Lang) -> String {
     let secs = (report.finished_at - report.started_at).num_milliseconds().max(0) as f64 / 1000.0;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let name = format!("gcverify {} {} {}", report.municipality, report.system, report.environment);
+    let compared = report.comparison.as_ref().map(|c| comparison_suite(c, &name, report, lang));
+    let (c_tests, c_failures, c_errors) = compared.as_ref().map(|s| (s.tests, s.failures, s.errors)).unwrap_or_default();
     let _ = writeln!(
         out,
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{secs:.3}\">",
         esc(&name),
-        report.items.len(),
-        count(Outcome::Ng),
-        count(Outcome::Error),
+        report.items.len() + c_tests,
+        count(Outcome::Ng) + c_failures,
+        count(Outcome::Error) + c_errors,
         count(Outcome::Pending) + count(Outcome::NotApplicable)
     );
     let _ = writeln!(
@@ -63,8 +66,60 @@ pub fn render_junit(report: &RunReport, lang: Lang) -> String {
             }
         }
     }
-    out.push_str("  </testsuite>\n</testsuites>\n");
+    out.push_str("  </testsuite>\n");
+    if let Some(suite) = compared {
+        out.push_str(&suite.xml);
+    }
+    out.push_str("</testsuites>\n");
     out
+}
+
+/// The 前回比 suite: a newly NG row fails, a newly 検証不能 row errs, other
+/// changes pass with what changed; no change is one passing case. A CI
+/// system then shows regressions apart from findings already known.
+struct Suite {
+    xml: String,
+    tests: usize,
+    failures: usize,
+    errors: usize,
+}
+
+fn comparison_suite(c: &Comparison, name: &str, report: &RunReport, lang: Lang) -> Suite {
+    let title = crate::compare::title(lang);
+    let failures = c.count(ChangeKind::NewlyNg);
+    let errors = c.count(ChangeKind::NewlyError);
+    let tests = c.changes.len().max(1);
+    let mut xml = String::new();
+    let _ = writeln!(
+        xml,
+        "  <testsuite name=\"{} {title}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" time=\"0.000\" timestamp=\"{}\">",
+        esc(name),
+        report.started_at.format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let _ = writeln!(xml, "    <system-out>{}</system-out>", esc(&crate::compare::text(c, lang)));
+    if c.changes.is_empty() {
+        let _ = writeln!(xml, "    <testcase classname=\"{title}\" name=\"{}\" time=\"0.000\"/>", esc(&crate::compare::counts(c, lang)));
+    }
+    for ch in &c.changes {
+        let case = format!("{} {}", ch.id, ch.metric);
+        let message = esc(&format!("{}: {}", ch.kind.label(lang), crate::compare::transition(ch, lang)));
+        let finding = esc(&crate::compare::finding(ch, lang));
+        let _ = write!(xml, "    <testcase classname=\"{title}\" name=\"{}\" time=\"0.000\">", esc(&case));
+        match ch.kind {
+            ChangeKind::NewlyNg => {
+                let _ = write!(xml, "\n      <failure message=\"{message}\" type=\"newly_ng\">{finding}</failure>\n    ");
+            }
+            ChangeKind::NewlyError => {
+                let _ = write!(xml, "\n      <error message=\"{message}\" type=\"newly_error\">{finding}</error>\n    ");
+            }
+            _ => {
+                let _ = write!(xml, "\n      <system-out>{message} — {finding}</system-out>\n    ");
+            }
+        }
+        xml.push_str("</testcase>\n");
+    }
+    xml.push_str("  </testsuite>\n");
+    Suite { xml, tests, failures, errors }
 }
 
 /// XML text and attribute escaping; characters XML 1.0 forbids are dropped.

@@ -17,7 +17,9 @@ use gcverify_checks::model::{Outcome, RunReport};
 
 pub use gcverify_checks::model::Lang;
 
+mod compare;
 pub mod fleet;
+pub mod history;
 mod html;
 mod json;
 mod junit;
@@ -26,6 +28,7 @@ mod rows;
 mod table;
 mod xlsx;
 
+pub use compare::{render_comparison, render_comparison_markdown};
 pub use html::render_html;
 pub use json::{read_json, to_json_string, write_json, JSON_SCHEMA, JSON_SCHEMA_VERSION};
 pub use junit::render_junit;

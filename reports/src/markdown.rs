@@ -26,6 +26,9 @@ pub fn render_markdown(report: &RunReport, lang: Lang) -> String {
         cell(&report.run_id)
     );
     let _ = writeln!(out, "**{}**\n", tally(report, lang));
+    if let Some(c) = &report.comparison {
+        comparison(&mut out, c, lang);
+    }
     let header =
         if ja { ["項番", "小項目", "選択レベル", "種別", "結果", "事象"] } else { ["ID", "Metric", "Level", "Kind", "Result", "Finding"] };
     let _ = writeln!(out, "| {} |", header.join(" | "));
@@ -60,6 +63,33 @@ pub fn render_markdown(report: &RunReport, lang: Lang) -> String {
         let _ = writeln!(out, "> {}", cell(if ja { &w.ja } else { &w.en }));
     }
     out
+}
+
+/// 前回比 before the table: what a nightly reader looks for first.
+pub(crate) fn comparison(out: &mut String, c: &gcverify_checks::comparison::Comparison, lang: Lang) {
+    let _ = writeln!(out, "## {}: {}\n", crate::compare::title(lang), crate::compare::counts(c, lang));
+    let _ = writeln!(out, "{}\n", cell(&crate::compare::baseline_line(c, lang)));
+    for n in &c.notes {
+        let _ = writeln!(out, "> {}\n", cell(n.get(lang)));
+    }
+    if c.changes.is_empty() {
+        return;
+    }
+    let header = if lang == Lang::Ja { ["項番", "小項目", "変化", "結果", "事象"] } else { ["ID", "Metric", "Change", "Result", "Finding"] };
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let _ = writeln!(out, "|{}|", header.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+    for ch in &c.changes {
+        let _ = writeln!(
+            out,
+            "| {} | {} | **{}** | {} | {} |",
+            ch.id,
+            cell(&ch.metric),
+            ch.kind.label(lang),
+            crate::compare::transition(ch, lang),
+            cell(&crate::compare::finding(ch, lang))
+        );
+    }
+    out.push('\n');
 }
 
 /// The outcome, bold when it needs attention.

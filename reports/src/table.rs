@@ -92,7 +92,12 @@ pub fn render_table_with(report: &RunReport, lang: Lang, width: Option<u16>, col
     if let Some(col) = table.column_mut(1) {
         col.set_constraint(ColumnConstraint::UpperBoundary(Width::Percentage(30)));
     }
-    format!("{table}\n{}", crate::tally(report, lang))
+    let mut out = format!("{table}\n{}", crate::tally(report, lang));
+    if let Some(c) = &report.comparison {
+        out.push_str("\n\n");
+        out.push_str(crate::compare::text(c, lang).trim_end());
+    }
+    out
 }
 
 #[cfg(test)]

@@ -133,7 +133,23 @@ pub(crate) fn sample_report() -> RunReport {
         items,
         warnings: Vec::new(),
         run_by: None,
+        comparison: None,
     };
     report.number_evidence();
     report
+}
+
+/// The sample report after a night in which one OK row turned NG, with its
+/// 前回比 against the sample report; returns the report and the row's ID.
+pub(crate) fn compared_report() -> (RunReport, String) {
+    let before = sample_report();
+    let mut after = sample_report();
+    after.run_id = "20261103T000000Z-0000c0de".into();
+    let i = after.items.iter().position(|i| i.outcome == Outcome::Ok).expect("an OK row");
+    after.items[i].outcome = Outcome::Ng;
+    after.items[i].summary = "未暗号化のボリューム vol-1 <b>".into();
+    after.items[i].summary_en = "unencrypted volume vol-1 <b>".into();
+    after.comparison = Some(gcverify_checks::comparison::compare(Some((&before, "history/20261102T000000Z-00000001.json".into())), &after));
+    let id = after.items[i].id.clone();
+    (after, id)
 }

@@ -6,10 +6,11 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use gcverify_checks::catalog::{Catalog, Item, Kind};
+use gcverify_checks::comparison::Comparison;
 use gcverify_checks::model::{EvidenceStatus, ItemResult, Outcome, RunReport};
 use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format as XFormat, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
-use crate::rows;
+use crate::{compare, rows};
 use crate::{jst_minute, jst_month, jst_second, Lang, OUTCOMES};
 
 /// Sheet names.
@@ -17,6 +18,10 @@ pub(crate) const COVER_SHEET: &str = "表紙";
 pub(crate) const RESULTS_SHEET: &str = "検証結果";
 pub(crate) const EVIDENCE_SHEET: &str = "証跡";
 pub(crate) const POINTS_SHEET: &str = "確認観点";
+pub(crate) const COMPARISON_SHEET: &str = "前回比";
+
+/// Columns of the 前回比 sheet with their widths.
+pub(crate) const COMPARISON_COLUMNS: [(&str, f64); 6] = [("項番", 10.0), ("小項目", 22.0), ("変化", 14.0), ("前回", 9.0), ("今回", 9.0), ("事象", 80.0)];
 
 /// Columns of the 確認観点 sheet with their widths.
 pub(crate) const POINT_COLUMNS: [(&str, f64); 7] =
@@ -354,7 +359,7 @@ fn points_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Resul
 pub(crate) fn cover_facts(report: &RunReport) -> Vec<(&'static str, String)> {
     let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "（記録なし）".to_string());
     let t = &report.target;
-    vec![
+    let mut facts = vec![
         ("団体名", report.municipality.clone()),
         ("システム名", report.system.clone()),
         ("環境", report.environment.clone()),
@@ -377,7 +382,11 @@ pub(crate) fn cover_facts(report: &RunReport) -> Vec<(&'static str, String)> {
         ("呼び出し元 ARN", or_none(&t.caller_arn)),
         ("パーティション", or_none(&t.partition)),
         ("リージョン（主 / DR）", format!("{} / {}", t.primary_region.as_deref().unwrap_or("-"), t.dr_region.as_deref().unwrap_or("-"))),
-    ]
+    ];
+    if let Some(c) = &report.comparison {
+        facts.push(("前回比", format!("{}\n{}", compare::counts(c, Lang::Ja), compare::baseline_line(c, Lang::Ja))));
+    }
+    facts
 }
 
 fn cover_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Result<(), XlsxError> {
@@ -452,6 +461,44 @@ fn cover_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Result
     print_setup(sheet, report, COVER_SHEET, None)
 }
 
+/// 前回比 (`--compare`): the baseline, counts per kind of change, one row per changed item.
+fn comparison_sheet(sheet: &mut Worksheet, report: &RunReport, c: &Comparison, st: &Styles) -> Result<(), XlsxError> {
+    sheet.set_name(COMPARISON_SHEET)?;
+    let last = (COMPARISON_COLUMNS.len() - 1) as u16;
+    sheet.merge_range(0, 0, 0, last, &format!("前回比: {}", compare::counts(c, Lang::Ja)), &st.title)?;
+    sheet.set_row_height(0, 24)?;
+    sheet.merge_range(1, 0, 1, last, &compare::baseline_line(c, Lang::Ja), &st.cell)?;
+    let mut row = 1u32;
+    for n in &c.notes {
+        row += 1;
+        sheet.merge_range(row, 0, row, last, &n.ja, &st.cell)?;
+    }
+    row += 1;
+    let header_row = row;
+    write_header(sheet, header_row, &COMPARISON_COLUMNS, &st.header)?;
+    for ch in &c.changes {
+        row += 1;
+        let cells = [
+            ch.id.clone(),
+            ch.metric.clone(),
+            ch.kind.label(Lang::Ja).to_string(),
+            ch.before.map(|o| o.label(Lang::Ja)).unwrap_or("（未実施）").to_string(),
+            ch.after.map(|o| o.label(Lang::Ja)).unwrap_or("（未実施）").to_string(),
+            compare::finding(ch, Lang::Ja),
+        ];
+        for (col, text) in (0u16..).zip(cells.iter()) {
+            let style = match (col, if col == 3 { ch.before } else { ch.after }) {
+                (3 | 4, Some(o)) => st.outcome(o),
+                (0 | 2 | 3 | 4, _) => &st.center,
+                _ => &st.cell,
+            };
+            sheet.write_string_with_format(row, col, text, style)?;
+        }
+        sheet.set_row_height(row, row_height(cells.iter().map(String::as_str).zip(COMPARISON_COLUMNS.iter().map(|c| c.1))))?;
+    }
+    print_setup(sheet, report, COMPARISON_SHEET, Some((header_row, header_row)))
+}
+
 fn build(report: &RunReport, catalog: &Catalog) -> Result<Workbook, XlsxError> {
     let st = Styles::new();
     let mut workbook = Workbook::new();
@@ -466,6 +513,9 @@ fn build(report: &RunReport, catalog: &Catalog) -> Result<Workbook, XlsxError> {
             .set_creation_datetime(&created),
     );
     cover_sheet(workbook.add_worksheet(), report, &st)?;
+    if let Some(c) = &report.comparison {
+        comparison_sheet(workbook.add_worksheet(), report, c, &st)?;
+    }
     results_sheet(workbook.add_worksheet(), report, catalog, &st)?;
     points_sheet(workbook.add_worksheet(), report, &st)?;
     evidence_sheet(workbook.add_worksheet(), report, &st)?;
@@ -545,6 +595,27 @@ mod tests {
 
     fn written() -> Written {
         written_from(sample_report())
+    }
+
+    #[test]
+    fn comparison_sheet_follows_the_cover_and_lists_the_changed_rows() {
+        let (report, id) = crate::testutil::compared_report();
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("検証結果.xlsx");
+        write_xlsx(&report, &Catalog::builtin(), &path).expect("write_xlsx");
+        let mut wb: Xlsx<_> = open_workbook(&path).expect("opens");
+        assert_eq!(wb.sheet_names(), [COVER_SHEET, COMPARISON_SHEET, RESULTS_SHEET, POINTS_SHEET, EVIDENCE_SHEET]);
+        let rows = sheet_rows(&mut wb, COMPARISON_SHEET);
+        assert!(rows[0][0].starts_with("前回比: 新たにNG 1"), "{:?}", rows[0]);
+        assert!(rows[1][0].contains("history/20261102T000000Z-00000001.json"), "{:?}", rows[1]);
+        let header = rows.iter().position(|r| r[0] == "項番").expect("header row");
+        assert_eq!(
+            rows[header + 1][..5],
+            [id.as_str(), report.items.iter().find(|i| i.id == id).map(|i| i.metric.as_str()).unwrap_or(""), "新たにNG", "OK", "NG"]
+        );
+        let cover = sheet_rows(&mut wb, COVER_SHEET);
+        assert!(cover.iter().any(|r| r[0] == "前回比" && r[1].starts_with("新たにNG 1")), "{cover:?}");
+        assert!(!written().names.iter().any(|n| n == COMPARISON_SHEET), "no comparison: no sheet");
     }
 
     fn header() -> Vec<&'static str> {

@@ -26,6 +26,7 @@ pub enum Command {
     /// Examples:
     ///   cargo xtask verify --env demo
     ///   cargo xtask verify --env prod --only E.6.1.2,C.1.2.5 --lang en
+    ///   cargo xtask verify --env prod --compare last --fail-on new-ng   # nightly
     ///   cargo xtask verify --scenario ./my-city.toml --format json --out ./out
     ///   cargo xtask verify --fleet juki-asp --jobs 8 --out ./out
     ///   cargo xtask verify --fleet juki-asp --shard 2/8   # then: report --merge
@@ -51,9 +52,11 @@ pub enum Command {
     /// Render a saved run again, without touching AWS: reads DIR/result.json and
     /// writes the formats asked for (e.g. the Markdown and JUnit files for CI, or
     /// the English table). Exit code as the run's (0 OK … 2 incomplete).
+    /// `--diff A B` prints what changed between two saved runs.
     ///
     /// Examples:
     ///   cargo xtask report --from target/gcverify/prod --format md,junit
+    ///   cargo xtask report --diff target/gcverify/prod/history/20261130T170000.000000Z_20261130T170000Z-1a2b3c4d.json target/gcverify/prod
     ///   cargo xtask report --from target/gcverify/prod --format table --lang en
     ///   cargo xtask report --merge shard1/juki-asp shard2/juki-asp --out all/juki-asp
     Report(ReportArgs),
@@ -241,8 +244,17 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Folder of a run (holding its result.json).
-    #[arg(long, required_unless_present = "merge", conflicts_with = "merge")]
+    #[arg(long, required_unless_present_any = ["merge", "diff"], conflicts_with_all = ["merge", "diff"])]
     pub from: Option<PathBuf>,
+    /// Compare two saved runs (each a result.json, a history entry or a run's
+    /// folder) and print the 前回比 from BEFORE to AFTER (--format table, md or
+    /// json). Exit code: 1 when a row is newly NG, 2 newly 検証不能, else 0.
+    #[arg(long, num_args = 2, value_names = ["BEFORE", "AFTER"], conflicts_with = "merge")]
+    pub diff: Vec<PathBuf>,
+    /// With --from: add (or replace) the 前回比 against `last` (the newest
+    /// other run of the environment in FROM/history/) or a saved run.
+    #[arg(long, value_name = "last|PATH", requires = "from")]
+    pub compare: Option<String>,
     /// Fleet shards' folders (each holding a fleet.json, e.g. OUT/FLEET of
     /// `verify --fleet F --shard i/n`): write the whole fleet's summary
     /// (matrix, fleet.json, fleet.xlsx) to --out (default: the first folder).
@@ -284,6 +296,31 @@ pub struct OutputArgs {
     /// verified (probe, deep check or 机上 attestation) and its outcome.
     #[arg(long)]
     pub detail: bool,
+    /// 前回比: compare with `last` (the newest run of this environment kept in
+    /// OUT/history/) or a saved run (a result.json, a history entry or a run's
+    /// folder). Every format gets a 前回比 section: rows newly NG, fixed, newly
+    /// 検証不能, with another outcome or 事象 (numbers and IDs in 事象 are ignored).
+    /// With no earlier run, every NG and 検証不能 row counts as new.
+    #[arg(long, value_name = "last|PATH")]
+    pub compare: Option<String>,
+    /// What the exit code reports: `any` (the worst row: 0 all OK, 1 NG, 2
+    /// 検証不能/要確認) or `new-ng` (with --compare, regressions only: 1 when a
+    /// row is newly NG, 2 when one is newly 検証不能, 0 otherwise).
+    #[arg(long, value_enum, default_value_t = FailOn::Any)]
+    pub fail_on: FailOn,
+    /// Runs kept in OUT/history/ (each run's result.json, named by start time and run ID); the
+    /// oldest beyond this are removed. 0 keeps none.
+    #[arg(long, default_value_t = gcverify_reports::history::DEFAULT_KEEP, value_name = "RUNS")]
+    pub keep_history: usize,
+}
+
+/// `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// The worst row of the run.
+    Any,
+    /// Only what is new since the run compared with.
+    NewNg,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -380,5 +417,37 @@ pub async fn dispatch(cli: Cli) -> i32 {
             eprintln!("gcverify: error: {e:#}");
             e.downcast_ref::<crate::verify::ConfigError>().map_or(exit_code::FAILURE, |_| exit_code::CONFIG)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The deploy files' command lines are ones this CLI accepts (a renamed
+    /// flag must not leave a nightly job that only fails at 02:00).
+    #[test]
+    fn deploy_files_run_command_lines_the_cli_accepts() {
+        let root = repo_root();
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+        let service = read("deploy/systemd/gcverify-verify.service");
+        let exec = service.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("ExecStart");
+        let mut systemd: Vec<&str> = exec.split_whitespace().collect();
+        assert_eq!(systemd.first(), Some(&"/usr/local/bin/gcverify"));
+        systemd[0] = "gcverify";
+        let cronjob = read("deploy/k8s/verify-cronjob.yaml");
+        let args = cronjob.lines().find_map(|l| l.trim().strip_prefix("args: ")).expect("args: [...] on one line");
+        let k8s: Vec<String> = serde_json::from_str(args).expect("a flow sequence of quoted strings");
+        let k8s: Vec<&str> = std::iter::once("gcverify").chain(k8s.iter().map(String::as_str)).collect();
+        for (file, line) in [("gcverify-verify.service", &systemd), ("verify-cronjob.yaml", &k8s)] {
+            let cli = Cli::try_parse_from(line.iter()).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let Command::Verify(v) = cli.command else { panic!("{file}: not a verify") };
+            assert_eq!(v.output.compare.as_deref(), Some("last"), "{file}");
+            assert_eq!(v.output.fail_on, FailOn::NewNg, "{file}");
+            crate::verify::check_fail_on(&v.output).unwrap_or_else(|e| panic!("{file}: {e}"));
+            crate::verify::parse_formats(&v.output.format).unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
+        let timer = read("deploy/systemd/gcverify-verify.timer");
+        assert!(timer.contains("OnCalendar=*-*-* 02:00:00 Asia/Tokyo") && timer.contains("Persistent=true"), "{timer}");
     }
 }

@@ -19,7 +19,7 @@ use gcverify_reports::fleet::{self, FleetSummary, MemberSummary};
 use gcverify_reports::Format;
 use gcverify_scenarios::Member;
 
-use crate::cli::repo_root;
+use crate::cli::{repo_root, FailOn, OutputArgs};
 use crate::verify::config_err;
 
 /// How a fleet run is shaped (from the command line).
@@ -82,7 +82,20 @@ fn account_key(m: &Member) -> String {
     format!("profile:{}@{}", aws.profile.as_deref().unwrap_or("default"), aws.endpoint_url.as_deref().unwrap_or("aws"))
 }
 
-pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, only: Option<Vec<String>>, out: Option<PathBuf>, lang: Lang) -> Result<i32> {
+/// What each environment does with its result beside writing it: history and 前回比.
+#[derive(Debug, Clone)]
+struct Keep {
+    compare_last: bool,
+    fail_on: FailOn,
+    keep_history: usize,
+}
+
+pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, output: &OutputArgs) -> Result<i32> {
+    let (only, out, lang) = (output.only.clone(), output.out.clone(), Lang::from(output.lang));
+    let keep = Keep { compare_last: output.compare.is_some(), fail_on: output.fail_on, keep_history: output.keep_history };
+    if output.compare.as_deref().is_some_and(|c| c != "last") {
+        return Err(config_err("--compare with --fleet takes `last` (each environment against its own history); compare two runs with `report --diff`"));
+    }
     let catalog = Arc::new(Catalog::builtin());
     let (fleet, members) = load(&run, &catalog)?;
     let fleet_dir = out.unwrap_or_else(|| repo_root().join("target/gcverify")).join(&fleet.name);
@@ -104,11 +117,11 @@ pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, only: Option<Vec<
     let started = Instant::now();
     for m in members {
         let limit = limits.entry(account_key(&m)).or_insert_with(|| CallLimit::new(run.account_calls)).clone();
-        let (catalog, jobs, formats, only, dir) = (catalog.clone(), jobs.clone(), formats.clone(), only.clone(), fleet_dir.join(&m.name));
+        let (catalog, jobs, formats, only, dir, keep) = (catalog.clone(), jobs.clone(), formats.clone(), only.clone(), fleet_dir.join(&m.name), keep.clone());
         let name = m.name.clone();
         let handle = tasks.spawn(async move {
             let _permit = jobs.acquire_owned().await;
-            verify_member(m, &catalog, limit, &formats, only, &dir, lang).await
+            verify_member(m, &catalog, limit, &formats, only, &dir, lang, &keep).await
         });
         names.insert(handle.id(), name);
     }
@@ -134,11 +147,26 @@ pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, only: Option<Vec<
 }
 
 /// One environment: connect, check the credentials work, run, write, summarise.
-async fn verify_member(m: Member, catalog: &Catalog, limit: CallLimit, formats: &[Format], only: Option<Vec<String>>, dir: &Path, lang: Lang) -> MemberSummary {
+#[allow(clippy::too_many_arguments)] // one environment's whole context; a struct would only rename it
+async fn verify_member(
+    m: Member,
+    catalog: &Catalog,
+    limit: CallLimit,
+    formats: &[Format],
+    only: Option<Vec<String>>,
+    dir: &Path,
+    lang: Lang,
+    keep: &Keep,
+) -> MemberSummary {
     let Member { name, shared, mut scenario, .. } = m;
+    let items: Vec<String> = catalog.items().iter().map(|i| i.id.clone()).filter(|id| only.as_ref().is_none_or(|o| o.contains(id))).collect();
     if let Err(e) = crate::load::prepare(&mut scenario, dir).await {
-        return crashed(&name, &[], &format!("preparing the load target: {e:#}"));
+        return crashed(&name, &items, &format!("preparing the load target: {e:#}"));
     }
+    let baseline = match keep.compare_last.then(|| gcverify_reports::history::last(dir, &scenario.environment.name, "")).transpose() {
+        Ok(b) => b.map(|found| found.map(|(r, p)| (r, gcverify_checks::relative_path(&p)))),
+        Err(e) => return crashed(&name, &items, &format!("reading its history for --compare last: {e:#}")),
+    };
     let aws = Arc::new(AwsContext::load_limited(&scenario.aws, Some(&limit)).await);
     let identity = crate::verify::identify(&aws, &scenario.aws.primary_region).await;
     let (account, unreachable) = match &identity {
@@ -157,9 +185,15 @@ async fn verify_member(m: Member, catalog: &Catalog, limit: CallLimit, formats: 
     });
     let mut report = gcverify_checks::run(catalog, Arc::new(scenario), aws.clone(), opts, &|_| {}).await;
     crate::verify::record_identity(&mut report, &identity);
+    if let Some(found) = &baseline {
+        report.comparison = Some(gcverify_checks::comparison::compare(found.as_ref().map(|(r, source)| (r, source.clone())), &report));
+    }
     let mut summary = MemberSummary::from_report(&report, shared, account, unreachable, aws.throttled());
+    summary.exit_code = crate::verify::exit_code_for(&report, keep.fail_on);
     // Streamed: the report goes to disk here and only its summary is kept.
-    if let Err(e) = gcverify_reports::write_files(&report, catalog, formats, dir, lang) {
+    let written = gcverify_reports::write_files(&report, catalog, formats, dir, lang)
+        .and_then(|_| gcverify_reports::history::record(&report, catalog, dir, keep.keep_history).map(drop));
+    if let Err(e) = written {
         summary.unreachable = Some(format!("writing its reports to {} failed: {e:#}", dir.display()));
         summary.exit_code = exit_code::FAILURE;
     }

@@ -13,7 +13,7 @@ use gcverify_checks::{Catalog, Progress, RunOptions};
 use gcverify_reports::Format;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{repo_root, VerifyArgs};
+use crate::cli::{repo_root, FailOn, VerifyArgs};
 
 /// Bad input: exit code 3, nothing written.
 #[derive(Debug, thiserror::Error)]
@@ -110,10 +110,11 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let root = repo_root();
     let formats = parse_formats(&args.output.format)?;
     check_only(&catalog, &args.output.only)?;
+    check_fail_on(&args.output)?;
     if let Some(fleet) = &args.fleet {
         let run =
             crate::fleet::FleetRun { fleet: fleet.clone(), jobs: args.jobs as usize, account_calls: args.account_calls as usize, shard: args.shard.clone() };
-        return crate::fleet::verify_fleet(run, formats, args.output.only.clone(), args.output.out.clone(), args.output.lang.into()).await;
+        return crate::fleet::verify_fleet(run, formats, &args.output).await;
     }
     let path = scenario_path(args.env.as_deref(), args.scenario.as_ref())?;
     let mut scenario = gcverify_checks::load_scenario(&path, &catalog).map_err(|e| config_err(e.to_string()))?;
@@ -128,6 +129,8 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let mut drill_left_behind = false;
     let lang: Lang = args.output.lang.into();
     let out_dir = args.output.out.clone().unwrap_or_else(|| root.join("target/gcverify").join(&scenario.environment.name));
+    // Read before the run: a wrong --compare is a config error, not a wasted run.
+    let baseline = baseline(args.output.compare.as_deref(), &out_dir, &scenario.environment.name, "")?;
 
     let (aws, _moto) = connect(&mut scenario, &root).await?;
 
@@ -174,6 +177,9 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     report.run_by = run_by();
     bar.finish_and_clear();
     record_identity(&mut report, &identity);
+    if let Some(found) = &baseline {
+        report.comparison = Some(gcverify_checks::comparison::compare(found.as_ref().map(|(r, source)| (r, source.clone())), &report));
+    }
     drop(_moto);
     // Said before the table, so a wrong scope is read before its consequences.
     for w in &report.warnings {
@@ -190,6 +196,11 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     for p in &written {
         eprintln!("gcverify: wrote {}", p.display());
     }
+    if let Some(kept) = gcverify_reports::history::record(&report, &catalog, &out_dir, args.output.keep_history)
+        .with_context(|| format!("keeping the run in {}", gcverify_reports::history::dir(&out_dir).display()))?
+    {
+        eprintln!("gcverify: kept {}", kept.display());
+    }
     eprintln!(
         "gcverify: {} items in {:.1}s — OK {} / NG {} / ERROR {} / N/A {} / PENDING {}",
         report.items.len(),
@@ -200,27 +211,67 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         report.count(Outcome::NotApplicable),
         report.count(Outcome::Pending)
     );
+    let code = exit_code_for(&report, args.output.fail_on);
     // A copy the drill could not delete must not look like a clean run.
-    Ok(if drill_left_behind { report.exit_code().max(gcverify_checks::model::exit_code::INCOMPLETE) } else { report.exit_code() })
+    Ok(if drill_left_behind { code.max(gcverify_checks::model::exit_code::INCOMPLETE) } else { code })
+}
+
+/// `--fail-on new-ng` compares with something.
+pub(crate) fn check_fail_on(output: &crate::cli::OutputArgs) -> Result<()> {
+    if output.fail_on == FailOn::NewNg && output.compare.is_none() {
+        return Err(config_err("--fail-on new-ng needs --compare last|PATH (what is new is new since a run)"));
+    }
+    Ok(())
+}
+
+/// The run's exit code: its worst row, or with `--fail-on new-ng` its regressions.
+pub(crate) fn exit_code_for(report: &gcverify_checks::RunReport, fail_on: FailOn) -> i32 {
+    match (fail_on, &report.comparison) {
+        (FailOn::NewNg, Some(c)) => c.exit_code(),
+        _ => report.exit_code(),
+    }
+}
+
+/// `--compare`'s baseline: `None` when not asked; `Some(None)` for `last`
+/// with no earlier run of `environment` in `out`'s history; else the run and
+/// where it was read (shown in the 前回比). `excluding` is a run ID never
+/// taken as `last` (the run being re-rendered).
+pub(crate) fn baseline(spec: Option<&str>, out: &Path, environment: &str, excluding: &str) -> Result<Option<Option<(gcverify_checks::RunReport, String)>>> {
+    let Some(spec) = spec else { return Ok(None) };
+    if spec == "last" {
+        let found = gcverify_reports::history::last(out, environment, excluding).map_err(|e| config_err(format!("--compare last: {e:#}")))?;
+        return Ok(Some(found.map(|(r, p)| (r, gcverify_checks::relative_path(&p)))));
+    }
+    let path = PathBuf::from(spec);
+    let report = gcverify_reports::history::read_run(&path).map_err(|e| config_err(format!("--compare {spec}: {e:#}")))?;
+    Ok(Some(Some((report, gcverify_checks::relative_path(&path)))))
 }
 
 /// `cargo xtask report --from DIR`: a saved run rendered again, no AWS.
 pub fn report(args: crate::cli::ReportArgs) -> Result<i32> {
     let catalog = Catalog::builtin();
     let formats = parse_formats(&args.format)?;
+    let lang: Lang = args.lang.into();
+    if let [before, after] = args.diff.as_slice() {
+        return diff(before, after, &formats, lang);
+    }
     let Some(from) = args.from else {
         return crate::fleet::merge(&args.merge, &formats, args.out, args.lang.into());
     };
     let source = from.join(gcverify_reports::JSON_FILE_NAME);
-    let report = gcverify_reports::read_json(&source).map_err(|e| config_err(format!("--from: {e:#}")))?;
-    let lang: Lang = args.lang.into();
+    let mut report = gcverify_reports::read_json(&source).map_err(|e| config_err(format!("--from: {e:#}")))?;
+    if let Some(found) = baseline(args.compare.as_deref(), &from, &report.environment, &report.run_id)? {
+        report.comparison = Some(gcverify_checks::comparison::compare(found.as_ref().map(|(r, source)| (r, source.clone())), &report));
+    }
     if formats.contains(&Format::Table) {
         let color = !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         println!("{}", gcverify_reports::render_table_with(&report, lang, terminal_width(), color, false));
     }
     let out = args.out.clone().unwrap_or_else(|| from.clone());
     // Re-rendering never overwrites the run's own record.
-    let files: Vec<Format> = formats.into_iter().filter(|f| !(*f == Format::Json && out.join(gcverify_reports::JSON_FILE_NAME) == source)).collect();
+    // (unless --compare changed it: then the record is rewritten with its 前回比).
+    let files: Vec<Format> =
+        formats.into_iter().filter(|f| !(*f == Format::Json && out.join(gcverify_reports::JSON_FILE_NAME) == source && args.compare.is_none())).collect();
     // report.html finds the run's interval logs beside its result.json.
     for p in
         gcverify_reports::write_files_with(&report, &catalog, &files, &out, lang, &from).with_context(|| format!("writing reports to {}", out.display()))?
@@ -228,6 +279,22 @@ pub fn report(args: crate::cli::ReportArgs) -> Result<i32> {
         eprintln!("gcverify: wrote {}", p.display());
     }
     Ok(report.exit_code())
+}
+
+/// `report --diff BEFORE AFTER`: the 前回比 of two saved runs, printed.
+fn diff(before: &Path, after: &Path, formats: &[Format], lang: Lang) -> Result<i32> {
+    let read = |p: &Path| gcverify_reports::history::read_run(p).map_err(|e| config_err(format!("--diff: {e:#}")));
+    let (base, now) = (read(before)?, read(after)?);
+    let comparison = gcverify_checks::comparison::compare(Some((&base, gcverify_checks::relative_path(before))), &now);
+    for f in formats {
+        match f {
+            Format::Table => print!("{}", gcverify_reports::render_comparison(&comparison, lang)),
+            Format::Json => println!("{}", serde_json::to_string_pretty(&comparison).context("serialising the comparison")?),
+            Format::Markdown => print!("{}", gcverify_reports::render_comparison_markdown(&comparison, lang)),
+            other => return Err(config_err(format!("--diff prints table, md or json, not {other}"))),
+        }
+    }
+    Ok(comparison.exit_code())
 }
 
 /// Who ran the run, for the report's summary: the OS user and host (no credential).

@@ -4,39 +4,12 @@
 //! two municipalities told apart by tags; then the same fleet in two shards
 //! merged with `report --merge`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+
+use common::{moto_exe, text, write, xtask};
 use gcverify_demo::fleet::{role_arn, seed_municipality};
-
-fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .output()
-        .expect("xtask runs")
-}
-
-fn text(o: &Output) -> String {
-    format!("exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&p, body).expect("write");
-    p
-}
-
-fn moto_exe() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf();
-    gcverify_demo::find_moto_server(&root)
-        .unwrap_or_else(|| gcverify_demo::ensure_venv(&root).expect("moto is required for the fleet tests and could not be installed"))
-}
 
 fn fleet_json(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("fleet.json")).expect("fleet.json")).expect("valid JSON")

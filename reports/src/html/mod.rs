@@ -39,6 +39,9 @@ pub fn render_html(report: &RunReport, lang: Lang, artefacts: &Path) -> String {
     for w in &report.warnings {
         let _ = writeln!(o, "<p class=\"warning\">{}</p>", bi(&w.ja, &w.en));
     }
+    if let Some(c) = &report.comparison {
+        comparison(&mut o, c);
+    }
     table(&mut o, report);
     let _ = writeln!(o, "<section id=\"charts\"><h2>{}</h2>", bi("図", "Charts"));
     charts::all(&mut o, report, artefacts);
@@ -172,6 +175,42 @@ fn evidence(o: &mut String, e: &Evidence) {
         esc(&e.source),
         jst_second(e.observed_at)
     );
+}
+
+/// 前回比, above the table: the baseline, counts per kind of change, the changed rows.
+fn comparison(o: &mut String, c: &gcverify_checks::comparison::Comparison) {
+    use crate::compare;
+    let both = |f: &dyn Fn(Lang) -> String| bi(&f(Lang::Ja), &f(Lang::En));
+    let _ = writeln!(o, "<section id=\"comparison\"><h2>{}: {}</h2>", bi(compare::title(Lang::Ja), compare::title(Lang::En)), both(&|l| compare::counts(c, l)));
+    let _ = writeln!(o, "<p>{}</p>", both(&|l| compare::baseline_line(c, l)));
+    for n in &c.notes {
+        let _ = writeln!(o, "<p class=\"warning\">{}</p>", bi(&n.ja, &n.en));
+    }
+    if !c.changes.is_empty() {
+        let _ = writeln!(
+            o,
+            "<table class=\"changes\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            bi("項番", "ID"),
+            bi("小項目", "Metric"),
+            bi("変化", "Change"),
+            bi("結果", "Result"),
+            bi("事象", "Finding")
+        );
+        for ch in &c.changes {
+            let after = ch.after.map(css_outcome).unwrap_or("na");
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td><b>{}</b></td><td class=\"o-{after}\">{}</td><td>{}</td></tr>",
+                esc(&ch.id),
+                esc(&ch.metric),
+                bi(ch.kind.label(Lang::Ja), ch.kind.label(Lang::En)),
+                both(&|l| compare::transition(ch, l)),
+                both(&|l| compare::finding(ch, l))
+            );
+        }
+        o.push_str("</tbody></table>\n");
+    }
+    o.push_str("</section>\n");
 }
 
 fn css_outcome(o: Outcome) -> &'static str {
