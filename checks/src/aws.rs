@@ -131,6 +131,7 @@ impl AwsContext {
         cloudwatch => aws_sdk_cloudwatch,
         ssm => aws_sdk_ssm,
         sts => aws_sdk_sts,
+        kms => aws_sdk_kms,
         s3control => aws_sdk_s3control,
         wafv2 => aws_sdk_wafv2,
         secretsmanager => aws_sdk_secretsmanager,

@@ -74,7 +74,7 @@ pub fn readme_block(catalog: &Catalog) -> String {
         ));
     }
     out.push_str("\n#### Probes\n\n");
-    out.push_str("Each probe is one value of the registry (`checks/src/probes/registry.rs`, declared next to its code). The IAM policy of `cargo xtask iam-policy` is the union of these actions and the inventory's.\n\n");
+    out.push_str("Each probe is one value of the registry (`checks/src/probes/registry.rs`, declared next to its code). The IAM policy of `cargo xtask iam-policy` is the union of these actions, the inventory's and those of the fleet's 団体間のデータ分離 row (`checks/src/separation/`: `kms:GetKeyPolicy`, `s3:GetBucketPolicy`, the role policies).\n\n");
     out.push_str("| probe | items | what it judges | scenario | AWS permissions of its module (read-only) | emulator |\n|---|---|---|---|---|---|\n");
     for p in registry::all() {
         let items: Vec<&str> = catalog.items().iter().filter(|i| i.points.iter().any(|pt| pt.verifier == p.name)).map(|i| i.id.as_str()).collect();

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod inventory;
 pub mod model;
 pub mod probes;
+pub mod separation;
 
 pub use catalog::{Catalog, Item, Kind};
 pub use engine::{run, Progress, RunOptions};

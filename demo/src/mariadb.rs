@@ -170,3 +170,30 @@ pub fn available_for_tests() -> bool {
     eprintln!("NOT RUN: MariaDB is not installed (apt-get install mariadb-server); the MySQL/MariaDB deep checks were not exercised");
     false
 }
+
+/// A 共同利用 system on MariaDB: per municipality `(database, user, password)`
+/// a database holding a `residents` table with one row, and a user that may
+/// read its own database only.
+pub async fn seed_shared(server: &MariaDbServer, municipalities: &[(&str, &str, &str)]) -> Result<()> {
+    let mut db = server.admin().await?;
+    // Names and passwords are the test's own constants: no user text reaches these statements.
+    for (schema, user, password) in municipalities {
+        let sql = format!(
+            "CREATE DATABASE {schema} CHARACTER SET utf8mb4;
+             CREATE TABLE {schema}.residents (id INT AUTO_INCREMENT PRIMARY KEY, name_enc VARBINARY(64));
+             INSERT INTO {schema}.residents (name_enc) VALUES (X'00');
+             CREATE USER '{user}'@'%' IDENTIFIED BY '{}';
+             GRANT SELECT ON {schema}.* TO '{user}'@'%';",
+            password.replace('\'', "''")
+        );
+        db.execute(sql.as_str()).await.with_context(|| format!("creating database {schema} and user {user}"))?;
+    }
+    Ok(())
+}
+
+/// Run administrator statements (tests: a GRANT across municipalities).
+pub async fn admin_execute(server: &MariaDbServer, sql: &str) -> Result<()> {
+    let mut db = server.admin().await?;
+    db.execute(sql).await.with_context(|| format!("running `{sql}`"))?;
+    Ok(())
+}

@@ -227,3 +227,41 @@ pub async fn seed_juki(server: &PgServer, ro_password: &str, plaintext_kana: boo
     }
     Ok(())
 }
+
+/// The database of a 共同利用 system: one schema per municipality.
+pub const SHARED_DATABASE: &str = "kyodo";
+
+/// A 共同利用 system's database `kyodo`: per municipality `(schema, role,
+/// password)` a schema holding a `residents` table with one row, and a login
+/// role that may read its own schema only (USAGE + SELECT) — the logical
+/// separation the fleet's separation row verifies.
+pub async fn seed_shared(server: &PgServer, municipalities: &[(&str, &str, &str)]) -> Result<()> {
+    use sqlx::Executor;
+    let mut admin = server.admin("postgres").await?;
+    admin.execute(format!("CREATE DATABASE {SHARED_DATABASE}").as_str()).await.context("CREATE DATABASE kyodo")?;
+    let mut db = server.admin(SHARED_DATABASE).await?;
+    // Names and passwords are the test's own constants: no user text reaches these statements.
+    for (schema, role, password) in municipalities {
+        let sql = format!(
+            "CREATE SCHEMA {schema};
+             CREATE TABLE {schema}.residents (id serial PRIMARY KEY, name_enc bytea);
+             INSERT INTO {schema}.residents (name_enc) VALUES ('\\x00'::bytea);
+             CREATE ROLE {role} LOGIN PASSWORD '{}';
+             GRANT USAGE ON SCHEMA {schema} TO {role};
+             GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role};",
+            password.replace('\'', "''")
+        );
+        db.execute(sql.as_str()).await.with_context(|| format!("creating schema {schema} and role {role}"))?;
+    }
+    // PUBLIC may not read what a municipality's role cannot.
+    db.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC").await.context("REVOKE on public")?;
+    Ok(())
+}
+
+/// Run administrator statements on the 共同利用 database (tests: a GRANT across municipalities).
+pub async fn shared_admin(server: &PgServer, sql: &str) -> Result<()> {
+    use sqlx::Executor;
+    let mut db = server.admin(SHARED_DATABASE).await?;
+    db.execute(sql).await.with_context(|| format!("running `{sql}`"))?;
+    Ok(())
+}

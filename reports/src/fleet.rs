@@ -212,6 +212,10 @@ pub fn render_matrix(s: &FleetSummary, lang: Lang) -> String {
             "separation between municipalities (supplementary, not in the standard's table)"
         };
         out.push_str(&format!("{head} [{}] {}: {}\n", r.group, r.outcome.label(lang), if ja { &r.summary } else { &r.summary_en }));
+        // The pairs that are not separated (or not verified); every line is in fleet.json / fleet.xlsx.
+        for line in r.observations.iter().filter(|l| !l.contains(": 分離 / separated")) {
+            out.push_str(&format!("  {line}\n"));
+        }
     }
     let code = s.exit_code();
     out.push_str(&format!("{} {code}\n", if ja { "終了コード" } else { "exit code" }));
@@ -380,6 +384,25 @@ mod tests {
         assert!(text.contains("NG E.6.1.2: b-town"), "{text}");
         assert!(text.contains("検証不能 A.1.2.1: b-town"), "{text}");
         assert_eq!(s.exit_code(), 1);
+    }
+
+    #[test]
+    fn a_separation_row_is_shown_after_the_items_marked_as_supplementary_and_counts() {
+        let row = SeparationRow {
+            group: "kyodo".into(),
+            outcome: Outcome::Ng,
+            summary: "他団体のデータを読めた: A市 → B町 (SQL)".into(),
+            summary_en: "another municipality's data could be read: A市 → B町 (SQL)".into(),
+            observations: vec![
+                "A市 → B町: 読めた / could read — SQL b_town.residents: x".into(),
+                "B町 → A市: 分離 / separated — SQL a_city.residents: y".into(),
+            ],
+        };
+        let s = FleetSummary::new("f", None, items(), vec![member("a", &[("A.1.1.1", Outcome::Ok)])], vec![row]);
+        let text = render_matrix(&s, Lang::Ja);
+        assert!(text.contains("団体間のデータ分離（補足・標準の表外） [kyodo] NG: 他団体のデータを読めた: A市 → B町"), "{text}");
+        assert!(text.contains("  A市 → B町: 読めた") && !text.contains("B町 → A市"), "only the pairs not separated: {text}");
+        assert_eq!(s.exit_code(), 1, "the row counts in the exit code");
     }
 
     #[test]

@@ -124,6 +124,9 @@ impl Scenario {
                 }
             }
         }
+        if let Some(sep) = &self.separation {
+            problems.extend(self.separation_problems(sep));
+        }
         if let Some(l) = &self.login {
             let url = l.url.get_ref();
             if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -199,6 +202,63 @@ impl Scenario {
         } else {
             Err(ScenarioError::Many(problems))
         }
+    }
+
+    /// `[separation]`: schema and table together, plain identifiers, on a
+    /// `[database]`; ARNs and `s3://` URIs well formed; keys and prefixes need the role.
+    fn separation_problems(&self, sep: &Separation) -> Vec<ScenarioError> {
+        let at = |span: std::ops::Range<usize>, message: String| self.problem(span, message);
+        let mut problems = Vec::new();
+        match (&sep.schema, &sep.table) {
+            (Some(schema), Some(table)) => {
+                for v in [schema, table] {
+                    if !is_identifier(v.get_ref()) {
+                        problems.push(at(v.span(), format!("[separation] `{}` is not a plain identifier (letters, digits, _)", v.get_ref())));
+                    }
+                }
+                if self.database.is_none() {
+                    problems.push(at(schema.span(), "[separation] schema needs [database] (the connection the municipality's credential is used on)".into()));
+                }
+            }
+            (Some(v), None) | (None, Some(v)) => problems.push(at(v.span(), "[separation] schema and table go together".into())),
+            (None, None) => {
+                if sep.user.is_some() || sep.password_env.is_some() || sep.secret_arn.is_some() {
+                    problems.push(self.problem(0..0, "[separation] user/password_env/secret_arn without schema and table".into()));
+                }
+            }
+        }
+        for k in &sep.kms_key_arns {
+            let arn = k.get_ref();
+            let parts: Vec<&str> = arn.splitn(6, ':').collect();
+            if !(parts.len() == 6 && parts[0] == "arn" && parts[2] == "kms" && !parts[3].is_empty() && parts[5].starts_with("key/")) {
+                problems.push(at(k.span(), format!("[separation] `{arn}` is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")));
+            }
+        }
+        for p in &sep.s3_prefixes {
+            if Separation::split_s3(p.get_ref()).is_none() || p.get_ref().contains('*') {
+                problems.push(at(p.span(), format!("[separation] `{}` is not an S3 prefix (s3://bucket/prefix/)", p.get_ref())));
+            }
+        }
+        match &sep.role_arn {
+            Some(r) => {
+                let parts: Vec<&str> = r.get_ref().splitn(6, ':').collect();
+                if !(parts.len() == 6 && parts[0] == "arn" && parts[2] == "iam" && parts[4].len() == 12 && parts[5].starts_with("role/")) {
+                    problems.push(at(r.span(), format!("[separation] `{}` is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", r.get_ref())));
+                }
+            }
+            None => {
+                if let Some(first) = sep.kms_key_arns.first().or(sep.s3_prefixes.first()) {
+                    problems.push(at(
+                        first.span(),
+                        "[separation] keys and prefixes need role_arn (the municipality's application role, judged against the others')".into(),
+                    ));
+                }
+            }
+        }
+        if sep.schema.is_none() && sep.kms_key_arns.is_empty() && sep.s3_prefixes.is_empty() && sep.role_arn.is_none() {
+            problems.push(self.problem(0..0, "[separation] names nothing to separate (schema + table, kms_key_arns, s3_prefixes or role_arn)".into()));
+        }
+        problems
     }
 
     /// Each attestation's `point` must be a 確認観点 of its item

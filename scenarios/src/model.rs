@@ -68,6 +68,10 @@ pub struct Scenario {
     /// E.5.1.1 ①: the staff login of a test account, proved to need a second factor.
     #[serde(default)]
     pub login: Option<Login>,
+    /// 団体間のデータ分離 (共同利用): this municipality's own data, credential and
+    /// role, read by the fleet's supplementary separation row (not one of the 50).
+    #[serde(default)]
+    pub separation: Option<Separation>,
     /// Minimum observation of measured items, overriding the catalog's
     /// (`[observation."A.1.5.1"] days = 30`). Shortening needs a `reason`, shown in the 事象.
     #[serde(default)]
@@ -136,6 +140,59 @@ fn default_statement_timeout() -> u64 {
 }
 fn default_sample_rows() -> u32 {
     100
+}
+
+/// `[separation]` (a fleet member under 共同利用, in `[environment.scenario]`):
+/// what is this municipality's, so that the fleet can prove the others cannot
+/// read it. The SQL path reads `schema.table` with this municipality's
+/// database credential (the `[database]` connection, with `user` /
+/// `password_env` / `secret_arn` here replacing its own when given) and, with
+/// every other member's credential, expects a permission error. The KMS and S3
+/// paths judge whether the other members' `role_arn` may `kms:Decrypt` these
+/// keys / `s3:GetObject` under these prefixes (key, bucket and identity policies).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Separation {
+    /// The municipality's own schema (MySQL/MariaDB: its database).
+    pub schema: Option<Spanned<String>>,
+    /// A table of the municipality's own data in `schema`.
+    pub table: Option<Spanned<String>>,
+    /// The municipality's application database user (default: `[database] user`).
+    pub user: Option<String>,
+    /// Its password's environment variable (default: `[database]`'s).
+    pub password_env: Option<String>,
+    /// Its Secrets Manager secret (default: `[database]`'s).
+    pub secret_arn: Option<String>,
+    /// The municipality's own KMS keys (key ARNs).
+    #[serde(default)]
+    pub kms_key_arns: Vec<Spanned<String>>,
+    /// The municipality's own S3 prefixes, `s3://bucket/prefix/`.
+    #[serde(default)]
+    pub s3_prefixes: Vec<Spanned<String>>,
+    /// The municipality's application role, whose access to the others' keys and prefixes is judged.
+    pub role_arn: Option<Spanned<String>>,
+}
+
+impl Separation {
+    /// The `[database]` connection with this municipality's own credential.
+    pub fn database(&self, db: &Database) -> Database {
+        let mut d = db.clone();
+        if let Some(u) = &self.user {
+            d.user = u.clone();
+        }
+        if self.password_env.is_some() || self.secret_arn.is_some() {
+            d.password_env = self.password_env.clone();
+            d.secret_arn = self.secret_arn.clone();
+        }
+        d
+    }
+
+    /// `s3://bucket/prefix` → (bucket, prefix).
+    pub fn split_s3(uri: &str) -> Option<(&str, &str)> {
+        let rest = uri.strip_prefix("s3://")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        (!bucket.is_empty()).then_some((bucket, prefix))
+    }
 }
 
 /// One column of personal data.

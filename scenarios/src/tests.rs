@@ -111,6 +111,35 @@ fn database_section_rejects_what_could_reach_a_statement_with_lines() {
 }
 
 #[test]
+fn separation_section_is_checked_with_lines() {
+    // Lines: 6 [separation], 7 schema, 8 kms, 9 s3; the missing role is reported at the first key.
+    let text = format!(
+        "{MINIMAL}\n[separation]\nschema = \"a city\"\nkms_key_arns = [\"arn:aws:kms:ap-northeast-1:444444444444:alias/x\"]\ns3_prefixes = [\"bucket/a/\"]\n"
+    );
+    let err = parse(&text, p()).expect("parses").validate(&known, &level).unwrap_err().to_string();
+    assert!(err.contains("x.toml:7:") && err.contains("schema and table go together"), "{err}");
+    assert!(err.contains("x.toml:8:") && err.contains("not a KMS key ARN"), "{err}");
+    assert!(err.contains("x.toml:9:") && err.contains("not an S3 prefix"), "{err}");
+    assert!(err.contains("need role_arn"), "{err}");
+    let text = format!("{MINIMAL}\n[separation]\nschema = \"a_city\"\ntable = \"residents; --\"\nrole_arn = \"arn:aws:iam::444:role/a\"\n");
+    let err = parse(&text, p()).expect("parses").validate(&known, &level).unwrap_err().to_string();
+    assert!(err.contains("x.toml:8:") && err.contains("not a plain identifier"), "{err}");
+    assert!(err.contains("x.toml:7:") && err.contains("needs [database]"), "{err}");
+    assert!(err.contains("x.toml:9:") && err.contains("not an IAM role ARN"), "{err}");
+    let ok = format!(
+        "{MINIMAL}\n[database]\nengine = \"postgres\"\nhost = \"db\"\ndatabase = \"juki\"\nuser = \"ro\"\n[separation]\nschema = \"a_city\"\ntable = \"residents\"\nuser = \"a_city_app\"\npassword_env = \"A_PW\"\nkms_key_arns = [\"arn:aws:kms:ap-northeast-1:444444444444:key/1234\"]\ns3_prefixes = [\"s3://juki-data/a-city/\"]\nrole_arn = \"arn:aws:iam::444444444444:role/a-city-app\"\n"
+    );
+    let s = parse(&ok, p()).expect("parses");
+    s.validate(&known, &level).expect("a full [separation] is valid");
+    let sep = s.separation.as_ref().expect("separation");
+    let db = sep.database(s.database.as_ref().expect("db"));
+    assert_eq!((db.user.as_str(), db.password_env.as_deref()), ("a_city_app", Some("A_PW")));
+    assert_eq!(Separation::split_s3("s3://juki-data/a-city/"), Some(("juki-data", "a-city/")));
+    let empty = format!("{MINIMAL}\n[separation]\n");
+    assert!(parse(&empty, p()).expect("parses").validate(&known, &level).unwrap_err().to_string().contains("names nothing"));
+}
+
+#[test]
 fn observation_minimum_needs_a_reason_and_a_value() {
     let text = format!("{MINIMAL}\n[observation.\"E.6.1.2\"]\ndays = 1\nreason = \"\"\n[observation.\"E.1.1.1\"]\nreason = \"x\"\n[observation.\"Z.9.9.9\"]\nsamples = 1\nreason = \"x\"\n");
     let s = parse(&text, p()).expect("parses");

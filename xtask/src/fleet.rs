@@ -15,7 +15,7 @@ use gcverify_checks::aws::AwsContext;
 use gcverify_checks::aws_calls::CallLimit;
 use gcverify_checks::model::{exit_code, Lang, Outcome};
 use gcverify_checks::{Catalog, Msg, RunOptions};
-use gcverify_reports::fleet::{self, FleetSummary, MemberSummary};
+use gcverify_reports::fleet::{self, FleetSummary, MemberSummary, SeparationRow};
 use gcverify_reports::Format;
 use gcverify_scenarios::Member;
 
@@ -110,6 +110,7 @@ pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, output: &OutputAr
         run.account_calls
     );
 
+    let groups = separation_groups(&fleet, &members);
     let mut limits: HashMap<String, CallLimit> = HashMap::new();
     let jobs = Arc::new(tokio::sync::Semaphore::new(run.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
@@ -140,10 +141,60 @@ pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, output: &OutputAr
         eprintln!("{}", progress_line(done, total, &summary, lang));
         summaries.push(summary);
     }
-    let summary = FleetSummary::new(&fleet.name, run.shard.clone(), items, summaries, Vec::new());
+    // 団体間のデータ分離: after the members, whatever their own runs gave.
+    let mut separation = Vec::new();
+    for (group, group_members) in &groups {
+        separation.push(separation_row(group, group_members, &mut limits, run.account_calls).await);
+    }
+    let summary = FleetSummary::new(&fleet.name, run.shard.clone(), items, summaries, separation);
     write_summary(&summary, &formats, &fleet_dir, lang)?;
     eprintln!("gcverify: fleet {} done in {:.1}s", fleet.name, started.elapsed().as_secs_f64());
     Ok(summary.exit_code())
+}
+
+/// The 共同利用 groups (`shared`, ≥ 2 members) whose separation row this run
+/// makes: every group of the fleet whose first member by name is in this
+/// shard (so a group split over shards is checked once, and `report --merge`
+/// gathers the rows from the shards).
+fn separation_groups(fleet: &gcverify_scenarios::Fleet, shard: &[Member]) -> Vec<(String, Vec<Member>)> {
+    let mut groups: std::collections::BTreeMap<String, Vec<Member>> = std::collections::BTreeMap::new();
+    for m in &fleet.members {
+        if let Some(g) = &m.shared {
+            groups.entry(g.clone()).or_default().push(m.clone());
+        }
+    }
+    groups
+        .into_iter()
+        .filter_map(|(g, mut ms)| {
+            ms.sort_by(|a, b| a.name.cmp(&b.name));
+            if ms.len() < 2 {
+                tracing::warn!(group = %g, "共同利用 group with one environment: no separation to verify");
+                return None;
+            }
+            let first = ms.first().map(|m| m.name.clone()).unwrap_or_default();
+            shard.iter().any(|m| m.name == first).then_some((g, ms))
+        })
+        .collect()
+}
+
+/// One group's supplementary row: each member with its own AWS access (its
+/// account's call limit) and its scenario's `[separation]`.
+async fn separation_row(group: &str, members: &[Member], limits: &mut HashMap<String, CallLimit>, account_calls: usize) -> SeparationRow {
+    let mut parties = Vec::with_capacity(members.len());
+    for m in members {
+        let limit = limits.entry(account_key(m)).or_insert_with(|| CallLimit::new(account_calls)).clone();
+        let aws = Arc::new(AwsContext::load_limited(&m.scenario.aws, Some(&limit)).await);
+        parties.push(gcverify_checks::separation::Party {
+            name: m.name.clone(),
+            municipality: m.municipality.clone(),
+            scenario: Arc::new(m.scenario.clone()),
+            aws,
+        });
+    }
+    let r = gcverify_checks::separation::check_group(group, &parties).await;
+    let observations = r.observations();
+    eprintln!("gcverify: 団体間のデータ分離 [{group}] {} ({} pair(s) and path(s))", r.outcome.label(Lang::Ja), observations.len());
+    SeparationRow { group: r.group, outcome: r.outcome, summary: r.summary.ja, summary_en: r.summary.en, observations }
 }
 
 /// One environment: connect, check the credentials work, run, write, summarise.
@@ -281,7 +332,13 @@ mod tests {
         assert_eq!(names, ["a-city", "b-town", "c-village", "d-village"]);
         assert_eq!(account_key(&members[2]), account_key(&members[3]), "共同利用 members share the account's call limit");
         assert_ne!(account_key(&members[0]), account_key(&members[1]));
-        let shard = load(&FleetRun { shard: Some("2/2".into()), ..run }, &Catalog::builtin()).expect("shard").1;
+        let shard = load(&FleetRun { shard: Some("2/2".into()), ..run.clone() }, &Catalog::builtin()).expect("shard").1;
         assert_eq!(shard.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["b-town", "d-village"]);
+        // kyodo-east (c-village, d-village) is split over two shards: the one holding c-village checks it.
+        let first = load(&FleetRun { shard: Some("1/2".into()), ..run.clone() }, &Catalog::builtin()).expect("shard 1").1;
+        let groups = |ms: &[Member]| separation_groups(&fleet, ms).into_iter().map(|(g, ms)| (g, ms.len())).collect::<Vec<_>>();
+        assert_eq!(groups(&first), [("kyodo-east".to_string(), 2)]);
+        assert!(groups(&shard).is_empty());
+        assert_eq!(groups(&members), [("kyodo-east".to_string(), 2)]);
     }
 }

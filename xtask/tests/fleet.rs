@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{moto_exe, text, write, xtask};
+use common::{moto_exe, text, write, xtask, xtask_with};
 use gcverify_demo::fleet::{role_arn, seed_municipality};
 
 fn fleet_json(dir: &Path) -> serde_json::Value {
@@ -144,6 +144,11 @@ scope.tags = {{ Municipality = "B町" }}
     );
     assert_eq!(get("down").1, "ERROR", "{all}");
     assert!(get("down").2.is_some());
+    // The 共同利用 group names nothing to verify its separation by: its row is 検証不能, not absent, not OK.
+    let sep = whole["separation"].as_array().expect("separation rows");
+    assert_eq!(sep.len(), 1, "{all}");
+    assert_eq!((sep[0]["group"].as_str(), sep[0]["outcome"].as_str()), (Some("kyodo"), Some("ERROR")), "{all}");
+    assert!(sep[0]["summary"].as_str().is_some_and(|s| s.contains("分離の確認対象が未設定")), "{all}");
     // 共同利用: B町's violation is B町's alone.
     assert_ne!(get("shared-a").1, "NG", "A市 is not judged by B町's volume: {all}");
     assert_eq!(get("shared-b").1, "NG", "{all}");
@@ -216,6 +221,100 @@ scope.tags = {{ Municipality = "B町" }}
     let o =
         xtask(&["report", "--merge", o1.join("asp").to_str().expect("utf8"), o1.join("asp").to_str().expect("utf8"), "--out", merged.to_str().expect("utf8")]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    drop(moto);
+}
+
+/// 共同利用 with a database per municipality's schema: the group's
+/// supplementary row in fleet.json, the matrix and fleet.xlsx, NG naming the
+/// pair whose GRANT crosses; made once by the shard holding the group's first
+/// member, so merged shards hold it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_group_gets_its_separation_row() {
+    if !gcverify_demo::postgres::available_for_tests() {
+        return;
+    }
+    let moto = gcverify_demo::MotoServer::start(&moto_exe()).await.expect("moto starts");
+    let ep = moto.endpoint();
+    seed_municipality(&ep, "444444444444", &[("System", "juki"), ("Municipality", "A市")], false).await.expect("seed A市");
+    seed_municipality(&ep, "444444444444", &[("System", "juki"), ("Municipality", "B町")], false).await.expect("seed B町");
+    let pg = gcverify_demo::postgres::PgServer::start("super-secret-fleet").await.expect("PostgreSQL starts");
+    gcverify_demo::postgres::seed_shared(&pg, &[("a_city", "a_city_app", "a-pw"), ("b_town", "b_town_app", "b-pw")]).await.expect("seed");
+    gcverify_demo::postgres::shared_admin(&pg, "GRANT USAGE ON SCHEMA b_town TO a_city_app; GRANT SELECT ON b_town.residents TO a_city_app")
+        .await
+        .expect("grant");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "base.toml",
+        &format!(
+            "[environment]\nname = \"base\"\nsystem = \"住民記録システム\"\n\n[aws]\nendpoint_url = \"{ep}\"\n\n[scope]\ntags = {{ System = \"juki\" }}\n\n\
+             [database]\nengine = \"postgres\"\nhost = \"127.0.0.1\"\nport = {port}\ndatabase = \"kyodo\"\nuser = \"gcverify_ro\"\ntls = false\n",
+            port = pg.port()
+        ),
+    );
+    let member = |name: &str, town: &str, schema: &str, env: &str| {
+        format!(
+            "[[environment]]\nname = \"{name}\"\nmunicipality = \"{town}\"\nrole_arn = \"{role}\"\nshared = \"kyodo\"\n[environment.scenario]\n\
+             scope.tags = {{ Municipality = \"{town}\" }}\nseparation = {{ schema = \"{schema}\", table = \"residents\", user = \"{schema}_app\", password_env = \"{env}\" }}\n\n",
+            role = role_arn("444444444444")
+        )
+    };
+    let fleet = write(
+        dir.path(),
+        "fleets/kyodo.toml",
+        &format!(
+            "[fleet]\nname = \"kyodo\"\nbase = \"../base.toml\"\n\n{}{}",
+            member("shared-a", "A市", "a_city", "GCVERIFY_FLEET_SEP_A"),
+            member("shared-b", "B町", "b_town", "GCVERIFY_FLEET_SEP_B")
+        ),
+    );
+    let env = [("GCVERIFY_FLEET_SEP_A", "a-pw"), ("GCVERIFY_FLEET_SEP_B", "b-pw")];
+    let fleet_arg = fleet.to_str().expect("utf8");
+    let out = dir.path().join("out");
+    let o = xtask_with(&["verify", "--fleet", fleet_arg, "--only", "E.6.1.2", "--format", "table,json,xlsx", "--out", out.to_str().expect("utf8")], &env);
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(1), "the cross-read is NG: {all}");
+    let whole = fleet_json(&out.join("kyodo"));
+    let rows = whole["separation"].as_array().expect("separation rows");
+    assert_eq!(rows.len(), 1, "{all}");
+    assert_eq!(rows[0]["group"], "kyodo");
+    assert_eq!(rows[0]["outcome"], "NG", "{all}");
+    let obs: Vec<&str> = rows[0]["observations"].as_array().expect("observations").iter().filter_map(|v| v.as_str()).collect();
+    assert!(obs.iter().any(|l| l.starts_with("A市 → B町: 読めた") && l.contains("b_town.residents")), "{obs:?}");
+    assert!(obs.iter().any(|l| l.starts_with("B町 → A市: 分離")), "{obs:?}");
+    assert!(rows[0]["summary"].as_str().is_some_and(|s| s.contains("A市 → B町")), "{all}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("団体間のデータ分離（補足・標準の表外） [kyodo] NG"), "{stdout}");
+    assert!(stdout.contains("  A市 → B町: 読めた"), "{stdout}");
+    assert!(!all.contains("a-pw") && !all.contains("b-pw"), "no password in any output: {all}");
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(out.join("kyodo/fleet.xlsx")).expect("fleet.xlsx");
+    let sheet = wb.worksheet_range("団体間分離（補足）").expect("the separation sheet");
+    assert_eq!(sheet.get_value((1, 1)).map(|v| v.to_string()).as_deref(), Some("NG"));
+
+    // Two shards: the group is checked once, by the shard holding shared-a; merged, one row.
+    let (o1, o2, merged) = (dir.path().join("s1"), dir.path().join("s2"), dir.path().join("merged"));
+    for (shard, d) in [("1/2", &o1), ("2/2", &o2)] {
+        let o =
+            xtask_with(&["verify", "--fleet", fleet_arg, "--only", "E.6.1.2", "--format", "json", "--shard", shard, "--out", d.to_str().expect("utf8")], &env);
+        assert!(matches!(o.status.code(), Some(1 | 2)), "{}", text(&o));
+    }
+    assert_eq!(fleet_json(&o1.join("kyodo"))["separation"].as_array().map(Vec::len), Some(1));
+    assert_eq!(fleet_json(&o2.join("kyodo"))["separation"].as_array().map(Vec::len), Some(0));
+    let o = xtask(&[
+        "report",
+        "--merge",
+        o1.join("kyodo").to_str().expect("utf8"),
+        o2.join("kyodo").to_str().expect("utf8"),
+        "--format",
+        "table",
+        "--out",
+        merged.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let m = fleet_json(&merged);
+    assert_eq!(m["separation"], whole["separation"], "merged shards hold the one run's row");
     drop(moto);
 }
 

@@ -23,10 +23,11 @@ pub fn iam_action(call: &str) -> &str {
     }
 }
 
-/// Every action of every registered probe, mapped to IAM actions, sorted and deduplicated.
+/// Every action of every registered probe, the inventory's and the fleet's
+/// separation row's (`crate::separation`), mapped to IAM actions, sorted and deduplicated.
 pub fn actions() -> Vec<String> {
     let probes = super::registry::all().flat_map(|p| p.actions.iter());
-    let set: BTreeSet<String> = crate::inventory::ACTIONS.iter().chain(probes).map(|a| iam_action(a).to_string()).collect();
+    let set: BTreeSet<String> = crate::inventory::ACTIONS.iter().chain(probes).chain(crate::separation::ACTIONS).map(|a| iam_action(a).to_string()).collect();
     set.into_iter().collect()
 }
 
@@ -158,6 +159,30 @@ mod tests {
             }
         }
         assert!(checked >= 20, "only {checked} call literals found in src/inventory");
+    }
+
+    #[test]
+    fn every_call_of_the_separation_row_is_in_the_policy() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/separation");
+        let policy = actions();
+        let mut checked = 0;
+        for path in sources(&root) {
+            let src = std::fs::read_to_string(&path).expect("read separation source");
+            // policy.rs reads actions inside policy documents (kms:Decrypt), it calls nothing.
+            if path.file_name().and_then(|n| n.to_str()) == Some("policy.rs") {
+                continue;
+            }
+            for call in call_literals(&src) {
+                // Actions judged inside documents, not called.
+                if matches!(call.as_str(), "kms:Decrypt" | "s3:GetObject") {
+                    continue;
+                }
+                let need = iam_action(&call);
+                assert!(policy.iter().any(|a| a == need), "{} calls {call} but separation::ACTIONS lacks {need}", path.display());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 7, "only {checked} call literals found in src/separation");
     }
 
     /// One inventory per run: a probe that lists resources itself would

@@ -8,8 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn xtask(args: &[&str]) -> Output {
+    xtask_with(args, &[])
+}
+
+/// As [`xtask`], with more environment variables (e.g. a database password).
+pub fn xtask_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(args)
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")

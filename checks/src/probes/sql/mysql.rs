@@ -53,6 +53,12 @@ pub fn quote(ident: &str) -> String {
     ident.split('.').map(|p| format!("`{}`", p.replace('`', "``"))).collect::<Vec<_>>().join(".")
 }
 
+/// One row at most of `` `schema`.`table` `` (a refusal leaves the transaction usable).
+pub(super) async fn read_one(conn: &mut MySqlConnection, schema: &str, table: &str) -> Result<(), sqlx::Error> {
+    let sql = format!("SELECT 1 FROM {}.{} LIMIT 1", quote(schema), quote(table));
+    sqlx::query(&sql).fetch_optional(&mut *conn).await.map(drop)
+}
+
 const BINARY_TYPES: &[&str] = &["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"];
 
 /// Binary types are read as stored, any other as its text form; `None`: no such column.

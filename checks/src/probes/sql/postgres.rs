@@ -39,6 +39,15 @@ pub fn quote(ident: &str) -> String {
     ident.split('.').map(|p| format!("\"{}\"", p.replace('"', "\"\""))).collect::<Vec<_>>().join(".")
 }
 
+/// One row at most of `"schema"."table"`, in a savepoint so a refusal does not abort the transaction.
+pub(super) async fn read_one(conn: &mut PgConnection, schema: &str, table: &str) -> Result<(), sqlx::Error> {
+    conn.execute("SAVEPOINT gcverify_separation").await?;
+    let sql = format!("SELECT 1 FROM {}.{} LIMIT 1", quote(schema), quote(table));
+    let r = sqlx::query(&sql).fetch_optional(&mut *conn).await.map(drop);
+    let _ = conn.execute("ROLLBACK TO SAVEPOINT gcverify_separation").await;
+    r
+}
+
 /// bytea is read as is, any other type as its text form; `None`: no such column.
 pub(super) async fn sample(conn: &mut PgConnection, table: &str, column: &str, limit: u32) -> Result<Option<Vec<Vec<u8>>>, sqlx::Error> {
     let (schema, name) = schema_and_table(table);

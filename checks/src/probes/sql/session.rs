@@ -166,6 +166,17 @@ impl Session {
         Ok(secs.and_then(|s| chrono::DateTime::from_timestamp_millis((s * 1000.0) as i64)))
     }
 
+    /// `SELECT 1 FROM schema.table LIMIT 1` inside a savepoint (a refusal leaves
+    /// the READ ONLY transaction usable): `Ok` when the read ran (rows or none),
+    /// else whether the server refused it for lack of privilege, with the reason.
+    pub async fn try_read(&mut self, schema: &str, table: &str) -> Result<(), ReadRefused> {
+        let r = match &mut self.conn {
+            Conn::Postgres(c) => postgres::read_one(c, schema, table).await,
+            Conn::MySql { conn, .. } => mysql::read_one(conn, schema, table).await,
+        };
+        r.map_err(|e| ReadRefused { permission: is_permission_error(&e), code: error_code(&e), reason: self.reason(&e) })
+    }
+
     /// Run a statement as it is, inside the session (tests: a write must be refused).
     pub async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
         use sqlx::Executor;
@@ -188,6 +199,40 @@ impl Session {
                 let _ = conn.close().await;
             }
         }
+    }
+}
+
+/// A read the server did not serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadRefused {
+    /// Refused for lack of privilege (PostgreSQL 42501; MySQL/MariaDB 1142, 1143, 1044).
+    pub permission: bool,
+    /// SQLSTATE / server error number, when the server answered.
+    pub code: Option<String>,
+    pub reason: String,
+}
+
+/// The server refused the statement for lack of privilege: PostgreSQL SQLSTATE
+/// 42501 (insufficient_privilege), MySQL/MariaDB 1142 (command denied for the
+/// table), 1143 (for a column), 1044 (access denied to the database).
+pub fn is_permission_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            if let Some(n) = mysql::error_number(d.as_ref()) {
+                matches!(n, 1142 | 1143 | 1044)
+            } else {
+                d.code().as_deref() == Some("42501")
+            }
+        }
+        _ => false,
+    }
+}
+
+/// SQLSTATE (PostgreSQL) or error number (MySQL/MariaDB) of a server's answer.
+fn error_code(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(d) => mysql::error_number(d.as_ref()).map(|n| n.to_string()).or_else(|| d.code().map(|c| c.into_owned())),
+        _ => None,
     }
 }
 
