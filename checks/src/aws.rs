@@ -184,6 +184,13 @@ pub fn partition_of_arn(arn: &str) -> Option<String> {
     (parts.next() == Some("arn")).then(|| parts.next()).flatten().filter(|p| !p.is_empty()).map(str::to_string)
 }
 
+/// `123456789012` of `arn:aws:iam::123456789012:role/x` (`None` when the ARN
+/// names no account, as S3 bucket ARNs do).
+pub fn account_of_arn(arn: &str) -> Option<&str> {
+    let mut parts = arn.split(':');
+    (parts.next() == Some("arn")).then(|| parts.nth(3)).flatten().filter(|a| !a.is_empty())
+}
+
 /// Why an AWS call failed, in words an operator can act on. Every such
 /// failure makes the row ERROR (検証不能), never OK or NG.
 pub fn failure_reason<E>(call: &str, err: &SdkError<E, HttpResponse>) -> String
@@ -300,6 +307,9 @@ mod tests {
         assert_eq!(super::partition_of_arn("arn:aws-cn:sts::1:assumed-role/r/s").as_deref(), Some("aws-cn"));
         assert_eq!(super::partition_of_arn("not-an-arn"), None);
         assert_eq!(super::partition_of_arn("arn::iam::1:x"), None);
+        assert_eq!(super::account_of_arn("arn:aws:iam::123456789012:role/r"), Some("123456789012"));
+        assert_eq!(super::account_of_arn("arn:aws:s3:::bucket"), None);
+        assert_eq!(super::account_of_arn("123456789012"), None);
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub fn load(run: &FleetRun, catalog: &Catalog) -> Result<(gcverify_scenarios::Fl
 /// else its profile, else the default chain's (共同利用 members share one).
 fn account_key(m: &Member) -> String {
     let aws = &m.scenario.aws;
-    if let Some(account) = aws.role_arn.as_deref().and_then(|arn| arn.split(':').nth(4)).filter(|a| !a.is_empty()) {
+    if let Some(account) = aws.role_arn.as_deref().and_then(gcverify_checks::aws::account_of_arn) {
         return format!("account:{account}@{}", aws.endpoint_url.as_deref().unwrap_or("aws"));
     }
     format!("profile:{}@{}", aws.profile.as_deref().unwrap_or("default"), aws.endpoint_url.as_deref().unwrap_or("aws"))

@@ -298,7 +298,7 @@ pub fn kms_decrypt(key_arn: &str, key_policy: &Value, role_arn: &str, identity: 
     let target = Target::Exact(key_arn);
     let mut resource = judge(key_policy, "key policy", "kms:Decrypt", target, Some(role_arn));
     // Delegation to IAM works only for principals of the key's own account.
-    let key_account = key_arn.split(':').nth(4).unwrap_or_default();
+    let key_account = crate::aws::account_of_arn(key_arn).unwrap_or_default();
     if role_parts(role_arn).is_some_and(|(a, _)| a != key_account) {
         resource.delegate = None;
         resource.delegate_maybe = None;
