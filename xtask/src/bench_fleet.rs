@@ -3,6 +3,10 @@
 //! concurrently (`--jobs`) against the same environments one after another
 //! in one run (`--jobs 1`): wall time and the process's peak RSS, every
 //! run printed and written to `target/bench-fleet/results.json`.
+//!
+//! `--latency-ms` puts a proxy in front of moto that holds every request that
+//! long (`bench_latency.rs`): AWS answers a call after a round trip and its own
+//! work, moto at once, and without that wait concurrency has nothing to overlap.
 
 use std::path::Path;
 use std::process::Command;
@@ -27,11 +31,16 @@ pub struct FleetBenchArgs {
     /// Item IDs each environment verifies (small environments, a few AWS listings).
     #[arg(long, default_value = "E.6.1.2,E.5.2.1")]
     pub only: String,
+    /// Hold every request this long before moto sees it (models AWS's answer
+    /// time; 0: moto as it is). A comma-separated list runs each.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub latency_ms: Vec<u64>,
 }
 
 #[derive(Debug, serde::Serialize)]
 struct Row {
     envs: usize,
+    latency_ms: u64,
     mode: String,
     run: usize,
     wall_secs: f64,
@@ -54,48 +63,56 @@ pub async fn bench(args: FleetBenchArgs) -> Result<i32> {
         for i in 0..n {
             seed_municipality(&ep, &account(i), &[("System", "juki")], i % 10 == 9).await.with_context(|| format!("seeding account {i}"))?;
         }
-        let fleet = write_fleet(&work, n, &ep)?;
-        for run in 1..=args.runs {
-            // Interleaved, so drift on the machine hits both modes alike.
-            for jobs in [args.jobs, 1] {
-                let mode = if jobs == 1 { "sequential (--jobs 1)".to_string() } else { format!("concurrent (--jobs {jobs})") };
-                let out = work.join(format!("out-{n}-{jobs}-{run}"));
-                let _ = std::fs::remove_dir_all(&out);
-                let mut cmd = Command::new(&xtask);
-                cmd.arg("verify").arg("--fleet").arg(&fleet).arg("--out").arg(&out).args([
-                    "--format",
-                    "json",
-                    "--only",
-                    &args.only,
-                    "--jobs",
-                    &jobs.to_string(),
-                ]);
-                cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-                emulator_env(&mut cmd);
-                let m: Measured = measure(&mut cmd)?;
-                let row = Row {
-                    envs: n,
-                    mode,
-                    run,
-                    wall_secs: m.wall.as_secs_f64(),
-                    cpu_secs: m.cpu.as_secs_f64(),
-                    peak_rss_mib: m.max_rss_kib as f64 / 1024.0,
-                    exit_code: m.exit_code,
-                };
-                println!(
-                    "N={:<4} {:<24} run {}: wall {:>7.2} s  cpu {:>7.2} s  peak RSS {:>6.1} MiB  exit {}",
-                    row.envs, row.mode, row.run, row.wall_secs, row.cpu_secs, row.peak_rss_mib, row.exit_code
-                );
-                rows.push(row);
+        for &latency_ms in &args.latency_ms {
+            let ep = if latency_ms == 0 { ep.clone() } else { crate::bench_latency::start(&ep, std::time::Duration::from_millis(latency_ms)).await? };
+            let fleet = write_fleet(&work, n, &ep)?;
+            for run in 1..=args.runs {
+                // Interleaved, so drift on the machine hits both modes alike.
+                for jobs in [args.jobs, 1] {
+                    let mode = if jobs == 1 { "sequential (--jobs 1)".to_string() } else { format!("concurrent (--jobs {jobs})") };
+                    let out = work.join(format!("out-{n}-{latency_ms}-{jobs}-{run}"));
+                    let _ = std::fs::remove_dir_all(&out);
+                    let mut cmd = Command::new(&xtask);
+                    cmd.arg("verify").arg("--fleet").arg(&fleet).arg("--out").arg(&out).args([
+                        "--format",
+                        "json",
+                        "--only",
+                        &args.only,
+                        "--jobs",
+                        &jobs.to_string(),
+                    ]);
+                    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+                    emulator_env(&mut cmd);
+                    let m: Measured = measure(&mut cmd)?;
+                    let row = Row {
+                        envs: n,
+                        latency_ms,
+                        mode,
+                        run,
+                        wall_secs: m.wall.as_secs_f64(),
+                        cpu_secs: m.cpu.as_secs_f64(),
+                        peak_rss_mib: m.max_rss_kib as f64 / 1024.0,
+                        exit_code: m.exit_code,
+                    };
+                    println!(
+                        "N={:<4} latency {:>3} ms  {:<24} run {}: wall {:>7.2} s  cpu {:>7.2} s  peak RSS {:>6.1} MiB  exit {}",
+                        row.envs, row.latency_ms, row.mode, row.run, row.wall_secs, row.cpu_secs, row.peak_rss_mib, row.exit_code
+                    );
+                    rows.push(row);
+                }
             }
         }
         drop(moto);
     }
-    println!("\nN     speed-up (sequential wall / concurrent wall, per run)");
+    println!("\nN     latency  speed-up (sequential wall / concurrent wall, per run)");
     for &n in &args.envs {
-        let walls = |seq: bool| rows.iter().filter(|r| r.envs == n && r.mode.starts_with("seq") == seq).map(|r| r.wall_secs).collect::<Vec<_>>();
-        let ratios: Vec<String> = walls(true).iter().zip(walls(false)).map(|(s, c)| format!("{:.2}×", s / c)).collect();
-        println!("{n:<5} {}", ratios.join(", "));
+        for &l in &args.latency_ms {
+            let walls = |seq: bool| {
+                rows.iter().filter(|r| r.envs == n && r.latency_ms == l && r.mode.starts_with("seq") == seq).map(|r| r.wall_secs).collect::<Vec<_>>()
+            };
+            let ratios: Vec<String> = walls(true).iter().zip(walls(false)).map(|(s, c)| format!("{:.2}×", s / c)).collect();
+            println!("{n:<5} {l:>4} ms  {}", ratios.join(", "));
+        }
     }
     let path = work.join("results.json");
     std::fs::write(&path, serde_json::to_string_pretty(&rows)?).with_context(|| format!("writing {}", path.display()))?;

@@ -2,6 +2,7 @@
 
 mod availability;
 mod bench_fleet;
+mod bench_latency;
 mod bench_load;
 mod bench_scale;
 mod cli;
