@@ -124,21 +124,7 @@ fn comparison_suite(c: &Comparison, name: &str, report: &RunReport, lang: Lang) 
 
 /// XML text and attribute escaping; characters XML 1.0 forbids are dropped.
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
-    }
-    out
+    crate::markup::escape(s, crate::markup::Markup::Xml)
 }
 
 #[cfg(test)]

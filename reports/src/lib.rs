@@ -24,6 +24,7 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
+mod markup;
 mod rows;
 mod table;
 mod xlsx;

@@ -233,18 +233,7 @@ pub(crate) fn bi(ja: &str, en: &str) -> String {
 
 /// HTML text and attribute escaping.
 pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::markup::escape(s, crate::markup::Markup::Html)
 }
 
 const CSS: &str = r#"
