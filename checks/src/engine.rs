@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use crate::aws::AwsContext;
 use crate::catalog::{Catalog, Item, RowVerifier, Verifier};
 use crate::inventory::Inventory;
-use crate::model::{combine, Evidence, ItemResult, Msg, Outcome, PointResult, RunReport, ScenarioRef, Target};
+use crate::model::{combine, Evidence, ItemResult, Layer, Msg, Outcome, PointResult, RunReport, ScenarioRef, Target};
 use crate::probes::{self, Conclusion, Findings, ProbeInput};
 
 /// How to run.
@@ -141,7 +141,9 @@ pub fn run_id(started_at: DateTime<Utc>) -> String {
 fn scenario_ref(scenario: &Scenario) -> Option<ScenarioRef> {
     let path = scenario.path()?;
     let bytes = std::fs::read(path).ok()?;
-    Some(ScenarioRef { path: crate::relative_path(path), sha256: crate::sha256_hex(&bytes) })
+    // The text each layer was parsed from, not the file as it is now.
+    let layers = scenario.layers().into_iter().map(|(p, text)| Layer { path: crate::relative_path(p), sha256: crate::sha256_hex(text.as_bytes()) }).collect();
+    Some(ScenarioRef { path: crate::relative_path(path), sha256: crate::sha256_hex(&bytes), layers })
 }
 
 async fn run_item(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<String>>) -> ItemResult {

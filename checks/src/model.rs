@@ -353,6 +353,17 @@ pub struct RunReport {
 pub struct ScenarioRef {
     pub path: String,
     pub sha256: String,
+    /// Every file the scenario was built from (its `extends` bases, a fleet's
+    /// file and attestations, then the file itself), each as read for the run.
+    #[serde(default)]
+    pub layers: Vec<Layer>,
+}
+
+/// One file of a layered scenario.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    pub path: String,
+    pub sha256: String,
 }
 
 /// The AWS a run talked to.

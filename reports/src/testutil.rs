@@ -119,7 +119,14 @@ pub(crate) fn sample_report() -> RunReport {
         tool_commit: Some("0123456789abcdef0123456789abcdef01234567".to_string()),
         started_at: start,
         finished_at: start + Duration::days(30),
-        scenario: Some(ScenarioRef { path: "scenarios/stg.toml".into(), sha256: "ab".repeat(32) }),
+        scenario: Some(ScenarioRef {
+            path: "scenarios/stg.toml".into(),
+            sha256: "ab".repeat(32),
+            layers: vec![
+                gcverify_checks::model::Layer { path: "scenarios/base.toml".into(), sha256: "cd".repeat(32) },
+                gcverify_checks::model::Layer { path: "scenarios/stg.toml".into(), sha256: "ab".repeat(32) },
+            ],
+        }),
         target: Target {
             endpoint: None,
             emulator: false,

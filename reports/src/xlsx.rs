@@ -355,6 +355,15 @@ fn points_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Resul
     print_setup(sheet, report, POINTS_SHEET, Some((0, 0)))
 }
 
+/// The scenario file and its digest, then the other files it was built from.
+fn scenario_text(s: &gcverify_checks::model::ScenarioRef) -> String {
+    let mut text = format!("{}\nSHA-256 {}", s.path, s.sha256);
+    for layer in s.layers.iter().filter(|l| l.path != s.path) {
+        text.push_str(&format!("\n＋ {} SHA-256 {}", layer.path, layer.sha256));
+    }
+    text
+}
+
 /// What the cover says about the run, label by label.
 pub(crate) fn cover_facts(report: &RunReport) -> Vec<(&'static str, String)> {
     let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "（記録なし）".to_string());
@@ -369,7 +378,7 @@ pub(crate) fn cover_facts(report: &RunReport) -> Vec<(&'static str, String)> {
         ("検証期間 (JST)", format!("{} – {}", jst_second(report.started_at), jst_second(report.finished_at))),
         ("実行ID", report.run_id.clone()),
         ("ツール", format!("gcverify {} ({})", report.tool_version, report.tool_commit.as_deref().unwrap_or("commit 記録なし"))),
-        ("シナリオ", report.scenario.as_ref().map(|s| format!("{}\nSHA-256 {}", s.path, s.sha256)).unwrap_or_else(|| "（記録なし）".into())),
+        ("シナリオ", report.scenario.as_ref().map(scenario_text).unwrap_or_else(|| "（記録なし）".into())),
         (
             "接続先",
             match (&t.endpoint, t.emulator) {
@@ -814,6 +823,7 @@ mod tests {
         assert_eq!(value("基準"), "地方公共団体情報システム非機能要件の標準");
         assert_eq!(value("実行ID"), report.run_id);
         assert!(value("ツール").starts_with("gcverify 0.1.0"));
+        assert_eq!(value("シナリオ"), format!("scenarios/stg.toml\nSHA-256 {}\n＋ scenarios/base.toml SHA-256 {}", "ab".repeat(32), "cd".repeat(32)));
         assert!(value("検証期間 (JST)").starts_with("2026-11-02 10:00:00"));
         // Totals: the outcome header, one row per 大項目, and 合計 over all.
         let head = rows.iter().position(|r| r[0] == "大項目").expect("totals header");

@@ -144,6 +144,20 @@ scope.tags = {{ Municipality = "B町" }}
     );
     assert_eq!(get("down").1, "ERROR", "{all}");
     assert!(get("down").2.is_some());
+
+    // Provenance: a fleet environment's result.json names every file its scenario
+    // was built from, each with the digest of the text read.
+    let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("asp/good/result.json")).expect("result.json")).expect("json");
+    let layers: Vec<(String, String)> = good["scenario"]["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| (l["path"].as_str().unwrap_or_default().to_string(), l["sha256"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    for file in ["base.toml", "fleets/asp.toml"] {
+        let digest = gcverify_checks::sha256_hex(&std::fs::read(dir.path().join(file)).expect("the file"));
+        assert!(layers.iter().any(|(p, d)| p.ends_with(file) && *d == digest), "{file} with its digest in {layers:?}");
+    }
     // The 共同利用 group names nothing to verify its separation by: its row is 検証不能, not absent, not OK.
     let sep = whole["separation"].as_array().expect("separation rows");
     assert_eq!(sep.len(), 1, "{all}");

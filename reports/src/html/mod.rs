@@ -252,6 +252,7 @@ th,td{border:1px solid #bbb;padding:.25em .4em;vertical-align:top;text-align:lef
 thead th{background:#ddebf7;position:sticky;top:0}
 #items td:nth-child(-n+6):not(:nth-child(2)):not(:nth-child(3)){white-space:nowrap}
 table.points{margin:.4em 0;font-size:95%}
+table.changes td:nth-child(-n+4){white-space:nowrap}
 ul.evidence{margin:.3em 0;padding-left:1.2em;font-size:92%}
 .ev-Pass{color:#2e7d32}.ev-Fail{color:#c62828;font-weight:bold}.ev-Error{color:#a66d00}.ev-Info{color:#555}
 details summary{cursor:pointer;color:#1f4e79}
