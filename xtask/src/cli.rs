@@ -30,6 +30,7 @@ pub enum Command {
     ///   cargo xtask verify --scenario ./my-city.toml --format json --out ./out
     ///   cargo xtask verify --fleet juki-asp --jobs 8 --out ./out
     ///   cargo xtask verify --fleet juki-asp --shard 2/8   # then: report --merge
+    #[command(verbatim_doc_comment)]
     Verify(VerifyArgs),
     /// Shortcut for `verify --env demo` (or `--env demo-noncompliant` with --noncompliant).
     Demo {
@@ -48,6 +49,7 @@ pub enum Command {
     /// Examples:
     ///   cargo xtask scope --env prod
     ///   cargo xtask scope --env prod --format json > scope.json
+    #[command(verbatim_doc_comment)]
     Scope(crate::scope::ScopeArgs),
     /// Render a saved run again, without touching AWS: reads DIR/result.json and
     /// writes the formats asked for (e.g. the Markdown and JUnit files for CI, or
@@ -59,6 +61,7 @@ pub enum Command {
     ///   cargo xtask report --diff target/gcverify/prod/history/20261130T170000.000000Z_20261130T170000Z-1a2b3c4d.json target/gcverify/prod
     ///   cargo xtask report --from target/gcverify/prod --format table --lang en
     ///   cargo xtask report --merge shard1/juki-asp shard2/juki-asp --out all/juki-asp
+    #[command(verbatim_doc_comment)]
     Report(ReportArgs),
     /// List the 50 items of the catalog with their probe and whether it is implemented.
     Catalog {
@@ -101,6 +104,7 @@ pub enum Probe {
     /// Examples:
     ///   cargo xtask probe load --env demo
     ///   cargo xtask probe load --env prod --phase peak
+    #[command(verbatim_doc_comment)]
     Load {
         #[arg(long, conflicts_with = "scenario", required_unless_present = "scenario")]
         env: Option<String>,
@@ -118,6 +122,7 @@ pub enum Probe {
     /// Examples:
     ///   cargo xtask probe availability --env prod
     ///   cargo xtask probe availability --env prod --once
+    #[command(verbatim_doc_comment)]
     Availability(AvailabilityArgs),
 }
 
@@ -149,6 +154,7 @@ pub enum DrillCommand {
     /// Examples:
     ///   cargo xtask drill cleanup --env prod --dry-run
     ///   cargo xtask drill cleanup --env prod
+    #[command(verbatim_doc_comment)]
     Cleanup(DrillCleanupArgs),
 }
 
@@ -178,6 +184,7 @@ pub enum Bench {
     /// Examples:
     ///   cargo xtask bench scale
     ///   cargo xtask bench scale --resources 2500,5000,10000 --runs 3
+    #[command(verbatim_doc_comment)]
     Scale(crate::bench_scale::ScaleArgs),
     /// A fleet of N small emulated accounts verified concurrently (--jobs) vs
     /// one after another (--jobs 1) in one run: wall time and peak RSS, every
@@ -186,6 +193,7 @@ pub enum Bench {
     /// Examples:
     ///   cargo xtask bench fleet
     ///   cargo xtask bench fleet --envs 10,50,100 --runs 3
+    #[command(verbatim_doc_comment)]
     Fleet(crate::bench_fleet::FleetBenchArgs),
 }
 

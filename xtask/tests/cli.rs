@@ -165,6 +165,12 @@ fn help_explains_exit_codes_and_exits_0() {
     assert_eq!(code(&o), 0);
     let (stdout, _) = text(&o);
     assert!(stdout.contains("--env"), "{stdout}");
+    // Examples keep a line each (clap would otherwise reflow them into one paragraph).
+    assert!(stdout.contains("\n  cargo xtask verify --env demo\n"), "{stdout}");
+    for cmd in ["report", "scope"] {
+        let (help, _) = text(&xtask(&[cmd, "--help"]));
+        assert!(help.lines().filter(|l| l.trim_start().starts_with("cargo xtask ")).count() >= 2, "{help}");
+    }
     let o = xtask(&["--help"]);
     let (stdout, _) = text(&o);
     assert!(stdout.contains("Exit codes"), "{stdout}");
