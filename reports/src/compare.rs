@@ -63,11 +63,6 @@ pub(crate) fn finding(ch: &Change, lang: Lang) -> String {
     }
 }
 
-/// The 前回比 as the terminal shows it (`report --diff`).
-pub fn render_comparison(c: &Comparison, lang: Lang) -> String {
-    text(c, lang)
-}
-
 /// The 前回比 as `検証結果.md` has it (`report --diff --format md`).
 pub fn render_comparison_markdown(c: &Comparison, lang: Lang) -> String {
     let mut out = String::new();
@@ -75,8 +70,9 @@ pub fn render_comparison_markdown(c: &Comparison, lang: Lang) -> String {
     out
 }
 
-/// The whole section as plain text (terminal, JUnit).
-pub(crate) fn text(c: &Comparison, lang: Lang) -> String {
+/// The whole section as plain text: the terminal (after the table, and
+/// `report --diff`) and JUnit's system-out.
+pub fn render_comparison(c: &Comparison, lang: Lang) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}: {} — {}", title(lang), counts(c, lang), baseline_line(c, lang));
     for n in &c.notes {
@@ -152,7 +148,7 @@ mod tests {
     fn text_says_no_change_or_lists_each_change_with_its_transition() {
         let before = crate::testutil::sample_report();
         let same = compare(Some((&before, "history/x.json".into())), &before);
-        let t = text(&same, Lang::Ja);
+        let t = render_comparison(&same, Lang::Ja);
         assert!(t.starts_with("前回比: 変化なし — 前回: "), "{t}");
         assert!(t.contains("history/x.json"), "{t}");
         assert_eq!(t.lines().count(), 1, "{t}");
@@ -163,11 +159,11 @@ mod tests {
         after.items[i].summary = "未暗号化のボリューム vol-1".into();
         after.items[i].summary_en = "unencrypted volume vol-1".into();
         let c = compare(Some((&before, "h".into())), &after);
-        let t = text(&c, Lang::Ja);
+        let t = render_comparison(&c, Lang::Ja);
         assert!(t.contains("新たにNG 1"), "{t}");
         let id = &after.items[i].id;
         assert!(t.contains(&format!("[新たにNG] {id} ")) && t.contains("OK → NG — 未暗号化のボリューム vol-1"), "{t}");
-        let en = text(&c, Lang::En);
+        let en = render_comparison(&c, Lang::En);
         assert!(en.contains("[newly NG]") && en.contains("unencrypted volume"), "{en}");
     }
 }

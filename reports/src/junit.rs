@@ -96,7 +96,7 @@ fn comparison_suite(c: &Comparison, name: &str, report: &RunReport, lang: Lang) 
         esc(name),
         report.started_at.format("%Y-%m-%dT%H:%M:%SZ")
     );
-    let _ = writeln!(xml, "    <system-out>{}</system-out>", esc(&crate::compare::text(c, lang)));
+    let _ = writeln!(xml, "    <system-out>{}</system-out>", esc(&crate::compare::render_comparison(c, lang)));
     if c.changes.is_empty() {
         let _ = writeln!(xml, "    <testcase classname=\"{title}\" name=\"{}\" time=\"0.000\"/>", esc(&crate::compare::counts(c, lang)));
     }

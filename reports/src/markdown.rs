@@ -29,10 +29,7 @@ pub fn render_markdown(report: &RunReport, lang: Lang) -> String {
     if let Some(c) = &report.comparison {
         comparison(&mut out, c, lang);
     }
-    let header =
-        if ja { ["項番", "小項目", "選択レベル", "種別", "結果", "事象"] } else { ["ID", "Metric", "Level", "Kind", "Result", "Finding"] };
-    let _ = writeln!(out, "| {} |", header.join(" | "));
-    let _ = writeln!(out, "|{}|", header.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+    header_row(&mut out, &if ja { ["項番", "小項目", "選択レベル", "種別", "結果", "事象"] } else { ["ID", "Metric", "Level", "Kind", "Result", "Finding"] });
     for i in &report.items {
         let _ = writeln!(
             out,
@@ -75,9 +72,7 @@ pub(crate) fn comparison(out: &mut String, c: &gcverify_checks::comparison::Comp
     if c.changes.is_empty() {
         return;
     }
-    let header = if lang == Lang::Ja { ["項番", "小項目", "変化", "結果", "事象"] } else { ["ID", "Metric", "Change", "Result", "Finding"] };
-    let _ = writeln!(out, "| {} |", header.join(" | "));
-    let _ = writeln!(out, "|{}|", header.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+    header_row(out, &if lang == Lang::Ja { ["項番", "小項目", "変化", "結果", "事象"] } else { ["ID", "Metric", "Change", "Result", "Finding"] });
     for ch in &c.changes {
         let _ = writeln!(
             out,
@@ -90,6 +85,12 @@ pub(crate) fn comparison(out: &mut String, c: &gcverify_checks::comparison::Comp
         );
     }
     out.push('\n');
+}
+
+/// A table's header and its `|---|` line.
+fn header_row(out: &mut String, names: &[&str]) {
+    let _ = writeln!(out, "| {} |", names.join(" | "));
+    let _ = writeln!(out, "|{}|", names.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
 }
 
 /// The outcome, bold when it needs attention.

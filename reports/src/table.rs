@@ -95,7 +95,7 @@ pub fn render_table_with(report: &RunReport, lang: Lang, width: Option<u16>, col
     let mut out = format!("{table}\n{}", crate::tally(report, lang));
     if let Some(c) = &report.comparison {
         out.push_str("\n\n");
-        out.push_str(crate::compare::text(c, lang).trim_end());
+        out.push_str(crate::compare::render_comparison(c, lang).trim_end());
     }
     out
 }

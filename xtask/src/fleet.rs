@@ -214,9 +214,9 @@ async fn verify_member(
     if let Err(e) = crate::load::prepare(&mut scenario, dir).await {
         return crashed(&name, &items, &format!("preparing the load target: {e:#}"));
     }
-    let baseline = match keep.compare_last.then(|| gcverify_reports::history::last(dir, &scenario.environment.name, "")).transpose() {
-        Ok(b) => b.map(|found| found.map(|(r, p)| (r, gcverify_checks::relative_path(&p)))),
-        Err(e) => return crashed(&name, &items, &format!("reading its history for --compare last: {e:#}")),
+    let baseline = match crate::verify::baseline(keep.compare_last.then_some("last"), dir, &scenario.environment.name, "") {
+        Ok(b) => b,
+        Err(e) => return crashed(&name, &items, &format!("reading its history: {e:#}")),
     };
     let aws = Arc::new(AwsContext::load_limited(&scenario.aws, Some(&limit)).await);
     let identity = crate::verify::identify(&aws, &scenario.aws.primary_region).await;
@@ -236,9 +236,7 @@ async fn verify_member(
     });
     let mut report = gcverify_checks::run(catalog, Arc::new(scenario), aws.clone(), opts, &|_| {}).await;
     crate::verify::record_identity(&mut report, &identity);
-    if let Some(found) = &baseline {
-        report.comparison = Some(gcverify_checks::comparison::compare(found.as_ref().map(|(r, source)| (r, source.clone())), &report));
-    }
+    crate::verify::attach_comparison(&mut report, &baseline);
     let mut summary = MemberSummary::from_report(&report, shared, account, unreachable, aws.throttled());
     summary.exit_code = crate::verify::exit_code_for(&report, keep.fail_on);
     // Streamed: the report goes to disk here and only its summary is kept.

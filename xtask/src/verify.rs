@@ -177,9 +177,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     report.run_by = run_by();
     bar.finish_and_clear();
     record_identity(&mut report, &identity);
-    if let Some(found) = &baseline {
-        report.comparison = Some(gcverify_checks::comparison::compare(found.as_ref().map(|(r, source)| (r, source.clone())), &report));
-    }
+    attach_comparison(&mut report, &baseline);
     drop(_moto);
     // Said before the table, so a wrong scope is read before its consequences.
     for w in &report.warnings {
@@ -232,11 +230,21 @@ pub(crate) fn exit_code_for(report: &gcverify_checks::RunReport, fail_on: FailOn
     }
 }
 
+/// What `--compare` asked for, if anything (see [`baseline`]).
+pub(crate) type Baseline = Option<Option<(gcverify_checks::RunReport, String)>>;
+
+/// The 前回比 against `baseline` in the report, when one was asked for.
+pub(crate) fn attach_comparison(report: &mut gcverify_checks::RunReport, baseline: &Baseline) {
+    if let Some(found) = baseline {
+        report.comparison = Some(gcverify_checks::comparison::compare(found.as_ref().map(|(r, source)| (r, source.clone())), report));
+    }
+}
+
 /// `--compare`'s baseline: `None` when not asked; `Some(None)` for `last`
 /// with no earlier run of `environment` in `out`'s history; else the run and
 /// where it was read (shown in the 前回比). `excluding` is a run ID never
 /// taken as `last` (the run being re-rendered).
-pub(crate) fn baseline(spec: Option<&str>, out: &Path, environment: &str, excluding: &str) -> Result<Option<Option<(gcverify_checks::RunReport, String)>>> {
+pub(crate) fn baseline(spec: Option<&str>, out: &Path, environment: &str, excluding: &str) -> Result<Baseline> {
     let Some(spec) = spec else { return Ok(None) };
     if spec == "last" {
         let found = gcverify_reports::history::last(out, environment, excluding).map_err(|e| config_err(format!("--compare last: {e:#}")))?;
@@ -260,9 +268,8 @@ pub fn report(args: crate::cli::ReportArgs) -> Result<i32> {
     };
     let source = from.join(gcverify_reports::JSON_FILE_NAME);
     let mut report = gcverify_reports::read_json(&source).map_err(|e| config_err(format!("--from: {e:#}")))?;
-    if let Some(found) = baseline(args.compare.as_deref(), &from, &report.environment, &report.run_id)? {
-        report.comparison = Some(gcverify_checks::comparison::compare(found.as_ref().map(|(r, source)| (r, source.clone())), &report));
-    }
+    let found = baseline(args.compare.as_deref(), &from, &report.environment, &report.run_id)?;
+    attach_comparison(&mut report, &found);
     if formats.contains(&Format::Table) {
         let color = !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         println!("{}", gcverify_reports::render_table_with(&report, lang, terminal_width(), color, false));

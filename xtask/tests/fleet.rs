@@ -15,6 +15,14 @@ fn fleet_json(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("fleet.json")).expect("fleet.json")).expect("valid JSON")
 }
 
+/// `report --merge` of the shards' fleet folders into `out`, the matrix printed.
+fn merge_shards(parts: &[std::path::PathBuf], out: &Path) -> std::process::Output {
+    let mut args = vec!["report", "--merge"];
+    args.extend(parts.iter().map(|p| p.to_str().expect("utf8")));
+    args.extend(["--format", "table", "--out", out.to_str().expect("utf8")]);
+    xtask(&args)
+}
+
 /// name → (E.6.1.2's outcome, unreachable reason, account).
 fn rows(fleet: &serde_json::Value) -> Vec<(String, String, Option<String>, Option<String>)> {
     fleet["members"]
@@ -209,16 +217,7 @@ scope.tags = {{ Municipality = "B町" }}
         assert!(matches!(o.status.code(), Some(1 | 2)), "{}", text(&o));
         assert_eq!(fleet_json(&d.join("asp"))["shard"], shard);
     }
-    let o = xtask(&[
-        "report",
-        "--merge",
-        o1.join("asp").to_str().expect("utf8"),
-        o2.join("asp").to_str().expect("utf8"),
-        "--format",
-        "table",
-        "--out",
-        merged.to_str().expect("utf8"),
-    ]);
+    let o = merge_shards(&[o1.join("asp"), o2.join("asp")], &merged);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let m = fleet_json(&merged);
     assert!(m["shard"].is_null());
@@ -316,16 +315,7 @@ async fn a_shared_group_gets_its_separation_row() {
     }
     assert_eq!(fleet_json(&o1.join("kyodo"))["separation"].as_array().map(Vec::len), Some(1));
     assert_eq!(fleet_json(&o2.join("kyodo"))["separation"].as_array().map(Vec::len), Some(0));
-    let o = xtask(&[
-        "report",
-        "--merge",
-        o1.join("kyodo").to_str().expect("utf8"),
-        o2.join("kyodo").to_str().expect("utf8"),
-        "--format",
-        "table",
-        "--out",
-        merged.to_str().expect("utf8"),
-    ]);
+    let o = merge_shards(&[o1.join("kyodo"), o2.join("kyodo")], &merged);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let m = fleet_json(&merged);
     assert_eq!(m["separation"], whole["separation"], "merged shards hold the one run's row");

@@ -41,7 +41,7 @@ fn percent_decode(s: &str) -> Result<String, String> {
 }
 
 /// `"x"` or `["x", ...]` as a list.
-fn strings(v: Option<&Value>) -> Vec<&str> {
+pub(crate) fn strings(v: Option<&Value>) -> Vec<&str> {
     match v {
         Some(Value::String(s)) => vec![s.as_str()],
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
@@ -49,7 +49,8 @@ fn strings(v: Option<&Value>) -> Vec<&str> {
     }
 }
 
-fn statements(doc: &Value) -> Vec<&Value> {
+/// A document's statements, whether `Statement` is one object or a list.
+pub(crate) fn statements(doc: &Value) -> Vec<&Value> {
     match doc.get("Statement") {
         Some(Value::Array(a)) => a.iter().collect(),
         Some(s @ Value::Object(_)) => vec![s],

@@ -17,6 +17,8 @@
 
 use serde_json::Value;
 
+use crate::probes::policy_doc::{statements, strings};
+
 /// The answer for one (role, resource, action).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
@@ -56,22 +58,6 @@ pub enum Target<'a> {
     Exact(&'a str),
     /// Any ARN starting with this (the objects under an S3 prefix).
     Prefix(&'a str),
-}
-
-fn strings(v: Option<&Value>) -> Vec<&str> {
-    match v {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn statements(doc: &Value) -> Vec<&Value> {
-    match doc.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(s @ Value::Object(_)) => vec![s],
-        _ => Vec::new(),
-    }
 }
 
 /// Glob states (indices into `pat`) reachable after `text`, `*` matching any run, `?` one character.
