@@ -176,8 +176,12 @@ pub struct Point {
     pub text: String,
     /// English gloss.
     pub en: String,
-    /// Who verifies it: a probe, a deep check or `attestation` (see [`Verifier`]).
+    /// Who verifies it: a probe or `attestation` (see [`Verifier`]).
     pub verifier: String,
+    /// The claims that prove it: its verifier's by id, another's as
+    /// `verifier/claim`; empty: the verifier's only claim (see `verdict::claims_of`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<String>,
     /// Only at these 選択レベル (empty: at every level).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub levels: Vec<String>,
@@ -198,23 +202,11 @@ impl Point {
     }
 }
 
-/// Deep checks that observe a point by its effect (data in the database, the
-/// staff login flow, each integration process, a rebuild in the DR region).
-/// They are being built (issue #13); until one is, its points are 要確認
-/// unless a reviewer attests them point by point. A built one is a registered
-/// probe and leaves this list (a test checks).
-pub const DEEP_CHECKS: &[(&str, &str)] = &[];
-
-/// The issue that builds the deep checks.
-pub const DEEP_CHECK_ISSUE: u32 = 13;
-
 /// A point's verifier, typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verifier<'a> {
     /// A registered probe (`probes::registry`).
     Probe(&'a str),
-    /// A deep check of [`DEEP_CHECKS`] not registered yet.
-    PlannedCheck(&'a str),
     /// A reviewer's `[[attestation]]`.
     Attestation,
     /// A name nothing knows: a catalog defect (a test forbids it).
@@ -227,8 +219,6 @@ impl<'a> Verifier<'a> {
             Verifier::Attestation
         } else if crate::probes::lookup(name).is_some() {
             Verifier::Probe(name)
-        } else if DEEP_CHECKS.iter().any(|(n, _)| *n == name) {
-            Verifier::PlannedCheck(name)
         } else {
             Verifier::Unknown(name)
         }

@@ -13,8 +13,9 @@ use tokio::sync::Semaphore;
 use crate::aws::AwsContext;
 use crate::catalog::{Catalog, Item, RowVerifier, Verifier};
 use crate::inventory::Inventory;
-use crate::model::{combine, Evidence, ItemResult, Layer, Msg, Outcome, PointResult, RunReport, ScenarioRef, Target};
+use crate::model::{ItemResult, Layer, Msg, Outcome, PointResult, RunReport, ScenarioRef, Target};
 use crate::probes::{self, Conclusion, Findings, ProbeInput};
+use crate::verdict;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -122,6 +123,7 @@ pub async fn run(catalog: &Catalog, scenario: Arc<Scenario>, aws: Arc<AwsContext
         catalog: catalog.reference(),
         items,
         warnings,
+        lowered_minimums: probes::observation::lowered(catalog, &scenario),
         run_by: None,
         comparison: None,
     };
@@ -170,59 +172,37 @@ async fn run_item(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<Strin
     }
 }
 
-/// The row: decided as a whole (対象外), or combined from its 確認観点.
+/// The row: decided as a whole (対象外), or each 確認観点 from the evidence of
+/// its own claims, then combined (all in `verdict`). Each probe runs once.
 async fn conclude_row(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<String>>) -> (Conclusion, Vec<PointResult>) {
-    if let Some(whole) = decide_whole_row(&input) {
+    let today = input.now.with_timezone(&jst()).date_naive();
+    let item = &input.item;
+    let level = input.level.as_str();
+    if let Some(whole) = verdict::whole_row(item, level, &input.scenario, today) {
         return (whole, Vec::new());
     }
-    let item = &input.item;
     if item.points.is_empty() {
         // Catalogs without points (tests): the probe decides the row alone.
         let c = match &item.probe {
-            RowVerifier::Probe(name) => run_probe(input.clone(), name, timeout).await,
-            _ => probes::attestation::evaluate(&item.id, &input.scenario, input.now.with_timezone(&jst()).date_naive()).conclude(&input.level),
+            RowVerifier::Probe(name) => run_probe(input.clone(), name, timeout).await.conclude(level),
+            _ => verdict::attestation::evaluate(&item.id, &input.scenario, today).conclude(level),
         };
         return (c, Vec::new());
     }
-    let level = input.level.as_str();
-    let today = input.now.with_timezone(&jst()).date_naive();
-    // Each probe runs once, however many points it serves.
-    let mut probe_runs: BTreeMap<&str, Conclusion> = BTreeMap::new();
-    for p in item.points.iter().filter(|p| p.applies_at(level)) {
-        if let Verifier::Probe(name) = Verifier::of(&p.verifier) {
-            if !probe_runs.contains_key(name) {
-                let c = run_probe(input.clone(), name, timeout).await;
-                probe_runs.insert(name, c);
-            }
-        }
+    let mut runs: BTreeMap<&'static str, Findings> = BTreeMap::new();
+    for name in verdict::verifiers_needed(item, level) {
+        let findings = run_probe(input.clone(), name, timeout).await;
+        runs.insert(name, findings);
     }
     // The item's own probe found the item itself 対象外 (its level, or nothing
     // of the kind in this system, e.g. no holiday operation): so are its points.
-    let item_not_applicable = item.probe.name().and_then(|n| probe_runs.get(n)).filter(|c| c.outcome == Outcome::NotApplicable).cloned();
+    let item_na = item.probe.name().and_then(|n| runs.get(n)).map(|f| f.clone().conclude(level)).filter(|c| c.outcome == Outcome::NotApplicable);
     let mut points = Vec::with_capacity(item.points.len());
     for (i, p) in item.points.iter().enumerate() {
-        let c = if let (Some(na), false) = (&item_not_applicable, item.probe.name() == Some(p.verifier.as_str())) {
-            Findings::decided(
-                Outcome::NotApplicable,
-                Msg::new(format!("対象外（{}の判断）: {}", item.probe, na.summary.ja), format!("not applicable ({}): {}", item.probe, na.summary.en)),
-            )
-            .conclude(level)
-        } else if !p.applies_at(level) {
-            Findings::decided(
-                Outcome::NotApplicable,
-                Msg::new(
-                    format!("対象外: 選択レベル{level}では不要（レベル{}のみ）", p.levels.join("/")),
-                    format!("not applicable at level {level} (levels {} only)", p.levels.join("/")),
-                ),
-            )
-            .conclude(level)
-        } else {
-            match Verifier::of(&p.verifier) {
-                Verifier::Probe(name) => probe_runs.get(name).cloned().unwrap_or_else(|| not_run(name).conclude(level)),
-                Verifier::Attestation => probes::attestation::evaluate_point(&item.id, &p.id, true, &input.scenario, today).conclude(level),
-                Verifier::PlannedCheck(name) => planned_check(&item.id, p, name, &input, today).conclude(level),
-                Verifier::Unknown(name) => not_run(name).conclude(level),
-            }
+        let c = match verdict::point_not_applicable(item, p, level, item_na.as_ref()) {
+            Some(na) => na,
+            None if matches!(Verifier::of(&p.verifier), Verifier::Probe(_)) => verdict::point(p, &runs, level),
+            None => verdict::desk_point(item, p, &input.scenario, today, level),
         };
         points.push(PointResult {
             id: p.id.clone(),
@@ -238,141 +218,38 @@ async fn conclude_row(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<S
             period: c.period,
         });
     }
-    let outcome = combine(points.iter().map(|p| p.outcome));
-    // Evidence once per observation: a probe serving two points is listed once.
-    let mut evidence: Vec<Evidence> = probe_runs.values().flat_map(|c| c.evidence.iter().cloned()).collect();
-    for p in points.iter().filter(|p| !matches!(Verifier::of(&p.verifier), Verifier::Probe(_))) {
-        evidence.extend(p.evidence.iter().cloned());
-    }
-    let achieved_level = match outcome {
-        Outcome::Ok => probe_runs.values().find_map(|c| c.achieved_level.clone()).or_else(|| Some(level.to_string())),
-        _ => None,
-    };
-    // The row covers what its verified points cover (対象外 points drop out).
-    let period = points.iter().filter(|p| p.outcome != Outcome::NotApplicable).filter_map(|p| p.period).reduce(crate::model::Period::union);
-    (Conclusion { outcome, summary: row_summary(outcome, &points), evidence, achieved_level, attestation: None, period }, points)
+    (verdict::row(item, &points, level, &runs), points)
 }
 
-/// 対象外 rows: by the scenario, by the pilot's judgement, or a raised level
-/// of an item the pilot left out (then a reviewer's attestation decides).
-fn decide_whole_row(input: &ProbeInput) -> Option<Conclusion> {
-    let item = &input.item;
-    let level = input.level.as_str();
-    if let Some((_, reason)) = input.scenario.not_applicable.iter().find(|(id, _)| id.get_ref() == &item.id) {
-        return Some(Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable: {reason}"))).conclude(level));
-    }
-    if item.probe != RowVerifier::NotVerified {
-        return None;
-    }
-    if level != item.selected_level && level != "0" {
-        // N/A would no longer be the pilot's judgement: a reviewer's evidence is needed.
-        let today = input.now.with_timezone(&jst()).date_naive();
-        return Some(probes::attestation::evaluate(&item.id, &input.scenario, today).conclude(level));
-    }
-    let reason = &item.not_verified_reason;
-    Some(
-        Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable (pilot judgement): {reason}"))).conclude(level),
-    )
-}
-
-/// A point whose deep check is not built yet: a reviewer's attestation of the
-/// point decides it; without one it is 要確認, saying what would verify it.
-fn planned_check(item_id: &str, p: &crate::catalog::Point, check: &str, input: &ProbeInput, today: chrono::NaiveDate) -> Findings {
-    let issue = crate::catalog::DEEP_CHECK_ISSUE;
-    probes::attestation::evaluate_point_or(item_id, &p.id, false, &input.scenario, today, || {
-        Msg::new(
-            format!("要確認: 自動検証（{check}）は未実装（issue #{issue}）。確認した場合は attestation（point = \"{}\"）を記録", p.id),
-            format!("pending: the automatic check ({check}) is not built yet (issue #{issue}); record an attestation with point = \"{}\" once verified", p.id),
-        )
-    })
-}
-
-fn not_run(name: &str) -> Findings {
-    Findings::decided(
-        Outcome::Error,
-        Msg::new(
-            format!("検証不能: 検証手段 {name} が登録されていない（カタログの不備）"),
-            format!("could not verify: verifier {name} is not registered (catalog defect)"),
-        ),
-    )
-}
-
-/// 事象 of a row with several points: the deciding point's 事象, then which
-/// points were verified and which were not.
-fn row_summary(outcome: Outcome, points: &[PointResult]) -> Msg {
-    let applicable: Vec<&PointResult> = points.iter().filter(|p| p.outcome != Outcome::NotApplicable).collect();
-    // NG/ERROR: the point that decided it. OK/要確認: what was observed (a
-    // probe's point) comes first; the unverified points are named after it.
-    let observed = |p: &&&PointResult| matches!(Verifier::of(&p.verifier), Verifier::Probe(_));
-    let deciding = match outcome {
-        Outcome::Ng | Outcome::Error => applicable.iter().find(|p| p.outcome == outcome),
-        _ => applicable.iter().find(observed).or_else(|| applicable.iter().find(|p| p.outcome == outcome)),
-    };
-    let lead = deciding.or(applicable.first()).map(|p| (p.summary.clone(), p.summary_en.clone()));
-    let (lead_ja, lead_en) = lead.unwrap_or_default();
-    if applicable.len() <= 1 {
-        return Msg::new(lead_ja, lead_en);
-    }
-    let short = |t: &str| -> String {
-        let cut: String = t.chars().take(24).collect();
-        if cut.chars().count() < t.chars().count() {
-            format!("{cut}…")
-        } else {
-            cut
-        }
-    };
-    let names = |want: &dyn Fn(Outcome) -> bool, lang: crate::model::Lang| -> String {
-        applicable
-            .iter()
-            .filter(|p| want(p.outcome))
-            .map(|p| match lang {
-                crate::model::Lang::Ja => {
-                    format!("{}「{}」{}", p.id, short(&p.text), if p.outcome == Outcome::Ok { String::new() } else { format!("={}", p.outcome.label(lang)) })
-                }
-                crate::model::Lang::En => format!("{}{}", p.id, if p.outcome == Outcome::Ok { String::new() } else { format!("={}", p.outcome.label(lang)) }),
-            })
-            .collect::<Vec<_>>()
-            .join("、")
-    };
-    let ok = |o: Outcome| o == Outcome::Ok;
-    let not_ok = |o: Outcome| o != Outcome::Ok;
-    let verified = applicable.iter().filter(|p| p.outcome == Outcome::Ok).count();
-    let (vja, ven) = (names(&ok, crate::model::Lang::Ja), names(&ok, crate::model::Lang::En));
-    let (uja, uen) = (names(&not_ok, crate::model::Lang::Ja), names(&not_ok, crate::model::Lang::En));
-    let none = |s: String| if s.is_empty() { "なし".to_string() } else { s };
-    let none_en = |s: String| if s.is_empty() { "none".to_string() } else { s };
-    Msg::new(
-        format!("{lead_ja}［確認観点 {verified}/{}: 確認済 {}／未確認 {}］", applicable.len(), none(vja), none(uja)),
-        format!("{lead_en} [points {verified}/{}: verified {}; not verified {}]", applicable.len(), none_en(ven), none_en(uen)),
-    )
-}
-
-/// Run one probe under the timeout, in its own task.
-async fn run_probe(input: Arc<ProbeInput>, name: &str, timeout: Duration) -> Conclusion {
-    let level = input.level.clone();
+/// Run one probe under the timeout, in its own task; its observations
+/// attributed to its claims (`verdict::attribute`).
+async fn run_probe(input: Arc<ProbeInput>, name: &str, timeout: Duration) -> Findings {
     let Some(probe) = probes::lookup(name) else {
-        return not_run(name).conclude(&level);
+        return Findings::cannot(
+            format!("検証手段 {name} が登録されていない（カタログの不備）"),
+            format!("verifier {name} is not registered (catalog defect)"),
+        );
     };
     if let Some(why) = &input.unreachable {
-        return Findings::decided(Outcome::Error, why.clone()).conclude(&level);
+        return Findings::decided(Outcome::Error, why.clone());
     }
     // Own task: a panic becomes a JoinError instead of tearing down the run.
     let handle = tokio::spawn((probe.run)(input.clone()));
     let abort = handle.abort_handle();
-    match tokio::time::timeout(timeout, handle).await {
-        Ok(Ok(findings)) => findings.conclude(&level),
+    let mut findings = match tokio::time::timeout(timeout, handle).await {
+        Ok(Ok(findings)) => findings,
         Ok(Err(join_error)) => {
             let why = panic_message(join_error);
-            Findings::decided(Outcome::Error, Msg::new(format!("検証不能: プローブ異常終了: {why}"), format!("could not verify: probe crashed: {why}")))
-                .conclude(&level)
+            Findings::cannot(format!("プローブ異常終了: {why}"), format!("probe crashed: {why}"))
         }
         Err(_) => {
             abort.abort();
             let secs = timeout.as_secs_f64();
-            Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {secs}秒でタイムアウト"), format!("could not verify: probe timed out after {secs}s")))
-                .conclude(&level)
+            Findings::cannot(format!("{secs}秒でタイムアウト"), format!("probe timed out after {secs}s"))
         }
-    }
+    };
+    verdict::attribute(&mut findings, probe);
+    findings
 }
 
 fn panic_message(e: tokio::task::JoinError) -> String {

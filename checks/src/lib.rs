@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod model;
 pub mod probes;
 pub mod separation;
+pub mod verdict;
 
 pub use catalog::{Catalog, Item, Kind};
 pub use engine::{run, Progress, RunOptions};

@@ -113,6 +113,10 @@ pub struct Evidence {
     pub detail: String,
     /// The API call or source, e.g. `ec2:DescribeVolumes`.
     pub source: String,
+    /// The claim of its verifier this observation bears on (`s3-public-blocked`);
+    /// null: every claim of the verifier (a listing that failed, context).
+    #[serde(default)]
+    pub claim: Option<String>,
     pub observed_at: DateTime<Utc>,
     /// The observation's numbers for a chart (report.html), when it has some
     /// (null otherwise: result.json's optional fields are present as null).
@@ -239,6 +243,27 @@ pub struct PointResult {
     pub period: Option<Period>,
 }
 
+/// A minimum observation a scenario lowered (`[observation."ID"]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoweredMinimum {
+    pub item: String,
+    /// The scenario's minimum, e.g. "6 s".
+    pub scenario: String,
+    /// The standard's (the catalog's), e.g. "30.0 d".
+    pub standard: String,
+    pub reason: String,
+}
+
+impl LoweredMinimum {
+    /// 「A.1.5.1: 6 s / 30.0 d（理由）」 for tallies and covers.
+    pub fn line(&self, lang: Lang) -> String {
+        match lang {
+            Lang::Ja => format!("{}: 観測下限 {} / 標準 {}（{}）", self.item, self.scenario, self.standard, self.reason),
+            Lang::En => format!("{}: minimum {} / standard {} ({})", self.item, self.scenario, self.standard, self.reason),
+        }
+    }
+}
+
 /// A span of time observations cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Period {
@@ -265,9 +290,45 @@ pub struct AttestationRecord {
     pub expired: bool,
     /// 根拠 as the scenario gives it (a relative path, a ticket or a URL).
     pub document: String,
+    /// What the 根拠 is: a file read and hashed, an https URL, or a paper document.
+    #[serde(default = "DocumentKind::paper")]
+    pub document_kind: DocumentKind,
+    /// Why the 根拠 does not count (missing, outside the evidence root, not
+    /// https, a placeholder): the point is then 要確認, never OK.
+    #[serde(default)]
+    pub document_problem: Option<String>,
     /// SHA-256 of the document when it is a file that exists (read at run time).
     pub sha256: Option<String>,
     pub note: Option<String>,
+}
+
+/// What an attestation's 根拠 is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocumentKind {
+    /// A file inside the evidence root, read and hashed.
+    File,
+    /// An https URL (not fetched).
+    Url,
+    /// A paper document or a reference (「契約書 第12条」): 文書参照・ファイルなし.
+    Paper,
+}
+
+impl DocumentKind {
+    fn paper() -> Self {
+        DocumentKind::Paper
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (DocumentKind::File, Lang::Ja) => "ファイル",
+            (DocumentKind::Url, Lang::Ja) => "URL",
+            (DocumentKind::Paper, Lang::Ja) => "文書参照・ファイルなし",
+            (DocumentKind::File, Lang::En) => "file",
+            (DocumentKind::Url, Lang::En) => "URL",
+            (DocumentKind::Paper, Lang::En) => "document reference, no file",
+        }
+    }
 }
 
 impl PointResult {
@@ -340,6 +401,10 @@ pub struct RunReport {
     /// Said before the table: e.g. the `[scope]` tags matched nothing.
     #[serde(default)]
     pub warnings: Vec<Msg>,
+    /// Minimum observations the scenario set below the standard's: their
+    /// points are 要確認 「観測期間短縮」, and every report lists them.
+    #[serde(default)]
+    pub lowered_minimums: Vec<LoweredMinimum>,
     /// Who ran it (OS user@host), for the report's summary (null when unknown).
     #[serde(default)]
     pub run_by: Option<String>,
@@ -502,6 +567,7 @@ pub(crate) mod testutil {
             catalog: CatalogRef::default(),
             items,
             warnings: Vec::new(),
+            lowered_minimums: Vec::new(),
             run_by: None,
             comparison: None,
         }
@@ -531,6 +597,7 @@ mod tests {
             region: None,
             detail: "d".into(),
             source: "s".into(),
+            claim: None,
             observed_at: t,
             figure: None,
         };

@@ -578,11 +578,27 @@ async fn daily_copy_to_existing_dr_vault_is_ok() {
     let c = remote_copy("2", "", &rules).await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", c.summary.en);
     assert_eq!(c.summary.en, "backups copied to vault gc-dr in DR region ap-northeast-3 (1 rule(s))");
-    let pass = c.evidence.iter().find(|e| e.status == EvidenceStatus::Pass).expect("pass evidence");
-    assert_eq!(pass.subject, DR_VAULT);
-    assert_eq!(pass.region.as_deref(), Some("ap-northeast-3"));
-    assert!(pass.detail.contains("RecoveryPoints=12"), "{}", pass.detail);
+    let copied = c
+        .evidence
+        .iter()
+        .find(|e| e.status == EvidenceStatus::Pass && e.claim.as_deref() == Some("dr-recovery-points"))
+        .expect("recovery points in the DR vault");
+    assert_eq!(copied.subject, DR_VAULT);
+    assert_eq!(copied.region.as_deref(), Some("ap-northeast-3"));
+    assert!(copied.detail.contains("12 recovery point(s)"), "{}", copied.detail);
     assert_eq!(vault.num_calls(), 1);
+}
+
+/// A copy rule to an empty DR vault is a setting without its effect: NG, not OK.
+#[tokio::test]
+async fn copy_rule_to_an_empty_dr_vault_is_ng() {
+    let empty = mock!(backup::Client::describe_backup_vault).match_requests(|r| r.backup_vault_name() == Some("gc-dr")).then_output(|| {
+        backup::DescribeBackupVaultOutput::builder().backup_vault_name("gc-dr").backup_vault_arn(DR_VAULT).number_of_recovery_points(0).build()
+    });
+    let rules = with(vec![empty], plan(vec![daily(&[DR_VAULT])]));
+    let c = remote_copy("2", "", &rules).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
+    assert!(c.summary.en.contains("NumberOfRecoveryPoints=0"), "{}", c.summary.en);
 }
 
 #[tokio::test]

@@ -205,6 +205,8 @@ mod tests {
             expires: None,
             expired: false,
             document: "docs/review.pdf".into(),
+            document_kind: gcverify_checks::model::DocumentKind::File,
+            document_problem: None,
             sha256: Some("ab".repeat(32)),
             note: None,
         });

@@ -224,6 +224,20 @@ pub fn tally(report: &RunReport, lang: Lang) -> String {
     OUTCOMES.iter().map(|&o| format!("{} {}", o.label(lang), report.count(o))).collect::<Vec<_>>().join(" / ")
 }
 
+/// The minimum observations the scenario lowered, one line each, under a
+/// heading: every report says them, since their points cannot be 確認済.
+pub fn lowered_minimums(report: &RunReport, lang: Lang) -> Option<String> {
+    if report.lowered_minimums.is_empty() {
+        return None;
+    }
+    let head = match lang {
+        Lang::Ja => "観測期間短縮（シナリオが下限を標準より下げた項目: 確認観点は要確認）",
+        Lang::En => "Shortened observation (the scenario lowered the standard's minimum: those points are PENDING)",
+    };
+    let lines = report.lowered_minimums.iter().map(|m| format!("- {}", m.line(lang))).collect::<Vec<_>>().join("\n");
+    Some(format!("{head}\n{lines}"))
+}
+
 #[cfg(test)]
 pub(crate) mod testutil;
 

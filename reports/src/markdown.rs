@@ -59,6 +59,9 @@ pub fn render_markdown(report: &RunReport, lang: Lang) -> String {
     for w in &report.warnings {
         let _ = writeln!(out, "> {}", cell(if ja { &w.ja } else { &w.en }));
     }
+    if let Some(l) = crate::lowered_minimums(report, lang) {
+        let _ = writeln!(out, "\n{l}");
+    }
     out
 }
 

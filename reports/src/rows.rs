@@ -229,6 +229,7 @@ mod tests {
             region: None,
             detail: String::new(),
             source: String::new(),
+            claim: None,
             observed_at: chrono::Utc::now(),
             figure: None,
         };

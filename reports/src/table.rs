@@ -92,7 +92,8 @@ pub fn render_table_with(report: &RunReport, lang: Lang, width: Option<u16>, col
     if let Some(col) = table.column_mut(1) {
         col.set_constraint(ColumnConstraint::UpperBoundary(Width::Percentage(30)));
     }
-    let mut out = format!("{table}\n{}", crate::tally(report, lang));
+    let lowered = crate::lowered_minimums(report, lang).map(|l| format!("{l}\n")).unwrap_or_default();
+    let mut out = format!("{table}\n{lowered}{}", crate::tally(report, lang));
     if let Some(c) = &report.comparison {
         out.push_str("\n\n");
         out.push_str(crate::compare::render_comparison(c, lang).trim_end());

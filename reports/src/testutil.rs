@@ -53,6 +53,7 @@ pub(crate) fn sample_report() -> RunReport {
                     region: (k % 2 == 0).then(|| "ap-northeast-1".to_string()),
                     detail: format!("Encrypted={}", (i + k) % 2 == 0),
                     source: "ec2:DescribeVolumes".to_string(),
+                    claim: None,
                     observed_at: item_start + Duration::seconds(k as i64),
                     figure: None,
                 })
@@ -139,6 +140,7 @@ pub(crate) fn sample_report() -> RunReport {
         catalog: catalog.reference(),
         items,
         warnings: Vec::new(),
+        lowered_minimums: Vec::new(),
         run_by: None,
         comparison: None,
     };

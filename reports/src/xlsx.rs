@@ -452,6 +452,12 @@ fn cover_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Result
         sheet.merge_range(row, 1, row, last, &w.ja, &st.cell)?;
         sheet.set_row_height(row, row_height([(w.ja.as_str(), 130.0)]))?;
     }
+    if let Some(l) = crate::lowered_minimums(report, Lang::Ja) {
+        row += 2;
+        sheet.write_string_with_format(row, 0, "観測期間短縮", &st.label)?;
+        sheet.merge_range(row, 1, row, last, &l, &st.cell)?;
+        sheet.set_row_height(row, row_height([(l.as_str(), 130.0)]))?;
+    }
 
     // Signatures: name and date left blank for the people who sign.
     row += 2;

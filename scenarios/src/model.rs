@@ -1061,6 +1061,10 @@ pub struct PerformanceMetric {
     /// Allowed deviation from `baseline`, in percent.
     #[serde(default)]
     pub tolerance_pct: Option<f64>,
+    /// Where `baseline` comes from (the current system's figure: a report,
+    /// a query on the old system, a document): B.1.1.3/B.1.1.4 compare with it.
+    #[serde(default)]
+    pub baseline_source: Option<String>,
     /// Source of the number: exactly one of `cloudwatch` or `command`.
     #[serde(default)]
     pub cloudwatch: Option<PerformanceCloudWatch>,

@@ -278,6 +278,26 @@ fn demo_deep_checks_run_against_local_services() {
     }
 }
 
+/// Each 確認観点 by its own claims: in the non-compliant demo, SSH open to
+/// the world and an administrator policy on a user make E.5.2.1's
+/// authorized-only point NG, while its S3 point (every bucket blocks public
+/// access) stays OK; the row counts both violations.
+#[test]
+fn a_point_is_ng_only_where_its_own_claim_failed() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().to_str().expect("utf8");
+    let o = xtask(&["verify", "--env", "demo-noncompliant", "--only", "E.5.2.1", "--format", "json", "--out", dir]);
+    assert_eq!(code(&o), 1, "{:?}", text(&o));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("result.json")).expect("json")).expect("JSON");
+    let row = &json["items"][0];
+    let point = |id: &str| row["points"].as_array().and_then(|ps| ps.iter().find(|p| p["id"] == id)).cloned().unwrap_or_default();
+    assert_eq!(point("authorized-only")["outcome"], "NG", "{}", point("authorized-only"));
+    assert_eq!(point("s3-direct-access")["outcome"], "OK", "{}", point("s3-direct-access"));
+    assert!(point("s3-direct-access")["evidence"].as_array().is_some_and(|e| !e.is_empty() && e.iter().all(|e| e["claim"] == "s3-public-blocked")));
+    let summary = row["summary"].as_str().unwrap_or_default();
+    assert!(summary.starts_with("違反 2件") || summary.starts_with("違反 3件"), "every violation of the row is counted: {summary}");
+}
+
 /// A saved run renders again without AWS: the Markdown and JUnit files from
 /// `result.json`, the English table, the run's exit code; a missing or broken
 /// result.json is a usage error (3) naming the file.

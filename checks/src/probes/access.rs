@@ -50,6 +50,8 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[access]",
         actions: ACTIONS,
         emulator: "moto: IAM users, credential report, virtual MFA; root MFA only with mocks",
+        claims: &[super::registry::claim("admin-mfa", "ルート・コンソール利用者・管理者ロールに MFA", "MFA on root, console users and administrator roles", super::registry::Basis::Setting)],
+        counterfeits: &[crate::probes::registry::counterfeit("role_named_for_mfa_without_the_condition_is_ng", crate::probes::registry::Class::HappyPathOnly, "an administrator role assumable without aws:MultiFactorAuthPresent", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("root_without_mfa_on_real_aws_is_ng", crate::probes::registry::Class::Nearest, "root without MFA", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("noncompliant_seed_names_every_planted_violation", crate::probes::registry::Class::UnlistedData, "a console user with an administrator policy and no MFA device", crate::model::Outcome::Ng)],
         run: |i| Box::pin(mfa(i)),
     },
     super::registry::ProbeDef {
@@ -60,6 +62,8 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[access]",
         actions: ACTIONS,
         emulator: "moto: IAM, EC2 security groups and instances, RDS, S3 public access block",
+        claims: &[super::registry::claim("no-public-admin-path", "管理・DB ポートがインターネットに開いておらず、IMDSv2 必須、DB 非公開", "No admin/DB port open to the internet, IMDSv2 required, no public database", super::registry::Basis::Setting), super::registry::claim("no-direct-admin", "管理者ポリシーが IAM ユーザーに直接付いていない", "No administrator policy attached directly to an IAM user", super::registry::Basis::Setting), super::registry::claim("s3-public-blocked", "S3 バケットが公開アクセスをブロック", "S3 buckets block public access", super::registry::Basis::Setting)],
+        counterfeits: &[crate::probes::registry::counterfeit("each_restriction_rule_reports_its_resource", crate::probes::registry::Class::Nearest, "SSH open to the world, IMDSv1, a public database, an admin policy on a user", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("partial_account_level_block_leaves_the_bucket_ng", crate::probes::registry::Class::Nearest, "an account-level public access block with one setting off", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("a_violation_of_one_claim_leaves_the_other_claims_points_alone", crate::probes::registry::Class::Nearest, "a violation of one claim spoiling another point", crate::model::Outcome::Ng)],
         run: |i| Box::pin(restrictions(i)),
     },
 ];
@@ -325,12 +329,15 @@ pub async fn restrictions(input: Arc<ProbeInput>) -> Findings {
     ports.sort_unstable();
     ports.dedup();
     let inv = &input.inventory;
+    f.claim("no-public-admin-path");
     for region in input.scenario.aws.used_regions() {
         security_groups(&inv.scoped_security_groups(&region).await, &region, &ports, &mut f, &mut n);
         imdsv2(&inv.scoped_instances(&region).await, &region, &mut f, &mut n);
         public_databases(&inv.scoped_db_instances(&region).await, &region, &mut f, &mut n);
     }
+    f.claim("no-direct-admin");
     admin_users(&input, &mut f, &mut n).await;
+    f.claim("s3-public-blocked");
     public_access_block(&input, &mut f, &mut n).await;
     // IAM users are account-wide: they never stand in for the system's resources.
     f.require_resources(n.groups + n.instances + n.databases + n.buckets, &[Kind::SecurityGroup, Kind::Instance, Kind::DbInstance, Kind::Bucket]);

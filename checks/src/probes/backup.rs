@@ -25,6 +25,8 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[backup]",
         actions: ACTIONS,
         emulator: "moto: Backup plans and rules",
+        claims: &[super::registry::claim("schedule-meets-level", "バックアップ規則のスケジュールがレベルの間隔を満たす", "A backup rule's schedule meets the level's interval", super::registry::Basis::Setting)],
+        counterfeits: &[crate::probes::registry::counterfeit("weekly_plan_is_ng_at_level_4", crate::probes::registry::Class::Nearest, "a weekly rule where the level needs daily", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("weekly_plan_plus_unreadable_plan_is_error_not_ng", crate::probes::registry::Class::PartialObservation, "the complying plan among those that could not be read", crate::model::Outcome::Error)],
         run: |i| Box::pin(schedule(i)),
     },
     super::registry::ProbeDef {
@@ -35,6 +37,8 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[backup]",
         actions: ACTIONS,
         emulator: "moto: Backup plans and vaults; recovery points in the DR vault only with mocks",
+        claims: &[super::registry::claim("copy-rule", "規則が DR リージョンのボールトへの複製を指定し、そのボールトがある", "A rule copies to a vault in the DR region, and the vault exists", super::registry::Basis::Setting), super::registry::claim("dr-recovery-points", "DR リージョンのボールトに複製された復旧ポイントがある", "Copied recovery points are present in the DR-region vault", super::registry::Basis::Effect)],
+        counterfeits: &[crate::probes::registry::counterfeit("copy_only_within_primary_region_is_ng", crate::probes::registry::Class::Nearest, "a copy action to a vault in the primary region", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("copy_to_missing_dr_vault_is_ng_naming_the_arn", crate::probes::registry::Class::Nearest, "a copy action to a DR vault that does not exist", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("copy_rule_to_an_empty_dr_vault_is_ng", crate::probes::registry::Class::HappyPathOnly, "a copy rule with no copy in the DR vault", crate::model::Outcome::Ng)],
         run: |i| Box::pin(remote_copy(i)),
     },
 ];
@@ -252,6 +256,7 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
     };
     let mut f = Findings::new();
+    f.claim("copy-rule");
     let Some(rules) = read_rules(&input, &primary, &mut f, input.now.date_naive()).await else {
         return f;
     };
@@ -290,12 +295,16 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         };
         match dr_backup.describe_backup_vault().backup_vault_name(vault).send().await {
             Ok(v) => {
-                f.pass(
-                    arn,
-                    Some(&dr),
-                    format!("rule {subject} copies here; vault exists (RecoveryPoints={})", v.number_of_recovery_points()),
-                    "backup:DescribeBackupVault",
-                );
+                f.pass(arn, Some(&dr), format!("rule {subject} copies here; vault exists"), "backup:DescribeBackupVault");
+                // The copy rule is a setting; the point asks for copies that exist.
+                f.claim("dr-recovery-points");
+                match v.number_of_recovery_points() {
+                    n if n > 0 => {
+                        f.pass(arn, Some(&dr), format!("the DR vault holds {n} recovery point(s) (NumberOfRecoveryPoints)"), "backup:DescribeBackupVault")
+                    }
+                    _ => f.fail(arn, Some(&dr), "no recovery point has been copied into the DR vault (NumberOfRecoveryPoints=0)", "backup:DescribeBackupVault"),
+                }
+                f.claim("copy-rule");
                 ok_vaults.push(vault.to_string());
             }
             Err(e) if crate::aws::error_code(&e) == Some("ResourceNotFoundException") => {

@@ -25,6 +25,21 @@ pub const PROBES: &[super::registry::ProbeDef] = &[super::registry::ProbeDef {
     section: "[[integrations.endpoints]]",
     actions: ACTIONS,
     emulator: "local TCP/HTTP servers",
+    claims: &[super::registry::claim("endpoints-reachable", "連携先に接続できる", "The integration endpoints can be reached", super::registry::Basis::Effect)],
+    counterfeits: &[
+        crate::probes::registry::counterfeit(
+            "integrations_reachable_ok_and_closed_port_ng",
+            crate::probes::registry::Class::Nearest,
+            "a partner endpoint with its port closed",
+            crate::model::Outcome::Ng,
+        ),
+        crate::probes::registry::counterfeit(
+            "endpoint_gone_gives_error_rows",
+            crate::probes::registry::Class::HappyPathOnly,
+            "the whole environment unreachable",
+            crate::model::Outcome::Error,
+        ),
+    ],
     run: |i| Box::pin(external_connectivity(i)),
 }];
 

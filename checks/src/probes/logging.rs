@@ -39,6 +39,8 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[logging]",
         actions: ACTIONS,
         emulator: "moto: CloudTrail, CloudWatch Logs",
+        claims: &[super::registry::claim("server-logs-collected", "サーバ・ミドルウェアのログがロググループに保持期間付きで届いている", "Server and middleware logs arrive in their log groups, kept for the retention", super::registry::Basis::Effect), super::registry::claim("audit-trail", "CloudTrail が管理イベントをログ検証付きで記録している", "CloudTrail logs management events with log-file validation", super::registry::Basis::Setting)],
+        counterfeits: &[crate::probes::registry::counterfeit("each_logging_rule_reports_its_resource", crate::probes::registry::Class::Nearest, "a trail without log-file validation or not logging", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("an_empty_account_with_an_empty_scenario_has_no_ok_point", crate::probes::registry::Class::UnlistedData, "no [logging] log groups: server logs never judged", crate::model::Outcome::Error)],
         run: |i| Box::pin(audit(i)),
     },
     super::registry::ProbeDef {
@@ -49,6 +51,8 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[logging]",
         actions: ACTIONS,
         emulator: "moto: EC2 flow logs, CloudTrail",
+        claims: &[super::registry::claim("devices-monitored", "全リージョンの証跡と VPC フローログが記録中", "A multi-region trail and VPC flow logs are logging", super::registry::Basis::Setting)],
+        counterfeits: &[crate::probes::registry::counterfeit("each_logging_rule_reports_its_resource", crate::probes::registry::Class::Nearest, "a VPC without an active flow log", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("an_empty_account_with_an_empty_scenario_has_no_ok_point", crate::probes::registry::Class::UnlistedData, "nothing in scope", crate::model::Outcome::Error)],
         run: |i| Box::pin(monitoring(i)),
     },
 ];
@@ -157,9 +161,11 @@ pub async fn audit(input: Arc<ProbeInput>) -> Findings {
     let region = input.scenario.aws.primary_region.clone();
     let mut f = Findings::new();
     let mut good_trails = Vec::new();
+    f.claim("audit-trail");
     if let Some(trails) = read_trails(&input, &region, &mut f).await {
         judge_audit_trails(&trails, &mut f, &mut good_trails);
     }
+    f.claim("server-logs-collected");
     let groups = log_groups(&input, &region, &mut f).await;
     f.ok_summary(Msg::new(
         format!("CloudTrail {} が記録中（ログファイル検証・管理イベント有効）、ロググループ{groups}件が保持期間・直近の受信を満たす", good_trails.join(",")),

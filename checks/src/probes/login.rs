@@ -30,6 +30,8 @@ pub const PROBES: &[super::registry::ProbeDef] = &[super::registry::ProbeDef {
     section: "[login]",
     actions: secret::ACTIONS,
     emulator: "a real Django + django-otp login site (demo/login_site) started by the tests, in two-step and password-only modes",
+    claims: &[super::registry::claim("two-factor-login", "パスワードだけではログインできず、TOTP で完了する（実際のログイン）", "A real login is refused with the password alone and completes with TOTP", super::registry::Basis::Effect)],
+    counterfeits: &[crate::probes::registry::counterfeit("the_password_alone_reaching_the_portal_is_ng", crate::probes::registry::Class::HappyPathOnly, "a login that completes with the password alone", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("a_wrong_totp_secret_does_not_log_in_and_is_ng", crate::probes::registry::Class::Nearest, "a second factor that does not complete with the right device", crate::model::Outcome::Ng)],
     run: |i| Box::pin(staff_2fa(i)),
 }];
 

@@ -1,9 +1,8 @@
 //! Probes: one module per family. A probe observes the environment read-only
 //! and records each observation in [`Findings`]; the outcome follows from the
-//! evidence (see [`Findings::conclude`]), so no probe can say OK without it.
+//! evidence by the verdict (`crate::verdict`), so no probe can say OK without it.
 
 pub mod access;
-pub mod attestation;
 pub mod availability;
 pub mod backup;
 pub mod connectivity;
@@ -81,36 +80,27 @@ impl ProbeInput {
 /// What a probe observed. Outcome rules:
 /// any violation → NG; else any observation that failed → ERROR;
 /// else at least one compliant observation → OK; nothing observed → ERROR.
-#[derive(Debug, Default)]
+/// The verdict module (`crate::verdict`) judges them, per 確認観点 from the
+/// evidence of that point's claims; a probe never chooses its outcome.
+#[derive(Debug, Default, Clone)]
 pub struct Findings {
-    evidence: Vec<Evidence>,
-    ok_summary: Option<Msg>,
-    decided: Option<(Outcome, Msg)>,
-    achieved_level: Option<String>,
-    /// What falls short of the minimum observation (see `observation`).
-    short_observation: Vec<Msg>,
-    /// The scenario's own minimum observation, stated with the result.
-    observation_note: Option<Msg>,
+    pub(crate) evidence: Vec<Evidence>,
+    pub(crate) ok_summary: Option<Msg>,
+    pub(crate) decided: Option<(Outcome, Msg)>,
+    pub(crate) achieved_level: Option<String>,
+    /// What falls short of the minimum observation (see `observation`), per claim.
+    pub(crate) short_observation: Vec<(Option<&'static str>, Msg)>,
     /// Parts of the point this probe could not verify: an OK becomes 要確認 for them.
-    unverified: Vec<Msg>,
+    pub(crate) unverified: Vec<(Option<&'static str>, Msg)>,
     /// The reviewer's record behind a desk point.
-    attestation: Option<crate::model::AttestationRecord>,
+    pub(crate) attestation: Option<crate::model::AttestationRecord>,
     /// The time the observations cover, when longer than the call (稼働率, a load run).
-    period: Option<crate::model::Period>,
+    pub(crate) period: Option<crate::model::Period>,
+    /// The claim what is recorded next bears on (see [`Findings::claim`]).
+    current_claim: Option<&'static str>,
 }
 
-/// The conclusion of a probe.
-#[derive(Debug, Clone)]
-pub struct Conclusion {
-    pub outcome: Outcome,
-    pub summary: Msg,
-    pub evidence: Vec<Evidence>,
-    pub achieved_level: Option<String>,
-    /// The attestation that decided it (desk points), field by field.
-    pub attestation: Option<crate::model::AttestationRecord>,
-    /// The time the evidence covers (稼働率 record, load run), if it covers one.
-    pub period: Option<crate::model::Period>,
-}
+pub use crate::verdict::Conclusion;
 
 impl Findings {
     /// Evidence is stamped when it is recorded (right after the call that
@@ -132,6 +122,13 @@ impl Findings {
         Self { decided: Some((outcome, summary)), ..Default::default() }
     }
 
+    /// What is recorded from now on bears on this claim of the probe's
+    /// `ProbeDef::claims` (a probe with one claim need not say it). What was
+    /// recorded before any claim bears on all of them.
+    pub fn claim(&mut self, id: &'static str) {
+        self.current_claim = Some(id);
+    }
+
     fn push(&mut self, status: EvidenceStatus, subject: &str, region: Option<&str>, detail: String, source: &str) {
         self.evidence.push(Evidence {
             id: None,
@@ -140,6 +137,7 @@ impl Findings {
             region: region.map(str::to_string),
             detail,
             source: source.to_string(),
+            claim: self.current_claim.map(str::to_string),
             observed_at: Utc::now(),
             figure: None,
         });
@@ -200,6 +198,8 @@ impl Findings {
         }
         let ja = kinds.iter().map(|k| k.label_ja()).collect::<Vec<_>>().join("・");
         let en = kinds.iter().map(|k| k.label()).collect::<Vec<_>>().join(", ");
+        // Nothing in scope bears on every claim, whichever was being recorded.
+        self.current_claim = None;
         self.error("scope", None, format!("対象リソースなし（[scope] を確認）: {ja} が0件 / no resource in scope ({en}): check [scope]"), "scope");
     }
 
@@ -210,21 +210,19 @@ impl Findings {
 
     /// Less was observed than the point needs: an OK becomes 要確認 「観測不足」.
     pub fn short_observation(&mut self, what: Msg) {
-        if !self.short_observation.contains(&what) {
-            self.short_observation.push(what);
+        let entry = (self.current_claim, what);
+        if !self.short_observation.contains(&entry) {
+            self.short_observation.push(entry);
         }
     }
 
     /// Part of what the point claims was not verified (e.g. a second factor
     /// without the test account's secret): an OK becomes 要確認 naming it.
     pub fn unverified(&mut self, what: Msg) {
-        if !self.unverified.contains(&what) {
-            self.unverified.push(what);
+        let entry = (self.current_claim, what);
+        if !self.unverified.contains(&entry) {
+            self.unverified.push(entry);
         }
-    }
-
-    pub fn observation_note(&mut self, note: Msg) {
-        self.observation_note = Some(note);
     }
 
     /// The observations cover `from`..`to` (a record read, a load run), not just the moment of the call.
@@ -249,77 +247,12 @@ impl Findings {
         &self.evidence
     }
 
+    /// The verdict over everything recorded, every claim together (a probe
+    /// judged on its own, in tests and the drill CLI); the engine judges each
+    /// point by its own claims instead (`verdict::point`).
     pub fn conclude(self, selected_level: &str) -> Conclusion {
-        let Findings { evidence, ok_summary, decided, achieved_level, short_observation, observation_note, unverified, attestation, period } = self;
-        if let Some((outcome, summary)) = decided {
-            // An OK by rule (an attestation) reached the selected level, as an observed OK does.
-            let achieved_level = if outcome == Outcome::Ok { achieved_level.or_else(|| Some(selected_level.to_string())) } else { achieved_level };
-            return Conclusion { outcome, summary, evidence, achieved_level, attestation, period };
-        }
-        let of = |s: EvidenceStatus| evidence.iter().filter(|e| e.status == s).collect::<Vec<_>>();
-        let (fails, errors, passes) = (of(EvidenceStatus::Fail), of(EvidenceStatus::Error), of(EvidenceStatus::Pass));
-        let (outcome, summary, achieved) = if !fails.is_empty() {
-            let list = brief(&fails);
-            (Outcome::Ng, Msg::new(format!("違反 {}件: {list}", fails.len()), format!("{} violation(s): {list}", fails.len())), achieved_level)
-        } else if !errors.is_empty() {
-            // The same failure seen in several regions or listings is said once.
-            let mut unique: Vec<&str> = Vec::new();
-            for e in &errors {
-                if !unique.contains(&e.detail.as_str()) {
-                    unique.push(&e.detail);
-                }
-            }
-            const SHOWN: usize = 3;
-            let mut list = unique.iter().take(SHOWN).copied().collect::<Vec<_>>().join("; ");
-            if unique.len() > SHOWN {
-                list.push_str(&format!("; +{}", unique.len() - SHOWN));
-            }
-            (Outcome::Error, Msg::new(format!("検証不能: {list}"), format!("could not verify: {list}")), None)
-        } else if !passes.is_empty() {
-            let mut summary = ok_summary
-                .unwrap_or_else(|| Msg::new(format!("{}件の確認項目すべて適合", passes.len()), format!("all {} observations compliant", passes.len())));
-            if let Some(note) = observation_note {
-                summary = Msg::new(format!("{}（{}）", summary.ja, note.ja), format!("{} ({})", summary.en, note.en));
-            }
-            if !unverified.is_empty() {
-                let ja = unverified.iter().map(|m| m.ja.as_str()).collect::<Vec<_>>().join("、");
-                let en = unverified.iter().map(|m| m.en.as_str()).collect::<Vec<_>>().join("; ");
-                let summary =
-                    Msg::new(format!("要確認: {ja}。確認できた範囲では: {}", summary.ja), format!("pending: {en}; what was verified: {}", summary.en));
-                (Outcome::Pending, summary, None)
-            } else if short_observation.is_empty() {
-                (Outcome::Ok, summary, achieved_level.or_else(|| Some(selected_level.to_string())))
-            } else {
-                let ja = short_observation.iter().map(|m| m.ja.as_str()).collect::<Vec<_>>().join("、");
-                let en = short_observation.iter().map(|m| m.en.as_str()).collect::<Vec<_>>().join("; ");
-                let summary = Msg::new(
-                    format!("要確認: 観測不足（{ja}）。観測した範囲では: {}", summary.ja),
-                    format!("pending: not enough observation ({en}); what was observed: {}", summary.en),
-                );
-                (Outcome::Pending, summary, None)
-            }
-        } else {
-            (Outcome::Error, Msg::new("検証不能: 確認できる対象が観測されなかった", "could not verify: nothing was observed"), None)
-        };
-        Conclusion { outcome, summary, evidence, achieved_level: achieved, attestation, period }
+        crate::verdict::conclude(&self, crate::verdict::Scope::Whole, selected_level)
     }
-}
-
-/// "vol-1 (ap-northeast-1): Encrypted=false; ..." for the first few, then a count.
-fn brief(items: &[&Evidence]) -> String {
-    const SHOWN: usize = 3;
-    let mut parts: Vec<String> = items
-        .iter()
-        .take(SHOWN)
-        .map(|e| match &e.region {
-            Some(r) => format!("{} ({r}): {}", e.subject, e.detail),
-            None => format!("{}: {}", e.subject, e.detail),
-        })
-        .collect();
-    if items.len() > SHOWN {
-        parts.push(format!("+{}", items.len() - SHOWN));
-    }
-    parts.join("; ")
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[monitoring]",
         actions: ACTIONS,
         emulator: "mocks only: moto does not serve CloudWatch to the Rust SDK (CBOR)",
+        claims: &[super::registry::claim("alarms-per-resource", "対象の各インスタンス・DB に CPU・メモリ・ディスク等のアラームがある", "Every instance and database in scope has CPU, memory, disk (latency) alarms", super::registry::Basis::Setting), super::registry::claim("alarm-notifies", "アラームが有効なアクション（SNS）を持ちデータを受信している", "The alarms have enabled SNS actions and receive data", super::registry::Basis::Setting)],
+        counterfeits: &[crate::probes::registry::counterfeit("a_dr_region_instance_in_scope_without_alarms_is_ng", crate::probes::registry::Class::PartialObservation, "an instance without alarms only in the DR region", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("disabled_action_and_stuck_insufficient_data_are_ng_naming_the_alarm", crate::probes::registry::Class::HappyPathOnly, "an alarm with its action disabled or never receiving data", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("every_instance_in_scope_needs_its_own_alarms", crate::probes::registry::Class::UnlistedData, "a system-wide alarm standing in for an unwatched instance", crate::model::Outcome::Ng)],
         run: |i| Box::pin(alarms(i)),
     },
 ];
@@ -150,6 +152,7 @@ fn dimensions(a: &MetricAlarm) -> Vec<(&str, &str)> {
 pub(crate) fn per_resource(working: &[&MetricAlarm], resources: &[Resource], need: &[Category], m: &Monitoring, f: &mut Findings) {
     const SRC: &str = "cloudwatch:DescribeAlarms";
     let mut checked = 0;
+    f.claim("alarms-per-resource");
     for r in resources {
         let (ids, cats) = identity(r);
         if ids.is_empty() {
@@ -185,6 +188,7 @@ pub fn judge(alarms: &[(String, MetricAlarm)], need: &[Category], m: &Monitoring
     const SRC: &str = "cloudwatch:DescribeAlarms";
     let mut covered = Vec::new();
     let mut working = Vec::new();
+    f.claim("alarm-notifies");
     for (i, (region, a)) in alarms.iter().enumerate() {
         let name = a.alarm_name().unwrap_or("(no name)");
         if !name.starts_with(&m.alarm_name_prefix) {
@@ -218,6 +222,7 @@ pub fn judge(alarms: &[(String, MetricAlarm)], need: &[Category], m: &Monitoring
         }
     }
     let mut missing = Vec::new();
+    f.claim("alarms-per-resource");
     for c in need {
         if !covered.contains(c) {
             missing.push(*c);

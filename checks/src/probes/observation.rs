@@ -39,8 +39,9 @@ impl Required {
                 format!("観測期間 {} < 必要 {}", span(observed_secs), span(need)),
                 format!("observed {} < required {}", span(observed_secs), span(need)),
             ));
+        } else if let Some(standard) = self.standard.days.filter(|d| observed_secs + 1e-6 < d * 86_400.0) {
+            self.shortened(f, &span(observed_secs), &span(standard * 86_400.0));
         }
-        self.note(f);
     }
 
     /// Judge a sample count (e.g. requests of one operation) against the minimum.
@@ -48,20 +49,40 @@ impl Required {
         let Some(need) = self.samples else { return };
         if observed < need {
             f.short_observation(Msg::new(format!("{what} {observed}件 < 必要 {need}件"), format!("{what}: {observed} samples < required {need}")));
+        } else if let Some(standard) = self.standard.samples.filter(|s| observed < *s) {
+            self.shortened(f, &format!("{what} {observed}件"), &format!("{standard}件"));
         }
-        self.note(f);
     }
 
-    /// The scenario's own minimum is stated with the result, so an OK on a short run says so.
-    fn note(&self, f: &mut Findings) {
-        let Some(reason) = &self.reason else { return };
-        let standard = describe(self.standard.days, self.standard.samples);
-        let used = describe(self.days, self.samples);
-        f.observation_note(Msg::new(
-            format!("観測下限はシナリオ指定 {used}（標準 {standard}）: {reason}"),
-            format!("minimum observation set by the scenario to {used} (standard {standard}): {reason}"),
+    /// Enough for the scenario's lowered minimum, not for the standard's: never
+    /// 確認済 — 要確認 「観測期間短縮」 with the scenario's reason.
+    fn shortened(&self, f: &mut Findings, observed: &str, standard: &str) {
+        let reason = self.reason.as_deref().unwrap_or("-");
+        f.short_observation(Msg::new(
+            format!("観測期間短縮: {observed} / {standard}（シナリオで下限を変更: {reason}）"),
+            format!("shortened observation: {observed} / {standard} (minimum lowered by the scenario: {reason})"),
         ));
     }
+}
+
+/// A minimum the scenario set below the standard's, for the reports' tally.
+pub fn lowered(catalog: &crate::catalog::Catalog, scenario: &gcverify_scenarios::Scenario) -> Vec<crate::model::LoweredMinimum> {
+    let mut out = Vec::new();
+    for (id, o) in &scenario.observation {
+        let Some(item) = catalog.get(id.get_ref()) else { continue };
+        let Some(standard) = item.points.iter().find_map(|p| p.observation) else { continue };
+        let lower_days = matches!((o.days, standard.days), (Some(s), Some(c)) if s < c);
+        let lower_samples = matches!((o.samples, standard.samples), (Some(s), Some(c)) if s < c);
+        if lower_days || lower_samples {
+            out.push(crate::model::LoweredMinimum {
+                item: item.id.clone(),
+                scenario: describe(o.days, o.samples),
+                standard: describe(standard.days, standard.samples),
+                reason: o.reason.clone(),
+            });
+        }
+    }
+    out
 }
 
 fn describe(days: Option<f64>, samples: Option<u64>) -> String {
@@ -118,16 +139,24 @@ mod tests {
     }
 
     #[test]
-    fn enough_observation_stays_ok_and_a_scenario_minimum_is_stated() {
+    fn enough_observation_stays_ok_and_a_lowered_minimum_is_pending() {
         let mut f = ok_findings();
         req(Some(30.0), None, None).period(31.0 * 86_400.0, &mut f);
         assert_eq!(f.conclude("3").outcome, Outcome::Ok);
 
+        // A minimum the scenario lowered is met, the standard's is not: 要確認, never 確認済.
         let mut f = ok_findings();
         req(Some(0.00005), None, Some("デモ: 数秒の記録")).period(6.0, &mut f);
         let c = f.conclude("3");
-        assert_eq!(c.outcome, Outcome::Ok);
-        assert!(c.summary.ja.contains("観測下限はシナリオ指定 4 s（標準 30.0 d, 1000 samples）: デモ: 数秒の記録"), "{}", c.summary.ja);
+        assert_eq!(c.outcome, Outcome::Pending);
+        assert!(c.summary.ja.contains("観測期間短縮: 6 s / 30.0 d（シナリオで下限を変更: デモ: 数秒の記録）"), "{}", c.summary.ja);
+        assert!(c.achieved_level.is_none());
+
+        let mut f = ok_findings();
+        req(None, Some(20), Some("デモ")).samples("照会", 20, &mut f);
+        let c = f.conclude("3");
+        assert_eq!(c.outcome, Outcome::Pending);
+        assert!(c.summary.ja.contains("観測期間短縮: 照会 20件 / 1000件"), "{}", c.summary.ja);
     }
 
     #[test]

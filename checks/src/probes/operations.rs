@@ -26,6 +26,26 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[patching]",
         actions: ACTIONS,
         emulator: "mocks only: moto serves no SSM instance or patch state",
+        claims: &[super::registry::claim(
+            "patches-applied",
+            "対象インスタンスが SSM 管理下で、重要・セキュリティパッチの欠落・失敗がない",
+            "Instances in scope are SSM-managed with no missing or failed critical/security patches",
+            super::registry::Basis::Effect,
+        )],
+        counterfeits: &[
+            crate::probes::registry::counterfeit(
+                "missing_security_patch_and_failed_install_are_ng",
+                crate::probes::registry::Class::Nearest,
+                "a missing security patch, a failed install",
+                crate::model::Outcome::Ng,
+            ),
+            crate::probes::registry::counterfeit(
+                "unmanaged_instance_is_ng",
+                crate::probes::registry::Class::UnlistedData,
+                "an in-scope instance SSM does not manage",
+                crate::model::Outcome::Ng,
+            ),
+        ],
         run: |i| Box::pin(patching(i)),
     },
     super::registry::ProbeDef {
@@ -36,6 +56,34 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[patching]",
         actions: ACTIONS,
         emulator: "mocks only: moto serves no SSM association state",
+        claims: &[
+            super::registry::claim(
+                "av-applied-recently",
+                "定義ファイル更新の関連付けが期間内に成功している",
+                "The AV-definition association last succeeded within the age",
+                super::registry::Basis::Effect,
+            ),
+            super::registry::claim(
+                "av-targets-every-server",
+                "関連付けが対象の全管理インスタンスを対象にしている",
+                "The association targets every managed instance in scope",
+                super::registry::Basis::Setting,
+            ),
+        ],
+        counterfeits: &[
+            crate::probes::registry::counterfeit(
+                "stale_av_definitions_are_ng_at_level_2_and_ok_at_level_1",
+                crate::probes::registry::Class::Nearest,
+                "definitions last applied more than 24 h ago",
+                crate::model::Outcome::Ng,
+            ),
+            crate::probes::registry::counterfeit(
+                "av_association_missing_instance_or_unmanaged_is_ng",
+                crate::probes::registry::Class::UnlistedData,
+                "a managed instance the association does not target",
+                crate::model::Outcome::Ng,
+            ),
+        ],
         run: |i| Box::pin(antivirus(i)),
     },
 ];
@@ -221,6 +269,7 @@ pub async fn antivirus(input: Arc<ProbeInput>) -> Findings {
 async fn association(ssm: &aws_sdk_ssm::Client, region: &str, name: &str, online: &[String], max_age: Duration, now: DateTime<Utc>, f: &mut Findings) {
     const LIST: &str = "ssm:ListAssociations";
     const DESCRIBE: &str = "ssm:DescribeAssociation";
+    f.claim("av-applied-recently");
     let filter = match AssociationFilter::builder().key(AssociationFilterKey::AssociationName).value(name).build() {
         Ok(x) => x,
         Err(e) => return f.error(name, Some(region), format!("{LIST}: {e}"), LIST),
@@ -234,7 +283,9 @@ async fn association(ssm: &aws_sdk_ssm::Client, region: &str, name: &str, online
         }
     }
     if ids.is_empty() {
-        return f.fail(name, Some(region), "anti-virus definition association does not exist", LIST);
+        f.fail(name, Some(region), "anti-virus definition association does not exist", LIST);
+        f.claim("av-targets-every-server");
+        return f.fail(name, Some(region), "no anti-virus definition association: no server is a target", LIST);
     }
     let mut targets = BTreeSet::new();
     for id in ids {
@@ -268,12 +319,25 @@ async fn association(ssm: &aws_sdk_ssm::Client, region: &str, name: &str, online
             None => f.fail(&subject, Some(region), "the association never succeeded", DESCRIBE),
         }
     }
-    // Instance-ID targets must cover every managed instance; tag/"*" targets are recorded as-is.
-    let by_id = targets.iter().any(|t| t.starts_with("i-") || t == "*");
-    if by_id && !targets.contains("*") {
-        for id in online.iter().filter(|i| !targets.contains(*i)) {
+    // Instance-ID targets must cover every managed instance; tag targets cannot be resolved here.
+    f.claim("av-targets-every-server");
+    let listed = targets.iter().map(String::as_str).collect::<Vec<_>>().join("; ");
+    if targets.contains("*") || targets.contains("InstanceIds=*") {
+        f.pass(name, Some(region), format!("targets every managed instance (*): {listed}"), DESCRIBE);
+    } else if targets.iter().any(|t| t.starts_with("i-")) {
+        let missing: Vec<&String> = online.iter().filter(|i| !targets.contains(*i)).collect();
+        for id in &missing {
             f.fail(id, Some(region), format!("not a target of the anti-virus association {name}"), DESCRIBE);
         }
+        if missing.is_empty() && !online.is_empty() {
+            f.pass(name, Some(region), format!("targets all {} managed instance(s) in scope", online.len()), DESCRIBE);
+        }
+    } else {
+        f.pass(name, Some(region), format!("has targets, by tag: {listed}"), DESCRIBE);
+        f.unverified(Msg::new(
+            format!("{name}: 対象がタグ指定（{listed}）で、各サーバが対象かは未確認"),
+            format!("{name}: targets are tags ({listed}); whether every server is one was not verified"),
+        ));
     }
     f.info(name, Some(region), format!("targets: {}", targets.into_iter().collect::<Vec<_>>().join("; ")), DESCRIBE);
 }

@@ -33,6 +33,8 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[performance]",
         actions: ACTIONS,
         emulator: "local HTTP servers (open-model load generator)",
+        claims: &[super::registry::claim("percentile-within-limit", "負荷をかけた実測の応答時間が上限内", "Measured response time under load is within the limit", super::registry::Basis::Effect)],
+        counterfeits: &[crate::probes::registry::counterfeit("too_few_requests_are_pending_not_ok", crate::probes::registry::Class::PartialObservation, "fewer requests than the minimum sample", crate::model::Outcome::Pending), crate::probes::registry::counterfeit("unreachable_target_is_ng_through_its_error_rate_not_ok", crate::probes::registry::Class::HappyPathOnly, "a target that answers nothing (fast errors)", crate::model::Outcome::Ng)],
         run: |i| Box::pin(response_time(i)),
     },
     super::registry::ProbeDef {
@@ -43,6 +45,8 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[[performance.batch]]",
         actions: ACTIONS,
         emulator: "commands; the CloudWatch source only with mocks",
+        claims: &[super::registry::claim("batch-fits-window", "バッチの実測時間が時間枠の半分以内", "Measured batch duration fits half its window", super::registry::Basis::Effect)],
+        counterfeits: &[crate::probes::registry::counterfeit("batch_duration_from_a_command_must_leave_room_for_a_rerun", crate::probes::registry::Class::Nearest, "a batch taking more than half its window", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("an_empty_account_with_an_empty_scenario_has_no_ok_point", crate::probes::registry::Class::UnlistedData, "no batch declared", crate::model::Outcome::Error)],
         run: |i| Box::pin(batch(i)),
     },
     super::registry::ProbeDef {
@@ -53,6 +57,8 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[[performance.metric]]",
         actions: ACTIONS,
         emulator: "commands; the CloudWatch source only with mocks",
+        claims: &[super::registry::claim("within-limit", "実測値が宣言した上限・基準の範囲内", "The measured value is within the declared limit or baseline", super::registry::Basis::Effect), super::registry::claim("compared-with-current", "移行後の実測値が現行システムの値（出典付き）と比べ大きな相違がない", "The value measured after the migration does not differ much from the current system's figure (with its source)", super::registry::Basis::Effect)],
+        counterfeits: &[crate::probes::registry::counterfeit("metric_assertions_against_limits_and_baselines", crate::probes::registry::Class::Nearest, "a value over its limit or off its baseline", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("data_totals_without_the_current_systems_figure_are_pending", crate::probes::registry::Class::HappyPathOnly, "a limit where the point asks for a before/after comparison", crate::model::Outcome::Pending)],
         run: |i| Box::pin(workload(i)),
     },
 ];
@@ -282,6 +288,9 @@ pub async fn workload(input: Arc<ProbeInput>) -> Findings {
     if metrics.is_empty() {
         return cannot(format!("シナリオの [[performance.metric]] に {id} の指標がない / no [[performance.metric]] for {id}"));
     }
+    // B.1.1.3/B.1.1.4 ask for the figure before and after the migration to be
+    // compared: a limit alone does not make that comparison.
+    let compare = input.item.points.iter().any(|p| p.claims.iter().any(|c| c == COMPARED));
     let mut f = Findings::new();
     for m in metrics {
         if m.max.is_none() && m.min.is_none() && m.baseline.is_none() {
@@ -294,12 +303,48 @@ pub async fn workload(input: Arc<ProbeInput>) -> Findings {
         }
         let src = source_name(m.cloudwatch.as_ref());
         let Some(v) = read_number(&input, m.cloudwatch.as_ref(), m.command.as_deref(), &m.name, &mut f).await else { continue };
-        match assert_metric(v, m.max, m.min, m.baseline.zip(m.tolerance_pct)) {
-            Ok(d) => f.pass(&m.name, None, d, src),
-            Err(d) => f.fail(&m.name, None, d, src),
+        let baseline = m.baseline.zip(m.tolerance_pct);
+        if !compare {
+            f.claim(WITHIN_LIMIT);
+            record(&mut f, &m.name, assert_metric(v, m.max, m.min, baseline), src);
+            continue;
+        }
+        if m.max.is_some() || m.min.is_some() {
+            f.claim(WITHIN_LIMIT);
+            record(&mut f, &m.name, assert_metric(v, m.max, m.min, None), src);
+        }
+        f.claim(COMPARED);
+        match (baseline, m.baseline_source.as_deref().filter(|s| !s.trim().is_empty())) {
+            (Some(b), source) => {
+                let judged = assert_metric(v, None, None, Some(b)).map(|d| format!("{d}; 現行値の出典 / source: {}", source.unwrap_or("-")));
+                record(&mut f, &m.name, judged.map_err(|d| format!("{d}; 現行値の出典 / source: {}", source.unwrap_or("-"))), src);
+                if source.is_none() {
+                    f.unverified(Msg::new(
+                        format!("{}: 現行システムの値の出典（baseline_source）が未記載", m.name),
+                        format!("{}: the current system's figure has no source (baseline_source)", m.name),
+                    ));
+                }
+            }
+            (None, _) => {
+                f.pass(&m.name, None, format!("移行後の値 {v} を計測 / measured after the migration: {v}"), src);
+                f.unverified(Msg::new(
+                    format!("{}: 現行システムの値（baseline, baseline_source）がなく移行前後の比較は未実施", m.name),
+                    format!("{}: no figure of the current system (baseline, baseline_source): before/after not compared", m.name),
+                ));
+            }
         }
     }
     f
+}
+
+const WITHIN_LIMIT: &str = "within-limit";
+const COMPARED: &str = "compared-with-current";
+
+fn record(f: &mut Findings, name: &str, judged: Result<String, String>, src: &str) {
+    match judged {
+        Ok(d) => f.pass(name, None, d, src),
+        Err(d) => f.fail(name, None, d, src),
+    }
 }
 
 /// `Ok(detail)` when `v` is within every given bound.

@@ -34,7 +34,90 @@ pub struct ProbeDef {
     pub actions: &'static [&'static str],
     /// What the tests' emulator (moto, local servers) exercises, and what only mocks can.
     pub emulator: &'static str,
+    /// What it can establish. Every observation it records names one of these
+    /// (or none: then it bears on all of them, e.g. a listing that failed), and
+    /// each catalog point names the claims that prove it (see `verdict`).
+    pub claims: &'static [ClaimDef],
+    /// The nearest non-compliant setups it must not call OK, each built by
+    /// the test of that name (a test checks the names exist).
+    pub counterfeits: &'static [Counterfeit],
     pub run: ProbeFn,
+}
+
+/// A setup that would fool a careless check, and what the check must say.
+#[derive(Debug)]
+pub struct Counterfeit {
+    /// The test that builds it against the real part (or the mock that stands in, where no part can).
+    pub test: &'static str,
+    pub class: Class,
+    /// What it is, one line.
+    pub what: &'static str,
+    /// NG, or 検証不能/要確認 where it cannot be told apart.
+    pub expect: crate::model::Outcome,
+}
+
+/// The kinds of counterfeit every check is tried with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// A sample, the first rows or page, one region, one generation.
+    PartialObservation,
+    /// What the scenario or the tags did not name.
+    UnlistedData,
+    /// The control never shown to refuse.
+    HappyPathOnly,
+    /// Another near miss of the same claim.
+    Nearest,
+}
+
+impl Class {
+    pub fn label(self) -> &'static str {
+        match self {
+            Class::PartialObservation => "partial observation",
+            Class::UnlistedData => "unlisted data",
+            Class::HappyPathOnly => "happy path only",
+            Class::Nearest => "near miss",
+        }
+    }
+}
+
+/// A counterfeit in one line, for the const lists.
+pub const fn counterfeit(test: &'static str, class: Class, what: &'static str, expect: crate::model::Outcome) -> Counterfeit {
+    Counterfeit { test, class, what, expect }
+}
+
+/// One statement a verifier can establish from what it observes.
+#[derive(Debug)]
+pub struct ClaimDef {
+    /// Short id, unique within its verifier (`s3-public-blocked`).
+    pub id: &'static str,
+    pub ja: &'static str,
+    pub en: &'static str,
+    pub basis: Basis,
+}
+
+/// Whether a claim rests on something that happened or exists (a copy in the
+/// DR vault, a restore, logs received) or on a setting that should cause it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    Effect,
+    Setting,
+}
+
+impl Basis {
+    pub fn label(self, lang: crate::model::Lang) -> &'static str {
+        match (self, lang) {
+            (Basis::Effect, crate::model::Lang::Ja) => "実績",
+            (Basis::Setting, crate::model::Lang::Ja) => "設定",
+            (Basis::Effect, crate::model::Lang::En) => "effect",
+            (Basis::Setting, crate::model::Lang::En) => "setting",
+        }
+    }
+}
+
+/// A claim in one line: `ClaimDef` for a const list.
+pub const fn claim(id: &'static str, ja: &'static str, en: &'static str, basis: Basis) -> ClaimDef {
+    ClaimDef { id, ja, en, basis }
 }
 
 impl std::fmt::Debug for ProbeDef {
@@ -44,6 +127,11 @@ impl std::fmt::Debug for ProbeDef {
 }
 
 impl ProbeDef {
+    /// The claim named `id`.
+    pub fn claim(&self, id: &str) -> Option<&'static ClaimDef> {
+        self.claims.iter().find(|c| c.id == id)
+    }
+
     pub fn describe(&self, lang: crate::model::Lang) -> &'static str {
         match lang {
             crate::model::Lang::Ja => self.ja,
@@ -93,8 +181,9 @@ fn test_probes(_: &str) -> Option<&'static ProbeDef> {
 fn test_probes(name: &str) -> Option<&'static ProbeDef> {
     use crate::model::Outcome;
     const fn def(name: &'static str, run: ProbeFn) -> ProbeDef {
-        ProbeDef { name, ja: "", en: "", detail: "", section: "", actions: &[], emulator: "", run }
+        ProbeDef { name, ja: "", en: "", detail: "", section: "", actions: &[], emulator: "", claims: TEST_CLAIM, counterfeits: &[], run }
     }
+    const TEST_CLAIM: &[ClaimDef] = &[claim("test", "テスト", "test", Basis::Setting)];
     const TEST: &[ProbeDef] = &[
         def("test.hang", |_| Box::pin(async { std::future::pending::<Findings>().await })),
         def("test.panic", |_| Box::pin(async { panic!("probe exploded") })),
@@ -147,10 +236,33 @@ mod tests {
         }
     }
 
+    /// Every verifier is tried with at least two counterfeits, each built by a
+    /// test that exists under its name somewhere in the workspace's tests.
     #[test]
-    fn a_built_deep_check_is_no_longer_listed_as_planned() {
-        for (name, _) in crate::catalog::DEEP_CHECKS {
-            assert!(lookup(name).is_none(), "{name} is registered: remove it from catalog::DEEP_CHECKS");
+    fn every_counterfeit_has_its_test() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf();
+        let mut sources = String::new();
+        for dir in ["checks/src", "checks/tests", "tests/tests", "xtask/tests", "xtask/src"] {
+            collect_rs(&root.join(dir), &mut sources);
+        }
+        for p in all() {
+            assert!(p.counterfeits.len() >= 2, "{} lists {} counterfeit(s); at least two", p.name, p.counterfeits.len());
+            for c in p.counterfeits {
+                assert!(sources.contains(&format!("fn {}(", c.test)), "{}: counterfeit '{}' has no test named {}", p.name, c.what, c.test);
+                assert!(c.expect != crate::model::Outcome::Ok && c.expect != crate::model::Outcome::NotApplicable, "{}: {}", p.name, c.test);
+            }
+        }
+    }
+
+    fn collect_rs(dir: &std::path::Path, out: &mut String) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                collect_rs(&path, out);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+            }
         }
     }
 

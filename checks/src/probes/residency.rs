@@ -37,6 +37,8 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         section: "[residency]",
         actions: ACTIONS,
         emulator: "moto: EC2, RDS, S3 across regions",
+        claims: &[super::registry::claim("data-in-japan", "データが国内リージョンのみにある", "Data is held only in Japanese regions", super::registry::Basis::Setting)],
+        counterfeits: &[crate::probes::registry::counterfeit("resources_outside_japan_are_named_per_service", crate::probes::registry::Class::PartialObservation, "a resource in a region outside Japan that a one-region scan misses", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("noncompliant_seed_names_every_planted_violation", crate::probes::registry::Class::UnlistedData, "an S3 bucket located outside Japan", crate::model::Outcome::Ng)],
         run: |i| Box::pin(regions(i)),
     },
 ];

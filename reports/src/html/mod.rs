@@ -39,6 +39,9 @@ pub fn render_html(report: &RunReport, lang: Lang, artefacts: &Path) -> String {
     for w in &report.warnings {
         let _ = writeln!(o, "<p class=\"warning\">{}</p>", bi(&w.ja, &w.en));
     }
+    if let (Some(ja), Some(en)) = (crate::lowered_minimums(report, Lang::Ja), crate::lowered_minimums(report, Lang::En)) {
+        let _ = writeln!(o, "<p class=\"warning\" id=\"lowered-minimums\">{}</p>", bi(&ja, &en).replace('\n', "<br>"));
+    }
     if let Some(c) = &report.comparison {
         comparison(&mut o, c);
     }

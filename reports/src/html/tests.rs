@@ -14,6 +14,7 @@ fn ev(subject: &str, figure: Figure) -> Evidence {
         region: None,
         detail: "measured".into(),
         source: "test".into(),
+        claim: None,
         observed_at: t0(),
         figure: Some(figure),
     }

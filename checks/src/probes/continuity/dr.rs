@@ -42,6 +42,7 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
     let cfg = &input.scenario.continuity;
     let mut f = Findings::new();
     let resources = scope::discover(&input, &mut f).await;
+    f.claim("dr-copies");
 
     // Copies: the DR vaults are where the plans' copy actions write.
     let max_age = Duration::hours(cfg.dr_copy_max_age_hours as i64);
@@ -124,6 +125,7 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
     // A.1.4.1: 72-hour data provision.
     let mut export_age = None;
     if need.export {
+        f.claim("anpi-export");
         export_age = export(&input, &mut f).await;
     }
     let copy_txt = oldest_copy.map(|a| (hm_ja(a), hm(a))).unwrap_or_default();

@@ -37,6 +37,8 @@ super::registry::ProbeDef {
     section: "[database]",
     actions: ACTIONS,
     emulator: "real PostgreSQL and MariaDB (Debian packages) started by the tests; SQL Server/Oracle not supported yet (ERROR saying so)",
+    claims: &[crate::probes::registry::claim("columns-unreadable", "個人情報の列の値が読める形で保管されていない（値を直接読んで判定）", "Personal-data column values, read directly, are not stored readable", crate::probes::registry::Basis::Effect)],
+    counterfeits: &[crate::probes::registry::counterfeit("encrypted_columns_are_ok_and_plaintext_is_ng_without_showing_a_value", crate::probes::registry::Class::Nearest, "a personal column stored in clear", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("every_way_of_not_reading_the_data_is_error", crate::probes::registry::Class::HappyPathOnly, "a column that cannot be read", crate::model::Outcome::Error)],
     run: |i| Box::pin(column_encryption(i)),
 },
 super::registry::ProbeDef {
@@ -47,6 +49,8 @@ super::registry::ProbeDef {
     section: "[[database.replica]]",
     actions: ACTIONS,
     emulator: "a real PostgreSQL streaming replica (pg_basebackup -R) and a real MariaDB replica (binary log) started by the tests",
+    claims: &[crate::probes::registry::claim("replica-current", "レプリカが稼働し遅延が上限内（実測）", "The replica is replicating and its measured lag is within the limit", crate::probes::registry::Basis::Effect)],
+    counterfeits: &[crate::probes::registry::counterfeit("replication_lag_of_a_real_streaming_replica_is_the_measured_rpo", crate::probes::registry::Class::Nearest, "a replica that is not replaying", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("replication_lag_of_a_real_mariadb_replica", crate::probes::registry::Class::Nearest, "a MariaDB replica with a stopped thread", crate::model::Outcome::Ng)],
     run: |i| Box::pin(replica_lag(i)),
 },
 super::registry::ProbeDef {
@@ -57,6 +61,8 @@ super::registry::ProbeDef {
     section: "[[continuity.drill.validation]]",
     actions: ACTIONS,
     emulator: "AWS Backup restores are mocked (moto serves none); the restored copy's endpoint points at a real PostgreSQL the test starts",
+    claims: &[crate::probes::registry::claim("restored-data-valid", "復元した複製のデータが件数・最新時刻で元と整合（実測）", "The restored copy's data matches the source by counts and newest record", crate::probes::registry::Basis::Effect)],
+    counterfeits: &[crate::probes::registry::counterfeit("restored_database_is_validated_by_queries_before_it_is_deleted", crate::probes::registry::Class::HappyPathOnly, "a restored copy with missing rows", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("restore_testing_plan_results_count_and_a_failed_validation_is_ng", crate::probes::registry::Class::Nearest, "a failed restore validation", crate::model::Outcome::Ng)],
     run: |i| Box::pin(restore::restore_validation(i)),
 }];
 
