@@ -406,8 +406,9 @@ mod backup {
     pub use aws_sdk_backup::operation::describe_backup_vault::{DescribeBackupVaultError, DescribeBackupVaultOutput};
     pub use aws_sdk_backup::operation::get_backup_plan::GetBackupPlanOutput;
     pub use aws_sdk_backup::operation::list_backup_plans::ListBackupPlansOutput;
+    pub use aws_sdk_backup::operation::list_recovery_points_by_backup_vault::ListRecoveryPointsByBackupVaultOutput;
     pub use aws_sdk_backup::types::error::ResourceNotFoundException;
-    pub use aws_sdk_backup::types::{BackupPlan, BackupPlansListMember, BackupRule, CopyAction};
+    pub use aws_sdk_backup::types::{BackupPlan, BackupPlansListMember, BackupRule, CopyAction, RecoveryPointByBackupVault, RecoveryPointStatus};
     pub use aws_sdk_backup::Client;
 }
 
@@ -455,6 +456,31 @@ fn vault_exists() -> Rule {
     mock!(backup::Client::describe_backup_vault).match_requests(|r| r.backup_vault_name() == Some("gc-dr")).then_output(|| {
         backup::DescribeBackupVaultOutput::builder().backup_vault_name("gc-dr").backup_vault_arn(DR_VAULT).number_of_recovery_points(12).build()
     })
+}
+
+/// The whole DR vault's listing: copies `(hours old, status)`.
+fn dr_copies(list: &'static [(i64, &'static str)]) -> Rule {
+    mock!(backup::Client::list_recovery_points_by_backup_vault).match_requests(|r| r.backup_vault_name() == Some("gc-dr") && r.by_resource_arn().is_none()).then_output(
+        move || {
+            let pts = list
+                .iter()
+                .enumerate()
+                .map(|(i, (h, status))| {
+                    backup::RecoveryPointByBackupVault::builder()
+                        .recovery_point_arn(format!("{DR_VAULT}:copy-{i}"))
+                        .creation_date(aws_smithy_types::DateTime::from_secs((now() - chrono::Duration::hours(*h)).timestamp()))
+                        .status(backup::RecoveryPointStatus::from(*status))
+                        .build()
+                })
+                .collect();
+            backup::ListRecoveryPointsByBackupVaultOutput::builder().set_recovery_points(Some(pts)).build()
+        },
+    )
+}
+
+/// A DR vault with yesterday's copies, as a daily copy rule leaves it.
+fn recent_copies() -> Rule {
+    dr_copies(&[(6, "COMPLETED"), (30, "COMPLETED"), (54, "EXPIRED")])
 }
 
 // ------------------------------------------------------------- C.1.2.5
@@ -574,7 +600,7 @@ async fn weekly_plan_plus_unreadable_plan_is_error_not_ng() {
 #[tokio::test]
 async fn daily_copy_to_existing_dr_vault_is_ok() {
     let vault = vault_exists();
-    let rules = with(vec![vault.clone()], plan(vec![daily(&[DR_VAULT])]));
+    let rules = with(vec![vault.clone(), recent_copies()], plan(vec![daily(&[DR_VAULT])]));
     let c = remote_copy("2", "", &rules).await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", c.summary.en);
     assert_eq!(c.summary.en, "backups copied to vault gc-dr in DR region ap-northeast-3 (1 rule(s))");
@@ -585,35 +611,52 @@ async fn daily_copy_to_existing_dr_vault_is_ok() {
         .expect("recovery points in the DR vault");
     assert_eq!(copied.subject, DR_VAULT);
     assert_eq!(copied.region.as_deref(), Some("ap-northeast-3"));
-    assert!(copied.detail.contains("12 recovery point(s)"), "{}", copied.detail);
+    assert!(copied.detail.contains("3 listed: 2 COMPLETED, 1 EXPIRED") && copied.detail.contains("6.0h old"), "{}", copied.detail);
     assert_eq!(vault.num_calls(), 1);
 }
 
 /// A copy rule to an empty DR vault is a setting without its effect: NG, not OK.
 #[tokio::test]
 async fn copy_rule_to_an_empty_dr_vault_is_ng() {
-    let empty = mock!(backup::Client::describe_backup_vault).match_requests(|r| r.backup_vault_name() == Some("gc-dr")).then_output(|| {
-        backup::DescribeBackupVaultOutput::builder().backup_vault_name("gc-dr").backup_vault_arn(DR_VAULT).number_of_recovery_points(0).build()
-    });
-    let rules = with(vec![empty], plan(vec![daily(&[DR_VAULT])]));
+    let rules = with(vec![vault_exists(), dr_copies(&[])], plan(vec![daily(&[DR_VAULT])]));
     let c = remote_copy("2", "", &rules).await;
     assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
-    assert!(c.summary.en.contains("NumberOfRecoveryPoints=0"), "{}", c.summary.en);
+    assert!(c.summary.en.contains("no usable recovery point has been copied into the DR vault (0 listed)"), "{}", c.summary.en);
+}
+
+/// Copies that stopped a month ago: the vault is not empty, but no copy is as
+/// recent as the daily rule promises.
+#[tokio::test]
+async fn only_stale_copies_in_the_dr_vault_is_ng() {
+    let rules = with(vec![vault_exists(), dr_copies(&[(24 * 30, "COMPLETED"), (24 * 31, "COMPLETED"), (2, "PARTIAL")])], plan(vec![daily(&[DR_VAULT])]));
+    let c = remote_copy("2", "", &rules).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
+    assert!(c.summary.en.contains("copies have stopped: the newest usable copy in the DR vault is 720.0h old"), "{}", c.summary.en);
+}
+
+/// The listing refused: the copy rule alone is not the point's proof.
+#[tokio::test]
+async fn dr_vault_listing_denied_is_not_ok() {
+    let denied = mock!(backup::Client::list_recovery_points_by_backup_vault).then_http_response(|| backup_error(403, "AccessDeniedException", "denied"));
+    let rules = with(vec![vault_exists(), denied], plan(vec![daily(&[DR_VAULT])]));
+    let c = remote_copy("2", "", &rules).await;
+    assert_eq!(c.outcome, Outcome::Error, "{}", c.summary.en);
+    assert!(c.summary.en.contains("backup:ListRecoveryPointsByBackupVault: permission denied"), "{}", c.summary.en);
 }
 
 #[tokio::test]
 async fn daily_copy_via_engine_uses_c125_level_from_catalog() {
     // Through the engine: levels["C.1.2.5"] is the catalog's 4 (daily).
-    let rules = with(vec![vault_exists()], plan(vec![daily(&[DR_VAULT])]));
+    let rules = with(vec![vault_exists(), recent_copies()], plan(vec![daily(&[DR_VAULT])]));
     let r = via_engine("A.3.2.2", "", &rules).await;
     assert_eq!(r.verified_by("backup.remote_copy"), Outcome::Ok, "{}", r.summary_en);
     // A weekly rule copying to the DR vault does not satisfy level 4 ...
-    let rules = with(vec![vault_exists()], plan(vec![weekly(&[DR_VAULT])]));
+    let rules = with(vec![vault_exists(), recent_copies()], plan(vec![weekly(&[DR_VAULT])]));
     let r = via_engine("A.3.2.2", "", &rules).await;
     assert_eq!(r.outcome, Outcome::Ng, "{}", r.summary_en);
     assert!(r.summary_en.contains("no rule running daily (every 24h or more often) copies to a vault in the DR region ap-northeast-3"), "{}", r.summary_en);
     // ... but does when the scenario sets C.1.2.5 to weekly.
-    let rules = with(vec![vault_exists()], plan(vec![weekly(&[DR_VAULT])]));
+    let rules = with(vec![vault_exists(), recent_copies()], plan(vec![weekly(&[DR_VAULT])]));
     let r = via_engine("A.3.2.2", "[levels]\n\"C.1.2.5\" = \"3\"\n", &rules).await;
     assert_eq!(r.verified_by("backup.remote_copy"), Outcome::Ok, "{}", r.summary_en);
 }

@@ -145,13 +145,15 @@ async fn residency_scans_only_the_accounts_partition() {
         }
         out.build()
     });
+    let instances = mock!(aws_sdk_ec2::Client::describe_instances).then_output(|| aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput::builder().build());
     let scenario = Arc::new(gcverify_scenarios::parse("[environment]\nname = \"t\"\n", Path::new("t.toml")).expect("scenario"));
     let item = Catalog::builtin().get("F.1.1.1").cloned().expect("item");
     let level = item.selected_level.clone();
-    let input = Arc::new(ProbeInput::alone(item, level.clone(), Arc::new(Default::default()), scenario, aws(&[regions]), Utc::now(), None));
+    let input = Arc::new(ProbeInput::alone(item, level.clone(), Arc::new(Default::default()), scenario, aws(&[regions, instances.clone()]), Utc::now(), None));
     let c = probes::residency::regions(input).await.conclude(&level);
-    let scanned: Vec<&str> = c.evidence.iter().filter_map(|e| e.region.as_deref()).collect();
-    assert_eq!(c.outcome, Outcome::Ok, "{} {:?}", c.summary.en, c.evidence);
-    assert_eq!(scanned, ["us-east-1"], "only the aws partition outside Japan: {:?}", c.evidence);
-    assert!(c.summary.en.contains("in the 1 region(s)"), "{}", c.summary.en);
+    // Two allowed regions and us-east-1; never cn-* or us-gov-*.
+    assert_eq!(instances.num_calls(), 3, "only the aws partition is scanned: {:?}", c.evidence);
+    // An account with nothing in it holds no data to locate: not OK about nothing.
+    assert_eq!(c.outcome, Outcome::Error, "{} {:?}", c.summary.en, c.evidence);
+    assert!(c.summary.en.contains("no data to locate"), "{}", c.summary.en);
 }

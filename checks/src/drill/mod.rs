@@ -338,7 +338,7 @@ async fn one(ctx: &Ctx<'_>, index: usize, r: &Resource, mut cancel: Cancel) -> D
         Site::Dr => {
             let mut all = Some(Vec::new());
             for v in &ctx.dr_vaults {
-                match (points::in_vault(&backup, region, v, &r.arn, &mut f).await, all.as_mut()) {
+                match (points::in_vault(&backup, region, v, Some(&r.arn), &mut f).await, all.as_mut()) {
                     (Some(list), Some(acc)) => acc.extend(list),
                     _ => all = None,
                 }

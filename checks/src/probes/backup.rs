@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use super::continuity::points;
 use super::cron;
 use super::{Findings, ProbeInput};
 use crate::model::{EvidenceStatus, Msg, Outcome};
 
 /// IAM actions this probe calls (see `permissions`).
-pub const ACTIONS: &[&str] = &["backup:ListBackupPlans", "backup:GetBackupPlan", "backup:DescribeBackupVault"];
+pub const ACTIONS: &[&str] = &["backup:ListBackupPlans", "backup:GetBackupPlan", "backup:DescribeBackupVault", "backup:ListRecoveryPointsByBackupVault"];
 
 /// This module's probes (see `registry`).
 pub const PROBES: &[super::registry::ProbeDef] = &[
@@ -33,12 +34,12 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         name: "backup.remote_copy",
         ja: "遠隔地（DRリージョン）のバックアップ保管庫へのコピー規則とその保管庫",
         en: "Copy rules to a backup vault in the remote (DR) region, and that vault",
-        detail: "A rule as frequent as C.1.2.5 requires copies to a vault in the DR region, and that vault exists.",
+        detail: "A rule as frequent as C.1.2.5 requires copies to a vault in the DR region, and that vault exists (the setting); the DR vault's whole listing (ListRecoveryPointsByBackupVault) holds a usable copy no older than the rule's interval plus its start and completion windows (the effect). An empty vault or only stale copies → NG; a listing that cannot be read → 検証不能 (moto 5.2.5 does not serve it).",
         section: "[backup]",
         actions: ACTIONS,
         emulator: "moto: Backup plans and vaults; recovery points in the DR vault only with mocks",
         claims: &[super::registry::claim("copy-rule", "規則が DR リージョンのボールトへの複製を指定し、そのボールトがある", "A rule copies to a vault in the DR region, and the vault exists", super::registry::Basis::Setting), super::registry::claim("dr-recovery-points", "DR リージョンのボールトに複製された復旧ポイントがある", "Copied recovery points are present in the DR-region vault", super::registry::Basis::Effect)],
-        counterfeits: &[crate::probes::registry::counterfeit("copy_only_within_primary_region_is_ng", crate::probes::registry::Class::Nearest, "a copy action to a vault in the primary region", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("copy_to_missing_dr_vault_is_ng_naming_the_arn", crate::probes::registry::Class::Nearest, "a copy action to a DR vault that does not exist", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("copy_rule_to_an_empty_dr_vault_is_ng", crate::probes::registry::Class::HappyPathOnly, "a copy rule with no copy in the DR vault", crate::model::Outcome::Ng)],
+        counterfeits: &[crate::probes::registry::counterfeit("copy_only_within_primary_region_is_ng", crate::probes::registry::Class::Nearest, "a copy action to a vault in the primary region", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("copy_to_missing_dr_vault_is_ng_naming_the_arn", crate::probes::registry::Class::Nearest, "a copy action to a DR vault that does not exist", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("copy_rule_to_an_empty_dr_vault_is_ng", crate::probes::registry::Class::HappyPathOnly, "a copy rule with no copy in the DR vault", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("only_stale_copies_in_the_dr_vault_is_ng", crate::probes::registry::Class::PartialObservation, "a DR vault holding only copies from before the copies stopped", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("dr_vault_listing_denied_is_not_ok", crate::probes::registry::Class::HappyPathOnly, "copies that cannot be listed, only the rule read", crate::model::Outcome::Error)],
         run: |i| Box::pin(remote_copy(i)),
     },
 ];
@@ -294,15 +295,29 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
             continue;
         };
         match dr_backup.describe_backup_vault().backup_vault_name(vault).send().await {
-            Ok(v) => {
+            Ok(_) => {
                 f.pass(arn, Some(&dr), format!("rule {subject} copies here; vault exists"), "backup:DescribeBackupVault");
-                // The copy rule is a setting; the point asks for copies that exist.
+                // The copy rule is a setting; the point asks for copies that exist, and recent ones:
+                // a vault holding only last year's copies passes a count but not this.
                 f.claim("dr-recovery-points");
-                match v.number_of_recovery_points() {
-                    n if n > 0 => {
-                        f.pass(arn, Some(&dr), format!("the DR vault holds {n} recovery point(s) (NumberOfRecoveryPoints)"), "backup:DescribeBackupVault")
+                let due = rule.gap.as_ref().ok().copied().unwrap_or_else(|| Duration::hours(24)) + rule.window;
+                if let Some(points) = points::in_vault(&dr_backup, &dr, vault, None, &mut f).await {
+                    let hours = |d: Duration| d.num_minutes() as f64 / 60.0;
+                    match points::newest(&points) {
+                        Some(p) if input.now - p.created <= due => f.pass(
+                            arn,
+                            Some(&dr),
+                            format!("the DR vault holds recovery points ({}); the newest usable copy is {:.1}h old, within the rule's interval and windows ({:.0}h)", points::census(&points), hours(input.now - p.created), hours(due)),
+                            "backup:ListRecoveryPointsByBackupVault",
+                        ),
+                        Some(p) => f.fail(
+                            arn,
+                            Some(&dr),
+                            format!("copies have stopped: the newest usable copy in the DR vault is {:.1}h old, more than the rule's interval and windows ({:.0}h) ({})", hours(input.now - p.created), hours(due), points::census(&points)),
+                            "backup:ListRecoveryPointsByBackupVault",
+                        ),
+                        None => f.fail(arn, Some(&dr), format!("no usable recovery point has been copied into the DR vault ({})", points::census(&points)), "backup:ListRecoveryPointsByBackupVault"),
                     }
-                    _ => f.fail(arn, Some(&dr), "no recovery point has been copied into the DR vault (NumberOfRecoveryPoints=0)", "backup:DescribeBackupVault"),
                 }
                 f.claim("copy-rule");
                 ok_vaults.push(vault.to_string());

@@ -38,7 +38,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         actions: ACTIONS,
         emulator: "moto: EC2, RDS, S3 across regions",
         claims: &[super::registry::claim("data-in-japan", "データが国内リージョンのみにある", "Data is held only in Japanese regions", super::registry::Basis::Setting)],
-        counterfeits: &[crate::probes::registry::counterfeit("resources_outside_japan_are_named_per_service", crate::probes::registry::Class::PartialObservation, "a resource in a region outside Japan that a one-region scan misses", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("noncompliant_seed_names_every_planted_violation", crate::probes::registry::Class::UnlistedData, "an S3 bucket located outside Japan", crate::model::Outcome::Ng)],
+        counterfeits: &[crate::probes::registry::counterfeit("resources_outside_japan_are_named_per_service", crate::probes::registry::Class::PartialObservation, "a resource in a region outside Japan that a one-region scan misses", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("noncompliant_seed_names_every_planted_violation", crate::probes::registry::Class::UnlistedData, "an S3 bucket located outside Japan", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("residency_scans_only_the_accounts_partition", crate::probes::registry::Class::HappyPathOnly, "an account (or a wrong profile) holding nothing: nothing outside Japan, nothing inside either", crate::model::Outcome::Error)],
         run: |i| Box::pin(regions(i)),
     },
 ];
@@ -63,21 +63,24 @@ pub async fn regions(input: Arc<ProbeInput>) -> Findings {
     let Some(enabled) = enabled_regions(&input.aws, &primary, &mut f).await else { return f };
     // An endpoint may list regions of other partitions (cn-*, us-gov-*): the
     // account's credentials cannot reach them, so scanning them only yields errors.
-    let outside: Vec<String> = same_partition(&enabled, &primary).into_iter().filter(|r| !allowed.contains(r)).collect();
+    let partition = same_partition(&enabled, &primary);
+    let outside: Vec<String> = partition.iter().filter(|r| !allowed.contains(r)).cloned().collect();
+    // The allowed regions are scanned too: "nothing outside Japan" proves
+    // nothing unless the system's data was seen inside it (no OK about nothing).
+    let scanned: Vec<String> = partition.iter().filter(|r| allowed.contains(r)).cloned().chain(outside.iter().cloned()).collect();
     let inv = input.inventory.clone();
-    let obs = scan_all(outside.clone(), cfg.concurrency, move |region| {
+    let obs = scan_all(scanned, cfg.concurrency, move |region| {
         let inv = inv.clone();
         async move { scan_region(&inv, &region).await }
     })
     .await;
-    let mut clean = 0;
+    let (mut clean, mut held_in_japan) = (Vec::new(), 0usize);
     for o in obs {
         match o {
+            Obs::Found { region, .. } if allowed.contains(&region) => held_in_japan += 1,
             Obs::Found { kind, id, region, call } => f.fail(&id, Some(&region), format!("{kind} outside the allowed regions ({})", allowed.join(", ")), call),
-            Obs::Clean { region, counted } => {
-                clean += 1;
-                f.pass(&format!("region:{region}"), Some(&region), format!("nothing found: {counted}"), "residency-scan");
-            }
+            Obs::Clean { region, .. } if allowed.contains(&region) => {}
+            Obs::Clean { region, counted } => clean.push((region, counted)),
             Obs::Failed { region, reason, call } => f.error(call, Some(&region), reason, call),
         }
     }
@@ -98,13 +101,26 @@ pub async fn regions(input: Arc<ProbeInput>) -> Findings {
             f.fail(bucket, Some(&region), format!("S3 bucket located outside the allowed regions ({})", allowed.join(", ")), "s3:GetBucketLocation");
         }
     }
+    if held_in_japan + in_japan == 0 {
+        f.error(
+            "residency",
+            None,
+            "国内リージョンにも本システムの資源（計算・保存・DB・バックアップ・S3）が見つからず、所在を確認するデータがない（アカウントやタグの誤り？） / no compute, storage, database, backup resource or S3 bucket of the system was found in the allowed regions either: no data to locate (wrong account or tags?)",
+            "residency-scan",
+        );
+        return f;
+    }
+    let clean_n = clean.len();
+    for (region, counted) in clean {
+        f.pass(&format!("region:{region}"), Some(&region), format!("nothing found: {counted}"), "residency-scan");
+    }
     f.ok_summary(Msg::new(
         format!(
-            "許可リージョン（{}）以外の{clean}リージョンに計算・保存・DB・バックアップ資源なし、S3バケット{in_japan}件すべて許可リージョン",
+            "許可リージョン（{}）以外の{clean_n}リージョンに計算・保存・DB・バックアップ資源なし（国内に{held_in_japan}件）、S3バケット{in_japan}件すべて許可リージョン",
             allowed.join(", ")
         ),
         format!(
-            "no compute, storage, database or backup resource in the {clean} region(s) outside {}; all {in_japan} S3 bucket(s) in allowed regions",
+            "no compute, storage, database or backup resource in the {clean_n} region(s) outside {} ({held_in_japan} found inside); all {in_japan} S3 bucket(s) in allowed regions",
             allowed.join(", ")
         ),
     ));

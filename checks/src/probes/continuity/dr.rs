@@ -64,7 +64,7 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
                 let mut copies = Vec::new();
                 let mut failed = false;
                 for v in &vaults {
-                    match points::in_vault(&client, &dr, v, &r.arn, &mut f).await {
+                    match points::in_vault(&client, &dr, v, Some(&r.arn), &mut f).await {
                         Some(list) => copies.extend(list),
                         None => failed = true,
                     }

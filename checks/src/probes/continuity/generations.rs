@@ -46,7 +46,7 @@ pub async fn generations(input: Arc<ProbeInput>) -> Findings {
         }
         let mut copies = Vec::new();
         for v in &vaults {
-            match points::in_vault(&away, &dr, v, &r.arn, &mut f).await {
+            match points::in_vault(&away, &dr, v, Some(&r.arn), &mut f).await {
                 Some(list) => copies.extend(list),
                 None => return f,
             }

@@ -71,11 +71,11 @@ pub async fn by_resource(backup: &aws_sdk_backup::Client, region: &str, arn: &st
     Some(out)
 }
 
-/// Points of one resource in one vault; `None` after a recorded failure.
-pub async fn in_vault(backup: &aws_sdk_backup::Client, region: &str, vault: &str, arn: &str, f: &mut Findings) -> Option<Vec<Point>> {
+/// Points in one vault (of one resource, or all of them); `None` after a recorded failure.
+pub async fn in_vault(backup: &aws_sdk_backup::Client, region: &str, vault: &str, arn: Option<&str>, f: &mut Findings) -> Option<Vec<Point>> {
     const CALL: &str = "backup:ListRecoveryPointsByBackupVault";
     let mut out = Vec::new();
-    let mut pages = backup.list_recovery_points_by_backup_vault().backup_vault_name(vault).by_resource_arn(arn).into_paginator().send();
+    let mut pages = backup.list_recovery_points_by_backup_vault().backup_vault_name(vault).set_by_resource_arn(arn.map(str::to_string)).into_paginator().send();
     while let Some(page) = pages.next().await {
         match page {
             Ok(p) => out.extend(p.recovery_points().iter().filter_map(|r| {
