@@ -118,15 +118,13 @@ async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&To
             r.record(f, "");
             return Ok(());
         }
-        Step::Challenge { page, form, single_step } => {
+        Step::Challenge { at, form, single_step } => {
             f.pass(
                 PASSWORD_ONLY,
                 None,
                 format!(
                     "パスワードだけではログインできず、二要素目（{}）を求められた（{}） / the password alone was refused; the second factor `{}` was asked for",
-                    login.otp_field,
-                    place(&page.url),
-                    login.otp_field
+                    login.otp_field, at, login.otp_field
                 ),
                 SOURCE,
             );
@@ -277,10 +275,10 @@ async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&To
 /// What a session shows after the password alone.
 enum Step {
     Reached(Reached),
-    /// The second-factor form, as the answer to the password showed it.
+    /// The second-factor form, as the answer to the password (at `at`) showed it.
     Challenge {
-        page: Page,
-        form: Form,
+        at: String,
+        form: Box<Form>,
         single_step: bool,
     },
 }
@@ -349,7 +347,7 @@ async fn password_step(b: &Browser<'_>, url: &Url, password: &Secret) -> Result<
             return Err(format!("二要素目の画面（{}）に challenge_marker がない / the second-factor page does not show challenge_marker", place(&after.url)));
         }
     }
-    Ok(Step::Challenge { page: after, form: challenge, single_step })
+    Ok(Step::Challenge { at: place(&after.url), form: Box::new(challenge), single_step })
 }
 
 /// What the second-factor form is sent with: the code, and the credentials
