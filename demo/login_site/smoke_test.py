@@ -275,6 +275,33 @@ def password_only_mode(env, tmp):
     check(PASSWORD not in out and SECRET_B32 not in out, "runserver output shows neither password nor secret")
 
 
+def counterfeit_modes(env, tmp):
+    """The noncompliant variants the login check must not call OK."""
+    for mode in ("any-code", "portal-after-password", "replay"):
+        server = Server(dict(env, GCVERIFY_LOGIN_SITE_MODE=mode), tmp, mode)
+        try:
+            print(f"-- {mode} mode, server up in {server.startup_seconds:.1f} s at {server.base}")
+            c = Client(server.base)
+            status, headers, _ = login_step1(c)
+            check(status == 302 and location(headers) == "/login/otp/", f"({mode}) correct password -> 302 /login/otp/")
+            status, headers, _ = c.get("/portal/")
+            opens = status == 200
+            check(opens == (mode == "portal-after-password"), f"({mode}) GET /portal/ after the password alone opens: {opens}")
+            if mode == "any-code":
+                status, headers, _ = c.post_form("/login/otp/", {"otp_token": wrong_code(SECRET_B32)})
+                check(status == 302 and location(headers) == "/portal/", "(any-code) a wrong code -> 302 /portal/")
+            if mode == "replay":
+                code = totp(SECRET_B32)
+                status, headers, _ = c.post_form("/login/otp/", {"otp_token": code})
+                check(status == 302 and location(headers) == "/portal/", "(replay) valid TOTP code -> 302 /portal/")
+                again = Client(server.base)
+                login_step1(again)
+                status, headers, _ = again.post_form("/login/otp/", {"otp_token": code})
+                check(status == 302 and location(headers) == "/portal/", "(replay) the same code logs in again")
+        finally:
+            server.stop()
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="gcverify-login-site-") as tmp:
         env = dict(os.environ)
@@ -309,6 +336,7 @@ def main():
         try:
             totp_mode(env, tmp)
             password_only_mode(env, tmp)
+            counterfeit_modes(env, tmp)
         except AssertionError as err:
             check(False, str(err))
     print(f"smoke: {RESULTS['passed']} passed, {RESULTS['failed']} failed")

@@ -24,6 +24,12 @@ pub enum Mode {
     Totp,
     /// The password alone logs in (the deliberately noncompliant site).
     PasswordOnly,
+    /// The second step takes any six digits.
+    AnyCode,
+    /// The second step works, but the portal opens after the password alone.
+    PortalAfterPassword,
+    /// Codes are not marked used: one code logs in twice within its time step.
+    Replay,
 }
 
 impl Mode {
@@ -31,6 +37,9 @@ impl Mode {
         match self {
             Mode::Totp => "totp",
             Mode::PasswordOnly => "password-only",
+            Mode::AnyCode => "any-code",
+            Mode::PortalAfterPassword => "portal-after-password",
+            Mode::Replay => "replay",
         }
     }
 }

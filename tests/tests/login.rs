@@ -1,7 +1,11 @@
 //! E.5.1.1 ① staff two-factor login, against the real Django + django-otp site
-//! of `demo/login_site` (two-step ID/password then TOTP; or password-only, the
-//! noncompliant variant). The password alone reaching the portal is NG; the
-//! TOTP step completing the login is OK; without the account's TOTP secret the
+//! of `demo/login_site` (two-step ID/password then TOTP; or one of the
+//! noncompliant variants: password-only, any-code, portal-after-password,
+//! replay). The password alone reaching the portal is NG; the TOTP step
+//! completing the login while the URL after the password alone, a replayed
+//! code and a wrong code are refused is OK; a wrong code logging in or the
+//! portal opening after the password alone is NG; a code logging in twice is
+//! 要確認 (RFC 6238 §5.2); without the account's TOTP secret the
 //! second factor is 要確認; wrong credentials, a bad marker, an unreachable
 //! site are ERROR. No password, secret or code appears in what the check keeps.
 
@@ -57,8 +61,77 @@ async fn two_step_login_with_the_totp_secret_is_ok() {
     let c = judge("http://127.0.0.1:9", &section(&site, &extra)).await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", shown(&c));
     let s = statuses(&c);
-    assert!(s.contains(&("password-only".into(), EvidenceStatus::Pass)) && s.contains(&("second-factor".into(), EvidenceStatus::Pass)), "{s:?}");
+    for (subject, status) in [("password-only", EvidenceStatus::Pass), ("second-factor", EvidenceStatus::Pass)] {
+        assert!(s.contains(&(subject.into(), status)), "{subject}: {s:?}");
+    }
+    // The second factor was also shown to refuse: the URL after the password alone, the code again, a wrong code.
+    for subject in ["logged-in-url", "replay", "wrong-code"] {
+        assert!(s.contains(&(subject.into(), EvidenceStatus::Pass)), "{subject}: {s:?}");
+    }
     assert!(c.evidence.iter().any(|e| e.detail.contains("127.0.0.1/login/otp/")), "the challenge page is named: {:?}", c.evidence);
+    assert_nothing_secret(&c);
+}
+
+#[tokio::test]
+async fn a_code_form_accepting_any_six_digits_is_ng() {
+    let site = site(Mode::AnyCode, Some(STAFF_TOTP_SECRET)).await;
+    std::env::set_var("GCVERIFY_T6_PW", PASSWORD);
+    std::env::set_var("GCVERIFY_T6_TOTP", STAFF_TOTP_SECRET);
+    let c = judge("http://127.0.0.1:9", &section(&site, "password_env = \"GCVERIFY_T6_PW\"\ntotp_secret_env = \"GCVERIFY_T6_TOTP\"")).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", shown(&c));
+    assert!(c.summary.ja.contains("誤った認証コードでログイン後の画面") && c.summary.ja.contains("127.0.0.1/portal/"), "{}", c.summary.ja);
+    let s = statuses(&c);
+    // The happy path alone would have said OK: the password alone was refused and the right code logged in.
+    for (subject, status) in [("password-only", EvidenceStatus::Pass), ("second-factor", EvidenceStatus::Pass), ("wrong-code", EvidenceStatus::Fail)] {
+        assert!(s.contains(&(subject.into(), status)), "{subject}: {s:?}");
+    }
+    assert_eq!(s.iter().filter(|(subject, _)| subject == "wrong-code").count(), 1, "one wrong code per run: {s:?}");
+    assert_nothing_secret(&c);
+}
+
+#[tokio::test]
+async fn the_portal_opening_after_the_password_alone_is_ng() {
+    let site = site(Mode::PortalAfterPassword, Some(STAFF_TOTP_SECRET)).await;
+    std::env::set_var("GCVERIFY_T7_PW", PASSWORD);
+    std::env::set_var("GCVERIFY_T7_TOTP", STAFF_TOTP_SECRET);
+    let credentials = "password_env = \"GCVERIFY_T7_PW\"\ntotp_secret_env = \"GCVERIFY_T7_TOTP\"";
+    // Without logged_in_url: the page the login reached, opened in a second session after the password alone.
+    let c = judge("http://127.0.0.1:9", &section(&site, credentials)).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", shown(&c));
+    assert!(c.summary.ja.contains("ログイン後のURL（127.0.0.1/portal/）が直接開いた"), "{}", c.summary.ja);
+    let s = statuses(&c);
+    for (subject, status) in [("password-only", EvidenceStatus::Pass), ("second-factor", EvidenceStatus::Pass), ("logged-in-url", EvidenceStatus::Fail)] {
+        assert!(s.contains(&(subject.into(), status)), "{subject}: {s:?}");
+    }
+    assert_nothing_secret(&c);
+
+    // With logged_in_url: opened right after the password alone, before any code.
+    let c = judge("http://127.0.0.1:9", &section(&site, &format!("{credentials}\nlogged_in_url = \"{}\"", site.url("/portal/")))).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", shown(&c));
+    assert!(c.summary.ja.contains("ログイン後のURL（127.0.0.1/portal/）が直接開いた"), "{}", c.summary.ja);
+    assert!(!statuses(&c).iter().any(|(subject, _)| subject == "second-factor"), "no code was sent: {:?}", statuses(&c));
+    assert_nothing_secret(&c);
+}
+
+#[tokio::test]
+async fn a_code_accepted_twice_is_pending_citing_rfc_6238() {
+    let site = site(Mode::Replay, Some(STAFF_TOTP_SECRET)).await;
+    std::env::set_var("GCVERIFY_T8_PW", PASSWORD);
+    std::env::set_var("GCVERIFY_T8_TOTP", STAFF_TOTP_SECRET);
+    let c = judge("http://127.0.0.1:9", &section(&site, "password_env = \"GCVERIFY_T8_PW\"\ntotp_secret_env = \"GCVERIFY_T8_TOTP\"")).await;
+    // Not NG (the login works and refuses a wrong code), not silently OK.
+    assert_eq!(c.outcome, Outcome::Pending, "{}", shown(&c));
+    assert!(c.summary.ja.contains("同じTOTPコードで2回ログインできた") && c.summary.ja.contains("RFC 6238 §5.2"), "{}", c.summary.ja);
+    assert!(c.summary.en.contains("RFC 6238 §5.2"), "{}", c.summary.en);
+    let s = statuses(&c);
+    for (subject, status) in [
+        ("second-factor", EvidenceStatus::Pass),
+        ("replay", EvidenceStatus::Info),
+        ("wrong-code", EvidenceStatus::Pass),
+        ("logged-in-url", EvidenceStatus::Pass),
+    ] {
+        assert!(s.contains(&(subject.into(), status)), "{subject}: {s:?}");
+    }
     assert_nothing_secret(&c);
 }
 

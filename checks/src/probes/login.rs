@@ -2,7 +2,10 @@
 //! as a browser would do it. The login form is read from the page (hidden
 //! fields such as CSRF tokens included, cookies kept), submitted with the
 //! password alone — which must not reach the logged-in page — and, when the
-//! account's TOTP secret is given, completed with an RFC 6238 code.
+//! account's TOTP secret is given, completed with an RFC 6238 code. The
+//! second factor is then made to refuse, in fresh sessions: the logged-in URL
+//! after the password alone, the same code again (RFC 6238 §5.2), and one
+//! wrong code — never more, so the test account is not locked.
 //!
 //! Nothing of a page's content, the password, the secret or a code reaches
 //! evidence or logs: only hosts and paths, status codes and what was decided.
@@ -24,20 +27,39 @@ use gcverify_availability::check::describe;
 /// This module's probes (see `registry`).
 pub const PROBES: &[super::registry::ProbeDef] = &[super::registry::ProbeDef {
     name: "login.staff_2fa",
-    ja: "テスト用職員アカウントでログインし、パスワードだけではログイン後の画面に到達せず、TOTPで二要素目を完了できることを確認",
-    en: "Logs in with a test staff account: the password alone must not reach the logged-in page, and a TOTP code completes the second factor",
-    detail: "Reads the login form at `[login] url` (hidden fields and cookies kept, as a browser does) and submits it with the password alone. Reaching the page that shows `logged_in_marker` (or opening `logged_in_url`) → NG. The answer must be a form with `otp_field` (and `challenge_marker`, if set); otherwise → ERROR (wrong test credentials?). With `totp_secret_env` (or `totp_secret` in the `secret_arn` secret) the second-factor form is submitted with an RFC 6238 code and must reach the logged-in page, else NG; without a secret the second factor is 要確認. A marker already on the login page, an unreachable site, a missing credential → ERROR. No page content, password, secret or code is kept.",
+    ja: "テスト用職員アカウントでログインし、パスワードだけではログイン後の画面に到達せず（そのURLも開かず）、TOTPで二要素目を完了でき、誤ったコードと同じコードの再利用が拒否されることを確認",
+    en: "Logs in with a test staff account: the password alone must neither reach nor open the logged-in page, a TOTP code completes the second factor, and a wrong code and a replayed code are refused",
+    detail: "Reads the login form at `[login] url` (hidden fields and cookies kept, as a browser does) and submits it with the password alone. Reaching the page that shows `logged_in_marker` (or opening `logged_in_url`) → NG. The answer must be a form with `otp_field` (and `challenge_marker`, if set); otherwise → ERROR (wrong test credentials?). With `totp_secret_env` (or `totp_secret` in the `secret_arn` secret) the second-factor form is submitted with an RFC 6238 code and must reach the logged-in page, else NG; without a secret the second factor is 要確認. Then the second factor is made to refuse, each in a fresh login session: after the password alone, the logged-in URL (`logged_in_url`, else the page the login reached) opened directly → NG if it opens; the code that has just logged in, submitted again within its time step → 要確認 if it logs in (RFC 6238 §5.2), refused is OK; one deliberately wrong code (the right code's digits shifted, valid for none of the two time steps either side) → NG if it logs in. Never more than one wrong code per run, after the run's one successful login, so the test account is not locked. A marker already on the login page, an unreachable site, a missing credential → ERROR. No page content, password, secret or code is kept.",
     section: "[login]",
     actions: secret::ACTIONS,
-    emulator: "a real Django + django-otp login site (demo/login_site) started by the tests, in two-step and password-only modes",
-    claims: &[super::registry::claim("two-factor-login", "パスワードだけではログインできず、TOTP で完了する（実際のログイン）", "A real login is refused with the password alone and completes with TOTP", super::registry::Basis::Effect)],
-    counterfeits: &[crate::probes::registry::counterfeit("the_password_alone_reaching_the_portal_is_ng", crate::probes::registry::Class::HappyPathOnly, "a login that completes with the password alone", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("a_wrong_totp_secret_does_not_log_in_and_is_ng", crate::probes::registry::Class::Nearest, "a second factor that does not complete with the right device", crate::model::Outcome::Ng)],
+    emulator: "a real Django + django-otp login site (demo/login_site) started by the tests, in its compliant two-step mode and the noncompliant password-only, any-code, portal-after-password and replay modes",
+    claims: &[super::registry::claim("two-factor-login", "パスワードだけではログインできず、TOTP で完了し、誤ったコードを拒否する（実際のログイン）", "A real login is refused with the password alone, completes with TOTP and refuses a wrong code", super::registry::Basis::Effect)],
+    counterfeits: &[
+        crate::probes::registry::counterfeit("the_password_alone_reaching_the_portal_is_ng", crate::probes::registry::Class::HappyPathOnly, "a login that completes with the password alone", crate::model::Outcome::Ng),
+        crate::probes::registry::counterfeit("a_wrong_totp_secret_does_not_log_in_and_is_ng", crate::probes::registry::Class::Nearest, "a second factor that does not complete with the right device", crate::model::Outcome::Ng),
+        crate::probes::registry::counterfeit("a_code_form_accepting_any_six_digits_is_ng", crate::probes::registry::Class::HappyPathOnly, "a second-factor form that accepts any six digits", crate::model::Outcome::Ng),
+        crate::probes::registry::counterfeit(
+            "the_portal_opening_after_the_password_alone_is_ng",
+            crate::probes::registry::Class::HappyPathOnly,
+            "a second factor asked for, but the logged-in page opens directly after the password alone",
+            crate::model::Outcome::Ng,
+        ),
+        crate::probes::registry::counterfeit(
+            "a_code_accepted_twice_is_pending_citing_rfc_6238",
+            crate::probes::registry::Class::Nearest,
+            "a TOTP code that logs in twice within its time step (RFC 6238 §5.2)",
+            crate::model::Outcome::Pending,
+        ),
+    ],
     run: |i| Box::pin(staff_2fa(i)),
 }];
 
 const SOURCE: &str = "login";
 const PASSWORD_ONLY: &str = "password-only";
 const SECOND_FACTOR: &str = "second-factor";
+const LOGGED_IN_URL: &str = "logged-in-url";
+const REPLAY: &str = "replay";
+const WRONG_CODE: &str = "wrong-code";
 
 pub async fn staff_2fa(input: Arc<ProbeInput>) -> Findings {
     let Some(login) = input.scenario.login.as_ref() else {
@@ -58,27 +80,232 @@ pub async fn staff_2fa(input: Arc<ProbeInput>) -> Findings {
         Ok(t) => t,
         Err(why) => return Findings::cannot(&why, &why),
     };
-    let client = match client(login) {
-        Ok(c) => c,
+    // The first session's client; a failure to build one is the scenario's (ca_file), not the site's.
+    let first = match Browser::new(login) {
+        Ok(b) => b,
         Err(why) => return Findings::cannot(&why, &why),
     };
     let mut f = Findings::new();
-    let browser = Browser { client, login, timeout: Duration::from_secs(login.timeout_secs.max(1)) };
     if url.scheme() == "http" {
         f.info("login page", None, format!("{} は TLS なし（http） / served without TLS", place(&url)), SOURCE);
     }
-    if let Err(why) = flow(&browser, &url, &password, totp.as_ref(), &mut f).await {
+    if let Err(why) = flow(first, &url, &password, totp.as_ref(), &mut f).await {
         f.error("login", None, why, SOURCE);
     }
     f.ok_summary(Msg::new(
-        "パスワードだけではログイン後の画面に到達せず、TOTPによる二要素目でログインできた（顧客側の二要素認証）",
-        "the password alone did not reach the logged-in page, and the TOTP second factor logged in (staff two-factor login)",
+        "パスワードだけではログイン後の画面に到達せず（ログイン後のURLも開かず）、TOTPによる二要素目でログインでき、誤ったコードと同じコードの再利用は拒否された（顧客側の二要素認証）",
+        "the password alone neither reached nor opened the logged-in page, the TOTP second factor logged in, and a wrong code and the same code used again were refused (staff two-factor login)",
     ));
     f
 }
 
-/// The steps; `Err` is a reason the login could not be tried to its end.
-async fn flow(b: &Browser<'_>, url: &Url, password: &Secret, totp: Option<&Totp>, f: &mut Findings) -> Result<(), String> {
+/// The steps, each in its own login session (a browser's cookies):
+/// 1. the password alone must not reach the logged-in page;
+/// 2. the right code must log in — the page reached is the logged-in URL;
+/// 3. a second session after the password alone: that URL must not open, and
+///    the code of step 2 used again must be refused (RFC 6238 §5.2);
+/// 4. a third session: one wrong code, never more, must be refused.
+///
+/// The wrong code comes last, after the one successful login of the run,
+/// so a lockout counting consecutive failures sees at most this run's
+/// refused replay and wrong code. `Err` is a reason the login could not be
+/// tried to its end.
+async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&Totp>, f: &mut Findings) -> Result<(), String> {
+    let login = first.login;
+    // Step 1: the password alone.
+    let (challenge, single_step) = match password_step(&first, url, password).await? {
+        Step::Reached(r) => {
+            r.record(f, "");
+            return Ok(());
+        }
+        Step::Challenge { at, form, single_step } => {
+            f.pass(
+                PASSWORD_ONLY,
+                None,
+                format!(
+                    "パスワードだけではログインできず、二要素目（{}）を求められた（{}） / the password alone was refused; the second factor `{}` was asked for",
+                    login.otp_field, at, login.otp_field
+                ),
+                SOURCE,
+            );
+            (form, single_step)
+        }
+    };
+
+    // Step 2: the right code.
+    let Some(totp) = totp else {
+        f.unverified(Msg::new(
+            "二要素目の完了は未確認（テスト用アカウントのTOTPシークレット totp_secret_env がない）: 認証機器でのログインを手で確認する",
+            "completing the second factor was not tried (no TOTP secret of the test account, totp_secret_env): log in with the authentication device by hand",
+        ));
+        return Ok(());
+    };
+    let (code, code_step) = fresh_code(totp, login.totp_step_secs).await?;
+    let done = first.submit(&challenge, &code_values(login, &challenge, single_step, &code, password)).await?;
+    let Some(home) = first.logged_in(&done).await? else {
+        f.fail(
+            SECOND_FACTOR,
+            None,
+            format!(
+                "正しいTOTPコードでもログイン後の画面に到達しなかった（HTTP {}、{}）: シークレット・時刻同期・二要素認証の設定を確認 / the correct TOTP code did not log in (HTTP {})",
+                done.status,
+                place(&done.url),
+                done.status
+            ),
+            SOURCE,
+        );
+        return Ok(());
+    };
+    f.pass(
+        SECOND_FACTOR,
+        None,
+        format!("TOTPコード（RFC 6238）で二要素目を完了し、ログイン後の画面（{}）に到達 / the TOTP code completed the login ({})", place(&home), place(&home)),
+        SOURCE,
+    );
+
+    // Step 3: a second session, the password alone.
+    let second = Browser::new(login)?;
+    let (challenge, single_step) = match password_step(&second, url, password).await? {
+        Step::Reached(r) => {
+            r.record(f, "（2つ目のセッション） / (second session)");
+            return Ok(());
+        }
+        Step::Challenge { form, single_step, .. } => (form, single_step),
+    };
+    // The page the login reached, opened directly: a session that passed the
+    // password may be one the portal already accepts.
+    let page = second.get(&home).await?;
+    if second.shows_logged_in(&page) {
+        f.fail(
+            LOGGED_IN_URL,
+            None,
+            format!(
+                "パスワードだけのセッションでログイン後のURL（{}）が直接開いた: 二要素目を経ずに入れる / the logged-in URL ({}) opened directly in a session that gave the password alone",
+                place(&home),
+                place(&home)
+            ),
+            SOURCE,
+        );
+    } else {
+        f.pass(
+            LOGGED_IN_URL,
+            None,
+            format!(
+                "パスワードだけのセッションではログイン後のURL（{}）は開かなかった（HTTP {}、{}） / the logged-in URL ({}) did not open after the password alone (HTTP {})",
+                place(&home),
+                page.status,
+                place(&page.url),
+                place(&home),
+                page.status
+            ),
+            SOURCE,
+        );
+    }
+    // The code that has just logged in, once more.
+    let replayed = second.submit(&challenge, &code_values(login, &challenge, single_step, &code, password)).await?;
+    let same_step = unix_now()? / login.totp_step_secs.max(1) == code_step;
+    if second.logged_in(&replayed).await?.is_some() {
+        f.info(
+            REPLAY,
+            None,
+            "ログインに使ったTOTPコードが2つ目のセッションでも受理された / the TOTP code that had logged in was accepted again in a second session",
+            SOURCE,
+        );
+        f.unverified(Msg::new(
+            "同じTOTPコードで2回ログインできた（RFC 6238 §5.2: 検証に成功したコードを再び受理してはならない）: コードの再利用防止をサイトの設定で確認する",
+            "the same TOTP code logged in twice (RFC 6238 §5.2: a verifier must not accept a code again after a successful validation): check the site's replay protection",
+        ));
+    } else if same_step {
+        f.pass(
+            REPLAY,
+            None,
+            "ログインに使ったTOTPコードは同じ時間ステップ内でも2つ目のセッションで拒否された（RFC 6238 §5.2） / the TOTP code that had logged in was refused in a second session within its time step (RFC 6238 §5.2)",
+            SOURCE,
+        );
+    } else {
+        f.info(
+            REPLAY,
+            None,
+            "再利用したTOTPコードは拒否されたが、時間ステップが変わった後だった / the replayed TOTP code was refused, but after its time step had passed",
+            SOURCE,
+        );
+        f.unverified(Msg::new(
+            "同じTOTPコードの再利用（RFC 6238 §5.2）は時間ステップ内に試せなかった: 再実行するか手で確認する",
+            "a replay of the same TOTP code (RFC 6238 §5.2) could not be tried within its time step: run again or check by hand",
+        ));
+    }
+
+    // Step 4: a third session, one wrong code.
+    let third = Browser::new(login)?;
+    let (challenge, single_step) = match password_step(&third, url, password).await? {
+        Step::Reached(r) => {
+            r.record(f, "（3つ目のセッション） / (third session)");
+            return Ok(());
+        }
+        Step::Challenge { form, single_step, .. } => (form, single_step),
+    };
+    let wrong = wrong_code(totp, &code, login.totp_step_secs)?;
+    let answer = third.submit(&challenge, &code_values(login, &challenge, single_step, &wrong, password)).await?;
+    match third.logged_in(&answer).await? {
+        Some(at) => f.fail(
+            WRONG_CODE,
+            None,
+            format!(
+                "誤った認証コードでログイン後の画面（{}）に到達した: 二要素目がコードを検証していない / a wrong code reached the logged-in page ({}): the second factor does not check the code",
+                place(&at),
+                place(&at)
+            ),
+            SOURCE,
+        ),
+        None => f.pass(
+            WRONG_CODE,
+            None,
+            format!(
+                "誤った認証コード（前後の時間ステップでも無効なもの、1回のみ）は拒否された（HTTP {}、{}） / a wrong code (invalid for the adjacent time steps too, tried once) was refused (HTTP {})",
+                answer.status,
+                place(&answer.url),
+                answer.status
+            ),
+            SOURCE,
+        ),
+    }
+    Ok(())
+}
+
+/// What a session shows after the password alone.
+enum Step {
+    Reached(Reached),
+    /// The second-factor form, as the answer to the password (at `at`) showed it.
+    Challenge {
+        at: String,
+        form: Box<Form>,
+        single_step: bool,
+    },
+}
+
+/// The logged-in page reached with the password alone.
+struct Reached {
+    at: String,
+    /// Opened as `logged_in_url` rather than shown as the answer to the form.
+    direct: bool,
+}
+
+impl Reached {
+    fn record(&self, f: &mut Findings, session: &str) {
+        let at = &self.at;
+        let detail = if self.direct {
+            format!("パスワードだけの段階でログイン後のURL（{at}）が直接開いた{session}: 二要素目を経ずに入れる / the logged-in URL ({at}) opened directly after the password alone")
+        } else {
+            format!(
+                "パスワードだけでログイン後の画面（{at}）に到達した{session}: 二要素目が求められない / the password alone reached the logged-in page ({at})"
+            )
+        };
+        f.fail(if self.direct { LOGGED_IN_URL } else { PASSWORD_ONLY }, None, detail, SOURCE);
+    }
+}
+
+/// A fresh session: the login page read, the form submitted with the password alone.
+async fn password_step(b: &Browser<'_>, url: &Url, password: &Secret) -> Result<Step, String> {
     let login = b.login;
     let page = b.get(url).await?;
     if !page.success() {
@@ -98,18 +325,12 @@ async fn flow(b: &Browser<'_>, url: &Url, password: &Secret, totp: Option<&Totp>
     }
     // One form with both the password and the code: the password alone is the same form without the code.
     let single_step = form.has(&login.otp_field);
-
-    // Step 1: the password alone.
     let after = b.submit(&form, &[(&login.username_field, &login.username), (&login.password_field, password.expose())]).await?;
-    let reached = if after.shows(&login.logged_in_marker) { Some(place(&after.url)) } else { b.protected_page_opens().await? };
-    if let Some(at) = reached {
-        f.fail(
-            PASSWORD_ONLY,
-            None,
-            format!("パスワードだけでログイン後の画面（{at}）に到達した: 二要素目が求められない / the password alone reached the logged-in page ({at})"),
-            SOURCE,
-        );
-        return Ok(());
+    if after.shows(&login.logged_in_marker) {
+        return Ok(Step::Reached(Reached { at: place(&after.url), direct: false }));
+    }
+    if let Some(at) = b.protected_page_opens().await? {
+        return Ok(Step::Reached(Reached { at, direct: true }));
     }
     let challenge = after.form_with(&login.otp_field)?.ok_or_else(|| {
         format!(
@@ -126,55 +347,49 @@ async fn flow(b: &Browser<'_>, url: &Url, password: &Secret, totp: Option<&Totp>
             return Err(format!("二要素目の画面（{}）に challenge_marker がない / the second-factor page does not show challenge_marker", place(&after.url)));
         }
     }
-    f.pass(
-        PASSWORD_ONLY,
-        None,
-        format!(
-            "パスワードだけではログインできず、二要素目（{}）を求められた（{}） / the password alone was refused; the second factor `{}` was asked for",
-            login.otp_field,
-            place(&after.url),
-            login.otp_field
-        ),
-        SOURCE,
-    );
+    Ok(Step::Challenge { at: place(&after.url), form: Box::new(challenge), single_step })
+}
 
-    // Step 2: the second factor.
-    let Some(totp) = totp else {
-        f.unverified(Msg::new(
-            "二要素目の完了は未確認（テスト用アカウントのTOTPシークレット totp_secret_env がない）: 認証機器でのログインを手で確認する",
-            "completing the second factor was not tried (no TOTP secret of the test account, totp_secret_env): log in with the authentication device by hand",
-        ));
-        return Ok(());
-    };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| format!("system clock before 1970: {e}"))?.as_secs();
-    let code = totp.generate(now).to_string();
-    let mut values: Vec<(&str, &str)> = vec![(&login.otp_field, &code)];
+/// What the second-factor form is sent with: the code, and the credentials
+/// again when the form asks for them too.
+fn code_values<'v>(login: &'v Login, challenge: &Form, single_step: bool, code: &'v str, password: &'v Secret) -> Vec<(&'v str, &'v str)> {
+    let mut values: Vec<(&str, &str)> = vec![(&login.otp_field, code)];
     if single_step || challenge.has(&login.password_field) {
         values.push((&login.username_field, &login.username));
         values.push((&login.password_field, password.expose()));
     }
-    let done = b.submit(&challenge, &values).await?;
-    let reached = if done.shows(&login.logged_in_marker) { Some(place(&done.url)) } else { b.protected_page_opens().await? };
-    match reached {
-        Some(at) => f.pass(
-            SECOND_FACTOR,
-            None,
-            format!("TOTPコード（RFC 6238）で二要素目を完了し、ログイン後の画面（{at}）に到達 / the TOTP code completed the login ({at})"),
-            SOURCE,
-        ),
-        None => f.fail(
-            SECOND_FACTOR,
-            None,
-            format!(
-                "正しいTOTPコードでもログイン後の画面に到達しなかった（HTTP {}、{}）: シークレット・時刻同期・二要素認証の設定を確認 / the correct TOTP code did not log in (HTTP {})",
-                done.status,
-                place(&done.url),
-                done.status
-            ),
-            SOURCE,
-        ),
+    values
+}
+
+fn unix_now() -> Result<u64, String> {
+    Ok(SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| format!("system clock before 1970: {e}"))?.as_secs())
+}
+
+/// The current code and its time step, generated far enough from the
+/// step's end that the replay of step 3 falls in the same step.
+async fn fresh_code(totp: &Totp, step_secs: u64) -> Result<(String, u64), String> {
+    let step = step_secs.max(1);
+    let mut now = unix_now()?;
+    let left = step - now % step;
+    if left < (step / 3).min(10) {
+        tokio::time::sleep(Duration::from_secs(left)).await;
+        now = unix_now()?;
     }
-    Ok(())
+    Ok((totp.generate(now).to_string(), now / step))
+}
+
+/// A code that is not the right one: every digit of `right` shifted by the
+/// same amount, the first shift that is valid for none of the two steps
+/// either side of now (a site's tolerance window), so it is wrong on any site.
+fn wrong_code(totp: &Totp, right: &str, step_secs: u64) -> Result<String, String> {
+    let now = unix_now()?;
+    let step = step_secs.max(1);
+    let valid: HashSet<String> = (0..=4u64).filter_map(|k| (now + k * step).checked_sub(2 * step)).map(|t| totp.generate(t).to_string()).collect();
+    [5u32, 3, 7, 1, 9, 2, 4, 6, 8]
+        .iter()
+        .map(|shift| right.chars().map(|c| c.to_digit(10).map_or(c, |d| char::from_digit((d + shift) % 10, 10).unwrap_or(c))).collect::<String>())
+        .find(|w| !valid.contains(w))
+        .ok_or_else(|| "誤ったコードを作れなかった / could not make a wrong code".to_string())
 }
 
 /// The password and, if any, the TOTP secret.
@@ -260,7 +475,12 @@ impl Page {
     }
 }
 
-impl Browser<'_> {
+impl<'a> Browser<'a> {
+    /// A new session: a client with no cookies yet.
+    fn new(login: &'a Login) -> Result<Self, String> {
+        Ok(Browser { client: client(login)?, login, timeout: Duration::from_secs(login.timeout_secs.max(1)) })
+    }
+
     async fn get(&self, url: &Url) -> Result<Page, String> {
         self.send(self.client.get(url.clone()), url).await
     }
@@ -287,12 +507,30 @@ impl Browser<'_> {
 
     /// `logged_in_url` opened with the session's cookies: `Some(place)` when it shows the marker.
     async fn protected_page_opens(&self) -> Result<Option<String>, String> {
+        Ok(self.protected_url_opens().await?.map(|u| place(&u)))
+    }
+
+    async fn protected_url_opens(&self) -> Result<Option<Url>, String> {
         let Some(raw) = self.login.logged_in_url.as_deref() else {
             return Ok(None);
         };
         let url = Url::parse(raw).map_err(|e| format!("[login] logged_in_url is not a URL: {e}"))?;
         let page = self.get(&url).await?;
-        Ok((page.success() && page.shows(&self.login.logged_in_marker)).then(|| place(&page.url)))
+        Ok(self.shows_logged_in(&page).then_some(url))
+    }
+
+    /// Whether the session is logged in after `page`: the URL of the
+    /// logged-in page (`page` itself when it shows the marker, else
+    /// `logged_in_url` when it opens).
+    async fn logged_in(&self, page: &Page) -> Result<Option<Url>, String> {
+        if page.shows(&self.login.logged_in_marker) {
+            return Ok(Some(page.url.clone()));
+        }
+        self.protected_url_opens().await
+    }
+
+    fn shows_logged_in(&self, page: &Page) -> bool {
+        page.success() && page.shows(&self.login.logged_in_marker)
     }
 }
 
@@ -416,6 +654,23 @@ mod tests {
         login.totp_digits = 6;
         assert_eq!(generator(&login, &secret).expect("totp").generate(1111111109).to_string(), "081804");
         assert!(generator(&login, &Secret::for_test("not base32!")).is_err());
+    }
+
+    #[test]
+    fn the_wrong_code_is_valid_for_no_step_near_now() {
+        let login: Login =
+            toml::from_str("url = \"https://x/\"\nusername = \"u\"\npassword_env = \"P\"\notp_field = \"o\"\nlogged_in_marker = \"m\"\n").expect("login");
+        let totp = generator(&login, &Secret::for_test("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")).expect("totp");
+        let now = unix_now().expect("clock");
+        let right = totp.generate(now).to_string();
+        let wrong = wrong_code(&totp, &right, 30).expect("a wrong code");
+        assert_eq!(wrong.len(), right.len());
+        assert!(wrong.chars().all(|c| c.is_ascii_digit()));
+        for k in 0..=4u64 {
+            assert_ne!(wrong, totp.generate(now + k * 30 - 60).to_string(), "valid at step {k}");
+        }
+        // Every digit shifted by one amount: not one of the right code's digits stays in place.
+        assert!(wrong.chars().zip(right.chars()).all(|(w, r)| w != r));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 Environment:
   GCVERIFY_LOGIN_SITE_DB          path of the SQLite database (required)
   GCVERIFY_LOGIN_SITE_SECRET_KEY  Django SECRET_KEY (default: random per start)
-  GCVERIFY_LOGIN_SITE_MODE        "totp" (default) or "password-only"
+  GCVERIFY_LOGIN_SITE_MODE        "totp" (default), or one of the deliberately
+                                  noncompliant variants: "password-only", "any-code",
+                                  "portal-after-password", "replay" (see views.py)
 """
 import os
 import secrets
@@ -19,10 +21,11 @@ if not _db:
         "database file of the login site (e.g. /tmp/login_site.sqlite3)"
     )
 
+LOGIN_MODES = ("totp", "password-only", "any-code", "portal-after-password", "replay")
 LOGIN_MODE = os.environ.get("GCVERIFY_LOGIN_SITE_MODE", "").strip() or "totp"
-if LOGIN_MODE not in ("totp", "password-only"):
+if LOGIN_MODE not in LOGIN_MODES:
     raise ImproperlyConfigured(
-        f"GCVERIFY_LOGIN_SITE_MODE must be 'totp' or 'password-only', not {LOGIN_MODE!r}"
+        f"GCVERIFY_LOGIN_SITE_MODE must be one of {', '.join(LOGIN_MODES)}, not {LOGIN_MODE!r}"
     )
 
 DEBUG = False

@@ -1,8 +1,15 @@
 """Two-step staff login: ID + password, then a TOTP code (django-otp).
 
-In mode "password-only" (GCVERIFY_LOGIN_SITE_MODE) the second step is skipped:
-the deliberately noncompliant variant the verifier must flag.
+GCVERIFY_LOGIN_SITE_MODE selects a deliberately noncompliant variant the
+verifier must flag (the default "totp" is the compliant site):
+  password-only          the second step is skipped: the password alone logs in
+  any-code               the second step asks for a code but takes any six digits
+  portal-after-password  the second step works, but the password step already
+                         logs the user in and /portal/ does not ask for the OTP
+  replay                 codes are verified but not marked used: one code logs
+                         in twice within its time step (against RFC 6238 §5.2)
 """
+import re
 import time
 
 import django_otp
@@ -22,16 +29,37 @@ PENDING_AT_KEY = "gcverify_pending_at"
 PENDING_MAX_AGE_SECONDS = 300
 
 
-def _totp_mode():
-    return settings.LOGIN_MODE == "totp"
+def _mode():
+    return settings.LOGIN_MODE
+
+
+def _two_step():
+    return _mode() != "password-only"
 
 
 def _may_enter_portal(user):
     if not user.is_authenticated:
         return False
-    if _totp_mode():
-        return user.is_verified()
-    return True
+    if _mode() in ("password-only", "portal-after-password"):
+        return True
+    return user.is_verified()
+
+
+def _check_code(user, token):
+    """The user's device the code verifies on (None: refused), as the mode does it."""
+    devices = TOTPDevice.objects.filter(user=user, confirmed=True)
+    if _mode() == "any-code":
+        # The broken form: six digits are enough, whatever they are.
+        return devices.first() if re.fullmatch(r"[0-9]{6}", token) else None
+    for candidate_id in devices.values_list("pk", flat=True):
+        with transaction.atomic():
+            candidate = TOTPDevice.objects.select_for_update().get(pk=candidate_id)
+            if _mode() == "replay":
+                # Forget the step last used, so the same code verifies again.
+                candidate.last_t = -1
+            if candidate.verify_token(token):
+                return candidate
+    return None
 
 
 def _clear_pending(request):
@@ -70,10 +98,13 @@ def login_view(request):
 
     if request.user.is_authenticated:
         auth.logout(request)
-    if not _totp_mode():
+    if not _two_step():
         auth.login(request, user)
         return redirect("/portal/")
 
+    if _mode() == "portal-after-password":
+        # The flaw: a logged-in session already, before the second factor.
+        auth.login(request, user)
     # Password alone is not enough: remember who passed step 1, on a new session key.
     request.session.cycle_key()
     request.session[PENDING_USER_KEY] = user.pk
@@ -85,7 +116,7 @@ def login_view(request):
 @sensitive_post_parameters("otp_token")
 @require_http_methods(["GET", "POST"])
 def otp_view(request):
-    if not _totp_mode():
+    if not _two_step():
         return redirect("/login/")
     user = _pending_user(request)
     if user is None:
@@ -94,17 +125,7 @@ def otp_view(request):
         return render(request, "login_site/otp.html")
 
     token = "".join(request.POST.get("otp_token", "").split())
-    device = None
-    if token:
-        for candidate_id in TOTPDevice.objects.filter(user=user, confirmed=True).values_list(
-            "pk", flat=True
-        ):
-            with transaction.atomic():
-                candidate = TOTPDevice.objects.select_for_update().get(pk=candidate_id)
-                if candidate.verify_token(token):
-                    device = candidate
-            if device is not None:
-                break
+    device = _check_code(user, token) if token else None
     if device is None:
         return render(request, "login_site/otp.html", {"error": "認証コードが正しくありません"})
 
