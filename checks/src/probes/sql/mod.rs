@@ -21,7 +21,7 @@ use std::sync::Arc;
 use super::{Findings, ProbeInput};
 use crate::model::Msg;
 use judge::{classify, Stored};
-use session::Session;
+use session::{Mode, Session};
 
 /// The database is reached over the network with its own credentials; the
 /// only AWS call reads them when `secret_arn` names a Secrets Manager secret.
@@ -93,36 +93,36 @@ pub async fn column_encryption(input: Arc<ProbeInput>) -> Findings {
             Err(why) => f.error(&subject, None, why, &source),
         }
     }
+    let mode = if db.reads_all() { Mode::All } else { Mode::Sample(db.sample_rows) };
+    let verb = if db.reads_all() { "read" } else { "sampled" };
     let mut judged = 0usize;
     for col in &db.personal {
         let subject = format!("{}.{}", col.table.get_ref(), col.column.get_ref());
-        let form = col.ciphertext.as_ref().map(|c| c.get_ref().as_str());
-        let values = match session.sample(col.table.get_ref(), col.column.get_ref(), db.sample_rows).await {
-            Ok(v) => v,
+        let (kind, form) = (col.kind.get_ref().as_str(), col.ciphertext.as_ref().map(|c| c.get_ref().as_str()));
+        let (mut readable, mut cipher, mut unknown) = (0u64, 0u64, 0u64);
+        let mut tally = |v: &[u8]| match classify(v, kind, form) {
+            Stored::Readable => readable += 1,
+            Stored::Ciphertext => cipher += 1,
+            Stored::Unrecognised => unknown += 1,
+        };
+        let read = session.read(col.table.get_ref(), col.column.get_ref(), mode, &mut tally).await;
+        let info = match read {
+            Ok(i) => i,
             Err(why) => {
                 f.error(&subject, None, why, &source);
                 continue;
             }
         };
-        if values.is_empty() {
-            f.error(&subject, None, "値のある行がない（判定対象なし） / no non-null value to judge", &source);
+        if info.read == 0 {
+            f.error(&subject, None, format!("値のある行がない（判定対象なし） / no non-null value to judge ({})", info.describe()), &source);
             continue;
         }
         judged += 1;
-        let (mut readable, mut cipher, mut unknown) = (0, 0, 0);
-        for v in &values {
-            match classify(v, col.kind.get_ref(), form) {
-                Stored::Readable => readable += 1,
-                Stored::Ciphertext => cipher += 1,
-                Stored::Unrecognised => unknown += 1,
-            }
-        }
         let form_text = form.unwrap_or("not declared");
         let detail = format!(
-            "{} values sampled (kind {}, ciphertext form {form_text}): {cipher} encrypted, {readable} readable as {}, {unknown} unrecognised",
-            values.len(),
-            col.kind.get_ref(),
-            col.kind.get_ref()
+            "{} values {verb} (kind {kind}, ciphertext form {form_text}): {cipher} encrypted, {readable} readable as {kind}, {unknown} unrecognised; {}",
+            info.read,
+            info.describe()
         );
         if readable > 0 || unknown > 0 {
             f.fail(&subject, None, detail, &source);
@@ -130,14 +130,124 @@ pub async fn column_encryption(input: Arc<ProbeInput>) -> Findings {
             f.pass(&subject, None, detail, &source);
         }
     }
+    let scanned = undeclared(&mut session, db, mode, &mut f, &source).await;
     session.close().await;
     if judged > 0 {
         f.ok_summary(Msg::new(
-            format!("個人情報の列 {judged}件の標本がすべて暗号化されて保存（DB上で直接確認、値は記録しない）"),
-            format!("every sampled value of {judged} personal-data column(s) is stored encrypted (read in the database; no value recorded)"),
+            format!(
+                "個人情報の列 {judged}件の{}がすべて暗号化されて保存、未宣言の文字列列 {scanned}件に読める個人情報なし（DB上で直接確認、値は記録しない）",
+                if db.reads_all() { "全行" } else { "無作為標本（表全体から抽出）" }
+            ),
+            format!(
+                "every {} value of {judged} personal-data column(s) is stored encrypted and none of {scanned} undeclared text column(s) reads as personal data (read in the database; no value recorded)",
+                if db.reads_all() { "" } else { "randomly sampled" }
+            ),
         ));
     }
     f
+}
+
+/// Personal data where the scenario did not declare it: every text-like
+/// column of the schemas holding the declared tables (or `[database]
+/// schemas`) that is neither declared nor excluded is read the same way and
+/// each value judged by [`judge::reads_as`]. Returns how many were read clean.
+async fn undeclared(session: &mut Session, db: &gcverify_scenarios::Database, mode: Mode, f: &mut Findings, source: &str) -> usize {
+    const SUBJECT: &str = "未宣言の列 / undeclared columns";
+    let default_schema = match session.default_schema().await {
+        Ok(s) => s,
+        Err(why) => {
+            f.error(SUBJECT, None, why, source);
+            return 0;
+        }
+    };
+    let resolve = |table: &str| -> (String, String) {
+        let (schema, name) = session::schema_and_table(table);
+        (schema.unwrap_or(&default_schema).to_string(), name.to_string())
+    };
+    let declared: Vec<(String, String, &str)> = db
+        .personal
+        .iter()
+        .map(|c| {
+            let (s, t) = resolve(c.table.get_ref());
+            (s, t, c.column.get_ref().as_str())
+        })
+        .collect();
+    let excluded: Vec<(String, String, &str, &str)> = db
+        .exclude
+        .iter()
+        .map(|x| {
+            let (s, t) = resolve(x.table.get_ref());
+            (s, t, x.column.get_ref().as_str(), x.reason.get_ref().as_str())
+        })
+        .collect();
+    let mut schemas: Vec<String> = db.schemas.iter().map(|s| s.get_ref().clone()).collect();
+    if schemas.is_empty() {
+        for (s, _, _) in &declared {
+            if !schemas.contains(s) {
+                schemas.push(s.clone());
+            }
+        }
+    }
+    let columns = match session.text_columns(&schemas).await {
+        Ok(c) => c,
+        Err(why) => {
+            f.error(SUBJECT, None, why, source);
+            return 0;
+        }
+    };
+    let (mut clean, mut failed, mut found) = (0usize, false, false);
+    for tc in columns {
+        let is = |s: &String, t: &String, c: &str| *s == tc.schema && *t == tc.table && c == tc.column;
+        if declared.iter().any(|(s, t, c)| is(s, t, c)) {
+            continue;
+        }
+        let name = if tc.schema == default_schema { format!("{}.{}", tc.table, tc.column) } else { format!("{}.{}.{}", tc.schema, tc.table, tc.column) };
+        if let Some((.., reason)) = excluded.iter().find(|(s, t, c, _)| is(s, t, c)) {
+            f.info(&name, None, format!("シナリオが除外（理由: {reason}） / excluded by the scenario (reason: {reason}); not read"), source);
+            continue;
+        }
+        let mut tally = judge::Undeclared::default();
+        let table = format!("{}.{}", tc.schema, tc.table);
+        let info = match session.read(&table, &tc.column, mode, &mut |v: &[u8]| tally.add(v)).await {
+            Ok(i) => i,
+            Err(why) => {
+                f.error(&name, None, why, source);
+                failed = true;
+                continue;
+            }
+        };
+        match tally.personal() {
+            Some((kind, n)) => {
+                found = true;
+                f.fail(
+                &name,
+                None,
+                format!(
+                    "[[database.personal]] にない列に読める個人情報（{kind}） / undeclared column holds readable personal data: {n} of {} values read as {kind} ({} readable in all); {}",
+                    tally.values,
+                    tally.readable,
+                    info.describe()
+                ),
+                source,
+            )
+            }
+            None => clean += 1,
+        }
+    }
+    if !failed && !found {
+        f.pass(
+            SUBJECT,
+            None,
+            format!(
+                "{clean} text-like column(s) of schema(s) {} not declared in [[database.personal]] read: none holds readable personal data \
+                 (fewer than {} distinct readable values count as codes or flags)",
+                schemas.join(", "),
+                judge::DISTINCT_MIN
+            ),
+            source,
+        );
+    }
+    clean
 }
 
 /// A.1.3.1 / A.3.x: each synchronised site is a streaming standby within its lag limit.
@@ -155,6 +265,16 @@ pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
         );
     }
     let mut f = Findings::new();
+    // Which cluster [database] is: a replica must follow this one, not another (an old on-premise primary).
+    let primary = match Session::open(db, &input.aws).await {
+        Ok(mut s) => {
+            let id = s.identity().await;
+            s.close().await;
+            id
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    let id_name = if db.engine.get_ref() == "postgres" { "system identifier" } else { "server id" };
     let mut worst: Option<f64> = None;
     for r in &db.replicas {
         let mut at = db.clone();
@@ -194,13 +314,42 @@ pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
             f.fail(&r.name, None, format!("not replicating from the primary ({})", state.receiving.as_deref().unwrap_or("receiver not running")), &source);
             continue;
         }
+        match (&primary, &state.follows) {
+            (Ok(p), Ok(follows)) if p == follows => {}
+            (Ok(p), Ok(follows)) => {
+                f.fail(
+                    &r.name,
+                    None,
+                    format!("別のプライマリの複製 / replicates another primary: {id_name} {follows}, [database] (the primary) is {p}"),
+                    &source,
+                );
+                continue;
+            }
+            (Err(why), _) => {
+                f.error(
+                    &r.name,
+                    None,
+                    format!("[database]（プライマリ）を読めず、このレプリカがそれに従うか検証不能 / the primary could not be read, so whether this replica follows it cannot be told: {why}"),
+                    &source,
+                );
+                continue;
+            }
+            (_, Err(why)) => {
+                f.error(&r.name, None, format!("レプリカの複製元を読めない / the replica's primary cannot be read: {why}"), &source);
+                continue;
+            }
+        }
         let lag = state.lag_secs;
         let Some(lag) = lag else {
             f.error(&r.name, None, "no transaction replayed yet: the lag cannot be measured", &source);
             continue;
         };
         worst = Some(worst.map_or(lag, |w: f64| w.max(lag)));
-        let detail = format!("{}; replication lag {lag:.1} s (limit {} s)", state.receiving.as_deref().unwrap_or("replicating"), r.max_lag_secs);
+        let detail = format!(
+            "{}, follows [database] (same {id_name}); replication lag {lag:.1} s (limit {} s)",
+            state.receiving.as_deref().unwrap_or("replicating"),
+            r.max_lag_secs
+        );
         if lag <= r.max_lag_secs {
             f.pass(&r.name, None, detail, &source);
         } else {
