@@ -309,7 +309,8 @@ async fn early_rows_encrypted_later_rows_clear_is_ng() {
     no_value_in(&text);
     // What the old first-rows read saw: only ciphertext.
     let mut admin = server.admin("juki").await.expect("admin");
-    let first: Vec<Vec<u8>> = sqlx::query_scalar("SELECT kana_enc FROM juki_early WHERE kana_enc IS NOT NULL LIMIT 400").fetch_all(&mut admin).await.expect("first");
+    let first: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT kana_enc FROM juki_early WHERE kana_enc IS NOT NULL LIMIT 400").fetch_all(&mut admin).await.expect("first");
     assert!(first.iter().all(|v| sql::judge::classify(v, "kana", Some("pgcrypto")) == sql::judge::Stored::Ciphertext));
 
     // The audit: every row, in batches; the exact count of clear rows.
@@ -387,7 +388,8 @@ async fn an_excluded_column_is_not_ng_and_its_reason_is_in_the_evidence() {
     let declared = format!("{ENCRYPTED}{}", kana_of("residents"));
     let c = judge(scenario(server.port(), "GCVERIFY_TEST_PW_EXCL", "", &declared)).await;
     assert_eq!(c.outcome, Outcome::Ng, "without the exclusion the offices' addresses read as personal data: {}", shown(&c));
-    let excluded = format!("{declared}[[database.exclude]]\ntable = \"public.offices\"\ncolumn = \"office_address\"\nreason = \"庁舎の所在地（住民の情報ではない）\"\n");
+    let excluded =
+        format!("{declared}[[database.exclude]]\ntable = \"public.offices\"\ncolumn = \"office_address\"\nreason = \"庁舎の所在地（住民の情報ではない）\"\n");
     let c = judge(scenario(server.port(), "GCVERIFY_TEST_PW_EXCL", "", &excluded)).await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", shown(&c));
     let e = c.evidence.iter().find(|e| e.subject == "offices.office_address").expect("the excluded column is in the evidence");

@@ -77,14 +77,24 @@ async fn column_encryption_on_mariadb() {
     no_value_in(&text);
 
     // A faulty release wrote kana in the clear.
-    s.admin().await.expect("admin").execute("UPDATE juki.residents SET kana_enc = CAST(CONCAT('ジュウキ ハナコ', id) AS BINARY)").await.expect("plaintext kana");
+    s.admin()
+        .await
+        .expect("admin")
+        .execute("UPDATE juki.residents SET kana_enc = CAST(CONCAT('ジュウキ ハナコ', id) AS BINARY)")
+        .await
+        .expect("plaintext kana");
     let ng = judge(scenario(s.port(), "GCVERIFY_MARIA_PW", &format!("{ENCRYPTED}{PLAINTEXT_KANA}"))).await;
     assert_eq!(ng.outcome, Outcome::Ng, "{}", shown(&ng));
     let fails: Vec<&str> = ng.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).map(|e| e.subject.as_str()).collect();
     assert_eq!(fails, ["residents.kana_enc"]);
     assert!(shown(&ng).contains(&format!("{JUKI_ROWS} readable as kana")), "{}", shown(&ng));
     no_value_in(&shown(&ng));
-    s.admin().await.expect("admin").execute("UPDATE juki.residents SET kana_enc = AES_ENCRYPT(CONCAT('ジュウキ ハナコ', id), 'demo-key')").await.expect("encrypted again");
+    s.admin()
+        .await
+        .expect("admin")
+        .execute("UPDATE juki.residents SET kana_enc = AES_ENCRYPT(CONCAT('ジュウキ ハナコ', id), 'demo-key')")
+        .await
+        .expect("encrypted again");
 
     // The failures that must be 検証不能.
     std::env::set_var("GCVERIFY_MARIA_BAD", "wrong");
@@ -253,7 +263,11 @@ async fn a_mariadb_replica_of_another_primary_is_ng() {
     seed_juki(&other, RO_PASSWORD, false).await.expect("seed other");
     std::env::set_var("GCVERIFY_MARIA_OTHER", RO_PASSWORD);
     let with = |port: u16| {
-        scenario(port, "GCVERIFY_MARIA_OTHER", &format!("[[database.replica]]\nname = \"旧オンプレの複製\"\nhost = \"127.0.0.1\"\nport = {}\n", replica_of_other.port()))
+        scenario(
+            port,
+            "GCVERIFY_MARIA_OTHER",
+            &format!("[[database.replica]]\nname = \"旧オンプレの複製\"\nhost = \"127.0.0.1\"\nport = {}\n", replica_of_other.port()),
+        )
     };
     let lag = |s| async move { sql::replica_lag(probe_input("A.1.3.1", "3", s, no_aws(), chrono::Utc::now())).await.conclude("3") };
     // Once the replica has replayed the seeded user, it is OK with its own primary ...
