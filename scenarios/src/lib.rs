@@ -104,6 +104,38 @@ impl Scenario {
             if !DATABASE_ENGINES.contains(&db.engine.get_ref().as_str()) {
                 problems.push(at(db.engine.span(), format!("unknown database engine `{}` (one of {})", db.engine.get_ref(), DATABASE_ENGINES.join(", "))));
             }
+            if let Some(mode) = &db.sample {
+                if mode.get_ref() != "all" {
+                    problems.push(at(
+                        mode.span(),
+                        format!("[database] sample = `{}`: the only value is \"all\" (omit it for a random sample of sample_rows)", mode.get_ref()),
+                    ));
+                }
+            }
+            if db.sample_rows == 0 {
+                problems.push(at(db.engine.span(), "[database] sample_rows must be at least 1".into()));
+            }
+            for s in &db.schemas {
+                if !is_identifier(s.get_ref()) {
+                    problems.push(at(s.span(), format!("`{}` is not a plain schema name (letters, digits, _)", s.get_ref())));
+                }
+            }
+            for x in &db.exclude {
+                let table_ok = x.table.get_ref().split('.').count() <= 2 && x.table.get_ref().split('.').all(is_identifier);
+                if !table_ok {
+                    problems
+                        .push(at(x.table.span(), format!("`{}` is not a plain table name (letters, digits, _; optionally schema.table)", x.table.get_ref())));
+                }
+                if !is_identifier(x.column.get_ref()) {
+                    problems.push(at(x.column.span(), format!("`{}` is not a plain column name (letters, digits, _)", x.column.get_ref())));
+                }
+                if x.reason.get_ref().trim().is_empty() {
+                    problems.push(at(
+                        x.reason.span(),
+                        format!("[[database.exclude]] {}.{} needs a reason (stated in the evidence)", x.table.get_ref(), x.column.get_ref()),
+                    ));
+                }
+            }
             for c in &db.personal {
                 let table_ok = c.table.get_ref().split('.').count() <= 2 && c.table.get_ref().split('.').all(is_identifier);
                 if !table_ok {

@@ -111,6 +111,30 @@ fn database_section_rejects_what_could_reach_a_statement_with_lines() {
 }
 
 #[test]
+fn sampling_schemas_and_exclusions_are_checked_with_lines() {
+    // Lines: 7 engine, 11 sample, 12 schemas, 14 [[database.exclude]], 15 table, 16 column, 17 reason.
+    let text = format!(
+        "{MINIMAL}\n[database]\nengine = \"postgres\"\nhost = \"db\"\ndatabase = \"juki\"\nuser = \"ro\"\nsample = \"everything\"\nschemas = [\"juki x\"]\n\n[[database.exclude]]\ntable = \"residents;\"\ncolumn = \"code\"\nreason = \" \"\n"
+    );
+    let s = parse(&text, p()).expect("parses");
+    let db = s.database.as_ref().expect("db");
+    assert_eq!(db.sample_rows, 400, "the default sample finds a 5 % share of clear rows");
+    assert!(!db.reads_all());
+    let err = s.validate(&known, &level).unwrap_err().to_string();
+    assert!(err.contains("x.toml:11:") && err.contains("the only value is \"all\""), "{err}");
+    assert!(err.contains("x.toml:12:") && err.contains("not a plain schema name"), "{err}");
+    assert!(err.contains("x.toml:15:") && err.contains("not a plain table name"), "{err}");
+    assert!(err.contains("x.toml:17:") && err.contains("needs a reason"), "{err}");
+    let ok = parse(
+        &format!("{MINIMAL}\n[database]\nengine = \"postgres\"\nhost = \"db\"\ndatabase = \"juki\"\nuser = \"ro\"\nsample = \"all\"\n[[database.exclude]]\ntable = \"residents\"\ncolumn = \"code\"\nreason = \"窓口の受付番号（個人情報なし）\"\n"),
+        p(),
+    )
+    .expect("parses");
+    assert!(ok.database.as_ref().is_some_and(|d| d.reads_all()));
+    ok.validate(&known, &level).expect("valid");
+}
+
+#[test]
 fn separation_section_is_checked_with_lines() {
     // Lines: 6 [separation], 7 schema, 8 kms, 9 s3; the missing role is reported at the first key.
     let text = format!(

@@ -15,11 +15,11 @@ use common::{assert_no_value, emulator, no_aws, postgres_available, probe_input,
 
 const ROWS: i32 = gcverify_demo::postgres::JUKI_ROWS;
 
-/// The demo's 住民記録 database (pgcrypto columns, plaintext kana), plus for these
-/// tests a NULL-only column, a slow view and an INSERT grant the session must not use.
+/// The demo's compliant 住民記録 database (every personal column encrypted), plus
+/// for these tests a NULL-only column, a slow view and an INSERT grant the session must not use.
 async fn cluster() -> PgServer {
     let server = PgServer::start("super-secret-test").await.expect("PostgreSQL starts");
-    gcverify_demo::postgres::seed_juki(&server, "ro-secret", true).await.expect("seed");
+    gcverify_demo::postgres::seed_juki(&server, "ro-secret", false).await.expect("seed");
     let mut db = server.admin("juki").await.expect("juki");
     db.execute(
         "CREATE VIEW slow AS SELECT pg_sleep(5)::text AS v;
@@ -85,8 +85,13 @@ async fn encrypted_columns_are_ok_and_plaintext_is_ng_without_showing_a_value() 
     assert!(text.contains(&format!("{ROWS} values sampled (kind name, ciphertext form pgcrypto): {ROWS} encrypted")), "{text}");
     assert!(text.contains("public.residents.address_enc") && text.contains("residents.my_number_enc"), "{text}");
     assert!(text.contains("pgcrypto 1."), "the engine's own report is recorded: {text}");
+    assert!(text.contains(&format!("of {ROWS} rows (exact count), 100.000 % of the table, by ORDER BY random()")), "{text}");
+    assert!(text.contains("none holds readable personal data"), "the undeclared kana_enc (encrypted) is scanned: {text}");
     no_value_in(&text);
 
+    // A faulty release wrote kana in the clear.
+    let mut admin = server.admin("juki").await.expect("admin");
+    admin.execute("UPDATE residents SET kana_enc = convert_to('ジュウキ ハナコ' || id, 'UTF8')").await.expect("plaintext kana");
     let ng = judge(scenario(server.port(), "GCVERIFY_TEST_PW_OK", "", &format!("{ENCRYPTED}{PLAINTEXT_KANA}"))).await;
     assert_eq!(ng.outcome, Outcome::Ng, "{}", shown(&ng));
     let fails: Vec<&str> = ng.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).map(|e| e.subject.as_str()).collect();
@@ -204,7 +209,7 @@ async fn replication_lag_of_a_real_streaming_replica_is_the_measured_rpo() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let c = lag(replica_scenario(&primary, &[("庁舎内縮退運転サーバ", replica.port(), 60.0)])).await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", shown(&c));
-    assert!(c.summary.ja.contains("実測RPO") && shown(&c).contains("streaming; replication lag"), "{}", shown(&c));
+    assert!(c.summary.ja.contains("実測RPO") && shown(&c).contains("streaming, follows [database] (same system identifier); replication lag"), "{}", shown(&c));
 
     // Replay paused while the primary goes on writing: the lag grows past 1 s.
     let mut r = replica.admin("juki").await.expect("replica admin");
@@ -263,4 +268,158 @@ async fn the_password_may_come_from_secrets_manager() {
     // A secret that is not there: ERROR naming the call, never a connection with no password.
     let c = sql::column_encryption(probe_input("E.6.1.2", "2", with_arn(&arn.replace("db-ro", "db-absent")), aws, chrono::Utc::now())).await.conclude("2");
     assert!(c.outcome == Outcome::Error && c.summary.en.contains("secretsmanager:GetSecretValue"), "{}", shown(&c));
+}
+
+/// A table of `early` encrypted rows followed, in physical order, by `late`
+/// rows of clear kana (written after a faulty release): `name`, readable by
+/// gcverify_ro. The ciphertext stands for pgp_sym_encrypt's output (its
+/// session-key packet tag, then random bytes) so that large tables fill fast.
+async fn early_encrypted_late_clear(server: &PgServer, name: &str, early: i32, late: i32) {
+    let mut admin = server.admin("juki").await.expect("admin");
+    let sql = format!(
+        "CREATE TABLE {name} (id serial PRIMARY KEY, kana_enc bytea);
+         INSERT INTO {name} (kana_enc) SELECT '\\xc30d04070302'::bytea || gen_random_bytes(40) FROM generate_series(1, {early});
+         INSERT INTO {name} (kana_enc) SELECT convert_to('ジュウキ ハナコ' || g, 'UTF8') FROM generate_series(1, {late}) g;
+         GRANT SELECT ON {name} TO gcverify_ro;
+         ANALYZE {name};"
+    );
+    admin.execute(sql.as_str()).await.expect("early encrypted, late clear");
+}
+
+fn kana_of(table: &str) -> String {
+    format!("[[database.personal]]\ntable = \"{table}\"\ncolumn = \"kana_enc\"\nkind = \"kana\"\nciphertext = \"pgcrypto\"\n")
+}
+
+/// Partial observation: the first rows in physical order are encrypted, the
+/// last 5 % are clear kana. The default random sample of 400 across the table
+/// misses every clear row with probability ≈ 0.95^400 ≈ 1.2 × 10⁻⁹, so NG is
+/// certain in practice; the first 400 rows alone would have said OK.
+#[tokio::test]
+async fn early_rows_encrypted_later_rows_clear_is_ng() {
+    if !postgres_available() {
+        return;
+    }
+    let server = cluster().await;
+    std::env::set_var("GCVERIFY_TEST_PW_EARLY", "ro-secret");
+    early_encrypted_late_clear(&server, "juki_early", 19_000, 1_000).await;
+    let c = judge(scenario(server.port(), "GCVERIFY_TEST_PW_EARLY", "", &kana_of("juki_early"))).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", shown(&c));
+    let text = shown(&c);
+    assert!(text.contains("400 values sampled") && text.contains("400 of 20000 rows (exact count), 2.000 % of the table, by ORDER BY random()"), "{text}");
+    no_value_in(&text);
+    // What the old first-rows read saw: only ciphertext.
+    let mut admin = server.admin("juki").await.expect("admin");
+    let first: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT kana_enc FROM juki_early WHERE kana_enc IS NOT NULL LIMIT 400").fetch_all(&mut admin).await.expect("first");
+    assert!(first.iter().all(|v| sql::judge::classify(v, "kana", Some("pgcrypto")) == sql::judge::Stored::Ciphertext));
+
+    // The audit: every row, in batches; the exact count of clear rows.
+    let all = judge(scenario(server.port(), "GCVERIFY_TEST_PW_EARLY", "sample = \"all\"", &kana_of("juki_early"))).await;
+    assert_eq!(all.outcome, Outcome::Ng, "{}", shown(&all));
+    let text = shown(&all);
+    assert!(text.contains("20000 values read (kind kana, ciphertext form pgcrypto): 19000 encrypted, 1000 readable as kana"), "{text}");
+    assert!(text.contains("every row (cursor, batches of 10000)"), "{text}");
+
+    // A table above 100,000 rows is sampled by the engine (TABLESAMPLE), still across the whole table.
+    early_encrypted_late_clear(&server, "juki_early_large", 190_000, 10_000).await;
+    let c = judge(scenario(server.port(), "GCVERIFY_TEST_PW_EARLY", "", &kana_of("juki_early_large"))).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", shown(&c));
+    assert!(shown(&c).contains("(engine's estimate)") && shown(&c).contains("TABLESAMPLE BERNOULLI"), "{}", shown(&c));
+}
+
+/// Columns beside the declared ones: a clear address copy (personal), and
+/// what must not be flagged: a status flag, a code, a ciphertext.
+async fn with_undeclared_columns(server: &PgServer) {
+    let mut admin = server.admin("juki").await.expect("admin");
+    admin
+        .execute(
+            "ALTER TABLE residents ADD COLUMN address_copy text, ADD COLUMN status varchar(8), ADD COLUMN code char(6), ADD COLUMN token text, ADD COLUMN extra jsonb;
+             UPDATE residents SET address_copy = '東京都千代田区霞が関' || id || '-1-1',
+                                  status = CASE WHEN id % 2 = 0 THEN '転入' ELSE '転出' END,
+                                  code = 'A-' || lpad(id::text, 4, '0'),
+                                  token = encode(gen_random_bytes(24), 'base64'),
+                                  extra = jsonb_build_object('flag', true);
+             CREATE TABLE offices (id serial PRIMARY KEY, office_address text);
+             INSERT INTO offices (office_address) SELECT '神奈川県横浜市中区港町' || g || '-1' FROM generate_series(1, 8) g;
+             GRANT SELECT ON offices TO gcverify_ro;",
+        )
+        .await
+        .expect("undeclared columns");
+}
+
+/// Unlisted data: the declared columns are encrypted, a column the scenario
+/// did not list holds clear addresses → NG naming table.column and the kind.
+#[tokio::test]
+async fn undeclared_clear_address_column_is_ng() {
+    if !postgres_available() {
+        return;
+    }
+    let server = cluster().await;
+    with_undeclared_columns(&server).await;
+    std::env::set_var("GCVERIFY_TEST_PW_UNDECL", "ro-secret");
+    let declared = format!("{ENCRYPTED}{}", kana_of("residents"));
+    let c = judge(scenario(server.port(), "GCVERIFY_TEST_PW_UNDECL", "", &declared)).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", shown(&c));
+    let mut fails: Vec<&str> = c.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).map(|e| e.subject.as_str()).collect();
+    fails.sort();
+    assert_eq!(fails, ["offices.office_address", "residents.address_copy"], "status flags, codes, ciphertext and JSON flags are not personal data");
+    let text = shown(&c);
+    assert!(text.contains(&format!("{ROWS} of {ROWS} values read as address")), "{text}");
+    no_value_in(&text);
+    assert!(!text.contains("港町"), "{text}");
+    // `[database] schemas` names where to look: an empty schema has nothing undeclared.
+    let mut admin = server.admin("juki").await.expect("admin");
+    admin.execute("CREATE SCHEMA empty_schema; GRANT USAGE ON SCHEMA empty_schema TO gcverify_ro").await.expect("schema");
+    let c = judge(scenario(server.port(), "GCVERIFY_TEST_PW_UNDECL", "schemas = [\"empty_schema\"]", &declared)).await;
+    assert!(c.outcome == Outcome::Ok && shown(&c).contains("0 text-like column(s) of schema(s) empty_schema"), "{}", shown(&c));
+}
+
+/// A column left out of the scan with its reason is not NG, and the evidence states the reason.
+#[tokio::test]
+async fn an_excluded_column_is_not_ng_and_its_reason_is_in_the_evidence() {
+    if !postgres_available() {
+        return;
+    }
+    let server = cluster().await;
+    with_undeclared_columns(&server).await;
+    let mut admin = server.admin("juki").await.expect("admin");
+    admin.execute("ALTER TABLE residents DROP COLUMN address_copy").await.expect("drop");
+    std::env::set_var("GCVERIFY_TEST_PW_EXCL", "ro-secret");
+    let declared = format!("{ENCRYPTED}{}", kana_of("residents"));
+    let c = judge(scenario(server.port(), "GCVERIFY_TEST_PW_EXCL", "", &declared)).await;
+    assert_eq!(c.outcome, Outcome::Ng, "without the exclusion the offices' addresses read as personal data: {}", shown(&c));
+    let excluded =
+        format!("{declared}[[database.exclude]]\ntable = \"public.offices\"\ncolumn = \"office_address\"\nreason = \"庁舎の所在地（住民の情報ではない）\"\n");
+    let c = judge(scenario(server.port(), "GCVERIFY_TEST_PW_EXCL", "", &excluded)).await;
+    assert_eq!(c.outcome, Outcome::Ok, "{}", shown(&c));
+    let e = c.evidence.iter().find(|e| e.subject == "offices.office_address").expect("the excluded column is in the evidence");
+    assert!(e.status == EvidenceStatus::Info && e.detail.contains("reason: 庁舎の所在地（住民の情報ではない）"), "{e:?}");
+}
+
+/// Nearest: a streaming, current replica — of another primary (the old
+/// on-premise server): its system identifier differs from [database]'s → NG.
+/// Where [database] (the primary) cannot be reached, that part is 検証不能.
+#[tokio::test]
+async fn a_replica_of_another_primary_is_ng() {
+    if !postgres_available() {
+        return;
+    }
+    let primary = cluster().await;
+    let other = cluster().await;
+    let replica_of_other = other.start_replica().await.expect("replica starts");
+    std::env::set_var("GCVERIFY_TEST_PW_REPLICA", "ro-secret");
+    let mut o = other.admin("juki").await.expect("other");
+    o.execute("UPDATE residents SET note = 'v1' WHERE id = 1").await.expect("write");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let c = lag(replica_scenario(&primary, &[("旧オンプレの複製", replica_of_other.port(), 60.0)])).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", shown(&c));
+    assert!(shown(&c).contains("replicates another primary: system identifier"), "{}", shown(&c));
+    // The same replica with its own primary as [database] is OK.
+    let c = lag(replica_scenario(&other, &[("複製", replica_of_other.port(), 60.0)])).await;
+    assert_eq!(c.outcome, Outcome::Ok, "{}", shown(&c));
+    // The primary unreachable: whether the replica follows it is 検証不能, never OK.
+    let mut s = replica_scenario(&other, &[("複製", replica_of_other.port(), 60.0)]);
+    s.database.as_mut().expect("db").port = Some(free_port());
+    let c = lag(s).await;
+    assert!(c.outcome == Outcome::Error && shown(&c).contains("the primary could not be read"), "{}", shown(&c));
 }

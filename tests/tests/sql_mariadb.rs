@@ -19,7 +19,7 @@ const RO_PASSWORD: &str = "ro-maria-secret";
 
 async fn server() -> MariaDbServer {
     let s = MariaDbServer::start(1).await.expect("MariaDB starts");
-    seed_juki(&s, RO_PASSWORD, true).await.expect("seed");
+    seed_juki(&s, RO_PASSWORD, false).await.expect("seed");
     let mut db = s.admin().await.expect("admin");
     db.execute("CREATE VIEW juki.slow AS SELECT SLEEP(5) AS v; GRANT INSERT ON juki.residents TO 'gcverify_ro'@'%'").await.expect("test objects");
     s
@@ -72,14 +72,29 @@ async fn column_encryption_on_mariadb() {
     assert!(text.contains(&format!("{JUKI_ROWS} values sampled (kind name, ciphertext form not declared): {JUKI_ROWS} encrypted")), "{text}");
     assert!(text.contains("no table encryption option"), "the engine's own report is recorded: {text}");
     assert!(text.contains("mariadb:127.0.0.1:"), "{text}");
+    assert!(text.contains(&format!("of {JUKI_ROWS} rows (exact count), 100.000 % of the table, by ORDER BY RAND()")), "{text}");
+    assert!(text.contains("none holds readable personal data"), "the undeclared kana_enc (encrypted) is scanned: {text}");
     no_value_in(&text);
 
+    // A faulty release wrote kana in the clear.
+    s.admin()
+        .await
+        .expect("admin")
+        .execute("UPDATE juki.residents SET kana_enc = CAST(CONCAT('ジュウキ ハナコ', id) AS BINARY)")
+        .await
+        .expect("plaintext kana");
     let ng = judge(scenario(s.port(), "GCVERIFY_MARIA_PW", &format!("{ENCRYPTED}{PLAINTEXT_KANA}"))).await;
     assert_eq!(ng.outcome, Outcome::Ng, "{}", shown(&ng));
     let fails: Vec<&str> = ng.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).map(|e| e.subject.as_str()).collect();
     assert_eq!(fails, ["residents.kana_enc"]);
     assert!(shown(&ng).contains(&format!("{JUKI_ROWS} readable as kana")), "{}", shown(&ng));
     no_value_in(&shown(&ng));
+    s.admin()
+        .await
+        .expect("admin")
+        .execute("UPDATE juki.residents SET kana_enc = AES_ENCRYPT(CONCAT('ジュウキ ハナコ', id), 'demo-key')")
+        .await
+        .expect("encrypted again");
 
     // The failures that must be 検証不能.
     std::env::set_var("GCVERIFY_MARIA_BAD", "wrong");
@@ -148,7 +163,7 @@ async fn replication_lag_of_a_real_mariadb_replica() {
         c = lag(with("庁舎内縮退運転サーバ", replica.port(), 60.0)).await;
     }
     assert_eq!(c.outcome, Outcome::Ok, "{}", shown(&c));
-    assert!(shown(&c).contains("IO thread Yes, SQL thread Yes; replication lag"), "{}", shown(&c));
+    assert!(shown(&c).contains("IO thread Yes, SQL thread Yes, follows [database] (same server id); replication lag"), "{}", shown(&c));
 
     // The SQL thread stopped: not replicating is NG, not a lag of 0.
     let mut r = replica.admin().await.expect("replica admin");
@@ -170,4 +185,102 @@ async fn replication_lag_of_a_real_mariadb_replica() {
         c = lag(with("庁舎内縮退運転サーバ", replica.port(), 60.0)).await;
     }
     assert!(c.outcome == Outcome::Error && c.summary.en.contains("permission denied"), "{}", shown(&c));
+}
+
+fn kana_of(table: &str) -> String {
+    format!("[[database.personal]]\ntable = \"{table}\"\ncolumn = \"kana_enc\"\nkind = \"kana\"\n")
+}
+
+/// Partial observation on MariaDB: 19,000 AES-encrypted rows first, 1,000
+/// clear kana last. The default random sample of 400 misses every clear row
+/// with probability ≈ 0.95^400 ≈ 1.2 × 10⁻⁹; `sample = "all"` counts them exactly.
+#[tokio::test]
+async fn mariadb_early_rows_encrypted_later_rows_clear_is_ng() {
+    if !mariadb_available() {
+        return;
+    }
+    let s = server().await;
+    s.admin()
+        .await
+        .expect("admin")
+        .execute(
+            "CREATE TABLE juki.juki_early (id INT AUTO_INCREMENT PRIMARY KEY, kana_enc VARBINARY(256));
+             INSERT INTO juki.juki_early (kana_enc) SELECT AES_ENCRYPT(CONCAT('ジュウキ ハナコ', seq), 'demo-key') FROM juki.seq_1_to_19000;
+             INSERT INTO juki.juki_early (kana_enc) SELECT CAST(CONCAT('ジュウキ ハナコ', seq) AS BINARY) FROM juki.seq_1_to_1000;",
+        )
+        .await
+        .expect("early encrypted, late clear");
+    std::env::set_var("GCVERIFY_MARIA_EARLY", RO_PASSWORD);
+    let c = judge(scenario(s.port(), "GCVERIFY_MARIA_EARLY", &kana_of("juki_early"))).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", shown(&c));
+    let text = shown(&c);
+    assert!(text.contains("400 values sampled") && text.contains("400 of 20000 rows (exact count), 2.000 % of the table, by ORDER BY RAND()"), "{text}");
+    no_value_in(&text);
+    let all = judge(scenario(s.port(), "GCVERIFY_MARIA_EARLY", &format!("sample = \"all\"\n{}", kana_of("juki_early")))).await;
+    assert_eq!(all.outcome, Outcome::Ng, "{}", shown(&all));
+    let text = shown(&all);
+    assert!(text.contains("19000 encrypted, 1000 readable as kana, 0 unrecognised") && text.contains("every row (primary-key ranges of 10000)"), "{text}");
+}
+
+/// Unlisted data on MariaDB: a clear address column the scenario did not list
+/// is NG naming it; a status flag, a code and base64 ciphertext are not.
+#[tokio::test]
+async fn mariadb_undeclared_clear_address_column_is_ng() {
+    if !mariadb_available() {
+        return;
+    }
+    let s = server().await;
+    s.admin()
+        .await
+        .expect("admin")
+        .execute(
+            "ALTER TABLE juki.residents ADD COLUMN address_copy VARCHAR(200), ADD COLUMN status VARCHAR(8), ADD COLUMN code CHAR(6), ADD COLUMN token TEXT;
+             UPDATE juki.residents SET address_copy = CONCAT('東京都千代田区霞が関', id, '-1-1'), status = IF(id % 2 = 0, '転入', '転出'),
+                                       code = CONCAT('A-', LPAD(id, 4, '0')), token = TO_BASE64(RANDOM_BYTES(24));",
+        )
+        .await
+        .expect("undeclared columns");
+    std::env::set_var("GCVERIFY_MARIA_UNDECL", RO_PASSWORD);
+    let c = judge(scenario(s.port(), "GCVERIFY_MARIA_UNDECL", &format!("{ENCRYPTED}{}", kana_of("residents")))).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", shown(&c));
+    let fails: Vec<&str> = c.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).map(|e| e.subject.as_str()).collect();
+    assert_eq!(fails, ["residents.address_copy"]);
+    assert!(shown(&c).contains(&format!("{JUKI_ROWS} of {JUKI_ROWS} values read as address")), "{}", shown(&c));
+    no_value_in(&shown(&c));
+}
+
+/// Nearest on MariaDB: a running replica of another primary (server id 3),
+/// while [database] names server 1 → NG.
+#[tokio::test]
+async fn a_mariadb_replica_of_another_primary_is_ng() {
+    if !mariadb_available() {
+        return;
+    }
+    let primary = MariaDbServer::start(1).await.expect("primary");
+    let other = MariaDbServer::start(3).await.expect("other primary");
+    let replica_of_other = other.start_replica().await.expect("replica");
+    seed_juki(&primary, RO_PASSWORD, false).await.expect("seed");
+    seed_juki(&other, RO_PASSWORD, false).await.expect("seed other");
+    std::env::set_var("GCVERIFY_MARIA_OTHER", RO_PASSWORD);
+    let with = |port: u16| {
+        scenario(
+            port,
+            "GCVERIFY_MARIA_OTHER",
+            &format!("[[database.replica]]\nname = \"旧オンプレの複製\"\nhost = \"127.0.0.1\"\nport = {}\n", replica_of_other.port()),
+        )
+    };
+    let lag = |s| async move { sql::replica_lag(probe_input("A.1.3.1", "3", s, no_aws(), chrono::Utc::now())).await.conclude("3") };
+    // Once the replica has replayed the seeded user, it is OK with its own primary ...
+    let mut c = lag(with(other.port())).await;
+    for _ in 0..50 {
+        if c.outcome == Outcome::Ok {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        c = lag(with(other.port())).await;
+    }
+    assert_eq!(c.outcome, Outcome::Ok, "{}", shown(&c));
+    // ... and NG with another primary as [database].
+    let c = lag(with(primary.port())).await;
+    assert!(c.outcome == Outcome::Ng && shown(&c).contains("replicates another primary: server id 3, [database] (the primary) is 1"), "{}", shown(&c));
 }

@@ -195,6 +195,15 @@ pub enum Bench {
     ///   cargo xtask bench fleet --envs 10,50,100 --runs 3
     #[command(verbatim_doc_comment)]
     Fleet(crate::bench_fleet::FleetBenchArgs),
+    /// E.6.1.2 at a city's size: a throwaway PostgreSQL with a 5,000,000-row
+    /// 住民記録 table; the sampled judgement of all personal columns and the
+    /// `sample = "all"` rows/s per column, every run printed.
+    ///
+    /// Examples:
+    ///   cargo xtask bench sql
+    ///   cargo xtask bench sql --rows 1000000 --runs 1
+    #[command(verbatim_doc_comment)]
+    Sql(crate::bench_sql::SqlBenchArgs),
 }
 
 /// Where the restore drill restores.
@@ -411,6 +420,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Bench(Bench::Load(args)) => crate::bench_load::bench(args).await,
         Command::Bench(Bench::Scale(args)) => crate::bench_scale::bench(args).await,
         Command::Bench(Bench::Fleet(args)) => crate::bench_fleet::bench(args).await,
+        Command::Bench(Bench::Sql(args)) => crate::bench_sql::bench(args).await,
         Command::IamPolicy { restore_drill } => {
             use gcverify_checks::probes::permissions::{drill_policy_json, policy_json};
             println!("{}", if restore_drill { drill_policy_json() } else { policy_json() });

@@ -5,6 +5,7 @@ mod bench_fleet;
 mod bench_latency;
 mod bench_load;
 mod bench_scale;
+mod bench_sql;
 mod cli;
 mod database;
 mod drill;

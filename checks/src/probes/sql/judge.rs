@@ -142,6 +142,95 @@ fn classify_decoded_is_not_readable(decoded: &[u8], kind: &str) -> bool {
     !std::str::from_utf8(decoded).is_ok_and(|t| readable(t, kind))
 }
 
+/// The 個人番号's check digit (番号法施行令 第8条): the 12th digit from the first 11.
+fn my_number_check_digit_holds(digits: &[u32]) -> bool {
+    if digits.len() != 12 {
+        return false;
+    }
+    // P_n: the n-th digit counted from the right of the first eleven; Q_n = n + 1 (n ≤ 6), n − 5 (n ≥ 7).
+    let sum: u32 = (1..=11).map(|n| digits[11 - n] * if n <= 6 { n as u32 + 1 } else { n as u32 - 5 }).sum();
+    let r = sum % 11;
+    digits[11] == if r <= 1 { 0 } else { 11 - r }
+}
+
+const ADDRESS_MARKS: &[&str] = &["都", "道", "府", "県", "市", "区", "町", "村", "丁目", "番地"];
+
+/// The kind of personal data a value of an undeclared column reads as, if
+/// any. Stricter than [`classify`] where a code could look alike: a
+/// 12-digit number must carry a valid 個人番号 check digit, a phone number
+/// starts with 0, an address has a place mark and a number; dates and plain
+/// ASCII words are not inferred. Japanese text is readable whatever it is.
+pub fn reads_as(bytes: &[u8]) -> Option<&'static str> {
+    let t = std::str::from_utf8(bytes).ok()?.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if readable(t, "my_number") {
+        let d: Vec<u32> = t.chars().filter_map(|c| c.to_digit(10).or_else(|| ('０'..='９').contains(&c).then(|| c as u32 - '０' as u32))).collect();
+        if my_number_check_digit_holds(&d) {
+            return Some("my_number");
+        }
+    }
+    if readable(t, "phone") && t.trim_start_matches(['(', '（']).starts_with(['0', '０']) {
+        return Some("phone");
+    }
+    if japanese(t) {
+        let numbered = t.chars().any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c) || "一二三四五六七八九十".contains(c));
+        if numbered && ADDRESS_MARKS.iter().any(|m| t.contains(m)) {
+            return Some("address");
+        }
+        if !t.chars().any(is_kanji) {
+            return Some("kana");
+        }
+        return Some(if t.chars().count() <= 20 { "name" } else { "text" });
+    }
+    // A romanised name: two to four capitalised words ("Yamada Taro").
+    let words: Vec<&str> = t.split(' ').collect();
+    let capitalised = |w: &&str| {
+        let mut cs = w.chars();
+        cs.next().is_some_and(|c| c.is_ascii_uppercase()) && cs.clone().count() > 0 && cs.all(|c| c.is_ascii_lowercase())
+    };
+    ((2..=4).contains(&words.len()) && words.iter().all(capitalised)).then_some("name")
+}
+
+/// Fewer distinct readable values than this in a column read as codes or
+/// flags (転入 / 転出, 有効 / 無効), not as people's data.
+pub const DISTINCT_MIN: usize = 5;
+
+/// What an undeclared column's values read as: counts per kind and (up to
+/// [`DISTINCT_MIN`]) distinct readable values, kept as hashes, never values.
+#[derive(Debug, Default)]
+pub struct Undeclared {
+    pub values: u64,
+    pub readable: u64,
+    kinds: std::collections::BTreeMap<&'static str, u64>,
+    distinct: std::collections::HashSet<u64>,
+}
+
+impl Undeclared {
+    pub fn add(&mut self, bytes: &[u8]) {
+        use std::hash::{Hash, Hasher};
+        self.values += 1;
+        if let Some(kind) = reads_as(bytes) {
+            self.readable += 1;
+            *self.kinds.entry(kind).or_default() += 1;
+            if self.distinct.len() < DISTINCT_MIN {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                bytes.hash(&mut h);
+                self.distinct.insert(h.finish());
+            }
+        }
+    }
+
+    /// The kind most values read as, when enough distinct values are readable to be people's data.
+    pub fn personal(&self) -> Option<(&'static str, u64)> {
+        if self.distinct.len() < DISTINCT_MIN {
+            return None;
+        }
+        self.kinds.iter().max_by_key(|(_, n)| **n).map(|(k, n)| (*k, *n))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +274,38 @@ mod tests {
         assert_eq!(classify(b"123456789012", "my_number", Some("prefix:ENC:")), Stored::Readable);
         // Short ASCII without a declared form is not assumed encrypted.
         assert_eq!(classify(b"abc", "text", None), Stored::Unrecognised);
+    }
+
+    #[test]
+    fn undeclared_values_read_as_the_most_specific_kind() {
+        assert_eq!(reads_as("東京都千代田区霞が関1-1-1".as_bytes()), Some("address"));
+        assert_eq!(reads_as("ジュウキ ハナコ3".as_bytes()), Some("kana"));
+        assert_eq!(reads_as("住基 花子".as_bytes()), Some("name"));
+        assert_eq!(reads_as(b"Yamada Taro"), Some("name"));
+        assert_eq!(reads_as(b"090-1234-5678"), Some("phone"));
+        // 12 digits: a 個人番号 only with its check digit (1234 5678 901 → 8).
+        assert_eq!(reads_as(b"123456789018"), Some("my_number"));
+        assert_eq!(reads_as(b"123456789012"), None);
+        // Codes, flags, dates, ciphertext.
+        for code in ["ACTIVE", "A-0001", "2024-04-01", "1234567890", "ENC:8f3a9c0d1e2f", "ww0EBwMCx8d9", "active user"] {
+            assert_eq!(reads_as(code.as_bytes()), None, "{code}");
+        }
+        assert_eq!(reads_as(&[0xc3, 0x0d, 0x04, 0x07, 0xff, 0x00]), None);
+    }
+
+    #[test]
+    fn a_handful_of_repeated_words_is_a_flag_not_personal_data() {
+        let mut flags = Undeclared::default();
+        for i in 0..100 {
+            flags.add(["転入", "転出", "死亡", "有効"][i % 4].as_bytes());
+        }
+        assert_eq!((flags.readable, flags.personal()), (100, None));
+        let mut addresses = Undeclared::default();
+        for i in 0..20 {
+            addresses.add(format!("東京都千代田区霞が関{i}-1-1").as_bytes());
+        }
+        addresses.add(b"ENC:00");
+        assert_eq!((addresses.values, addresses.personal()), (21, Some(("address", 20))));
     }
 
     #[test]

@@ -7,7 +7,10 @@ use gcverify_scenarios::Database;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlRow, MySqlSslMode};
 use sqlx::{Connection, Executor, Row};
 
-use super::session::{connect_timed_out, isolated, reason, schema_and_table, ReplicaState, SessionError, CONNECT_TIMEOUT};
+use super::session::{
+    connect_timed_out, isolated, reason, schema_and_table, Mode, ReadError, ReadInfo, ReplicaState, SessionError, TextColumn, BATCH_ROWS, CONNECT_TIMEOUT,
+    PROGRESS_EVERY, SMALL_TABLE,
+};
 use crate::probes::secret::Secret;
 
 /// The server's error number (1045 access denied …), when the error is MySQL's.
@@ -61,8 +64,18 @@ pub(super) async fn read_one(conn: &mut MySqlConnection, schema: &str, table: &s
 
 const BINARY_TYPES: &[&str] = &["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"];
 
-/// Binary types are read as stored, any other as its text form; `None`: no such column.
-pub(super) async fn sample(conn: &mut MySqlConnection, table: &str, column: &str, limit: u32) -> Result<Option<Vec<Vec<u8>>>, sqlx::Error> {
+/// Binary types are read as stored, any other as its UTF-8 text; `None`: no
+/// such column. Sampled: `ORDER BY RAND()` over a counted small table, else
+/// each row kept with probability p (`RAND() < p`, a full scan) and a random
+/// `n` of those — never the first rows in physical order. All: keyset
+/// pagination on a single-column integer primary key, in batches.
+pub(super) async fn read(
+    conn: &mut MySqlConnection,
+    table: &str,
+    column: &str,
+    mode: Mode,
+    visit: &mut (dyn FnMut(&[u8]) + Send),
+) -> Result<Option<ReadInfo>, ReadError> {
     let (schema, name) = schema_and_table(table);
     let ty: Option<String> = sqlx::query_scalar(
         "SELECT CAST(DATA_TYPE AS CHAR) FROM information_schema.COLUMNS \
@@ -75,14 +88,103 @@ pub(super) async fn sample(conn: &mut MySqlConnection, table: &str, column: &str
     .await?;
     let Some(ty) = ty else { return Ok(None) };
     let (t, c) = (quote(table), quote(column));
-    if BINARY_TYPES.contains(&ty.to_ascii_lowercase().as_str()) {
-        let sql = format!("SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT {limit}");
-        sqlx::query_scalar::<_, Vec<u8>>(&sql).fetch_all(conn).await.map(Some)
-    } else {
-        let sql = format!("SELECT CAST({c} AS CHAR) FROM {t} WHERE {c} IS NOT NULL LIMIT {limit}");
-        let rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(conn).await?;
-        Ok(Some(rows.into_iter().map(String::into_bytes).collect()))
+    let value = if BINARY_TYPES.contains(&ty.to_ascii_lowercase().as_str()) { c.clone() } else { format!("CAST(CONVERT({c} USING utf8mb4) AS BINARY)") };
+    match mode {
+        Mode::Sample(n) => {
+            let estimate: Option<Option<u64>> = sqlx::query_scalar(
+                "SELECT CAST(TABLE_ROWS AS UNSIGNED) FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?",
+            )
+            .bind(schema)
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let (rows, exact) = match estimate.flatten() {
+                Some(e) if e >= SMALL_TABLE => (e, false),
+                _ => {
+                    let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {t}")).fetch_one(&mut *conn).await?;
+                    (n.max(0) as u64, true)
+                }
+            };
+            let (sql, method) = if rows <= SMALL_TABLE {
+                (format!("SELECT {value} FROM {t} WHERE {c} IS NOT NULL ORDER BY RAND() LIMIT {n}"), "ORDER BY RAND()".to_string())
+            } else {
+                // Four times the sample in rows, so that NULLs leave enough.
+                let p = (n as f64 * 4.0 / rows as f64).clamp(0.000001, 1.0);
+                (
+                    format!("SELECT v FROM (SELECT {value} AS v FROM {t} WHERE {c} IS NOT NULL AND RAND() < {p:.8}) s ORDER BY RAND() LIMIT {n}"),
+                    format!("RAND() < {:.4} % over every row, then ORDER BY RAND()", p * 100.0),
+                )
+            };
+            let values: Vec<Vec<u8>> = sqlx::query_scalar(&sql).fetch_all(&mut *conn).await?;
+            for v in &values {
+                visit(v);
+            }
+            Ok(Some(ReadInfo { rows, exact, read: values.len() as u64, method }))
+        }
+        Mode::All => {
+            let keys: Vec<(String, String)> = sqlx::query_as(
+                "SELECT CAST(k.COLUMN_NAME AS CHAR), CAST(c.DATA_TYPE AS CHAR) FROM information_schema.KEY_COLUMN_USAGE k \
+                 JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = k.TABLE_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME AND c.COLUMN_NAME = k.COLUMN_NAME \
+                 WHERE k.TABLE_SCHEMA = COALESCE(?, DATABASE()) AND k.TABLE_NAME = ? AND k.CONSTRAINT_NAME = 'PRIMARY'",
+            )
+            .bind(schema)
+            .bind(name)
+            .fetch_all(&mut *conn)
+            .await?;
+            let pk = match keys.as_slice() {
+                [(k, ty)] if ["tinyint", "smallint", "mediumint", "int", "integer", "bigint"].contains(&ty.to_ascii_lowercase().as_str()) => quote(k),
+                _ => {
+                    return Err(ReadError::Unsupported(format!(
+                        "sample = \"all\" は MySQL/MariaDB では単一列の整数主キーが必要（{table} にない） / sample = \"all\" on MySQL/MariaDB needs a single-column integer primary key, which {table} has not"
+                    )))
+                }
+            };
+            let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {t}")).fetch_one(&mut *conn).await?;
+            let sql = format!("SELECT CAST({pk} AS SIGNED), {value} FROM {t} WHERE {pk} > ? AND {c} IS NOT NULL ORDER BY {pk} LIMIT {BATCH_ROWS}");
+            let (mut after, mut read) = (i64::MIN, 0u64);
+            loop {
+                // One statement per batch: the statement timeout bounds a batch, not the table.
+                let batch: Vec<(i64, Vec<u8>)> = sqlx::query_as(&sql).bind(after).fetch_all(&mut *conn).await?;
+                for (_, v) in &batch {
+                    visit(v);
+                }
+                let before = read;
+                read += batch.len() as u64;
+                if read / PROGRESS_EVERY > before / PROGRESS_EVERY {
+                    tracing::info!("{table}.{column}: {read} of {n} rows read");
+                }
+                match batch.last() {
+                    Some((k, _)) if batch.len() == BATCH_ROWS as usize => after = *k,
+                    _ => break,
+                }
+            }
+            Ok(Some(ReadInfo { rows: n.max(0) as u64, exact: true, read, method: format!("every row (primary-key ranges of {BATCH_ROWS})") }))
+        }
     }
+}
+
+/// Text-like columns of base tables in `schemas` (empty: the current database).
+pub(super) async fn text_columns(conn: &mut MySqlConnection, schemas: &[String]) -> Result<Vec<TextColumn>, sqlx::Error> {
+    let within = if schemas.is_empty() { "= DATABASE()".to_string() } else { format!("IN ({})", vec!["?"; schemas.len()].join(", ")) };
+    let sql = format!(
+        "SELECT CAST(c.TABLE_SCHEMA AS CHAR), CAST(c.TABLE_NAME AS CHAR), CAST(c.COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS c \
+         JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME \
+         WHERE t.TABLE_TYPE = 'BASE TABLE' AND c.TABLE_SCHEMA {within} \
+           AND LOWER(c.DATA_TYPE) IN ('char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'binary', 'varbinary', \
+                                     'tinyblob', 'blob', 'mediumblob', 'longblob', 'json') \
+         ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION"
+    );
+    let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
+    for s in schemas {
+        q = q.bind(s);
+    }
+    let rows = q.fetch_all(conn).await?;
+    Ok(rows.into_iter().map(|(schema, table, column)| TextColumn { schema, table, column }).collect())
+}
+
+/// `@@server_id`: what a replica reports as `Master_Server_Id`.
+pub(super) async fn identity(conn: &mut MySqlConnection) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT CAST(@@server_id AS CHAR)").fetch_one(conn).await
 }
 
 /// The declared tables' encryption option (MariaDB `ENCRYPTED=YES`, MySQL `ENCRYPTION='Y'`).
@@ -120,7 +222,14 @@ pub(super) async fn replica_state(conn: &mut MySqlConnection) -> Result<ReplicaS
         Err(e) => return Err(e),
     };
     let Some(row) = rows.first() else {
-        return Ok(ReplicaState { standby: false, receiving: None, receiving_ok: false, hidden: false, lag_secs: None });
+        return Ok(ReplicaState {
+            standby: false,
+            receiving: None,
+            receiving_ok: false,
+            hidden: false,
+            lag_secs: None,
+            follows: Err("not a replica / レプリカではない".to_string()),
+        });
     };
     let io = text(row, &["Replica_IO_Running", "Slave_IO_Running"]);
     let sql = text(row, &["Replica_SQL_Running", "Slave_SQL_Running"]);
@@ -132,6 +241,8 @@ pub(super) async fn replica_state(conn: &mut MySqlConnection) -> Result<ReplicaS
         receiving_ok: ok,
         hidden: false,
         lag_secs: if ok { lag } else { None },
+        follows: text(row, &["Source_Server_Id", "Master_Server_Id"])
+            .ok_or_else(|| "SHOW REPLICA STATUS gives no Master_Server_Id / 複製元のサーバIDが読めない".to_string()),
     })
 }
 

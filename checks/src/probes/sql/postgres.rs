@@ -5,7 +5,10 @@ use gcverify_scenarios::Database;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::{Connection, Executor, Row};
 
-use super::session::{connect_timed_out, isolated, reason, schema_and_table, ReplicaState, SessionError, CONNECT_TIMEOUT};
+use super::session::{
+    connect_timed_out, isolated, reason, schema_and_table, Mode, ReadError, ReadInfo, ReplicaState, SessionError, TextColumn, BATCH_ROWS, CONNECT_TIMEOUT,
+    PROGRESS_EVERY, SMALL_TABLE,
+};
 use crate::probes::secret::Secret;
 
 pub(super) async fn open(db: &Database, password: Option<&Secret>) -> Result<PgConnection, SessionError> {
@@ -48,28 +51,120 @@ pub(super) async fn read_one(conn: &mut PgConnection, schema: &str, table: &str)
     r
 }
 
-/// bytea is read as is, any other type as its text form; `None`: no such column.
-pub(super) async fn sample(conn: &mut PgConnection, table: &str, column: &str, limit: u32) -> Result<Option<Vec<Vec<u8>>>, sqlx::Error> {
+/// The column's data type; `None`: no such column visible.
+async fn column_type(conn: &mut PgConnection, table: &str, column: &str) -> Result<Option<String>, sqlx::Error> {
     let (schema, name) = schema_and_table(table);
-    let ty: Option<String> = sqlx::query_scalar(
-        "SELECT data_type FROM information_schema.columns WHERE table_name = $1 AND column_name = $2 \
+    sqlx::query_scalar(
+        "SELECT data_type::text FROM information_schema.columns WHERE table_name = $1 AND column_name = $2 \
          AND (($3::text IS NOT NULL AND table_schema = $3) OR ($3::text IS NULL AND table_schema = ANY(current_schemas(false)))) LIMIT 1",
     )
     .bind(name)
     .bind(column)
     .bind(schema)
     .fetch_optional(&mut *conn)
-    .await?;
-    let Some(ty) = ty else { return Ok(None) };
-    let (t, c) = (quote(table), quote(column));
-    if ty == "bytea" {
-        let sql = format!("SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT {limit}");
-        sqlx::query_scalar::<_, Vec<u8>>(&sql).fetch_all(conn).await.map(Some)
-    } else {
-        let sql = format!("SELECT {c}::text FROM {t} WHERE {c} IS NOT NULL LIMIT {limit}");
-        let rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(conn).await?;
-        Ok(Some(rows.into_iter().map(String::into_bytes).collect()))
+    .await
+}
+
+/// Rows in the table: `pg_class.reltuples` when the estimate says the table
+/// is large, else `count(*)`; and its pages. `(rows, exact, pages)`.
+async fn row_count(conn: &mut PgConnection, table: &str) -> Result<(u64, bool, u64), sqlx::Error> {
+    let est: Option<(f64, i64)> = sqlx::query_as("SELECT reltuples::float8, relpages::int8 FROM pg_class WHERE oid = to_regclass($1)")
+        .bind(quote(table))
+        .fetch_optional(&mut *conn)
+        .await?;
+    let pages = est.map_or(1, |(_, p)| p.max(1) as u64);
+    match est {
+        // reltuples is −1 before the first VACUUM/ANALYZE (PostgreSQL 14+): counted instead.
+        Some((rows, _)) if rows >= SMALL_TABLE as f64 => Ok((rows as u64, false, pages)),
+        _ => {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", quote(table))).fetch_one(&mut *conn).await?;
+            Ok((n.max(0) as u64, true, pages))
+        }
     }
+}
+
+/// bytea as stored, any other type as its UTF-8 text; `None`: no such column.
+/// Sampled: `ORDER BY random()` over a counted small table, else the engine's
+/// `TABLESAMPLE` (BERNOULLI: every row with probability p; SYSTEM above
+/// 2,000,000 rows: at least 400 random pages), then a random `n` of what
+/// it returned — never the first rows in physical order. All: a cursor
+/// fetched in batches.
+pub(super) async fn read(
+    conn: &mut PgConnection,
+    table: &str,
+    column: &str,
+    mode: Mode,
+    visit: &mut (dyn FnMut(&[u8]) + Send),
+) -> Result<Option<ReadInfo>, ReadError> {
+    let Some(ty) = column_type(conn, table, column).await? else { return Ok(None) };
+    let (t, c) = (quote(table), quote(column));
+    let value = if ty == "bytea" { c.clone() } else { format!("convert_to({c}::text, 'UTF8')") };
+    match mode {
+        Mode::Sample(n) => {
+            let (rows, exact, pages) = row_count(conn, table).await?;
+            let (sql, method) = if rows <= SMALL_TABLE {
+                (format!("SELECT {value} FROM {t} WHERE {c} IS NOT NULL ORDER BY random() LIMIT {n}"), "ORDER BY random()".to_string())
+            } else {
+                // Four times the sample in rows, so that NULLs leave enough; SYSTEM also ≥ 400 pages.
+                let by_rows = (n as f64 * 4.0 / rows as f64) * 100.0;
+                let (kind, pct) = if rows > 2_000_000 { ("SYSTEM", by_rows.max(400.0 / pages as f64 * 100.0)) } else { ("BERNOULLI", by_rows) };
+                let pct = pct.clamp(0.0001, 100.0);
+                (
+                    format!("SELECT v FROM (SELECT {value} AS v FROM {t} TABLESAMPLE {kind}({pct:.6}) WHERE {c} IS NOT NULL) s ORDER BY random() LIMIT {n}"),
+                    format!("TABLESAMPLE {kind}({pct:.4} %) then ORDER BY random()"),
+                )
+            };
+            let values: Vec<Vec<u8>> = sqlx::query_scalar(&sql).fetch_all(&mut *conn).await?;
+            for v in &values {
+                visit(v);
+            }
+            Ok(Some(ReadInfo { rows, exact, read: values.len() as u64, method }))
+        }
+        Mode::All => {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t}")).fetch_one(&mut *conn).await?;
+            conn.execute(format!("DECLARE gcverify_all NO SCROLL CURSOR FOR SELECT {value} FROM {t} WHERE {c} IS NOT NULL").as_str()).await?;
+            let mut read = 0u64;
+            let fetch = format!("FETCH FORWARD {BATCH_ROWS} FROM gcverify_all");
+            loop {
+                // Each FETCH is its own statement: the statement timeout bounds a batch, not the table.
+                let batch: Vec<Vec<u8>> = sqlx::query_scalar(&fetch).fetch_all(&mut *conn).await?;
+                for v in &batch {
+                    visit(v);
+                }
+                let before = read;
+                read += batch.len() as u64;
+                if read / PROGRESS_EVERY > before / PROGRESS_EVERY {
+                    tracing::info!("{table}.{column}: {read} of {n} rows read");
+                }
+                if batch.len() < BATCH_ROWS as usize {
+                    break;
+                }
+            }
+            conn.execute("CLOSE gcverify_all").await?;
+            Ok(Some(ReadInfo { rows: n.max(0) as u64, exact: true, read, method: format!("every row (cursor, batches of {BATCH_ROWS})") }))
+        }
+    }
+}
+
+/// Text-like columns of base tables in `schemas` (empty: the current schema).
+pub(super) async fn text_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Vec<TextColumn>, sqlx::Error> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.table_schema::text, c.table_name::text, c.column_name::text FROM information_schema.columns c \
+         JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+         WHERE t.table_type = 'BASE TABLE' \
+           AND c.table_schema = ANY(CASE WHEN cardinality($1::text[]) = 0 THEN ARRAY[current_schema()::text] ELSE $1::text[] END) \
+           AND c.data_type IN ('text', 'character varying', 'character', 'bytea', 'json', 'jsonb') \
+         ORDER BY 1, 2, c.ordinal_position",
+    )
+    .bind(schemas)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(schema, table, column)| TextColumn { schema, table, column }).collect())
+}
+
+/// The cluster's system identifier: a streaming replica shares its primary's.
+pub(super) async fn identity(conn: &mut PgConnection) -> Result<String, sqlx::Error> {
+    isolated(conn, "SELECT system_identifier::text FROM pg_control_system()").await
 }
 
 pub(super) async fn encryption_report(conn: &mut PgConnection) -> Vec<(String, Result<String, sqlx::Error>)> {
@@ -88,7 +183,7 @@ pub(super) async fn replica_state(conn: &mut PgConnection) -> Result<ReplicaStat
                 CASE WHEN pg_last_wal_receive_lsn() IS NOT NULL AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0::float8
                      ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 END",
     )
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await?;
     let receiver: Option<String> = row.try_get(1).unwrap_or(None);
     let running: bool = row.try_get(2).unwrap_or(false);
@@ -99,6 +194,7 @@ pub(super) async fn replica_state(conn: &mut PgConnection) -> Result<ReplicaStat
         hidden: running && receiver.is_none(),
         receiving: receiver,
         lag_secs: row.try_get(3).unwrap_or(None),
+        follows: identity(conn).await.map_err(|e| e.to_string()),
     })
 }
 

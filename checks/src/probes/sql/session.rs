@@ -67,6 +67,65 @@ pub struct Session {
     db: Database,
 }
 
+/// How much of a column is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A random sample of at most this many non-null values, drawn across the whole table.
+    Sample(u32),
+    /// Every row, in batches of [`BATCH_ROWS`] (`sample = "all"`).
+    All,
+}
+
+/// Rows fetched per batch when every row is read (memory stays flat).
+pub const BATCH_ROWS: u32 = 10_000;
+/// Rows read between two progress lines when every row is read.
+pub const PROGRESS_EVERY: u64 = 500_000;
+/// Up to this many rows (by the engine's estimate) the table is counted
+/// exactly and sampled with `ORDER BY random()`; above, sampled by the engine.
+pub const SMALL_TABLE: u64 = 100_000;
+
+/// How a column's values were read, for the evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadInfo {
+    /// Rows in the table.
+    pub rows: u64,
+    /// `rows` was counted (`count(*)`), not the engine's estimate.
+    pub exact: bool,
+    /// Non-null values visited.
+    pub read: u64,
+    /// How they were chosen (`ORDER BY random()`, `TABLESAMPLE SYSTEM(0.03)`, every row …).
+    pub method: String,
+}
+
+impl ReadInfo {
+    /// `400 of 20000 rows (exact count), 2.000 % of the table, by ORDER BY random()`.
+    pub fn describe(&self) -> String {
+        let count = if self.exact { "exact count" } else { "engine's estimate" };
+        let pct = if self.rows == 0 { 100.0 } else { self.read as f64 * 100.0 / self.rows as f64 };
+        format!("{} of {} rows ({count}), {pct:.3} % of the table, by {}", self.read, self.rows, self.method)
+    }
+}
+
+/// Why a read failed: the server's answer, or a read this engine cannot do as asked.
+pub enum ReadError {
+    Db(sqlx::Error),
+    Unsupported(String),
+}
+
+impl From<sqlx::Error> for ReadError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(e)
+    }
+}
+
+/// A text-like column of a base table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextColumn {
+    pub schema: String,
+    pub table: String,
+    pub column: String,
+}
+
 /// What a synchronised site says of itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicaState {
@@ -79,6 +138,10 @@ pub struct ReplicaState {
     pub hidden: bool,
     /// Seconds behind the primary (`None`: nothing replayed yet / unknown).
     pub lag_secs: Option<f64>,
+    /// The primary it replicates, as [`Session::identity`] reads it there
+    /// (PostgreSQL: the system identifier it shares; MySQL/MariaDB: `Master_Server_Id`);
+    /// `Err`: could not be read, and why.
+    pub follows: Result<String, String>,
 }
 
 impl Session {
@@ -111,20 +174,55 @@ impl Session {
         format!("{}:{}", self.db.engine.get_ref(), target(&self.db))
     }
 
-    /// Up to `limit` non-null values of a column, as bytes (binary types as
-    /// stored, others as their text form).
-    pub async fn sample(&mut self, table: &str, column: &str, limit: u32) -> Result<Vec<Vec<u8>>, String> {
+    /// Visit the non-null values of a column, as bytes (binary types as
+    /// stored, others as their UTF-8 text): a random sample across the whole
+    /// table, or every row in batches. Returns how the values were read.
+    pub async fn read(&mut self, table: &str, column: &str, mode: Mode, visit: &mut (dyn FnMut(&[u8]) + Send)) -> Result<ReadInfo, String> {
         let r = match &mut self.conn {
-            Conn::Postgres(c) => postgres::sample(c, table, column, limit).await,
-            Conn::MySql { conn, .. } => mysql::sample(conn, table, column, limit).await,
+            Conn::Postgres(c) => postgres::read(c, table, column, mode, visit).await,
+            Conn::MySql { conn, .. } => mysql::read(conn, table, column, mode, visit).await,
         };
         match r {
             Ok(Some(v)) => Ok(v),
             Ok(None) => {
                 Err(format!("列 {table}.{column} が見つからない（または参照権限がない） / column {table}.{column} not found (or not visible to this user)"))
             }
+            Err(ReadError::Db(e)) => Err(self.reason(&e)),
+            Err(ReadError::Unsupported(why)) => Err(why),
+        }
+    }
+
+    /// The text-like columns (text, varchar, char, bytea/blob, json) of the
+    /// base tables in `schemas` (none: the default schema) this user can see.
+    pub async fn text_columns(&mut self, schemas: &[String]) -> Result<Vec<TextColumn>, String> {
+        let r = match &mut self.conn {
+            Conn::Postgres(c) => postgres::text_columns(c, schemas).await,
+            Conn::MySql { conn, .. } => mysql::text_columns(conn, schemas).await,
+        };
+        r.map_err(|e| self.reason(&e))
+    }
+
+    /// The schema an unqualified table name means (PostgreSQL `current_schema()`, MySQL `DATABASE()`).
+    pub async fn default_schema(&mut self) -> Result<String, String> {
+        let r = match &mut self.conn {
+            Conn::Postgres(c) => sqlx::query_scalar::<_, Option<String>>("SELECT current_schema()::text").fetch_one(c).await,
+            Conn::MySql { conn, .. } => sqlx::query_scalar::<_, Option<String>>("SELECT CAST(DATABASE() AS CHAR)").fetch_one(conn).await,
+        };
+        match r {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => Err("no default schema / database selected".to_string()),
             Err(e) => Err(self.reason(&e)),
         }
+    }
+
+    /// Which database cluster this is, as its replicas report the primary they
+    /// follow: PostgreSQL's system identifier, MySQL/MariaDB's `@@server_id`.
+    pub async fn identity(&mut self) -> Result<String, String> {
+        let r = match &mut self.conn {
+            Conn::Postgres(c) => postgres::identity(c).await,
+            Conn::MySql { conn, .. } => mysql::identity(conn).await,
+        };
+        r.map_err(|e| self.reason(&e))
     }
 
     /// What the engine itself reports about encryption of the declared tables
