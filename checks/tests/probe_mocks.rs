@@ -460,8 +460,9 @@ fn vault_exists() -> Rule {
 
 /// The whole DR vault's listing: copies `(hours old, status)`.
 fn dr_copies(list: &'static [(i64, &'static str)]) -> Rule {
-    mock!(backup::Client::list_recovery_points_by_backup_vault).match_requests(|r| r.backup_vault_name() == Some("gc-dr") && r.by_resource_arn().is_none()).then_output(
-        move || {
+    mock!(backup::Client::list_recovery_points_by_backup_vault)
+        .match_requests(|r| r.backup_vault_name() == Some("gc-dr") && r.by_resource_arn().is_none())
+        .then_output(move || {
             let pts = list
                 .iter()
                 .enumerate()
@@ -474,8 +475,7 @@ fn dr_copies(list: &'static [(i64, &'static str)]) -> Rule {
                 })
                 .collect();
             backup::ListRecoveryPointsByBackupVaultOutput::builder().set_recovery_points(Some(pts)).build()
-        },
-    )
+        })
 }
 
 /// A DR vault with yesterday's copies, as a daily copy rule leaves it.

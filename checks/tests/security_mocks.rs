@@ -145,7 +145,8 @@ async fn residency_scans_only_the_accounts_partition() {
         }
         out.build()
     });
-    let instances = mock!(aws_sdk_ec2::Client::describe_instances).then_output(|| aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput::builder().build());
+    let instances =
+        mock!(aws_sdk_ec2::Client::describe_instances).then_output(|| aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput::builder().build());
     let scenario = Arc::new(gcverify_scenarios::parse("[environment]\nname = \"t\"\n", Path::new("t.toml")).expect("scenario"));
     let item = Catalog::builtin().get("F.1.1.1").cloned().expect("item");
     let level = item.selected_level.clone();

@@ -41,7 +41,11 @@ async fn compliant_environment_gives_ok_with_evidence() {
     let copy = item(&r, "A.3.2.2");
     let dr = seeded.dr_vault_arn.expect("DR vault ARN");
     // The copy rule and its DR vault are read (the setting) ...
-    assert!(copy.evidence.iter().any(|e| e.subject == dr && e.status == EvidenceStatus::Pass && e.claim.as_deref() == Some("copy-rule")), "{}", evidence_text(copy));
+    assert!(
+        copy.evidence.iter().any(|e| e.subject == dr && e.status == EvidenceStatus::Pass && e.claim.as_deref() == Some("copy-rule")),
+        "{}",
+        evidence_text(copy)
+    );
     // ... but moto 5.2.5 does not list recovery points, so the copies (the
     // effect the point asks for) are 検証不能, never OK on the rule alone.
     assert_eq!(copy.verified_by("backup.remote_copy"), Outcome::Error, "{}", copy.summary);

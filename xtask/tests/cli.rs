@@ -68,7 +68,7 @@ fn demo_prints_fifty_rows_and_writes_json_and_xlsx() {
     let db_point = e612["points"].as_array().and_then(|ps| ps.iter().find(|p| p["id"] == "mw-app-encrypted")).expect("point");
     if gcverify_demo::postgres::find_bin_dir().is_some() {
         assert_eq!(e612["outcome"], "OK", "{e612}");
-        assert!(db_point["summary"].as_str().is_some_and(|s| s.contains("4件の標本がすべて暗号化")), "{db_point}");
+        assert!(db_point["summary"].as_str().is_some_and(|s| s.contains("個人情報の列 4件の") && s.contains("すべて暗号化")), "{db_point}");
     } else {
         assert_eq!(db_point["outcome"], "ERROR", "without PostgreSQL the point says why: {db_point}");
     }
