@@ -204,19 +204,7 @@ async fn conclude_row(input: Arc<ProbeInput>, timeout: Duration, refs: Vec<Vec<S
             None if matches!(Verifier::of(&p.verifier), Verifier::Probe(_)) => verdict::point(p, &runs, level),
             None => verdict::desk_point(item, p, &input.scenario, today, level),
         };
-        points.push(PointResult {
-            id: p.id.clone(),
-            text: p.text.clone(),
-            text_en: p.en.clone(),
-            refers_to: refs.get(i).cloned().unwrap_or_default(),
-            verifier: p.verifier.clone(),
-            outcome: c.outcome,
-            summary: c.summary.ja,
-            summary_en: c.summary.en,
-            evidence: c.evidence,
-            attestation: c.attestation,
-            period: c.period,
-        });
+        points.push(c.into_point(p.id.clone(), p.text.clone(), p.en.clone(), refs.get(i).cloned().unwrap_or_default(), p.verifier.clone()));
     }
     (verdict::row(item, &points, level, &runs), points)
 }

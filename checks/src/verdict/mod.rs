@@ -46,6 +46,23 @@ pub struct Conclusion {
 }
 
 impl Conclusion {
+    /// The 確認観点's line in the result, holding what the point came to.
+    pub fn into_point(self, id: String, text: String, text_en: String, refers_to: Vec<String>, verifier: String) -> PointResult {
+        PointResult {
+            id,
+            text,
+            text_en,
+            refers_to,
+            verifier,
+            outcome: self.outcome,
+            summary: self.summary.ja,
+            summary_en: self.summary.en,
+            evidence: self.evidence,
+            attestation: self.attestation,
+            period: self.period,
+        }
+    }
+
     /// What an OK rests on (`None` for any other outcome).
     pub fn proof(&self) -> Option<&Proof> {
         self.proof.as_ref()

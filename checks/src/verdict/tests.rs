@@ -3,19 +3,7 @@ use crate::catalog::Catalog;
 use crate::probes::registry;
 
 fn point_result(id: &str, verifier: &str, c: Conclusion) -> PointResult {
-    PointResult {
-        id: id.into(),
-        text: id.into(),
-        text_en: id.into(),
-        refers_to: Vec::new(),
-        verifier: verifier.into(),
-        outcome: c.outcome,
-        summary: c.summary.ja,
-        summary_en: c.summary.en,
-        evidence: c.evidence,
-        attestation: c.attestation,
-        period: c.period,
-    }
+    c.into_point(id.into(), id.into(), id.into(), Vec::new(), verifier.into())
 }
 
 /// Findings of `def` with one compliant observation per claim, and a
