@@ -1,5 +1,11 @@
 //! moto server lifecycle: find or install it, start it on a free
 //! 127.0.0.1 port, wait until it answers, stop it (also on drop).
+//!
+//! What is started is this project's extension of moto
+//! (`demo/emulator/gcverify_emulator.py`, embedded here so an installed binary
+//! needs no source tree), run with the Python of moto's venv: it adds the
+//! Backup, SSM, CloudWatch (CBOR) and root-MFA behaviour moto lacks, and an
+//! admin endpoint ([`admin`]) to seed state no AWS API can create.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -11,6 +17,15 @@ use anyhow::{bail, Context, Result};
 
 /// The moto version the project is tested with.
 pub const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
+
+/// The launcher that patches moto and starts its server (same CLI as `moto_server`).
+pub const EMULATOR_SCRIPT: &str = include_str!("../emulator/gcverify_emulator.py");
+
+/// The Python of the venv `moto_server` was installed into (it imports moto).
+pub fn python_beside(moto_server: &Path) -> Option<PathBuf> {
+    let dir = moto_server.parent()?;
+    ["python", "python3"].iter().map(|n| dir.join(n)).find(|p| p.is_file())
+}
 
 /// Where to find `moto_server`: `$GCVERIFY_MOTO_SERVER`, then the repo's
 /// `.venv`, then `PATH`.
@@ -50,10 +65,12 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// A running moto server; killed when dropped.
+/// A running moto server (with this project's extension); killed when dropped.
 pub struct MotoServer {
     child: Option<Child>,
     addr: SocketAddr,
+    /// Holds the launcher script written out for Python; removed on drop.
+    _script: tempfile::TempDir,
 }
 
 impl MotoServer {
@@ -65,12 +82,19 @@ impl MotoServer {
     /// As [`start`](Self::start), appending moto's request log (one line per
     /// API call) to `log`: `bench scale` counts the calls each tool makes.
     pub async fn start_with_log(exe: &Path, log: Option<&Path>) -> Result<Self> {
+        let python = python_beside(exe).with_context(|| {
+            format!("no python beside {}: the emulator extension runs with the Python of moto's venv (see README, \"The emulator extension\")", exe.display())
+        })?;
+        let dir = tempfile::Builder::new().prefix("gcverify-emulator").tempdir().context("temp dir for the emulator launcher")?;
+        let script = dir.path().join("gcverify_emulator.py");
+        std::fs::write(&script, EMULATOR_SCRIPT).with_context(|| format!("writing {}", script.display()))?;
         let mut last_err = None;
         // A port picked free can be taken before moto binds it; try a few.
         for _ in 0..3 {
             let port = free_port()?;
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let child = Command::new(exe)
+            let child = Command::new(&python)
+                .arg(&script)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
                 .stdin(Stdio::null())
@@ -83,11 +107,14 @@ impl MotoServer {
                 })
                 .spawn()
                 .with_context(|| format!("could not start {}", exe.display()))?;
-            let mut server = Self { child: Some(child), addr };
-            match server.wait_ready(Duration::from_secs(60)).await {
-                Ok(()) => return Ok(server),
+            let mut child = Some(child);
+            match wait_ready(&mut child, addr, Duration::from_secs(60)).await {
+                Ok(()) => return Ok(Self { child, addr, _script: dir }),
                 Err(e) => {
-                    server.stop();
+                    if let Some(mut c) = child.take() {
+                        let _ = c.kill();
+                        let _ = c.wait();
+                    }
                     last_err = Some(e);
                 }
             }
@@ -98,22 +125,6 @@ impl MotoServer {
     /// `http://127.0.0.1:PORT`
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    async fn wait_ready(&mut self, limit: Duration) -> Result<()> {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if let Some(child) = self.child.as_mut() {
-                if let Some(status) = child.try_wait()? {
-                    bail!("moto_server exited with {status} before answering");
-                }
-            }
-            if http_status(self.addr, "GET", "/moto-api/").is_ok() {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        bail!("moto_server did not answer on {} within {}s", self.addr, limit.as_secs())
     }
 
     /// Forget every resource (moto's `POST /moto-api/reset`).
@@ -143,6 +154,42 @@ impl Drop for MotoServer {
 pub(crate) fn free_port() -> Result<u16> {
     let l = TcpListener::bind(("127.0.0.1", 0)).context("no free loopback port")?;
     Ok(l.local_addr()?.port())
+}
+
+async fn wait_ready(child: &mut Option<Child>, addr: SocketAddr, limit: Duration) -> Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(child) = child.as_mut() {
+            if let Some(status) = child.try_wait()? {
+                bail!("the emulator (moto) exited with {status} before answering");
+            }
+        }
+        if http_status(addr, "GET", "/moto-api/").is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("the emulator (moto) did not answer on {addr} within {}s", limit.as_secs())
+}
+
+/// `POST /gcverify-api/<what>` with a JSON body on the emulator at `endpoint`
+/// (`http://127.0.0.1:PORT`): seeds state no AWS API creates (back-dated
+/// recovery points, SSM agent/patch/association state, root MFA, restore
+/// duration). Returns the JSON answer.
+pub fn admin(endpoint: &str, what: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
+    let addr: SocketAddr = endpoint.trim_start_matches("http://").trim_end_matches('/').parse().with_context(|| format!("not an emulator endpoint: {endpoint}"))?;
+    let payload = body.to_string();
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(s, "POST /gcverify-api/{what} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}", payload.len())?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer)?;
+    let (head, json) = answer.split_once("\r\n\r\n").with_context(|| format!("not an HTTP answer from {what}"))?;
+    let status: u16 = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).with_context(|| format!("no status from {what}"))?;
+    if status != 200 {
+        bail!("emulator admin {what} answered HTTP {status}: {json}");
+    }
+    serde_json::from_str(json).with_context(|| format!("emulator admin {what}: not JSON"))
 }
 
 /// Minimal HTTP/1.0 request, enough to poll and reset moto.
