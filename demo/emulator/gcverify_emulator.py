@@ -34,7 +34,7 @@ from botocore.serialize import RpcV2CBORSerializer
 
 import moto.backup.urls as backup_urls
 import moto.server
-from moto.backup.models import backup_backends
+from moto.backup.models import Vault, backup_backends
 from moto.backup.responses import BackupResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult
@@ -1082,6 +1082,8 @@ def install() -> None:
         setattr(BackupResponse, fn.__name__, handled("backup")(fn))
     for p in BACKUP_PATHS:
         backup_urls.url_paths.setdefault(p, BackupResponse.dispatch)
+    # DescribeBackupVault is serialised from attribute names; moto's counter is named differently.
+    Vault.number_of_recovery_points = property(lambda v: v.num_of_recovery_points)
     for fn in SSM_OPS:
         setattr(SimpleSystemManagerResponse, fn.__name__, fn)
     MotoAPIBackend.reset = reset_extension(MotoAPIBackend.reset)
