@@ -12,6 +12,7 @@ mod drill;
 mod fleet;
 mod load;
 mod login_site;
+mod output;
 mod scope;
 mod tls_target;
 mod verify;

@@ -189,10 +189,9 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         let width = terminal_width();
         println!("{}", gcverify_reports::render_table_with(&report, lang, width, color, args.output.detail));
     }
-    let written =
-        gcverify_reports::write_files(&report, &catalog, &formats, &out_dir, lang).with_context(|| format!("writing reports to {}", out_dir.display()))?;
+    let written = crate::output::write_run_files(&report, &catalog, &formats, &out_dir, lang)?;
     for p in &written {
-        eprintln!("gcverify: wrote {}", p.display());
+        eprintln!("gcverify: {}", crate::output::say(lang, format!("書き出し: {}", p.display()), format!("wrote {}", p.display())));
     }
     if let Some(kept) = gcverify_reports::history::record(&report, &catalog, &out_dir, args.output.keep_history)
         .with_context(|| format!("keeping the run in {}", gcverify_reports::history::dir(&out_dir).display()))?
@@ -280,10 +279,9 @@ pub fn report(args: crate::cli::ReportArgs) -> Result<i32> {
     let files: Vec<Format> =
         formats.into_iter().filter(|f| !(*f == Format::Json && out.join(gcverify_reports::JSON_FILE_NAME) == source && args.compare.is_none())).collect();
     // report.html finds the run's interval logs beside its result.json.
-    for p in
-        gcverify_reports::write_files_with(&report, &catalog, &files, &out, lang, &from).with_context(|| format!("writing reports to {}", out.display()))?
-    {
-        eprintln!("gcverify: wrote {}", p.display());
+    // Only the formats asked for are added or replaced: every other file of the folder stays.
+    for p in crate::output::render_files(&report, &catalog, &files, &out, lang, &from)? {
+        eprintln!("gcverify: {}", crate::output::say(lang, format!("書き出し: {}", p.display()), format!("wrote {}", p.display())));
     }
     Ok(report.exit_code())
 }

@@ -367,8 +367,58 @@ fn report_from_reproduces_every_file_byte_for_byte() {
     let o = xtask(&["report", "--from", dir, "--format", "md"]);
     assert_eq!(code(&o), 1, "{:?}", text(&o));
     assert!(out.path().join("result.json").exists());
-    assert!(!out.path().join("検証結果.xlsx").exists(), "a format not written now is not left from before");
+    assert!(out.path().join("検証結果.xlsx").exists(), "a format not asked for now is kept, never removed by a re-render");
     if let Ok(status) = Command::new("sha256sum").args(["-c", "--strict", "SHA256SUMS"]).current_dir(out.path()).status() {
         assert!(status.success(), "SHA256SUMS checks");
     }
+}
+
+/// `report --from DIR` adds or replaces only the formats asked for: with every
+/// format planted by a run, each re-render (md+junit, html, xlsx, the 前回比
+/// in md) leaves every other file byte-identical and the manifest checking.
+#[test]
+fn report_keeps_every_format_it_was_not_asked_for() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().to_str().expect("utf8");
+    let o = xtask(&["verify", "--env", "demo-noncompliant", "--only", "C.1.2.5", "--format", "json,xlsx,md,junit,html", "--out", dir]);
+    assert_eq!(code(&o), 1, "{:?}", text(&o));
+    let all = ["result.json", "検証結果.xlsx", "検証結果.md", "junit.xml", "report.html"];
+    let read = |n: &str| std::fs::read(out.path().join(n)).unwrap_or_else(|e| panic!("{n}: {e}"));
+    for (args, rewritten) in [
+        (vec!["--format", "md,junit"], vec!["検証結果.md", "junit.xml"]),
+        (vec!["--format", "html"], vec!["report.html"]),
+        (vec!["--format", "xlsx"], vec!["検証結果.xlsx"]),
+        (vec!["--compare", "last", "--format", "md"], vec!["検証結果.md"]),
+    ] {
+        let before: Vec<(&str, Vec<u8>)> = all.iter().filter(|n| !rewritten.contains(n)).map(|n| (*n, read(n))).collect();
+        let mut argv = vec!["report", "--from", dir];
+        argv.extend(&args);
+        let o = xtask(&argv);
+        assert_eq!(code(&o), 1, "{argv:?}: {:?}", text(&o));
+        for (n, bytes) in &before {
+            assert!(read(n) == *bytes, "{argv:?} changed or removed {n}");
+        }
+        for n in &rewritten {
+            assert!(out.path().join(n).is_file(), "{argv:?} wrote {n}");
+        }
+        let leftovers: Vec<String> =
+            std::fs::read_dir(out.path()).expect("ls").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with('.')).collect();
+        assert!(leftovers.is_empty(), "no staging folder left: {leftovers:?}");
+        if let Ok(status) = Command::new("sha256sum").args(["-c", "--strict", "--quiet", "SHA256SUMS"]).current_dir(out.path()).status() {
+            assert!(status.success(), "{argv:?}: SHA256SUMS still checks every file");
+        }
+        let sums = std::fs::read_to_string(out.path().join("SHA256SUMS")).expect("SHA256SUMS");
+        for n in all {
+            assert!(sums.contains(&format!("  {n}\n")), "{argv:?}: {n} still listed in {sums}");
+        }
+    }
+    // verify into the same folder clears only the stale files of the earlier run, and says which.
+    let o = xtask(&["verify", "--env", "demo-noncompliant", "--only", "C.1.2.5", "--format", "json", "--out", dir]);
+    assert_eq!(code(&o), 1, "{:?}", text(&o));
+    let (_, stderr) = text(&o);
+    for n in ["検証結果.xlsx", "検証結果.md", "junit.xml", "report.html"] {
+        assert!(!out.path().join(n).exists(), "{n} of the earlier run is not left beside the new one");
+        assert!(stderr.lines().any(|l| l.contains("前回の実行の古いファイルを削除") && l.contains(n)), "{n} named as removed: {stderr}");
+    }
+    assert!(out.path().join("history").is_dir(), "the history stays");
 }
