@@ -189,6 +189,12 @@ pub fn items_md(catalog: &Catalog) -> String {
             out.push_str(&format!("| `{}` | {} | {} | {} | `{}` |\n", d.name, cell(c.what), c.class.label(), c.expect.label(crate::model::Lang::En), c.test));
         }
     }
+    out.push_str("\n## What each check cannot see\n\nThe limits of each verifier's observation: what an OK from it does not cover. Every counterfeit class (partial observation, unlisted data, happy path only) is either built by a test above or stated here.\n\n| probe | kind | what it cannot see |\n|---|---|---|\n");
+    for d in registry::all() {
+        for u in d.unseen {
+            out.push_str(&format!("| `{}` | {} | {} |\n", d.name, u.class.label(), cell(u.what)));
+        }
+    }
     out
 }
 

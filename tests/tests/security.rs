@@ -223,6 +223,49 @@ async fn each_restriction_rule_reports_its_resource() {
     assert!(text.contains("HttpTokens=optional"), "{text}");
 }
 
+/// An open admin port only in the DR region, in a tagged group, while the
+/// primary region is clean: a one-region check would call it OK.
+#[tokio::test]
+async fn an_open_admin_port_only_in_the_dr_region_is_ng() {
+    let server = moto().await;
+    let ep = server.endpoint();
+    gcverify_demo::seed(&ep, true).await.expect("seed");
+    let before = run(&ep, security_scenario(""), &["E.5.2.1"]).await;
+    assert!(failing(item(&before, "E.5.2.1")).is_empty(), "the compliant seed has no violation: {}", evidence_text(item(&before, "E.5.2.1")));
+    let ec2 = aws_sdk_ec2::Client::new(&emulator_config(&ep, gcverify_demo::seed::DR));
+    let sg = ec2
+        .create_security_group()
+        .group_name("dr-bastion")
+        .description("t")
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+                .tags(aws_sdk_ec2::types::Tag::builder().key(SYSTEM_TAG.0).value(SYSTEM_TAG.1).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("sg");
+    let sg_id = sg.group_id().expect("sg id").to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&sg_id)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ingress");
+    let r = run(&ep, security_scenario(""), &["E.5.2.1"]).await;
+    assert_ng_names(&r, "E.5.2.1", &[&sg_id]);
+    let e = item(&r, "E.5.2.1").evidence.iter().find(|e| e.subject.contains(&sg_id)).expect("the DR group's evidence");
+    assert_eq!(e.region.as_deref(), Some(gcverify_demo::seed::DR), "{}", e.detail);
+}
+
 #[tokio::test]
 async fn role_named_for_mfa_without_the_condition_is_ng() {
     let server = moto().await;

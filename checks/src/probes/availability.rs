@@ -30,6 +30,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "local HTTP servers and the SQLite store; the CloudWatch source only with mocks",
         claims: &[super::registry::claim("uptime-measured", "運用時間中の稼働率の実測が要求以上", "Measured 稼働率 over operating time meets the requirement", super::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("half_an_hour_of_record_is_not_enough_without_a_scenario_minimum", crate::probes::registry::Class::PartialObservation, "a short record standing in for the period", crate::model::Outcome::Pending), crate::probes::registry::counterfeit("missing_store_and_missing_section_are_errors_not_ok", crate::probes::registry::Class::HappyPathOnly, "no record at all", crate::model::Outcome::Error)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Measures the endpoints the availability probe watches (`[availability]`); a function not behind those URLs is not observed."), crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "Samples at the probe's interval: an outage shorter than the interval can fall between two samples.")],
         run: |i| Box::pin(uptime(i)),
     },
     super::registry::ProbeDef {
@@ -42,6 +43,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "local HTTP servers and the SQLite store",
         claims: &[super::registry::claim("usable-on-schedule", "宣言した運用時間中に応答した（実測）", "The system answered throughout the declared operating hours", super::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("uptime_and_operating_hours_from_the_store", crate::probes::registry::Class::Nearest, "an outage inside the operating hours", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("missing_store_and_missing_section_are_errors_not_ok", crate::probes::registry::Class::HappyPathOnly, "no record at all", crate::model::Outcome::Error)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "Samples at the probe's interval: an outage shorter than the interval can fall between two samples."), crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Endpoints outside `[availability]` are not observed.")],
         run: |i| Box::pin(operating_hours(i)),
     },
 ];

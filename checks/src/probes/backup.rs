@@ -28,6 +28,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "moto: Backup plans and rules",
         claims: &[super::registry::claim("schedule-meets-level", "バックアップ規則のスケジュールがレベルの間隔を満たす", "A backup rule's schedule meets the level's interval", super::registry::Basis::Setting)],
         counterfeits: &[crate::probes::registry::counterfeit("weekly_plan_is_ng_at_level_4", crate::probes::registry::Class::Nearest, "a weekly rule where the level needs daily", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("weekly_plan_plus_unreadable_plan_is_error_not_ng", crate::probes::registry::Class::PartialObservation, "the complying plan among those that could not be read", crate::model::Outcome::Error)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Judges the plans that select in-scope resources; a resource in no plan is backup.coverage's finding."), crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "A schedule is a setting: whether jobs ran on it is judged from recovery points by backup.coverage and continuity.rpo.")],
         run: |i| Box::pin(schedule(i)),
     },
     super::registry::ProbeDef {
@@ -40,6 +41,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "moto: Backup plans and vaults; recovery points in the DR vault only with mocks",
         claims: &[super::registry::claim("copy-rule", "規則が DR リージョンのボールトへの複製を指定し、そのボールトがある", "A rule copies to a vault in the DR region, and the vault exists", super::registry::Basis::Setting), super::registry::claim("dr-recovery-points", "DR リージョンのボールトに複製された復旧ポイントがある", "Copied recovery points are present in the DR-region vault", super::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("copy_only_within_primary_region_is_ng", crate::probes::registry::Class::Nearest, "a copy action to a vault in the primary region", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("copy_to_missing_dr_vault_is_ng_naming_the_arn", crate::probes::registry::Class::Nearest, "a copy action to a DR vault that does not exist", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("copy_rule_to_an_empty_dr_vault_is_ng", crate::probes::registry::Class::HappyPathOnly, "a copy rule with no copy in the DR vault", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("only_stale_copies_in_the_dr_vault_is_ng", crate::probes::registry::Class::PartialObservation, "a DR vault holding only copies from before the copies stopped", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("dr_vault_listing_denied_is_not_ok", crate::probes::registry::Class::HappyPathOnly, "copies that cannot be listed, only the rule read", crate::model::Outcome::Error)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Copies in the DR vault are not matched to in-scope resources one by one here; backup.generations and continuity.dr_site do that per resource.")],
         run: |i| Box::pin(remote_copy(i)),
     },
 ];

@@ -40,6 +40,13 @@ pub const PROBES: &[super::registry::ProbeDef] = &[super::registry::ProbeDef {
             crate::model::Outcome::Error,
         ),
     ],
+    unseen: &[
+        crate::probes::registry::unseen(
+            crate::probes::registry::Class::PartialObservation,
+            "Connects from this machine's network position; the servers' own route to an integration may differ.",
+        ),
+        crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Only the endpoints the scenario lists are tried."),
+    ],
     run: |i| Box::pin(external_connectivity(i)),
 }];
 

@@ -29,6 +29,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "AWS Backup restores and DR-vault recovery points are mocked (moto serves neither)",
         claims: &[super::registry::claim("dr-restored-healthy", "DR リージョンの複製から復元し正常に稼働した", "Restored from the DR copies, the system became healthy", super::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("the_dr_site_is_rebuilt_from_the_dr_copies", crate::probes::registry::Class::Nearest, "a rebuild from the primary region instead of the DR copies", crate::model::Outcome::Error), crate::probes::registry::counterfeit("never_healthy_is_ng_and_the_copy_is_still_deleted", crate::probes::registry::Class::HappyPathOnly, "a copy that never becomes healthy", crate::model::Outcome::Ng)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "Each resource is restored and judged on its own; the application started as a whole from the DR copies is not."), crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Only resources in scope are restored; a dependency outside the scope is not part of the rebuild.")],
         run: |i| Box::pin(dr_rebuild(i)),
     },
     super::registry::ProbeDef {
@@ -41,6 +42,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "AWS Backup restores are mocked (moto serves none)",
         claims: &[super::registry::claim("chosen-generation-restored", "指定世代の復旧ポイントから復元し正常に稼働した", "The chosen generation was restored and became healthy", super::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("a_chosen_generation_is_restored_and_judged", crate::probes::registry::Class::PartialObservation, "fewer generations than asked, or the newest standing for a choice", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("failed_restore_job_is_ng_and_creates_nothing_to_delete", crate::probes::registry::Class::Nearest, "a failed restore job", crate::model::Outcome::Ng)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "The restored copy's data is validated only where `[[continuity.drill.validation]]` declares queries (sql.restore_validation)."), crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "A restore of a point that should be refused (an expired or deleted one) is not attempted.")],
         run: |i| Box::pin(restore_generation(i)),
     },
 ];

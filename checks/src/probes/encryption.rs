@@ -37,6 +37,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "moto: EC2, RDS, S3 (encryption flags, attachments, snapshots)",
         claims: &[super::registry::claim("storage-encrypted", "EBS・RDS・S3 の保存時暗号化が有効", "EBS, RDS and S3 encryption at rest is on", super::registry::Basis::Setting)],
         counterfeits: &[crate::probes::registry::counterfeit("describe_volumes_follows_pagination", crate::probes::registry::Class::PartialObservation, "an unencrypted volume on the second page of DescribeVolumes", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("an_untagged_volume_attached_to_an_in_scope_instance_is_judged", crate::probes::registry::Class::UnlistedData, "an untagged volume attached to a tagged instance", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("unencrypted_snapshot_of_an_in_scope_volume_is_ng", crate::probes::registry::Class::UnlistedData, "an unencrypted snapshot of an in-scope volume", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("ebs_default_off_is_ng", crate::probes::registry::Class::Nearest, "EBS default encryption off in a region", crate::model::Outcome::Ng)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "Reads the encryption settings; no one tries to read stored data without the key (a KMS key policy letting any principal decrypt is not examined).")],
         run: |i| Box::pin(at_rest(i)),
     },
 ];

@@ -29,6 +29,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[super::registry::ProbeDef {
     emulator: "local HTTP servers; moto for S3 files; a throwaway PostgreSQL for sql",
     claims: &[super::registry::claim("process-results", "各連携処理が結果（応答・ファイル・件数）で動作を示す", "Each integration process shows it works by its result", super::registry::Basis::Effect)],
     counterfeits: &[crate::probes::registry::counterfeit("http_and_file_processes_are_judged_by_their_results", crate::probes::registry::Class::HappyPathOnly, "an endpoint that answers but returns the wrong result, a stale file", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("sql_processes_use_the_read_only_session_and_one_failure_does_not_spoil_the_next", crate::probes::registry::Class::PartialObservation, "one failing process among several", crate::model::Outcome::Ng)],
+    unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Only the processes the scenario declares are checked.")],
     run: |i| Box::pin(processes(i)),
 }];
 

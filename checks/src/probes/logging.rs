@@ -41,6 +41,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "moto: CloudTrail, CloudWatch Logs",
         claims: &[super::registry::claim("server-logs-collected", "サーバ・ミドルウェアのログがロググループに保持期間付きで届いている", "Server and middleware logs arrive in their log groups, kept for the retention", super::registry::Basis::Effect), super::registry::claim("audit-trail", "CloudTrail が管理イベントをログ検証付きで記録している", "CloudTrail logs management events with log-file validation", super::registry::Basis::Setting)],
         counterfeits: &[crate::probes::registry::counterfeit("each_logging_rule_reports_its_resource", crate::probes::registry::Class::Nearest, "a trail without log-file validation or not logging", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("an_empty_account_with_an_empty_scenario_has_no_ok_point", crate::probes::registry::Class::UnlistedData, "no [logging] log groups: server logs never judged", crate::model::Outcome::Error)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "A log group's recent events are judged by its newest stream: one server that stopped logging while others go on is not told apart."), crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "Log-file validation is read as a setting; the digest files are not checked against the logs.")],
         run: |i| Box::pin(audit(i)),
     },
     super::registry::ProbeDef {
@@ -53,6 +54,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "moto: EC2 flow logs, CloudTrail",
         claims: &[super::registry::claim("devices-monitored", "全リージョンの証跡と VPC フローログが記録中", "A multi-region trail and VPC flow logs are logging", super::registry::Basis::Setting)],
         counterfeits: &[crate::probes::registry::counterfeit("each_logging_rule_reports_its_resource", crate::probes::registry::Class::Nearest, "a VPC without an active flow log", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("an_empty_account_with_an_empty_scenario_has_no_ok_point", crate::probes::registry::Class::UnlistedData, "nothing in scope", crate::model::Outcome::Error)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "A trail's IsLogging is read at one moment; a trail stopped and restarted between runs is not seen."), crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "A flow log's ACTIVE status stands for delivery; its records at the destination are not read.")],
         run: |i| Box::pin(monitoring(i)),
     },
 ];

@@ -51,6 +51,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[super::registry::ProbeDef {
             crate::model::Outcome::Pending,
         ),
     ],
+    unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "One staff account is tried; other accounts' second factors are not."), crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Only the login URL the scenario names; other entry points (an API, an admin console) are not tried.")],
     run: |i| Box::pin(staff_2fa(i)),
 }];
 

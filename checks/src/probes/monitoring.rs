@@ -33,6 +33,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "mocks only: moto does not serve CloudWatch to the Rust SDK (CBOR)",
         claims: &[super::registry::claim("alarms-per-resource", "対象の各インスタンス・DB に CPU・メモリ・ディスク等のアラームがある", "Every instance and database in scope has CPU, memory, disk (latency) alarms", super::registry::Basis::Setting), super::registry::claim("alarm-notifies", "アラームが有効なアクション（SNS）を持ちデータを受信している", "The alarms have enabled SNS actions and receive data", super::registry::Basis::Setting)],
         counterfeits: &[crate::probes::registry::counterfeit("a_dr_region_instance_in_scope_without_alarms_is_ng", crate::probes::registry::Class::PartialObservation, "an instance without alarms only in the DR region", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("disabled_action_and_stuck_insufficient_data_are_ng_naming_the_alarm", crate::probes::registry::Class::HappyPathOnly, "an alarm with its action disabled or never receiving data", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("every_instance_in_scope_needs_its_own_alarms", crate::probes::registry::Class::UnlistedData, "a system-wide alarm standing in for an unwatched instance", crate::model::Outcome::Ng)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::Nearest, "That a notification reaches a person (a confirmed SNS subscription, a mail read) is not observed.")],
         run: |i| Box::pin(alarms(i)),
     },
 ];

@@ -46,6 +46,16 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
                 crate::model::Outcome::Ng,
             ),
         ],
+        unseen: &[
+            crate::probes::registry::unseen(
+                crate::probes::registry::Class::PartialObservation,
+                "Patch state is as SSM last reported it: an instance whose agent has not scanned since a patch was released looks current until its next scan.",
+            ),
+            crate::probes::registry::unseen(
+                crate::probes::registry::Class::HappyPathOnly,
+                "No patch is installed as a test; the installed and missing counts are SSM's.",
+            ),
+        ],
         run: |i| Box::pin(patching(i)),
     },
     super::registry::ProbeDef {
@@ -83,6 +93,13 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
                 "a managed instance the association does not target",
                 crate::model::Outcome::Ng,
             ),
+        ],
+        unseen: &[
+            crate::probes::registry::unseen(
+                crate::probes::registry::Class::PartialObservation,
+                "The association's last execution is judged, not each instance's definition date on disk.",
+            ),
+            crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "No test file (EICAR) is placed to show the scanner catches it."),
         ],
         run: |i| Box::pin(antivirus(i)),
     },

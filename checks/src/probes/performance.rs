@@ -35,6 +35,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "local HTTP servers (open-model load generator)",
         claims: &[super::registry::claim("percentile-within-limit", "負荷をかけた実測の応答時間が上限内", "Measured response time under load is within the limit", super::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("too_few_requests_are_pending_not_ok", crate::probes::registry::Class::PartialObservation, "fewer requests than the minimum sample", crate::model::Outcome::Pending), crate::probes::registry::counterfeit("unreachable_target_is_ng_through_its_error_rate_not_ok", crate::probes::registry::Class::HappyPathOnly, "a target that answers nothing (fast errors)", crate::model::Outcome::Ng)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Only the requests of the load profile are timed; screens the profile does not name are not.")],
         run: |i| Box::pin(response_time(i)),
     },
     super::registry::ProbeDef {
@@ -47,6 +48,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "commands; the CloudWatch source only with mocks",
         claims: &[super::registry::claim("batch-fits-window", "バッチの実測時間が時間枠の半分以内", "Measured batch duration fits half its window", super::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("batch_duration_from_a_command_must_leave_room_for_a_rerun", crate::probes::registry::Class::Nearest, "a batch taking more than half its window", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("an_empty_account_with_an_empty_scenario_has_no_ok_point", crate::probes::registry::Class::UnlistedData, "no batch declared", crate::model::Outcome::Error)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "One observed run per batch (the latest metric datapoint or this run's command); a long run on another day is not seen."), crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "Whether a rerun completes in the rest of the window is not tried; the rule is duration ≤ half the window.")],
         run: |i| Box::pin(batch(i)),
     },
     super::registry::ProbeDef {
@@ -59,6 +61,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "commands; the CloudWatch source only with mocks",
         claims: &[super::registry::claim("within-limit", "実測値が宣言した上限・基準の範囲内", "The measured value is within the declared limit or baseline", super::registry::Basis::Effect), super::registry::claim("compared-with-current", "移行後の実測値が現行システムの値（出典付き）と比べ大きな相違がない", "The value measured after the migration does not differ much from the current system's figure (with its source)", super::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("metric_assertions_against_limits_and_baselines", crate::probes::registry::Class::Nearest, "a value over its limit or off its baseline", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("data_totals_without_the_current_systems_figure_are_pending", crate::probes::registry::Class::HappyPathOnly, "a limit where the point asks for a before/after comparison", crate::model::Outcome::Pending)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "A metric is read over the scenario's period; a peak outside it is not seen."), crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Only the metrics the scenario declares are compared.")],
         run: |i| Box::pin(workload(i)),
     },
 ];

@@ -41,6 +41,10 @@ pub struct ProbeDef {
     /// The nearest non-compliant setups it must not call OK, each built by
     /// the test of that name (a test checks the names exist).
     pub counterfeits: &'static [Counterfeit],
+    /// What it cannot see: each a limit of the observation, stated so a
+    /// reader knows what an OK does not cover (the counterfeit classes no
+    /// test can build for it are named here, with why).
+    pub unseen: &'static [Unseen],
     pub run: ProbeFn,
 }
 
@@ -115,6 +119,18 @@ impl Basis {
     }
 }
 
+/// A limit of what a check observes, of one counterfeit class.
+#[derive(Debug)]
+pub struct Unseen {
+    pub class: Class,
+    pub what: &'static str,
+}
+
+/// An `Unseen` in one line, for the const lists.
+pub const fn unseen(class: Class, what: &'static str) -> Unseen {
+    Unseen { class, what }
+}
+
 /// A claim in one line: `ClaimDef` for a const list.
 pub const fn claim(id: &'static str, ja: &'static str, en: &'static str, basis: Basis) -> ClaimDef {
     ClaimDef { id, ja, en, basis }
@@ -181,7 +197,7 @@ fn test_probes(_: &str) -> Option<&'static ProbeDef> {
 fn test_probes(name: &str) -> Option<&'static ProbeDef> {
     use crate::model::Outcome;
     const fn def(name: &'static str, run: ProbeFn) -> ProbeDef {
-        ProbeDef { name, ja: "", en: "", detail: "", section: "", actions: &[], emulator: "", claims: TEST_CLAIM, counterfeits: &[], run }
+        ProbeDef { name, ja: "", en: "", detail: "", section: "", actions: &[], emulator: "", claims: TEST_CLAIM, counterfeits: &[], unseen: &[], run }
     }
     const TEST_CLAIM: &[ClaimDef] = &[claim("test", "テスト", "test", Basis::Setting)];
     const TEST: &[ProbeDef] = &[
@@ -250,6 +266,24 @@ mod tests {
             for c in p.counterfeits {
                 assert!(sources.contains(&format!("fn {}(", c.test)), "{}: counterfeit '{}' has no test named {}", p.name, c.what, c.test);
                 assert!(c.expect != crate::model::Outcome::Ok && c.expect != crate::model::Outcome::NotApplicable, "{}: {}", p.name, c.test);
+            }
+        }
+    }
+
+    /// The three classes of counterfeit are considered for every verifier:
+    /// each is either built by a counterfeit's test or named as what the
+    /// check cannot see. And every check says at least one thing it cannot see.
+    #[test]
+    fn every_class_is_tried_or_stated_as_unseen() {
+        for p in all() {
+            assert!(!p.unseen.is_empty(), "{}: say what it cannot see", p.name);
+            for class in [Class::PartialObservation, Class::UnlistedData, Class::HappyPathOnly] {
+                let tried = p.counterfeits.iter().any(|c| c.class == class);
+                let stated = p.unseen.iter().any(|u| u.class == class);
+                assert!(tried || stated, "{}: {} is neither a counterfeit nor stated as unseen", p.name, class.label());
+            }
+            for u in p.unseen {
+                assert!(u.what.len() > 20 && u.what.ends_with('.'), "{}: {:?}", p.name, u.what);
             }
         }
     }

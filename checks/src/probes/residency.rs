@@ -39,6 +39,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "moto: EC2, RDS, S3 across regions",
         claims: &[super::registry::claim("data-in-japan", "データが国内リージョンのみにある", "Data is held only in Japanese regions", super::registry::Basis::Setting)],
         counterfeits: &[crate::probes::registry::counterfeit("resources_outside_japan_are_named_per_service", crate::probes::registry::Class::PartialObservation, "a resource in a region outside Japan that a one-region scan misses", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("noncompliant_seed_names_every_planted_violation", crate::probes::registry::Class::UnlistedData, "an S3 bucket located outside Japan", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("residency_scans_only_the_accounts_partition", crate::probes::registry::Class::HappyPathOnly, "an account (or a wrong profile) holding nothing: nothing outside Japan, nothing inside either", crate::model::Outcome::Error)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::Nearest, "Services other than EC2, EBS, RDS, Aurora, AWS Backup and S3 (e.g. DynamoDB, EFS) are not scanned outside Japan.")],
         run: |i| Box::pin(regions(i)),
     },
 ];

@@ -29,6 +29,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "moto: ELBv2 listeners; local TLS servers for handshakes",
         claims: &[super::registry::claim("tls-in-use", "TLS 1.2 以上と推奨暗号で接続でき、証明書が有効", "Connections use TLS 1.2+, CRYPTREC ciphers and a valid certificate", super::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("tls10_only_server_is_ng", crate::probes::registry::Class::Nearest, "a server offering TLS 1.0 only", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("tls_endpoint_with_expired_certificate_is_ng", crate::probes::registry::Class::Nearest, "an expired certificate", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("tls_endpoint_self_signed_unpinned_is_ng", crate::probes::registry::Class::HappyPathOnly, "a self-signed certificate nobody pinned", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("elb_plain_http_listener_is_ng_naming_it", crate::probes::registry::Class::UnlistedData, "a plain HTTP listener beside the HTTPS one", crate::model::Outcome::Ng)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "One handshake per endpoint: a load balancer whose nodes differ in configuration is seen through whichever node answered.")],
         run: |i| Box::pin(in_transit(i)),
     },
 ];

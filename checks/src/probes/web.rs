@@ -28,6 +28,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "moto: ELBv2, WAFv2 web ACL association",
         claims: &[super::registry::claim("waf-attached", "インターネット向けロードバランサに WAF がある", "Internet-facing load balancers have a WAF web ACL", super::registry::Basis::Setting)],
         counterfeits: &[crate::probes::registry::counterfeit("internet_facing_alb_without_web_acl_is_ng_naming_it", crate::probes::registry::Class::Nearest, "an internet-facing ALB without a web ACL", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("internet_facing_nlb_is_ng_because_waf_cannot_attach", crate::probes::registry::Class::Nearest, "an internet-facing NLB (WAF cannot attach)", crate::model::Outcome::Ng)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "A web ACL's association is read, not its rules: an ACL with no rules counts as attached."), crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Load balancers only: CloudFront distributions and API Gateway stages are not examined."), crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "No malicious request is sent to show the web ACL blocks it.")],
         run: |i| Box::pin(waf(i)),
     },
 ];

@@ -112,7 +112,14 @@ impl Scope<'_> {
 pub fn attribute(findings: &mut Findings, def: &ProbeDef) {
     let only = (def.claims.len() == 1).then(|| def.claims[0].id);
     for e in &mut findings.evidence {
-        if e.claim.is_some() {
+        if let Some(c) = &e.claim {
+            // A claim its verifier does not declare would prove no point: its
+            // violation would vanish from every row.
+            if def.claim(c).is_none() && matches!(e.status, EvidenceStatus::Pass | EvidenceStatus::Fail) {
+                e.detail = format!("未登録の確認観点 {c}（プローブの不備）/ undeclared claim {c} (probe defect): {}", e.detail);
+                e.status = EvidenceStatus::Error;
+                e.claim = None;
+            }
             continue;
         }
         if let Some(id) = only {

@@ -102,6 +102,20 @@ fn an_unnamed_claim_in_a_multi_claim_probe_is_a_defect_not_a_verdict() {
 }
 
 #[test]
+fn an_undeclared_claim_is_a_defect_that_no_point_can_drop() {
+    let def = registry::lookup("access.restrictions").expect("registered");
+    let mut f = Findings::new();
+    f.claim("no-such-claim");
+    f.fail("sg-1", None, "port 22 open", "t");
+    attribute(&mut f, def);
+    // The violation was about nothing any point lists: every point of the
+    // verifier is 検証不能, none silently OK.
+    for c in def.claims {
+        assert_eq!(conclude(&f, Scope::Claims(&[c]), "1").outcome, Outcome::Error, "{}", c.id);
+    }
+}
+
+#[test]
 fn an_ok_decided_without_an_attestation_is_refused() {
     let f = Findings::decided(Outcome::Ok, Msg::new("OK", "OK"));
     let c = conclude(&f, Scope::Whole, "1");

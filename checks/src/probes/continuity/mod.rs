@@ -66,6 +66,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "mocks only: moto serves no Backup selections or recovery points",
         claims: &[crate::probes::registry::claim("resources-backed-up", "対象の各リソースに期間内の完了した暗号化済み復旧ポイントがある", "Every resource in scope has a recent, completed, encrypted recovery point", crate::probes::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("coverage_gap_is_ng_naming_the_resource", crate::probes::registry::Class::UnlistedData, "an in-scope resource in no backup selection", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("coverage_only_expired_or_running_points_is_ng", crate::probes::registry::Class::Nearest, "only expired or running recovery points", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("coverage_unencrypted_point_is_ng", crate::probes::registry::Class::Nearest, "an unencrypted recovery point", crate::model::Outcome::Ng)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "Recovery points are listed per resource in the primary region; copies in the DR region are judged by backup.generations and continuity.dr_site."), crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "Whether a recovery point really restores is not tried here; the restore drill (`verify --restore-drill`) does.")],
         run: |i| Box::pin(coverage(i)),
     },
     super::registry::ProbeDef {
@@ -78,6 +79,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "mocks for recovery points; moto for RDS PITR settings",
         claims: &[crate::probes::registry::claim("rpo-measured", "最新の復旧ポイントの経過時間が RPO 以内（実測）", "The newest recovery point's age is within the RPO", crate::probes::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("rpo_level_3_needs_pitr_and_reports_lag", crate::probes::registry::Class::Nearest, "no continuous backup where the level needs the point of failure", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("rpo_denied_listing_is_error", crate::probes::registry::Class::PartialObservation, "recovery points that cannot be listed", crate::model::Outcome::Error)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Measures the resources in scope (tags, attachments, `[backup] resources`); a database the scope does not reach is not measured."), crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "The age of the newest recovery point is measured; that it restores the data is shown only by the drill.")],
         run: |i| Box::pin(rpo(i)),
     },
     super::registry::ProbeDef {
@@ -90,6 +92,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "mocks only: moto serves no restore jobs; the drill runs against mocks",
         claims: &[crate::probes::registry::claim("restore-within-rto", "実際の復元にかかった時間が RTO 以内", "An actual restore took no longer than the RTO", crate::probes::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("rto_slow_failed_and_stale_are_ng", crate::probes::registry::Class::Nearest, "a restore slower than the RTO, failed or too old", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("rto_without_history_is_error_never_ok", crate::probes::registry::Class::HappyPathOnly, "no restore ever made", crate::model::Outcome::Error)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "Judges the newest completed restore job; older, slower restores are not re-judged."), crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "A job's duration ends when AWS marks it COMPLETED; the time until the application is usable again is measured only by the drill's health checks.")],
         run: |i| Box::pin(rto(i)),
     },
     super::registry::ProbeDef {
@@ -102,6 +105,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "mocks only: moto serves no restore jobs",
         claims: &[crate::probes::registry::claim("restore-within-rlo", "実際の復元が求める範囲まで RLO 内に完了", "An actual restore reached the required level within its target", crate::probes::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("rlo_needs_every_resource_type_restored_at_level_2", crate::probes::registry::Class::PartialObservation, "one resource type restored, not all", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("rows_needing_recovery_points_or_restore_jobs_are_error_never_ok", crate::probes::registry::Class::HappyPathOnly, "no restore job the emulator can show", crate::model::Outcome::Error)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Expects a restore of each resource type present in scope; a type the scope does not reach is not asked for.")],
         run: |i| Box::pin(rlo(i)),
     },
     super::registry::ProbeDef {
@@ -114,6 +118,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "moto: plans, AMIs, launch templates, S3 export; DR recovery points only with mocks",
         claims: &[crate::probes::registry::claim("dr-copies", "DR リージョンに各リソースの最近の復旧ポイントの複製と、宣言した再構築用 AMI・起動テンプレートがある", "Recent copies of every protected resource, and the declared rebuild AMIs and launch templates, exist in the DR region", crate::probes::registry::Basis::Effect), crate::probes::registry::claim("anpi-export", "安否確認用データの出力が新しい", "The safety-confirmation export is fresh", crate::probes::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("dr_copies_fresh_is_ok_and_stale_or_missing_is_ng", crate::probes::registry::Class::PartialObservation, "a copy missing or stale in the DR region for one resource", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("missing_dr_artefacts_and_unwritten_export_are_ng", crate::probes::registry::Class::Nearest, "rebuild AMIs missing in the DR region, no fresh export", crate::model::Outcome::Ng)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "AMIs and launch templates are the ones the scenario names; a server rebuilt from an image not named is not checked."), crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "Copies and images in the DR region are seen to exist; a rebuild from them is shown only by `verify --restore-drill --site dr` (drill.dr_rebuild).")],
         run: |i| Box::pin(dr_site(i)),
     },
     super::registry::ProbeDef {
@@ -126,6 +131,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         emulator: "mocks only: moto serves no recovery points",
         claims: &[crate::probes::registry::claim("generations-kept", "両リージョンに必要世代数の復旧ポイントがある", "Both regions hold the required generations of recovery points", crate::probes::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("generations_missing_in_the_dr_region_is_ng_and_an_unreadable_vault_is_error", crate::probes::registry::Class::PartialObservation, "enough generations in the primary region only", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("generations_in_both_regions_are_counted_per_resource", crate::probes::registry::Class::UnlistedData, "generations counted for one resource standing in for another", crate::model::Outcome::Ng)],
+        unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "Counts usable recovery points; that an older generation restores is shown only by the drill with `--generation`.")],
         run: |i| Box::pin(generations(i)),
     },
 ];
