@@ -1037,7 +1037,7 @@ class Dispatcher(DomainDispatcherApplication):
             except ValueError:
                 err = {}
             etype = str(err.get("__type", "InternalFailure")).split("#")[-1]
-            return self._cbor_error(start_response, code, etype, str(err.get("message", err.get("Message", body[:200]))))
+            return self._cbor_error(start_response, code, etype, str(err.get("message", err.get("Message", body[:200]))), model)
         out = {}
         if om.output_shape is not None:
             out = JSONParser().parse({"body": body or b"{}", "headers": {}, "status_code": 200}, om.output_shape)
@@ -1047,12 +1047,23 @@ class Dispatcher(DomainDispatcherApplication):
         return [payload]
 
     @staticmethod
-    def _cbor_error(start_response: Any, code: int, etype: str, message: str) -> Any:
+    def _cbor_error(start_response: Any, code: int, etype: str, message: str, model: Any = None) -> Any:
+        """CloudWatch is awsQueryCompatible: moto answers with the query code (ResourceNotFound);
+        CBOR names the error shape (DashboardNotFoundError) and carries the code in x-amzn-query-error."""
         from botocore.model import StructureShape
 
+        shape_name, query_code = etype, etype
+        for s in getattr(model, "error_shapes", []) or []:
+            if s.name == etype or s.metadata.get("error", {}).get("code") == etype:
+                shape_name, query_code = s.name, s.metadata.get("error", {}).get("code", s.name)
+                break
         shape = StructureShape("Error", {"type": "structure", "members": {"__type": {"shape": "S"}, "message": {"shape": "S"}}}, _FakeResolver())
-        payload = cbor_encode({"__type": etype, "message": message}, shape)
-        start_response(f"{code} ERROR", [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"), ("Content-Length", str(len(payload)))])
+        payload = cbor_encode({"__type": shape_name, "message": message}, shape)
+        fault = "Sender" if code < 500 else "Receiver"
+        start_response(
+            f"{code} ERROR",
+            [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"), ("x-amzn-query-error", f"{query_code};{fault}"), ("Content-Length", str(len(payload)))],
+        )
         return [payload]
 
 
