@@ -177,7 +177,8 @@ async fn wait_ready(child: &mut Option<Child>, addr: SocketAddr, limit: Duration
 /// recovery points, SSM agent/patch/association state, root MFA, restore
 /// duration). Returns the JSON answer.
 pub fn admin(endpoint: &str, what: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
-    let addr: SocketAddr = endpoint.trim_start_matches("http://").trim_end_matches('/').parse().with_context(|| format!("not an emulator endpoint: {endpoint}"))?;
+    let addr: SocketAddr =
+        endpoint.trim_start_matches("http://").trim_end_matches('/').parse().with_context(|| format!("not an emulator endpoint: {endpoint}"))?;
     let payload = body.to_string();
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
