@@ -137,16 +137,9 @@ impl FleetSummary {
     }
 }
 
-/// Compact mark of an outcome in the matrix.
+/// Compact mark of an outcome in the matrix: its symbol from the one table (style.rs).
 pub fn mark(o: Option<Outcome>) -> char {
-    match o {
-        Some(Outcome::Ok) => '○',
-        Some(Outcome::Ng) => '×',
-        Some(Outcome::Error) => '!',
-        Some(Outcome::Pending) => '?',
-        Some(Outcome::NotApplicable) => '-',
-        None => ' ',
-    }
+    o.and_then(|o| crate::style::look(o).symbol.chars().next()).unwrap_or(' ')
 }
 
 /// The terminal matrix: one line per environment, the items grouped by 大項目
@@ -246,15 +239,11 @@ pub fn write_fleet_xlsx(s: &FleetSummary, dir: &Path, lang: Lang) -> anyhow::Res
     let cell = XFormat::new().set_border(FormatBorder::Thin).set_border_color(Color::RGB(0xBFBFBF)).set_align(FormatAlign::Top);
     let header = cell.clone().set_bold().set_background_color(Color::RGB(0xDDEBF7)).set_text_wrap();
     let center = cell.clone().set_align(FormatAlign::Center);
+    // The outcome colours of every format (style.rs). The cells keep the bare
+    // label: scripts read them, and the matrix has no room for a symbol.
     let fill = |o: Outcome| {
-        let (bg, fg) = match o {
-            Outcome::Ok => (0xC6EFCE, 0x006100),
-            Outcome::Ng => (0xFFC7CE, 0x9C0006),
-            Outcome::Error => (0xF4B084, 0x833C0B),
-            Outcome::Pending => (0xFFEB9C, 0x9C5700),
-            Outcome::NotApplicable => (0xD9D9D9, 0x404040),
-        };
-        center.clone().set_background_color(Color::RGB(bg)).set_font_color(Color::RGB(fg))
+        let l = crate::style::look(o);
+        center.clone().set_background_color(Color::RGB(l.fill)).set_font_color(Color::RGB(l.ink))
     };
     let sheet = wb.add_worksheet().set_name(if ja { "フリート" } else { "Fleet" })?;
     sheet.set_landscape().set_paper_size(9).set_print_fit_to_pages(1, 0).set_repeat_rows(0, 0)?;

@@ -1,6 +1,9 @@
 //! `junit.xml`: one test case per item, for CI systems (GitLab, Jenkins,
 //! GitHub Actions reporters). NG is a failure, 検証不能 an error, 要確認 and
-//! 対象外 are skipped with their reason, OK passes.
+//! 対象外 are skipped with their reason, OK passes. A skipped case says which
+//! it is three ways (CI systems show different parts): the property
+//! `gcverify.outcome` (`PENDING` / `N/A`), `<skipped type=…>`, and the
+//! message's prefix (「要確認: 」/「対象外: 」, `PENDING: `/`N/A: ` in English).
 
 use std::fmt::Write as _;
 
@@ -62,7 +65,14 @@ pub fn render_junit(report: &RunReport, lang: Lang) -> String {
                 let _ = writeln!(out, ">\n      <error message=\"{summary}\" type=\"ERROR\">{}</error>\n    </testcase>", esc(&body));
             }
             Outcome::Pending | Outcome::NotApplicable => {
-                let _ = writeln!(out, ">\n      <skipped message=\"{}: {summary}\"/>\n    </testcase>", i.outcome.label(lang));
+                // Both are "skipped" to a CI system; the property and the type
+                // (and the message's prefix) tell 要確認, which needs a person, from 対象外.
+                let message = esc(&format!("{}: {}", i.outcome.label(lang), without_label(&crate::rows::readable(i.summary(lang)), i.outcome)));
+                let _ = writeln!(
+                    out,
+                    ">\n      <properties><property name=\"gcverify.outcome\" value=\"{code}\"/></properties>\n      <skipped type=\"{code}\" message=\"{message}\"/>\n    </testcase>",
+                    code = outcome_code(i.outcome)
+                );
             }
         }
     }
@@ -122,6 +132,31 @@ fn comparison_suite(c: &Comparison, name: &str, report: &RunReport, lang: Lang) 
     Suite { xml, tests, failures, errors }
 }
 
+/// The outcome as the JSON and the CI property name it: `PENDING`, `N/A`, …
+fn outcome_code(o: Outcome) -> &'static str {
+    o.label(Lang::En)
+}
+
+/// A summary without the outcome's own label in front (「対象外: 対象外: …」
+/// otherwise), in either language.
+fn without_label(summary: &str, o: Outcome) -> &str {
+    let mut s = summary.trim_start();
+    // Repeated: a summary may already carry the label twice.
+    loop {
+        let before = s;
+        for label in [o.label(Lang::Ja), o.label(Lang::En)] {
+            // Only the label as a prefix (「対象外: …」), not a word that begins with it.
+            if let Some(rest) = s.strip_prefix(label).filter(|r| r.starts_with([':', '：', ' ', '　'])) {
+                s = rest.trim_start_matches([':', '：', ' ', '　']);
+            }
+        }
+        if s == before {
+            break;
+        }
+    }
+    s
+}
+
 /// XML text and attribute escaping; characters XML 1.0 forbids are dropped.
 fn esc(s: &str) -> String {
     crate::markup::escape(s, crate::markup::Markup::Xml)
@@ -156,5 +191,41 @@ mod tests {
         assert!(cases[0].attribute("name").is_some_and(|s| s.starts_with(&report.items[0].id)));
         let run_id = suite.descendants().find(|n| n.has_tag_name("property") && n.attribute("name") == Some("run_id")).and_then(|n| n.attribute("value"));
         assert_eq!(run_id, Some(report.run_id.as_str()));
+    }
+
+    /// GitLab shows skipped cases alike: the property, the type and the
+    /// prefix tell 要確認 (a person must look) from 対象外, once each.
+    #[test]
+    fn pending_and_not_applicable_are_told_apart_without_a_doubled_prefix() {
+        let report = sample_report();
+        for lang in [Lang::Ja, Lang::En] {
+            let xml = render_junit(&report, lang);
+            let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+            for (case, item) in doc.descendants().filter(|n| n.has_tag_name("testcase")).zip(&report.items) {
+                let skipped = case.children().find(|k| k.has_tag_name("skipped"));
+                let property = case
+                    .descendants()
+                    .find(|k| k.has_tag_name("property") && k.attribute("name") == Some("gcverify.outcome"))
+                    .and_then(|k| k.attribute("value"));
+                match item.outcome {
+                    Outcome::Pending | Outcome::NotApplicable => {
+                        let skipped = skipped.unwrap_or_else(|| panic!("{} is skipped", item.id));
+                        let code = item.outcome.label(Lang::En);
+                        assert_eq!(property, Some(code), "{}", item.id);
+                        assert_eq!(skipped.attribute("type"), Some(code), "{}", item.id);
+                        let message = skipped.attribute("message").unwrap_or("");
+                        let label = item.outcome.label(lang);
+                        assert!(message.starts_with(&format!("{label}: ")), "{message}");
+                        assert_eq!(message.matches(label).count(), 1, "prefix once: {message}");
+                    }
+                    _ => assert!(skipped.is_none() && property.is_none(), "{}", item.id),
+                }
+            }
+        }
+        // The sample's 対象外 summaries start with 「対象外: 」 themselves.
+        assert!(report.items.iter().any(|i| i.outcome == Outcome::NotApplicable && i.summary.starts_with("対象外: ")));
+        assert_eq!(without_label("対象外: 対象外：理由", Outcome::NotApplicable), "理由");
+        assert_eq!(without_label("要確認の理由", Outcome::Pending), "要確認の理由");
+        assert_eq!(without_label("N/A: pilot", Outcome::NotApplicable), "pilot");
     }
 }

@@ -26,6 +26,7 @@ mod junit;
 mod markdown;
 mod markup;
 mod rows;
+mod style;
 mod table;
 mod xlsx;
 

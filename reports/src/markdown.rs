@@ -46,7 +46,7 @@ pub fn render_markdown(report: &RunReport, lang: Lang) -> String {
     if !troubled.is_empty() {
         let _ = writeln!(out, "\n## {}\n", if ja { "NG・検証不能の詳細" } else { "NG and ERROR details" });
         for i in troubled {
-            let _ = writeln!(out, "### {} {} — {}\n", i.id, cell(&i.metric), i.outcome.label(lang));
+            let _ = writeln!(out, "### {} {} — {}\n", i.id, cell(&i.metric), crate::style::marked(i.outcome, lang));
             let _ = writeln!(out, "{}\n", cell(&readable(i.summary(lang))));
             for e in &i.evidence {
                 let region = e.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
@@ -96,11 +96,11 @@ fn header_row(out: &mut String, names: &[&str]) {
     let _ = writeln!(out, "|{}|", names.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
 }
 
-/// The outcome, bold when it needs attention.
+/// The outcome with its symbol (style.rs), bold when it needs attention.
 fn mark(o: Outcome, lang: Lang) -> String {
     match o {
-        Outcome::Ng | Outcome::Error => format!("**{}**", o.label(lang)),
-        _ => o.label(lang).to_string(),
+        Outcome::Ng | Outcome::Error => format!("**{}**", crate::style::marked(o, lang)),
+        _ => crate::style::marked(o, lang),
     }
 }
 
@@ -128,7 +128,7 @@ mod tests {
         let troubled = report.items.iter().filter(|i| matches!(i.outcome, Outcome::Ng | Outcome::Error)).count();
         assert!(troubled > 0);
         assert_eq!(md.matches("\n### ").count(), troubled, "{md}");
-        assert!(md.contains("**NG**") && md.contains("**検証不能**"), "{md}");
+        assert!(md.contains("**× NG**") && md.contains("**! 検証不能**"), "{md}");
         assert!(md.contains(&tally(&report, Lang::Ja)));
         assert!(md.contains(&format!("実行ID `{}`", report.run_id)), "{md}");
         assert!(md.contains("- E-0"), "evidence cited by number: {md}");

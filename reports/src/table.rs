@@ -1,7 +1,7 @@
 //! The terminal table.
 
 use comfy_table::presets::ASCII_FULL_CONDENSED;
-use comfy_table::{Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
+use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Table, Width};
 use gcverify_checks::model::{Outcome, RunReport};
 
 use crate::Lang;
@@ -13,12 +13,14 @@ fn headers(lang: Lang) -> [&'static str; 6] {
     }
 }
 
-fn outcome_color(outcome: Outcome) -> Option<Color> {
-    match outcome {
-        Outcome::Ok => Some(Color::Green),
-        Outcome::Ng => Some(Color::Red),
-        Outcome::Error | Outcome::Pending => Some(Color::Yellow),
-        Outcome::NotApplicable => None,
+/// The outcome's colour and symbol from the one table (style.rs). The label
+/// leads (`NG x`) so the column lines up and scripts matching `| NG ` still do.
+fn outcome_cell(outcome: Outcome, lang: Lang, color: bool) -> Cell {
+    let look = crate::style::look(outcome);
+    let cell = Cell::new(format!("{} {}", outcome.label(lang), look.ascii));
+    match look.term {
+        Some(c) if color => cell.fg(c),
+        _ => cell,
     }
 }
 
@@ -48,12 +50,7 @@ pub fn render_table_with(report: &RunReport, lang: Lang, width: Option<u16>, col
     }
     table.set_header(headers(lang));
     for item in &report.items {
-        let mut result = Cell::new(item.outcome.label(lang));
-        if color {
-            if let Some(c) = outcome_color(item.outcome) {
-                result = result.fg(c);
-            }
-        }
+        let result = outcome_cell(item.outcome, lang, color);
         table.add_row(vec![
             Cell::new(&item.id),
             Cell::new(&item.metric),
@@ -66,12 +63,7 @@ pub fn render_table_with(report: &RunReport, lang: Lang, width: Option<u16>, col
             continue;
         }
         for p in &item.points {
-            let mut outcome = Cell::new(p.outcome.label(lang));
-            if color {
-                if let Some(c) = outcome_color(p.outcome) {
-                    outcome = outcome.fg(c);
-                }
-            }
+            let outcome = outcome_cell(p.outcome, lang, color);
             table.add_row(vec![
                 Cell::new(""),
                 Cell::new(format!("└ {}", p.id)),

@@ -93,7 +93,16 @@ impl Styles {
     fn new() -> Self {
         let cell = XFormat::new().set_text_wrap().set_align(FormatAlign::Top).set_border(FormatBorder::Thin).set_border_color(Color::RGB(0xBFBFBF));
         let center = cell.clone().set_align(FormatAlign::Center);
-        let filled = |fill: u32, font: u32| center.clone().set_background_color(Color::RGB(fill)).set_font_color(Color::RGB(font));
+        // Every outcome's fill and text from the one table (style.rs), bold where it needs attention.
+        let filled = |o: Outcome| {
+            let l = crate::style::look(o);
+            let f = center.clone().set_background_color(Color::RGB(l.fill)).set_font_color(Color::RGB(l.ink));
+            if matches!(o, Outcome::Ng | Outcome::Error | Outcome::Ok) {
+                f.set_bold()
+            } else {
+                f
+            }
+        };
         Styles {
             title: XFormat::new().set_bold().set_font_size(14).set_align(FormatAlign::VerticalCenter),
             header: XFormat::new()
@@ -103,12 +112,11 @@ impl Styles {
                 .set_align(FormatAlign::VerticalCenter)
                 .set_background_color(Color::RGB(0xDDEBF7))
                 .set_border(FormatBorder::Thin),
-            // Excel's Good / Bad / Neutral palettes; 検証不能 orange apart from 要確認 yellow.
-            ok: filled(0xC6EFCE, 0x006100).set_bold(),
-            ng: filled(0xFFC7CE, 0x9C0006).set_bold(),
-            error: filled(0xF8CBAD, 0x833C0B).set_bold(),
-            pending: filled(0xFFEB9C, 0x9C5700),
-            na: filled(0xD9D9D9, 0x404040),
+            ok: filled(Outcome::Ok),
+            ng: filled(Outcome::Ng),
+            error: filled(Outcome::Error),
+            pending: filled(Outcome::Pending),
+            na: filled(Outcome::NotApplicable),
             label: cell.clone().set_bold().set_background_color(Color::RGB(0xDDEBF7)),
             number: cell.clone().set_align(FormatAlign::Right),
             sign: XFormat::new().set_border(FormatBorder::Thin).set_align(FormatAlign::VerticalCenter),
@@ -178,7 +186,7 @@ pub(crate) fn result_row(result: &ItemResult, item: Option<&Item>, catalog: &Cat
         rows::method(result, Lang::Ja),
         start,
         end,
-        result.outcome.label(Lang::Ja).to_string(),
+        crate::style::marked(result.outcome, Lang::Ja),
         rows::readable(&result.summary),
         rows::evidence_refs(&result.evidence),
         rows::achieved(result, item),
@@ -336,7 +344,7 @@ fn points_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Resul
                 p.text.clone(),
                 p.refers_to.join("\n"),
                 p.verifier_label(Lang::Ja).to_string(),
-                p.outcome.label(Lang::Ja).to_string(),
+                crate::style::marked(p.outcome, Lang::Ja),
                 rows::readable(&p.summary),
             ];
             for (col, text) in (0u16..).zip(cells.iter()) {
@@ -421,7 +429,7 @@ fn cover_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Result
     row += 1;
     sheet.write_string_with_format(row, 0, "大項目", &st.header)?;
     for (col, o) in (1u16..).zip(OUTCOMES) {
-        sheet.write_string_with_format(row, col, o.label(Lang::Ja), st.outcome(o))?;
+        sheet.write_string_with_format(row, col, &crate::style::marked(o, Lang::Ja), st.outcome(o))?;
     }
     sheet.write_string_with_format(row, 6, "計", &st.header)?;
     let mut categories: Vec<&str> = Vec::new();
@@ -497,8 +505,8 @@ fn comparison_sheet(sheet: &mut Worksheet, report: &RunReport, c: &Comparison, s
             ch.id.clone(),
             ch.metric.clone(),
             ch.kind.label(Lang::Ja).to_string(),
-            ch.before.map(|o| o.label(Lang::Ja)).unwrap_or("（未実施）").to_string(),
-            ch.after.map(|o| o.label(Lang::Ja)).unwrap_or("（未実施）").to_string(),
+            ch.before.map(|o| crate::style::marked(o, Lang::Ja)).unwrap_or_else(|| "（未実施）".into()),
+            ch.after.map(|o| crate::style::marked(o, Lang::Ja)).unwrap_or_else(|| "（未実施）".into()),
             compare::finding(ch, Lang::Ja),
         ];
         for (col, text) in (0u16..).zip(cells.iter()) {
@@ -626,7 +634,7 @@ mod tests {
         let header = rows.iter().position(|r| r[0] == "項番").expect("header row");
         assert_eq!(
             rows[header + 1][..5],
-            [id.as_str(), report.items.iter().find(|i| i.id == id).map(|i| i.metric.as_str()).unwrap_or(""), "新たにNG", "OK", "NG"]
+            [id.as_str(), report.items.iter().find(|i| i.id == id).map(|i| i.metric.as_str()).unwrap_or(""), "新たにNG", "○ OK", "× NG"]
         );
         let cover = sheet_rows(&mut wb, COVER_SHEET);
         assert!(cover.iter().any(|r| r[0] == "前回比" && r[1].starts_with("新たにNG 1")), "{cover:?}");
@@ -670,7 +678,7 @@ mod tests {
                 let idx = header_row.iter().position(|h| *h == name).expect("column");
                 row[idx].as_str()
             };
-            assert_eq!(col("結果"), result.outcome.label(Lang::Ja), "{}", result.id);
+            assert_eq!(col("結果"), crate::style::marked(result.outcome, Lang::Ja), "{}", result.id);
             assert_eq!(col("大項目"), item.category);
             assert_eq!(col("中項目"), item.subcategory);
             assert_eq!(col("小項目"), item.metric);
@@ -790,9 +798,9 @@ mod tests {
         assert_eq!(rows.len() - 1, expected);
         let first = &report.items[0].points;
         assert_eq!(rows[1][1], first[0].id);
-        assert_eq!(rows[1][5], first[0].outcome.label(Lang::Ja));
+        assert_eq!(rows[1][5], crate::style::marked(first[0].outcome, Lang::Ja));
         assert_eq!(rows[2][4], "机上（確認記録）", "attestation shown as a desk check: {:?}", rows[2]);
-        assert_eq!(rows[2][5], "要確認");
+        assert_eq!(rows[2][5], "? 要確認");
     }
 
     #[test]
@@ -833,8 +841,8 @@ mod tests {
         assert!(value("検証期間 (JST)").starts_with("2026-11-02 10:00:00"));
         // Totals: the outcome header, one row per 大項目, and 合計 over all.
         let head = rows.iter().position(|r| r[0] == "大項目").expect("totals header");
-        let labels: Vec<&str> = OUTCOMES.iter().map(|o| o.label(Lang::Ja)).collect();
-        assert_eq!(rows[head][1..6].iter().map(String::as_str).collect::<Vec<_>>(), labels);
+        let labels: Vec<String> = OUTCOMES.iter().map(|o| crate::style::marked(*o, Lang::Ja)).collect();
+        assert_eq!(rows[head][1..6].to_vec(), labels);
         let total = rows.iter().find(|r| r[0] == "合計").expect("合計");
         for (k, o) in OUTCOMES.iter().enumerate() {
             assert_eq!(total[k + 1], report.count(*o).to_string(), "{o:?}");

@@ -21,10 +21,11 @@ pub fn render_html(report: &RunReport, lang: Lang, artefacts: &Path) -> String {
     let first = if lang == Lang::En { "en" } else { "ja" };
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"{first}\" class=\"{first}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} {} {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        "<!DOCTYPE html>\n<html lang=\"{first}\" class=\"{first}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} {} {}</title>\n<style>{CSS}{}</style>\n</head>\n<body>\n",
         esc("検証結果"),
         esc(&report.municipality),
-        esc(&report.system)
+        esc(&report.system),
+        outcome_css()
     );
     let _ = writeln!(
         o,
@@ -63,7 +64,7 @@ fn summary(o: &mut String, r: &RunReport) {
     let _ = write!(o, "<dt>{}</dt><dd>{who}</dd>", bi("実行者", "Run by"));
     o.push_str("</dl><ul class=\"counts\">");
     for out in OUTCOMES {
-        let _ = write!(o, "<li class=\"o-{}\">{} <b>{}</b></li>", css_outcome(out), bi(out.label(Lang::Ja), out.label(Lang::En)), r.count(out));
+        let _ = write!(o, "<li class=\"o-{}\">{} <b>{}</b></li>", css_outcome(out), outcome_label(out), r.count(out));
     }
     o.push_str("</ul></section>\n");
 }
@@ -116,7 +117,7 @@ fn row(o: &mut String, i: &ItemResult) {
         esc(&i.metric),
         esc(&i.selected_level),
         bi(i.kind.label(Lang::Ja), i.kind.label(Lang::En)),
-        bi(i.outcome.label(Lang::Ja), i.outcome.label(Lang::En)),
+        outcome_label(i.outcome),
         id = esc(&i.id),
         cat = esc(&i.category),
     );
@@ -148,7 +149,7 @@ fn row(o: &mut String, i: &ItemResult) {
                     bi(&p.text, &p.text_en),
                     bi(p.verifier_label(Lang::Ja), p.verifier_label(Lang::En)),
                     css_outcome(p.outcome),
-                    bi(p.outcome.label(Lang::Ja), p.outcome.label(Lang::En)),
+                    outcome_label(p.outcome),
                     bi(&p.summary, &p.summary_en)
                 );
             }
@@ -216,6 +217,30 @@ fn comparison(o: &mut String, c: &gcverify_checks::comparison::Comparison) {
     o.push_str("</section>\n");
 }
 
+/// `× NG` in both languages: the symbol of style.rs, then the label.
+fn outcome_label(o: Outcome) -> String {
+    format!("<span class=\"sym\">{}</span> {}", esc(crate::style::look(o).symbol), bi(o.label(Lang::Ja), o.label(Lang::En)))
+}
+
+/// The outcome classes' colours, from the one table (style.rs).
+fn outcome_css() -> String {
+    let mut css = String::new();
+    for l in crate::style::LOOKS {
+        let _ = write!(css, ".o-{}{{background:{};color:{}}}", css_outcome(l.outcome), crate::style::hex(l.fill), crate::style::hex(l.ink));
+    }
+    // Evidence states in the ink of the outcome they lead to.
+    let ink = |o: Outcome| crate::style::hex(crate::style::look(o).ink);
+    let _ = write!(
+        css,
+        ".ev-Pass{{color:{}}}.ev-Fail{{color:{}}}.ev-Error{{color:{}}}",
+        ink(Outcome::Ok),
+        crate::style::hex(crate::style::look(Outcome::Ng).fill),
+        ink(Outcome::Error)
+    );
+    css.push('\n');
+    css
+}
+
 fn css_outcome(o: Outcome) -> &'static str {
     match o {
         Outcome::Ok => "ok",
@@ -248,7 +273,8 @@ h1 small{font-weight:normal;font-size:60%;color:#555}
 #summary dt{font-weight:bold}
 .counts{display:flex;gap:.6em;list-style:none;padding:0}
 .counts li{padding:.3em .8em;border-radius:4px;border:1px solid #ccc}
-.o-ok{background:#e2f0d9}.o-ng{background:#f8cbad;font-weight:bold}.o-error{background:#ffe699}.o-pending{background:#ddebf7}.o-na{background:#eee}
+.o-ng,.o-error{font-weight:bold}
+.sym{font-weight:bold}
 .filters{margin:.5em 0}
 table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #bbb;padding:.25em .4em;vertical-align:top;text-align:left}
@@ -257,7 +283,7 @@ thead th{background:#ddebf7;position:sticky;top:0}
 table.points{margin:.4em 0;font-size:95%}
 table.changes td:nth-child(-n+4){white-space:nowrap}
 ul.evidence{margin:.3em 0;padding-left:1.2em;font-size:92%}
-.ev-Pass{color:#2e7d32}.ev-Fail{color:#c62828;font-weight:bold}.ev-Error{color:#a66d00}.ev-Info{color:#555}
+.ev-Fail{font-weight:bold}.ev-Info{color:#555}
 details summary{cursor:pointer;color:#1f4e79}
 .warning{background:#fff2cc;padding:.4em;border-left:4px solid #bf9000}
 .chart{margin:1em 0;page-break-inside:avoid}
