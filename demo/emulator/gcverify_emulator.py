@@ -927,6 +927,38 @@ def admin(what: str, body: dict[str, Any]) -> dict[str, Any]:
                 add_point(copy["region"], copy["vault"], body["resource_arn"], t, status=body.get("status", "COMPLETED"), encrypted=body.get("encrypted", True),
                           delete_after_days=body.get("delete_after_days", 35), source_vault_arn=point["BackupVaultArn"], metadata=point["RestoreMetadata"])
         return {"RecoveryPointArns": out}
+    if what == "restore-jobs":
+        # A past restore test: {"region", "resource_arn", "created", "minutes", "status", "created_resource_arn"}.
+        # Its copy was deleted afterwards, so nothing is created now.
+        region = body["region"]
+        points = _newest_first([p for p in bstate(region)["points"] if p["ResourceArn"] == body["resource_arn"]])
+        if not points:
+            raise ApiError("ResourceNotFoundException", f"no recovery point of {body['resource_arn']} in {region} to have restored from")
+        created = parse_time(body["created"])
+        older = [p for p in points if p["CreationDate"] <= created] or points
+        point = older[0]
+        job = {
+            "AccountId": DEFAULT_ACCOUNT_ID,
+            "RestoreJobId": str(uuid.uuid4()).upper(),
+            "RecoveryPointArn": point["RecoveryPointArn"],
+            "RecoveryPointCreationDate": point["CreationDate"],
+            "SourceResourceArn": point["ResourceArn"],
+            "BackupVaultArn": point["BackupVaultArn"],
+            "CreationDate": created,
+            "CompletionDate": created + dt.timedelta(minutes=float(body.get("minutes", 30))),
+            "Status": body.get("status", "COMPLETED"),
+            "StatusMessage": body.get("status_message"),
+            "PercentDone": "100.00%",
+            "BackupSizeInBytes": point["BackupSizeInBytes"],
+            "IamRoleArn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/service-role/AWSBackupDefaultServiceRole",
+            "ResourceType": point["ResourceType"],
+            "CreatedResourceArn": body.get("created_resource_arn"),
+            "CreatedBy": {},
+            "Metadata": {},
+        }
+        with LOCK:
+            bstate(region)["restore_jobs"].append(job)
+        return {"RestoreJobId": job["RestoreJobId"]}
     if what == "ssm-instances":
         return {"InstanceIds": [register_instance(body["region"], i)["InstanceId"] for i in body["instances"]]}
     if what == "ssm-association":

@@ -152,6 +152,12 @@ class Emulator(unittest.TestCase):
         md = b.get_recovery_point_restore_metadata(BackupVaultName="v", RecoveryPointArn=seeded["RecoveryPointArns"][0])
         self.assertEqual(md["RestoreMetadata"]["availabilityZone"], f"{PRIMARY}a")
         self.assertEqual(md["ResourceType"], "EBS")
+        past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2, hours=1)).isoformat()
+        rid = self.admin("restore-jobs", {"region": PRIMARY, "resource_arn": arn, "created": past, "minutes": 95})["RestoreJobId"]
+        j = b.describe_restore_job(RestoreJobId=rid)
+        self.assertEqual((j["Status"], j["SourceResourceArn"]), ("COMPLETED", arn))
+        self.assertEqual((j["CompletionDate"] - j["CreationDate"]).total_seconds(), 95 * 60)
+        self.assertLessEqual(j["RecoveryPointCreationDate"], j["CreationDate"], "restored from a point older than the job")
         b.delete_recovery_point(BackupVaultName="v", RecoveryPointArn=seeded["RecoveryPointArns"][0])
         self.assertEqual(len(b.list_recovery_points_by_resource(ResourceArn=arn)["RecoveryPoints"]), 4)
 

@@ -1,23 +1,125 @@
-//! Seeds what the continuity probes can read from the emulator in the DR
-//! region (ap-northeast-3): an AMI and a launch template to rebuild the AP
-//! server, and the 72-hour 安否確認 data export bucket. The compliant seed
-//! writes today's export; the non-compliant one has neither AMI nor launch
-//! template and an export bucket the job never wrote to.
-//! (Backup selections, recovery points and restore jobs cannot be seeded:
-//! the emulator does not implement them.)
+//! Seeds what the continuity probes read: in the DR region (ap-northeast-3)
+//! an AMI and a launch template to rebuild the AP server and the 72-hour
+//! 安否確認 data export bucket; AWS Backup state as a real account has it
+//! after a week of nightly runs (the emulator extension serves it): a
+//! selection of the plan in scope covering the system's tag, a daily recovery
+//! point of every in-scope EC2 instance and RDS database with a copy in the
+//! DR vault, and a restore test of each a few weeks ago. Then the operations
+//! (SSM, root MFA) and monitoring (alarms) state.
+//!
+//! The non-compliant seed has neither AMI nor launch template, an export
+//! bucket the job never wrote to, [`STALE_BACKUP`] whose newest recovery
+//! point is [`STALE_BACKUP_DAYS`] days old, and no copy in the DR vault (its
+//! plan has no copy action either).
 
 use anyhow::{Context, Result};
+use aws_sdk_backup::types::{BackupSelection, Condition, ConditionType};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
 
-use crate::seed::{emulator_config, DR};
+use crate::moto::admin;
+use crate::seed::{emulator_config, DR, PRIMARY, SYSTEM_TAG};
+use crate::MOTO_ACCOUNT;
 
 pub const DR_IMAGE: &str = "juki-ap-dr";
 pub const DR_LAUNCH_TEMPLATE: &str = "juki-ap-dr";
 pub const EXPORT_BUCKET: &str = "juki-anpi-export";
 pub const EXPORT_PREFIX: &str = "anpi/";
+/// The primary and DR vaults `seed::backup` creates.
+pub const VAULT: &str = "juki-vault";
+pub const DR_VAULT: &str = "juki-dr-vault";
+/// Daily recovery points kept per resource (a week of nightly runs).
+pub const HISTORY_DAYS: i64 = 7;
+/// Non-compliant: the instance (Name tag) whose backups stopped.
+pub const STALE_BACKUP: &str = "juki-ap01";
+pub const STALE_BACKUP_DAYS: i64 = 9;
+
+/// An in-scope resource as AWS Backup names it.
+#[derive(Debug, Clone)]
+pub struct Protected {
+    pub arn: String,
+    /// Name tag or DB identifier, for messages.
+    pub name: String,
+}
+
+/// The EC2 instances and RDS databases carrying the system's scope tag in the primary region.
+pub async fn in_scope(endpoint: &str) -> Result<Vec<Protected>> {
+    let conf = emulator_config(endpoint, PRIMARY);
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let filter = aws_sdk_ec2::types::Filter::builder().name(format!("tag:{}", SYSTEM_TAG.0)).values(SYSTEM_TAG.1).build();
+    let mut out = Vec::new();
+    for r in ec2.describe_instances().filters(filter).send().await.context("listing the system's instances")?.reservations() {
+        for i in r.instances() {
+            let Some(id) = i.instance_id() else { continue };
+            let name = i.tags().iter().find(|t| t.key() == Some("Name")).and_then(|t| t.value()).unwrap_or(id);
+            out.push(Protected { arn: format!("arn:aws:ec2:{PRIMARY}:{MOTO_ACCOUNT}:instance/{id}"), name: name.to_string() });
+        }
+    }
+    let rds = aws_sdk_rds::Client::new(&conf);
+    for db in rds.describe_db_instances().send().await.context("listing the system's databases")?.db_instances() {
+        let tagged = db.tag_list().iter().any(|t| t.key() == Some(SYSTEM_TAG.0) && t.value() == Some(SYSTEM_TAG.1));
+        if let (true, Some(arn), Some(id)) = (tagged, db.db_instance_arn(), db.db_instance_identifier()) {
+            out.push(Protected { arn: arn.to_string(), name: id.to_string() });
+        }
+    }
+    Ok(out)
+}
 
 pub async fn seed_continuity(endpoint: &str, compliant: bool) -> Result<()> {
+    artefacts(endpoint, compliant).await?;
+    backups(endpoint, compliant).await.context("seeding AWS Backup selections, recovery points and restore history")?;
+    crate::seed_operations::seed_operations(endpoint, compliant).await.context("seeding SSM and root MFA")?;
+    crate::seed_monitoring::seed_monitoring(endpoint, compliant).await.context("seeding CloudWatch alarms")?;
+    Ok(())
+}
+
+/// The plan `seed::backup` created (daily, or weekly when non-compliant): its ID.
+async fn plan_id(backup: &aws_sdk_backup::Client) -> Result<String> {
+    let plans = backup.list_backup_plans().send().await.context("ListBackupPlans")?;
+    plans.backup_plans_list().iter().find_map(|p| p.backup_plan_id().map(str::to_string)).context("no backup plan to select resources for")
+}
+
+/// A tag selection on the plan, nightly points for a week with their DR copies, a restore test per resource.
+async fn backups(endpoint: &str, compliant: bool) -> Result<()> {
+    let backup = aws_sdk_backup::Client::new(&emulator_config(endpoint, PRIMARY));
+    let plan = plan_id(&backup).await?;
+    let tag = Condition::builder().condition_type(ConditionType::Stringequals).condition_key(SYSTEM_TAG.0).condition_value(SYSTEM_TAG.1).build()?;
+    let selection = BackupSelection::builder()
+        .selection_name("juki-tagged")
+        .iam_role_arn(format!("arn:aws:iam::{MOTO_ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole"))
+        .list_of_tags(tag)
+        .build()?;
+    backup.create_backup_selection().backup_plan_id(&plan).backup_selection(selection).send().await.context("CreateBackupSelection")?;
+
+    // Relative to now, so the demo is the same whenever it runs: the newest
+    // point is from 2 hours ago (tonight's run), then one a day.
+    let now = Utc::now();
+    for r in in_scope(endpoint).await? {
+        let stale = !compliant && r.name == STALE_BACKUP;
+        let newest = if stale { now - Duration::days(STALE_BACKUP_DAYS) } else { now - Duration::hours(2) };
+        let created: Vec<String> = (0..HISTORY_DAYS).map(|d| (newest - Duration::days(d)).to_rfc3339()).collect();
+        let mut body = json!({"region": PRIMARY, "vault": VAULT, "resource_arn": r.arn, "created": created, "delete_after_days": 35});
+        if compliant {
+            body["copy_to"] = json!({"region": DR, "vault": DR_VAULT});
+        }
+        admin(endpoint, "recovery-points", &body).with_context(|| format!("recovery points of {}", r.name))?;
+        // A restore test 3 weeks ago; its copy was deleted afterwards.
+        let minutes = if r.arn.contains(":rds:") { 95 } else { 40 };
+        let at: DateTime<Utc> = now - Duration::days(21);
+        let copy = r.arn.contains(":rds:").then(|| format!("arn:aws:rds:{PRIMARY}:{MOTO_ACCOUNT}:db:{}-restore-test", r.name));
+        admin(
+            endpoint,
+            "restore-jobs",
+            &json!({"region": PRIMARY, "resource_arn": r.arn, "created": at.to_rfc3339(), "minutes": minutes, "created_resource_arn": copy}),
+        )
+        .with_context(|| format!("restore history of {}", r.name))?;
+    }
+    Ok(())
+}
+
+async fn artefacts(endpoint: &str, compliant: bool) -> Result<()> {
     let ec2 = aws_sdk_ec2::Client::new(&emulator_config(endpoint, DR));
     if compliant {
         ec2.register_image()
