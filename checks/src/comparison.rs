@@ -118,6 +118,16 @@ impl Comparison {
 
 /// `current` compared with `baseline` (`None`: no earlier run).
 pub fn compare(baseline: Option<(&RunReport, String)>, current: &RunReport) -> Comparison {
+    compare_in_history(baseline, &[], current)
+}
+
+/// As [`compare`], with the runs before the baseline (`earlier`, newest
+/// first, e.g. from the history): a row NG in the baseline that is back now to
+/// the outcome it had before its NG is 「解消」 — 検証不能 → NG → 検証不能 is a
+/// fix, not 「新たに検証不能」, so `--fail-on new-ng` never fails on one.
+/// Without that history the step alone decides (NG → 検証不能 stays new:
+/// an expired credential must not hide an NG).
+pub fn compare_in_history(baseline: Option<(&RunReport, String)>, earlier: &[&RunReport], current: &RunReport) -> Comparison {
     let before: BTreeMap<&str, &crate::model::ItemResult> =
         baseline.as_ref().map(|(b, _)| b.items.iter().map(|i| (i.id.as_str(), i)).collect()).unwrap_or_default();
     let mut changes = Vec::new();
@@ -130,7 +140,14 @@ pub fn compare(baseline: Option<(&RunReport, String)>, current: &RunReport) -> C
                 // A row not run before that is fine now is not news.
                 _ => None,
             },
-            Some(was) => classify(was, now),
+            Some(was) => match classify(was, now) {
+                Some(ChangeKind::NewlyError | ChangeKind::OutcomeChanged)
+                    if was.outcome == Outcome::Ng && before_its_ng(earlier, &now.id) == Some(now.outcome) =>
+                {
+                    Some(ChangeKind::Fixed)
+                }
+                kind => kind,
+            },
         };
         if let Some(kind) = kind {
             changes.push(Change {
@@ -182,6 +199,18 @@ pub fn compare(baseline: Option<(&RunReport, String)>, current: &RunReport) -> C
         changes,
         notes,
     }
+}
+
+/// The row's outcome in the newest of `earlier` where it was not NG (`None`:
+/// NG as far back as known, or not run).
+fn before_its_ng(earlier: &[&RunReport], id: &str) -> Option<Outcome> {
+    for run in earlier {
+        match run.items.iter().find(|i| i.id == id).map(|i| i.outcome) {
+            Some(Outcome::Ng) => continue,
+            other => return other,
+        }
+    }
+    None
 }
 
 fn classify(was: &crate::model::ItemResult, now: &crate::model::ItemResult) -> Option<ChangeKind> {
@@ -294,6 +323,30 @@ mod tests {
         assert_eq!(c.exit_code(), exit_code::NG);
         assert_eq!(c.changes[0].before, Some(Outcome::Ok));
         assert_eq!(c.changes[6].after, None);
+    }
+
+    /// The row's history decides: back to the state before its NG is a fix.
+    #[test]
+    fn a_row_back_to_its_state_before_the_ng_is_fixed() {
+        let night = |o: Outcome| report(vec![item("E.6.1.2", o, "")]);
+        for (first, planted, removed) in
+            [(Outcome::Error, Outcome::Ng, Outcome::Error), (Outcome::Ok, Outcome::Ng, Outcome::Ok), (Outcome::Pending, Outcome::Ng, Outcome::Pending)]
+        {
+            let (n1, n2, n3) = (night(first), night(planted), night(removed));
+            let c = compare_in_history(Some((&n2, String::new())), &[&n1], &n3);
+            assert_eq!(c.changes.iter().map(|x| x.kind).collect::<Vec<_>>(), [ChangeKind::Fixed], "{first:?} → NG → {removed:?}");
+            assert_eq!(c.exit_code(), exit_code::ALL_OK, "{first:?} → NG → {removed:?}: a fix never fails --fail-on new-ng");
+            assert_eq!(ChangeKind::Fixed.label(crate::model::Lang::Ja), "解消");
+            // Several NG nights in a row: the state before the first of them counts.
+            let c = compare_in_history(Some((&n2, String::new())), &[&n2, &n2, &n1], &n3);
+            assert_eq!(c.changes.iter().map(|x| x.kind).collect::<Vec<_>>(), [ChangeKind::Fixed]);
+        }
+        // OK → NG → 検証不能 is not back where it was: still newly 検証不能 (the NG may be hidden).
+        let c = compare_in_history(Some((&night(Outcome::Ng), String::new())), &[&night(Outcome::Ok)], &night(Outcome::Error));
+        assert_eq!(c.changes.iter().map(|x| x.kind).collect::<Vec<_>>(), [ChangeKind::NewlyError]);
+        // No history: the step alone, as before.
+        let c = compare(Some((&night(Outcome::Ng), String::new())), &night(Outcome::Error));
+        assert_eq!(c.changes.iter().map(|x| x.kind).collect::<Vec<_>>(), [ChangeKind::NewlyError]);
     }
 
     #[test]

@@ -229,13 +229,23 @@ pub(crate) fn exit_code_for(report: &gcverify_checks::RunReport, fail_on: FailOn
     }
 }
 
+/// A run compared with: the run, where it was read (shown in the 前回比), and
+/// the runs of the environment before it in the history (newest first), so a
+/// row back to its state before an NG reads as 「解消」.
+pub(crate) struct Found {
+    pub run: gcverify_checks::RunReport,
+    pub source: String,
+    pub earlier: Vec<gcverify_checks::RunReport>,
+}
+
 /// What `--compare` asked for, if anything (see [`baseline`]).
-pub(crate) type Baseline = Option<Option<(gcverify_checks::RunReport, String)>>;
+pub(crate) type Baseline = Option<Option<Found>>;
 
 /// The 前回比 against `baseline` in the report, when one was asked for.
 pub(crate) fn attach_comparison(report: &mut gcverify_checks::RunReport, baseline: &Baseline) {
     if let Some(found) = baseline {
-        report.comparison = Some(gcverify_checks::comparison::compare(found.as_ref().map(|(r, source)| (r, source.clone())), report));
+        let earlier: Vec<&gcverify_checks::RunReport> = found.iter().flat_map(|f| f.earlier.iter()).collect();
+        report.comparison = Some(gcverify_checks::comparison::compare_in_history(found.as_ref().map(|f| (&f.run, f.source.clone())), &earlier, report));
     }
 }
 
@@ -247,11 +257,29 @@ pub(crate) fn baseline(spec: Option<&str>, out: &Path, environment: &str, exclud
     let Some(spec) = spec else { return Ok(None) };
     if spec == "last" {
         let found = gcverify_reports::history::last(out, environment, excluding).map_err(|e| config_err(format!("--compare last: {e:#}")))?;
-        return Ok(Some(found.map(|(r, p)| (r, gcverify_checks::relative_path(&p)))));
+        return Ok(Some(found.map(|(r, p)| {
+            let earlier = earlier_runs(out, environment, &r);
+            Found { run: r, source: gcverify_checks::relative_path(&p), earlier }
+        })));
     }
     let path = PathBuf::from(spec);
     let report = gcverify_reports::history::read_run(&path).map_err(|e| config_err(format!("--compare {spec}: {e:#}")))?;
-    Ok(Some(Some((report, gcverify_checks::relative_path(&path)))))
+    let earlier = earlier_runs(out, environment, &report);
+    Ok(Some(Some(Found { run: report, source: gcverify_checks::relative_path(&path), earlier })))
+}
+
+/// The history's runs of `environment` started before `base`, newest first.
+/// An entry that cannot be read ends the walk: what lies beyond it is not
+/// known, and then a row's earlier state is simply not used.
+fn earlier_runs(out: &Path, environment: &str, base: &gcverify_checks::RunReport) -> Vec<gcverify_checks::RunReport> {
+    let mut runs = Vec::new();
+    for path in gcverify_reports::history::entries(out).unwrap_or_default().into_iter().rev() {
+        let Ok(run) = gcverify_reports::read_json(&path) else { break };
+        if run.environment == environment && run.run_id != base.run_id && run.started_at < base.started_at {
+            runs.push(run);
+        }
+    }
+    runs
 }
 
 /// `cargo xtask report --from DIR`: a saved run rendered again, no AWS.

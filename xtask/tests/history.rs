@@ -132,3 +132,38 @@ async fn nightly_runs_compare_with_the_last_and_fail_only_on_regressions() {
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
     assert_eq!(std::fs::read(out.join("検証結果.md")).expect("md"), md_before);
 }
+
+/// 前回比 follows the row's history, not one step: with nights
+/// 検証不能 → NG → 検証不能 (and OK → NG → OK) in the history, the third night's
+/// row is 「解消」, so `--fail-on new-ng` (the comparison's exit code) is 0.
+#[test]
+fn a_row_back_to_its_state_before_the_ng_is_fixed_not_new() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = dir.path().to_str().expect("utf8");
+    let run = xtask(&["verify", "--env", "demo-noncompliant", "--only", "C.1.2.5", "--format", "json", "--out", o, "--keep-history", "0"]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    let saved = result(dir.path());
+    let night = |day: u32, outcome: &str| {
+        let mut r = saved.clone();
+        r["run_id"] = format!("202611{day:02}T000000Z-0000000{day}").into();
+        r["started_at"] = format!("2026-11-{day:02}T00:00:00Z").into();
+        r["items"][0]["outcome"] = outcome.into();
+        r
+    };
+    for (first, third) in [("ERROR", "ERROR"), ("OK", "OK")] {
+        let _ = std::fs::remove_dir_all(dir.path().join("history"));
+        for (day, outcome) in [(1, first), (2, "NG")] {
+            let r = night(day, outcome);
+            write(&dir.path().join("history"), &format!("202611{day:02}T000000.000000Z_{}.json", r["run_id"].as_str().expect("id")), &r.to_string());
+        }
+        write(dir.path(), "result.json", &night(3, third).to_string());
+        let r = xtask(&["report", "--from", o, "--compare", "last", "--format", "json,md", "--lang", "en"]);
+        assert!(r.status.code().is_some_and(|c| c != 3), "{}", text(&r));
+        let c = &result(dir.path())["comparison"];
+        assert_eq!(c["baseline"]["run_id"], "20261102T000000Z-00000002", "{c}");
+        let kinds: Vec<&str> = c["changes"].as_array().expect("changes").iter().filter_map(|x| x["kind"].as_str()).collect();
+        assert_eq!(kinds, ["fixed"], "{first} → NG → {third}: {c}");
+        let md = std::fs::read_to_string(dir.path().join("検証結果.md")).expect("md");
+        assert!(md.contains("newly NG 0 / newly ERROR 0 / fixed 1"), "{first} → NG → {third}: {md}");
+    }
+}
