@@ -239,11 +239,12 @@ mod tests {
         let doc: Value = serde_json::from_str(&to_json_string(&report, &catalog).expect("json")).expect("JSON");
         for (j, r) in doc["items"].as_array().expect("items").iter().zip(&report.items) {
             let row = crate::xlsx::result_row(r, catalog.get(&r.id), &catalog);
-            assert_eq!(j["check_item"], row[8], "{}", r.id);
-            assert_eq!(j["method"], row[11], "{}", r.id);
-            assert_eq!(j["reason"].as_str().unwrap_or(""), row[7], "{}", r.id);
-            assert_eq!(j["achieved"].as_str().unwrap_or(""), row[17], "{}", r.id);
-            assert_eq!(j["evidence_refs"], row[16], "{}", r.id);
+            let col = |name: &str| row[crate::xlsx::column(name)].as_str();
+            assert_eq!(j["check_item"], col("検証事項"), "{}", r.id);
+            assert_eq!(j["method"], col("方法"), "{}", r.id);
+            assert_eq!(j["reason"].as_str().unwrap_or(""), col("判断理由"), "{}", r.id);
+            assert_eq!(j["achieved"].as_str().unwrap_or(""), col("実現したレベル"), "{}", r.id);
+            assert_eq!(j["evidence_refs"], col("証跡"), "{}", r.id);
         }
     }
 

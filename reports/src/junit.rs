@@ -67,7 +67,7 @@ pub fn render_junit(report: &RunReport, lang: Lang) -> String {
             Outcome::Pending | Outcome::NotApplicable => {
                 // Both are "skipped" to a CI system; the property and the type
                 // (and the message's prefix) tell 要確認, which needs a person, from 対象外.
-                let message = esc(&format!("{}: {}", i.outcome.label(lang), without_label(&crate::rows::readable(i.summary(lang)), i.outcome)));
+                let message = esc(&format!("{}: {}", i.outcome.label(lang), crate::rows::without_outcome(&crate::rows::readable(i.summary(lang)), i.outcome)));
                 let _ = writeln!(
                     out,
                     ">\n      <properties><property name=\"gcverify.outcome\" value=\"{code}\"/></properties>\n      <skipped type=\"{code}\" message=\"{message}\"/>\n    </testcase>",
@@ -137,26 +137,6 @@ fn outcome_code(o: Outcome) -> &'static str {
     o.label(Lang::En)
 }
 
-/// A summary without the outcome's own label in front (「対象外: 対象外: …」
-/// otherwise), in either language.
-fn without_label(summary: &str, o: Outcome) -> &str {
-    let mut s = summary.trim_start();
-    // Repeated: a summary may already carry the label twice.
-    loop {
-        let before = s;
-        for label in [o.label(Lang::Ja), o.label(Lang::En)] {
-            // Only the label as a prefix (「対象外: …」), not a word that begins with it.
-            if let Some(rest) = s.strip_prefix(label).filter(|r| r.starts_with([':', '：', ' ', '　'])) {
-                s = rest.trim_start_matches([':', '：', ' ', '　']);
-            }
-        }
-        if s == before {
-            break;
-        }
-    }
-    s
-}
-
 /// XML text and attribute escaping; characters XML 1.0 forbids are dropped.
 fn esc(s: &str) -> String {
     crate::markup::escape(s, crate::markup::Markup::Xml)
@@ -224,8 +204,8 @@ mod tests {
         }
         // The sample's 対象外 summaries start with 「対象外: 」 themselves.
         assert!(report.items.iter().any(|i| i.outcome == Outcome::NotApplicable && i.summary.starts_with("対象外: ")));
-        assert_eq!(without_label("対象外: 対象外：理由", Outcome::NotApplicable), "理由");
-        assert_eq!(without_label("要確認の理由", Outcome::Pending), "要確認の理由");
-        assert_eq!(without_label("N/A: pilot", Outcome::NotApplicable), "pilot");
+        assert_eq!(crate::rows::without_outcome("対象外: 対象外：理由", Outcome::NotApplicable), "理由");
+        assert_eq!(crate::rows::without_outcome("要確認の理由", Outcome::Pending), "要確認の理由");
+        assert_eq!(crate::rows::without_outcome("N/A: pilot", Outcome::NotApplicable), "pilot");
     }
 }

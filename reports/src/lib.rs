@@ -25,6 +25,7 @@ mod json;
 mod junit;
 mod markdown;
 mod markup;
+mod provenance;
 mod rows;
 mod style;
 mod table;
@@ -35,6 +36,7 @@ pub use html::render_html;
 pub use json::{read_json, to_json_string, write_json, JSON_SCHEMA, JSON_SCHEMA_VERSION};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
+pub use provenance::Stamp;
 pub use table::{render_table, render_table_with};
 pub use xlsx::write_xlsx;
 
@@ -138,6 +140,20 @@ pub fn write_files(report: &RunReport, catalog: &Catalog, formats: &[Format], di
 /// logs for report.html) read from `artefacts` rather than `dir`.
 pub fn write_files_with(report: &RunReport, catalog: &Catalog, formats: &[Format], dir: &Path, lang: Lang, artefacts: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating output directory {}", dir.display()))?;
+    let report = &relative_artefacts(report, dir, artefacts);
+    // result.json first, in memory: every other format names its digest.
+    let json = if formats.contains(&Format::Json) { Some(to_json_string(report, catalog)?) } else { None };
+    let stamp = Stamp {
+        result_sha256: match &json {
+            Some(text) => Some(gcverify_checks::sha256_hex(text.as_bytes())),
+            None => [dir, artefacts]
+                .iter()
+                .map(|d| d.join(JSON_FILE_NAME))
+                .find(|p| same_run(p, report))
+                .and_then(|p| std::fs::read(p).ok())
+                .map(|b| gcverify_checks::sha256_hex(&b)),
+        },
+    };
     let mut seen = HashSet::new();
     let mut written = Vec::new();
     for &format in formats {
@@ -146,13 +162,14 @@ pub fn write_files_with(report: &RunReport, catalog: &Catalog, formats: &[Format
         }
         let Some(name) = format.file_name() else { continue };
         let path = dir.join(name);
+        let write = |text: &str| std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()));
         match format {
             Format::Table => continue,
-            Format::Json => write_json(report, catalog, &path)?,
-            Format::Xlsx => write_xlsx(report, catalog, &path)?,
-            Format::Markdown => std::fs::write(&path, render_markdown(report, lang)).with_context(|| format!("writing {}", path.display()))?,
-            Format::Junit => std::fs::write(&path, render_junit(report, lang)).with_context(|| format!("writing {}", path.display()))?,
-            Format::Html => std::fs::write(&path, render_html(report, lang, artefacts)).with_context(|| format!("writing {}", path.display()))?,
+            Format::Json => write(json.as_deref().unwrap_or_default())?,
+            Format::Xlsx => xlsx::write_xlsx_with(report, catalog, &path, &stamp)?,
+            Format::Markdown => write(&markdown::render_markdown_with(report, lang, &stamp))?,
+            Format::Junit => write(&render_junit(report, lang))?,
+            Format::Html => write(&html::render_html_with(report, catalog, lang, artefacts, &stamp))?,
         }
         written.push(path);
     }
@@ -172,10 +189,48 @@ pub fn write_files_with(report: &RunReport, catalog: &Catalog, formats: &[Format
         }
         std::fs::remove_file(&path).with_context(|| format!("removing {} left by an earlier run", path.display()))?;
     }
+    listed.extend(raw_files(dir));
     let sums = dir.join(SUMS_FILE_NAME);
-    std::fs::write(&sums, manifest(report, &listed)?).with_context(|| format!("writing {}", sums.display()))?;
+    std::fs::write(&sums, manifest(report, dir, &listed)?).with_context(|| format!("writing {}", sums.display()))?;
     written.push(sums);
     Ok(written)
+}
+
+/// Folder (beside the reports) of the load probe's interval logs and summaries.
+pub const LOAD_DIR: &str = "load";
+/// The availability probe's sample store when the run keeps it beside the reports.
+pub const AVAILABILITY_STORE: &str = "availability.sqlite";
+
+/// The run's raw records in its folder: the load histograms (`load/*`) and the
+/// availability store, listed in SHA256SUMS by their path in the folder.
+fn raw_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(LOAD_DIR))
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .unwrap_or_default();
+    let store = dir.join(AVAILABILITY_STORE);
+    if store.is_file() {
+        files.push(store);
+    }
+    files.sort();
+    files
+}
+
+/// The report with its interval logs named by their path inside the run
+/// folder (`load/normal.hlog`), not where the run happened to write them: a
+/// folder moved or copied renders its charts again.
+fn relative_artefacts(report: &RunReport, dir: &Path, artefacts: &Path) -> RunReport {
+    let mut out = report.clone();
+    let roots: Vec<PathBuf> = [dir, artefacts].iter().filter_map(|d| d.canonicalize().ok()).collect();
+    for e in out.items.iter_mut().flat_map(|i| i.evidence.iter_mut().chain(i.points.iter_mut().flat_map(|p| p.evidence.iter_mut()))) {
+        if let Some(gcverify_checks::model::Figure::LatencyLog { log, .. }) = &mut e.figure {
+            let path = Path::new(log.as_str());
+            let full = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+            if let Some(rel) = roots.iter().find_map(|r| full.strip_prefix(r).ok()) {
+                *log = rel.to_string_lossy().replace('\\', "/");
+            }
+        }
+    }
+    out
 }
 
 /// Whether a saved `result.json` is of `report`'s run. A file without a run
@@ -187,15 +242,20 @@ fn same_run(path: &Path, report: &RunReport) -> bool {
 }
 
 /// `sha256sum -c` input: a `#` comment with the run ID (coreutils skips it),
-/// then `<hex>  <name>` per file, names sorted so the manifest is stable.
-fn manifest(report: &RunReport, files: &[PathBuf]) -> anyhow::Result<String> {
-    let mut lines: Vec<String> = Vec::new();
+/// then `<hex>  <path in the folder>` per file, sorted so the manifest is stable.
+fn manifest(report: &RunReport, dir: &Path, files: &[PathBuf]) -> anyhow::Result<String> {
+    let mut lines: Vec<(String, String)> = Vec::new();
     for path in files {
         let bytes = std::fs::read(path).with_context(|| format!("reading {} for {SUMS_FILE_NAME}", path.display()))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        lines.push(format!("{}  {name}", gcverify_checks::sha256_hex(&bytes)));
+        let name = path
+            .strip_prefix(dir)
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_else(|_| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        lines.push((name, gcverify_checks::sha256_hex(&bytes)));
     }
-    lines.sort_by(|a, b| a[66..].cmp(&b[66..]));
+    lines.sort();
+    lines.dedup();
+    let lines: Vec<String> = lines.into_iter().map(|(name, hex)| format!("{hex}  {name}")).collect();
     Ok(format!("# gcverify run {} ({} {})\n{}\n", report.run_id, report.environment, jst_second(report.started_at), lines.join("\n")))
 }
 

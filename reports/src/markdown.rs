@@ -6,11 +6,17 @@ use std::fmt::Write as _;
 
 use gcverify_checks::model::{ItemResult, Lang, Outcome, RunReport};
 
+use crate::provenance::Stamp;
 use crate::rows::readable;
 use crate::{jst_minute, tally};
 
 /// The Markdown report, in `lang`.
 pub fn render_markdown(report: &RunReport, lang: Lang) -> String {
+    render_markdown_with(report, lang, &Stamp::default())
+}
+
+/// As [`render_markdown`], with the run's result.json digest in its provenance.
+pub(crate) fn render_markdown_with(report: &RunReport, lang: Lang, stamp: &Stamp) -> String {
     let ja = lang == Lang::Ja;
     let mut out = String::new();
     let title = if ja { "検証結果" } else { "Verification results" };
@@ -26,6 +32,12 @@ pub fn render_markdown(report: &RunReport, lang: Lang) -> String {
         cell(&report.run_id)
     );
     let _ = writeln!(out, "**{}**\n", tally(report, lang));
+    // Provenance: what an auditor cross-checks with the xlsx's cover.
+    header_row(&mut out, &if ja { ["来歴", "値"] } else { ["Provenance", "Value"] });
+    for f in crate::provenance::facts(report, stamp) {
+        let _ = writeln!(out, "| {} | {} |", f.label(lang), cell(f.value(lang)));
+    }
+    out.push('\n');
     if let Some(c) = &report.comparison {
         comparison(&mut out, c, lang);
     }
@@ -48,6 +60,13 @@ pub fn render_markdown(report: &RunReport, lang: Lang) -> String {
         for i in troubled {
             let _ = writeln!(out, "### {} {} — {}\n", i.id, cell(&i.metric), crate::style::marked(i.outcome, lang));
             let _ = writeln!(out, "{}\n", cell(&readable(i.summary(lang))));
+            for (label, text) in
+                [(if ja { "原因" } else { "Cause" }, crate::rows::cause(i, lang)), (if ja { "考察・分析" } else { "Analysis" }, crate::rows::analysis(i, lang))]
+            {
+                if !text.is_empty() {
+                    let _ = writeln!(out, "**{label}**: {}\n", cell(&text));
+                }
+            }
             for e in &i.evidence {
                 let region = e.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
                 let id = e.id.as_deref().map(|n| format!("{n} ")).unwrap_or_default();
@@ -118,10 +137,11 @@ mod tests {
     fn fifty_rows_and_details_for_every_ng_and_error_row() {
         let report = sample_report();
         let md = render_markdown(&report, Lang::Ja);
-        let rows = md.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| 項番")).count();
+        let table: Vec<&str> = md.lines().skip_while(|l| !l.starts_with("| 項番")).take_while(|l| l.starts_with('|')).collect();
+        let rows = table.iter().filter(|l| l.starts_with("| ") && !l.starts_with("| 項番")).count();
         assert_eq!(rows, 50, "{md}");
         // Every table row has exactly the header's 6 cells (7 unescaped pipes).
-        for l in md.lines().filter(|l| l.starts_with("| ")) {
+        for l in table.iter().filter(|l| l.starts_with("| ")) {
             let pipes = l.match_indices('|').filter(|(i, _)| *i == 0 || &l[i - 1..*i] != "\\").count();
             assert_eq!(pipes, 7, "{l}");
         }

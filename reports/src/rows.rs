@@ -3,7 +3,7 @@
 //! 実現したレベル.
 
 use gcverify_checks::catalog::{Catalog, Item, Verifier};
-use gcverify_checks::model::{AttestationRecord, Evidence, ItemResult, Lang, Outcome, PointResult};
+use gcverify_checks::model::{AttestationRecord, Evidence, EvidenceStatus, ItemResult, Lang, Outcome, PointResult};
 
 /// How many distinct API calls a 方法 line names before it says "他N件".
 const SOURCES_SHOWN: usize = 6;
@@ -156,6 +156,101 @@ fn desk_line(point: Option<&PointResult>, record: Option<&AttestationRecord>, la
             } else {
                 format!("{head}: {} on {}, evidence {}{digest}{expired}", r.reviewer, r.date, r.document)
             }
+        }
+    }
+}
+
+/// 原因: why a row is not OK, as far as the run knows: each NG point's
+/// violated claim(s) with the evidence that shows it, each 検証不能 or 要確認
+/// point's reason. Blank for OK and 対象外 (and for a reviewer to complete).
+pub(crate) fn cause(result: &ItemResult, lang: Lang) -> String {
+    let ja = lang == Lang::Ja;
+    if !matches!(result.outcome, Outcome::Ng | Outcome::Error | Outcome::Pending) {
+        return String::new();
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for p in result.points.iter().filter(|p| p.outcome == result.outcome) {
+        if p.outcome == Outcome::Ng {
+            let failed: Vec<&Evidence> = p.evidence.iter().filter(|e| e.status == EvidenceStatus::Fail).collect();
+            let def = gcverify_checks::probes::lookup(&p.verifier);
+            let mut claims: Vec<String> = Vec::new();
+            for c in failed.iter().filter_map(|e| e.claim.as_deref()) {
+                let text = def.and_then(|d| d.claim(c)).map(|d| format!("{}（{c}）", if ja { d.ja } else { d.en })).unwrap_or_else(|| c.to_string());
+                if !claims.contains(&text) {
+                    claims.push(text);
+                }
+            }
+            let claims = if claims.is_empty() {
+                String::new()
+            } else {
+                format!("{}{}", if ja { " — 違反: " } else { " — violated: " }, claims.join(if ja { "、" } else { ", " }))
+            };
+            let refs = evidence_refs(&failed.into_iter().cloned().collect::<Vec<_>>());
+            let refs = if refs.is_empty() {
+                String::new()
+            } else {
+                if ja {
+                    format!("（証跡 {refs}）")
+                } else {
+                    format!(" (evidence {refs})")
+                }
+            };
+            lines.push(format!("［{}］{}{claims}{refs}", p.id, p.text(lang)));
+        } else {
+            lines.push(format!("［{}］{}", p.id, without_outcome(&readable(p.summary(lang)), p.outcome)));
+        }
+    }
+    if lines.is_empty() {
+        // A row decided without points: its failing observations, or its summary.
+        let status = if result.outcome == Outcome::Ng { EvidenceStatus::Fail } else { EvidenceStatus::Error };
+        lines = result.evidence.iter().filter(|e| e.status == status).take(5).map(|e| format!("{}: {}", e.subject, readable(&e.detail))).collect();
+        if lines.is_empty() {
+            lines.push(without_outcome(&readable(result.summary(lang)), result.outcome).to_string());
+        }
+    }
+    lines.join("\n")
+}
+
+/// 考察・分析: what the run can say about a row beyond its 事象 — how many of
+/// its points were verified and which evidence to read first; blank when it
+/// has nothing to add (a reviewer completes it).
+pub(crate) fn analysis(result: &ItemResult, lang: Lang) -> String {
+    let ja = lang == Lang::Ja;
+    if result.points.is_empty() || !matches!(result.outcome, Outcome::Ng | Outcome::Error | Outcome::Pending) {
+        return String::new();
+    }
+    let judged: Vec<&PointResult> = result.points.iter().filter(|p| p.outcome != Outcome::NotApplicable).collect();
+    let ok = judged.iter().filter(|p| p.outcome == Outcome::Ok).count();
+    let mut out = if ja { format!("確認観点 {}件中 {ok}件 確認済", judged.len()) } else { format!("{ok} of {} points verified", judged.len()) };
+    let by = |o: Outcome| judged.iter().filter(|p| p.outcome == o).map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ");
+    for o in [Outcome::Ng, Outcome::Error, Outcome::Pending] {
+        let ids = by(o);
+        if !ids.is_empty() {
+            out.push_str(&format!("{}{}: {ids}", if ja { "、" } else { "; " }, o.label(lang)));
+        }
+    }
+    let key: Vec<Evidence> = result.evidence.iter().filter(|e| matches!(e.status, EvidenceStatus::Fail | EvidenceStatus::Error)).cloned().collect();
+    let refs = evidence_refs(&key);
+    if !refs.is_empty() {
+        out.push_str(&if ja { format!("。まず読む証跡: {refs}") } else { format!(". Evidence to read first: {refs}") });
+    }
+    out
+}
+
+/// A text without the outcome's label in front (「検証不能: …」 → 「…」).
+pub(crate) fn without_outcome(text: &str, o: Outcome) -> &str {
+    let mut s = text.trim_start();
+    // Repeated: a text may carry the label twice.
+    loop {
+        let before = s;
+        for label in [o.label(Lang::Ja), o.label(Lang::En)] {
+            // Only the label as a prefix (「対象外: …」), not a word that begins with it.
+            if let Some(rest) = s.strip_prefix(label).filter(|r| r.starts_with([':', '：', ' ', '　'])) {
+                s = rest.trim_start_matches([':', '：', ' ', '　']);
+            }
+        }
+        if s == before {
+            return s;
         }
     }
 }

@@ -55,28 +55,28 @@ pub(crate) fn hex(rgb: u32) -> String {
     format!("#{rgb:06X}")
 }
 
-/// WCAG relative luminance of an sRGB colour (0 black … 1 white).
-pub(crate) fn luminance(rgb: u32) -> f64 {
-    let channel = |shift: u32| {
-        let c = f64::from((rgb >> shift) & 0xFF) / 255.0;
-        if c <= 0.03928 {
-            c / 12.92
-        } else {
-            ((c + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    0.2126 * channel(16) + 0.7152 * channel(8) + 0.0722 * channel(0)
-}
-
-/// WCAG contrast ratio of two colours (1 … 21).
-pub(crate) fn contrast(a: u32, b: u32) -> f64 {
-    let (x, y) = (luminance(a), luminance(b));
-    (x.max(y) + 0.05) / (x.min(y) + 0.05)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// WCAG relative luminance of an sRGB colour (0 black … 1 white).
+    fn luminance(rgb: u32) -> f64 {
+        let channel = |shift: u32| {
+            let c = f64::from((rgb >> shift) & 0xFF) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(16) + 0.7152 * channel(8) + 0.0722 * channel(0)
+    }
+
+    /// WCAG contrast ratio of two colours (1 … 21).
+    fn contrast(a: u32, b: u32) -> f64 {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
 
     #[test]
     fn the_table_covers_every_outcome_once_in_tally_order() {

@@ -162,3 +162,19 @@ pub(crate) fn compared_report() -> (RunReport, String) {
     let id = after.items[i].id.clone();
     (after, id)
 }
+
+/// An interval log as the load probe writes it: one tag per operation.
+pub(crate) fn write_hlog(path: &std::path::Path, ops: &[(&str, &[u64])]) {
+    use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+    use hdrhistogram::serialization::V2DeflateSerializer;
+    let mut file = std::fs::File::create(path).expect("create hlog");
+    let mut ser = V2DeflateSerializer::new();
+    let mut log = IntervalLogWriterBuilder::new().begin_log_with(&mut file, &mut ser).expect("log");
+    for (tag, values_ms) in ops {
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+        for v in *values_ms {
+            h.record(v * 1000).expect("record");
+        }
+        log.write_histogram(&h, std::time::Duration::ZERO, std::time::Duration::from_secs(1), Tag::new(tag)).expect("write");
+    }
+}

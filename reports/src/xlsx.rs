@@ -10,6 +10,7 @@ use gcverify_checks::comparison::Comparison;
 use gcverify_checks::model::{EvidenceStatus, ItemResult, Outcome, RunReport};
 use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format as XFormat, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
+use crate::provenance::Stamp;
 use crate::{compare, rows};
 use crate::{jst_minute, jst_month, jst_second, Lang, OUTCOMES};
 
@@ -25,36 +26,47 @@ pub(crate) const COMPARISON_COLUMNS: [(&str, f64); 6] = [("項番", 10.0), ("小
 
 /// Columns of the 確認観点 sheet with their widths.
 pub(crate) const POINT_COLUMNS: [(&str, f64); 7] =
-    [("項番", 10.0), ("観点ID", 16.0), ("確認観点", 50.0), ("参照（同 No.N）", 36.0), ("検証手段", 24.0), ("結果", 9.0), ("事象", 60.0)];
+    [("項番", 10.0), ("観点ID", 16.0), ("確認観点", 44.0), ("参照（同 No.N）", 30.0), ("検証手段", 22.0), ("結果", 10.0), ("事象", 60.0)];
 
-/// Columns of the 検証結果 sheet with their widths (in characters).
-pub(crate) const RESULT_COLUMNS: [(&str, f64); 21] = [
-    ("項番", 9.0),
-    ("大項目", 10.0),
-    ("中項目", 12.0),
-    ("小項目", 16.0),
-    ("メトリクス説明", 36.0),
-    ("選択レベル", 18.0),
-    ("検証実施有無", 7.0),
-    ("判断理由", 24.0),
-    ("検証事項", 32.0),
-    ("検証範囲", 18.0),
-    ("種別", 6.0),
-    ("方法", 44.0),
-    ("開始月", 10.0),
-    ("終了月", 10.0),
-    ("結果", 9.0),
-    ("事象", 48.0),
-    ("証跡", 12.0),
-    ("実現したレベル", 14.0),
-    ("達成", 6.0),
-    ("対処結果", 9.0),
-    ("対処内容", 24.0),
+/// Columns of the 検証結果 sheet with their widths (in characters), narrow
+/// enough that the sheet fitted to A3 landscape prints at 8 pt or more (a
+/// test renders it); long texts wrap into taller rows instead.
+pub(crate) const RESULT_COLUMNS: [(&str, f64); 25] = [
+    ("項番", 8.0),
+    ("大項目", 6.0),
+    ("中項目", 7.0),
+    ("小項目", 10.0),
+    ("メトリクス説明", 18.0),
+    ("選択レベル", 12.0),
+    ("選択時の条件", 16.0),
+    ("備考", 16.0),
+    ("検証実施有無", 4.0),
+    ("判断理由", 10.0),
+    ("検証事項", 16.0),
+    ("検証範囲", 9.0),
+    ("種別", 4.0),
+    ("方法", 18.0),
+    ("開始月", 8.0),
+    ("終了月", 8.0),
+    ("結果", 8.0),
+    ("事象", 22.0),
+    ("原因", 18.0),
+    ("考察・分析", 14.0),
+    ("証跡", 8.0),
+    ("実現したレベル", 9.0),
+    ("達成", 4.0),
+    ("対処結果", 5.0),
+    ("対処内容", 10.0),
 ];
+
+/// The index of a 検証結果 column by its name.
+pub(crate) fn column(name: &str) -> usize {
+    RESULT_COLUMNS.iter().position(|c| c.0 == name).unwrap_or_else(|| panic!("no column {name}"))
+}
 
 /// The pilot's group header above the columns: name, first and last column.
 pub(crate) const RESULT_GROUPS: [(&str, u16, u16); 6] =
-    [("非機能要件の標準", 0, 5), ("検証内容", 6, 9), ("検証方法", 10, 11), ("検証予定時期", 12, 13), ("検証結果", 14, 18), ("対処結果", 19, 20)];
+    [("非機能要件の標準", 0, 7), ("検証内容", 8, 11), ("検証方法", 12, 13), ("検証予定時期", 14, 15), ("検証結果", 16, 22), ("対処結果", 23, 24)];
 
 /// Columns of the 証跡 sheet with their widths.
 pub(crate) const EVIDENCE_COLUMNS: [(&str, f64); 8] =
@@ -66,9 +78,10 @@ const HEADER_ROW: u32 = 2;
 /// Column index of 小項目; panes freeze to its right.
 const METRIC_COL: u16 = 3;
 /// Column index of 結果.
-const RESULT_COL: u16 = 14;
-/// Excel's paper size code for A4.
+const RESULT_COL: u16 = 16;
+/// Excel's paper size codes.
 const A4: u8 = 9;
+const A3: u8 = 8;
 /// Points per printed line of 11 pt text, and Excel's highest row.
 const LINE_HEIGHT: f64 = 15.0;
 const MAX_ROW_HEIGHT: f64 = 409.0;
@@ -161,8 +174,8 @@ fn months(result: &ItemResult) -> (String, String) {
     }
 }
 
-/// The 21 cells of one 検証結果 row, as text.
-pub(crate) fn result_row(result: &ItemResult, item: Option<&Item>, catalog: &Catalog) -> [String; 21] {
+/// The 25 cells of one 検証結果 row, as text.
+pub(crate) fn result_row(result: &ItemResult, item: Option<&Item>, catalog: &Catalog) -> [String; 25] {
     let field = |f: fn(&Item) -> &String| item.map(|i| rows::resolved(i, catalog, f)).unwrap_or_default();
     let verified = rows::verified(result, item);
     let achieved = match result.outcome {
@@ -178,6 +191,8 @@ pub(crate) fn result_row(result: &ItemResult, item: Option<&Item>, catalog: &Cat
         item.map(|i| i.metric.clone()).unwrap_or_else(|| result.metric.clone()),
         item.map(|i| i.description.clone()).unwrap_or_default(),
         rows::level_with_label(&result.selected_level, item),
+        field(|i| &i.selection_condition),
+        field(|i| &i.notes),
         if verified { "有" } else { "無" }.to_string(),
         rows::reason(result, item),
         field(|i| &i.check_item),
@@ -188,6 +203,8 @@ pub(crate) fn result_row(result: &ItemResult, item: Option<&Item>, catalog: &Cat
         end,
         crate::style::marked(result.outcome, Lang::Ja),
         rows::readable(&result.summary),
+        rows::cause(result, Lang::Ja),
+        rows::analysis(result, Lang::Ja),
         rows::evidence_refs(&result.evidence),
         rows::achieved(result, item),
         achieved.to_string(),
@@ -217,12 +234,30 @@ fn hf(s: &str) -> String {
     s.replace('&', "&&")
 }
 
-/// A4 landscape, fit to one page wide, `repeat` rows on every page, and the
-/// 団体名, sheet, run ID and page x/y on every page.
-fn print_setup(sheet: &mut Worksheet, report: &RunReport, name: &str, repeat: Option<(u32, u32)>) -> Result<(), XlsxError> {
-    sheet.set_paper_size(A4);
-    sheet.set_landscape();
-    sheet.set_print_fit_to_pages(1, 0);
+/// How a sheet goes on paper.
+#[derive(Clone, Copy)]
+enum Paper {
+    /// Landscape, one page wide, as many down as needed.
+    Landscape(u8),
+    /// A4 portrait, everything on one page (the cover to sign).
+    OnePage,
+}
+
+/// `paper`, `repeat` rows on every page, and the 団体名, sheet, run ID and
+/// page x/y on every page.
+fn print_setup(sheet: &mut Worksheet, report: &RunReport, name: &str, repeat: Option<(u32, u32)>, paper: Paper) -> Result<(), XlsxError> {
+    match paper {
+        Paper::Landscape(size) => {
+            sheet.set_paper_size(size);
+            sheet.set_landscape();
+            sheet.set_print_fit_to_pages(1, 0);
+        }
+        Paper::OnePage => {
+            sheet.set_paper_size(A4);
+            sheet.set_portrait();
+            sheet.set_print_fit_to_pages(1, 1);
+        }
+    }
     sheet.set_margins(0.4, 0.4, 0.6, 0.6, 0.3, 0.3);
     if let Some((first, last)) = repeat {
         sheet.set_repeat_rows(first, last)?;
@@ -271,10 +306,11 @@ fn results_sheet(sheet: &mut Worksheet, report: &RunReport, catalog: &Catalog, s
         }
     }
     write_header(sheet, HEADER_ROW, &RESULT_COLUMNS, &st.header)?;
-    sheet.set_row_height(HEADER_ROW, 32)?;
+    // Narrow columns wrap their names over several lines.
+    sheet.set_row_height(HEADER_ROW, row_height(RESULT_COLUMNS.iter().map(|(n, w)| (*n, *w))).max(32.0))?;
 
     // Short, code-like columns are centred.
-    let centred = [0u16, 6, 10, 12, 13, 16, 18, 19];
+    let centred = ["項番", "検証実施有無", "種別", "開始月", "終了月", "証跡", "達成", "対処結果"].map(|n| column(n) as u16);
     let mut row = HEADER_ROW;
     for result in &report.items {
         row += 1;
@@ -293,7 +329,7 @@ fn results_sheet(sheet: &mut Worksheet, report: &RunReport, catalog: &Catalog, s
     }
     sheet.set_freeze_panes(HEADER_ROW + 1, METRIC_COL + 1)?;
     sheet.autofilter(HEADER_ROW, 0, row, last_col)?;
-    print_setup(sheet, report, RESULTS_SHEET, Some((GROUP_ROW, HEADER_ROW)))
+    print_setup(sheet, report, RESULTS_SHEET, Some((GROUP_ROW, HEADER_ROW)), Paper::Landscape(A3))
 }
 
 fn evidence_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Result<(), XlsxError> {
@@ -327,7 +363,7 @@ fn evidence_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Res
     }
     sheet.set_freeze_panes(1, 2)?;
     sheet.autofilter(0, 0, row, (EVIDENCE_COLUMNS.len() - 1) as u16)?;
-    print_setup(sheet, report, EVIDENCE_SHEET, Some((0, 0)))
+    print_setup(sheet, report, EVIDENCE_SHEET, Some((0, 0)), Paper::Landscape(A4))
 }
 
 /// One row per 確認観点 of every row: which were verified, by what, and which not.
@@ -360,20 +396,12 @@ fn points_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Resul
     }
     sheet.set_freeze_panes(1, 2)?;
     sheet.autofilter(0, 0, row, (POINT_COLUMNS.len() - 1) as u16)?;
-    print_setup(sheet, report, POINTS_SHEET, Some((0, 0)))
+    print_setup(sheet, report, POINTS_SHEET, Some((0, 0)), Paper::Landscape(A4))
 }
 
-/// The scenario file and its digest, then the other files it was built from.
-fn scenario_text(s: &gcverify_checks::model::ScenarioRef) -> String {
-    let mut text = format!("{}\nSHA-256 {}", s.path, s.sha256);
-    for layer in s.layers.iter().filter(|l| l.path != s.path) {
-        text.push_str(&format!("\n＋ {} SHA-256 {}", layer.path, layer.sha256));
-    }
-    text
-}
-
-/// What the cover says about the run, label by label.
-pub(crate) fn cover_facts(report: &RunReport) -> Vec<(&'static str, String)> {
+/// What the cover says about the run, label by label: the run, then its
+/// provenance (as the HTML and the Markdown say it), then where it ran.
+pub(crate) fn cover_facts(report: &RunReport, stamp: &Stamp) -> Vec<(&'static str, String)> {
     let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "（記録なし）".to_string());
     let t = &report.target;
     let mut facts = vec![
@@ -381,12 +409,11 @@ pub(crate) fn cover_facts(report: &RunReport) -> Vec<(&'static str, String)> {
         ("システム名", report.system.clone()),
         ("環境", report.environment.clone()),
         ("基準", report.catalog.standard.clone()),
-        ("基準の版", or_none(&report.catalog.standard_version)),
         ("項目カタログ", format!("{}項目 SHA-256 {}", report.catalog.items, report.catalog.sha256)),
         ("検証期間 (JST)", format!("{} – {}", jst_second(report.started_at), jst_second(report.finished_at))),
-        ("実行ID", report.run_id.clone()),
-        ("ツール", format!("gcverify {} ({})", report.tool_version, report.tool_commit.as_deref().unwrap_or("commit 記録なし"))),
-        ("シナリオ", report.scenario.as_ref().map(scenario_text).unwrap_or_else(|| "（記録なし）".into())),
+    ];
+    facts.extend(crate::provenance::facts(report, stamp).into_iter().map(|f| (f.ja, f.value_ja)));
+    facts.extend([
         (
             "接続先",
             match (&t.endpoint, t.emulator) {
@@ -395,18 +422,16 @@ pub(crate) fn cover_facts(report: &RunReport) -> Vec<(&'static str, String)> {
                 (None, _) => "AWS".to_string(),
             },
         ),
-        ("アカウントID", or_none(&t.account_id)),
-        ("呼び出し元 ARN", or_none(&t.caller_arn)),
         ("パーティション", or_none(&t.partition)),
         ("リージョン（主 / DR）", format!("{} / {}", t.primary_region.as_deref().unwrap_or("-"), t.dr_region.as_deref().unwrap_or("-"))),
-    ];
+    ]);
     if let Some(c) = &report.comparison {
         facts.push(("前回比", format!("{}\n{}", compare::counts(c, Lang::Ja), compare::baseline_line(c, Lang::Ja))));
     }
     facts
 }
 
-fn cover_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Result<(), XlsxError> {
+fn cover_sheet(sheet: &mut Worksheet, report: &RunReport, stamp: &Stamp, st: &Styles) -> Result<(), XlsxError> {
     sheet.set_name(COVER_SHEET)?;
     sheet.set_column_width(0, 22)?;
     sheet.set_column_width(1, 14)?;
@@ -418,7 +443,7 @@ fn cover_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Result
     sheet.merge_range(0, 0, 0, last, "非機能要件 検証結果報告書", &st.title)?;
     sheet.set_row_height(0, 28)?;
     let mut row = 2u32;
-    for (label, value) in cover_facts(report) {
+    for (label, value) in cover_facts(report, stamp) {
         sheet.write_string_with_format(row, 0, label, &st.label)?;
         sheet.merge_range(row, 1, row, last, &value, &st.cell)?;
         sheet.set_row_height(row, row_height([(value.as_str(), 130.0)]))?;
@@ -429,7 +454,7 @@ fn cover_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Result
     row += 1;
     sheet.write_string_with_format(row, 0, "大項目", &st.header)?;
     for (col, o) in (1u16..).zip(OUTCOMES) {
-        sheet.write_string_with_format(row, col, &crate::style::marked(o, Lang::Ja), st.outcome(o))?;
+        sheet.write_string_with_format(row, col, crate::style::marked(o, Lang::Ja), st.outcome(o))?;
     }
     sheet.write_string_with_format(row, 6, "計", &st.header)?;
     let mut categories: Vec<&str> = Vec::new();
@@ -481,7 +506,7 @@ fn cover_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Result
         sheet.write_blank(row, 7, &st.sign)?;
         sheet.set_row_height(row, 36)?;
     }
-    print_setup(sheet, report, COVER_SHEET, None)
+    print_setup(sheet, report, COVER_SHEET, None, Paper::OnePage)
 }
 
 /// 前回比 (`--compare`): the baseline, counts per kind of change, one row per changed item.
@@ -519,10 +544,10 @@ fn comparison_sheet(sheet: &mut Worksheet, report: &RunReport, c: &Comparison, s
         }
         sheet.set_row_height(row, row_height(cells.iter().map(String::as_str).zip(COMPARISON_COLUMNS.iter().map(|c| c.1))))?;
     }
-    print_setup(sheet, report, COMPARISON_SHEET, Some((header_row, header_row)))
+    print_setup(sheet, report, COMPARISON_SHEET, Some((header_row, header_row)), Paper::Landscape(A4))
 }
 
-fn build(report: &RunReport, catalog: &Catalog) -> Result<Workbook, XlsxError> {
+fn build(report: &RunReport, catalog: &Catalog, stamp: &Stamp) -> Result<Workbook, XlsxError> {
     let st = Styles::new();
     let mut workbook = Workbook::new();
     // The file's own timestamp is the run's, so the same run renders the same bytes.
@@ -535,7 +560,7 @@ fn build(report: &RunReport, catalog: &Catalog) -> Result<Workbook, XlsxError> {
             .set_comment(format!("実行ID {}", report.run_id))
             .set_creation_datetime(&created),
     );
-    cover_sheet(workbook.add_worksheet(), report, &st)?;
+    cover_sheet(workbook.add_worksheet(), report, stamp, &st)?;
     if let Some(c) = &report.comparison {
         comparison_sheet(workbook.add_worksheet(), report, c, &st)?;
     }
@@ -550,7 +575,12 @@ fn build(report: &RunReport, catalog: &Catalog) -> Result<Workbook, XlsxError> {
 /// row per item joined with the catalog by ID), `確認観点` and `証跡` (one
 /// numbered row per observation). Same report, same bytes.
 pub fn write_xlsx(report: &RunReport, catalog: &Catalog, path: &Path) -> anyhow::Result<()> {
-    let mut workbook = build(report, catalog).context("building the 検証結果 workbook")?;
+    write_xlsx_with(report, catalog, path, &Stamp::default())
+}
+
+/// As [`write_xlsx`], with the run's result.json digest on the cover.
+pub(crate) fn write_xlsx_with(report: &RunReport, catalog: &Catalog, path: &Path, stamp: &Stamp) -> anyhow::Result<()> {
+    let mut workbook = build(report, catalog, stamp).context("building the 検証結果 workbook")?;
     workbook.save(path).with_context(|| format!("writing {}", path.display()))
 }
 
@@ -712,13 +742,13 @@ mod tests {
             }
         }
         // The last item finishes in December (JST).
-        assert_eq!(data[49][13], "2026年12月");
-        assert_eq!(data[0][13], "2026年11月");
+        assert_eq!(data[49][column("終了月")], "2026年12月");
+        assert_eq!(data[0][column("終了月")], "2026年11月");
         // Row 1 overrides the level (3): the standard's label if 3 is the standard level, else bare.
         assert!(data[1][5].starts_with('3'), "{}", data[1][5]);
-        assert!(data.iter().any(|r| r[6] == "無"), "sample has not-verified items");
+        assert!(data.iter().any(|r| r[column("検証実施有無")] == "無"), "sample has not-verified items");
         // A row with evidence cites its numbers; the 証跡 sheet has them.
-        assert_eq!(data[1][16], "E-001");
+        assert_eq!(data[1][column("証跡")], "E-001");
     }
 
     #[test]
@@ -730,22 +760,35 @@ mod tests {
         report.items[desk].achieved_level = None;
         let item = catalog.get(&report.items[desk].id).expect("item");
         let row = result_row(&report.items[desk], Some(item), &catalog);
-        assert_eq!(row[17], crate::rows::level_with_label(&item.selected_level, Some(item)));
-        assert!(!row[17].is_empty());
+        assert_eq!(row[column("実現したレベル")], crate::rows::level_with_label(&item.selected_level, Some(item)));
+        assert!(!row[column("実現したレベル")].is_empty());
         let a151 = catalog.get("A.1.5.1").expect("A.1.5.1");
         assert_eq!(crate::rows::level_with_label(&a151.selected_level, Some(a151)), format!("{} {}", a151.selected_level, a151.selected_label));
     }
 
     #[test]
-    fn every_sheet_prints_on_a4_landscape_one_page_wide_with_run_id_and_page_numbers() {
+    fn every_sheet_prints_one_page_wide_with_run_id_and_page_numbers() {
         let w = written();
         let sheets: Vec<(&String, &String)> = w.xml.iter().filter(|(n, _)| n.starts_with("xl/worksheets/sheet")).collect();
         assert_eq!(sheets.len(), 4);
         for (name, xml) in sheets {
-            assert!(xml.contains("paperSize=\"9\""), "{name}: A4");
-            assert!(xml.contains("orientation=\"landscape\""), "{name}");
+            match name.as_str() {
+                // The cover to sign: A4 portrait, on one page whatever it holds.
+                "xl/worksheets/sheet1.xml" => {
+                    assert!(xml.contains("paperSize=\"9\"") && xml.contains("orientation=\"portrait\""), "{name}: A4 portrait");
+                    assert!(!xml.contains("fitToHeight=\"0\""), "{name}: one page tall");
+                }
+                // The main table: A3 landscape, so its 25 columns print at 8 pt or more.
+                "xl/worksheets/sheet2.xml" => {
+                    assert!(xml.contains("paperSize=\"8\"") && xml.contains("orientation=\"landscape\""), "{name}: A3 landscape");
+                    assert!(xml.contains("fitToHeight=\"0\""), "{name}: as many pages down as needed");
+                }
+                _ => {
+                    assert!(xml.contains("paperSize=\"9\"") && xml.contains("orientation=\"landscape\""), "{name}: A4 landscape");
+                    assert!(xml.contains("fitToHeight=\"0\""), "{name}: as many pages down as needed");
+                }
+            }
             assert!(xml.contains("fitToWidth=\"1\"") || xml.contains("<pageSetUpPr fitToPage=\"1\"/>"), "{name}: fit to width");
-            assert!(xml.contains("fitToHeight=\"0\""), "{name}: as many pages down as needed");
             assert!(xml.contains(&format!("実行ID {}", w.report.run_id)), "{name}: run ID in the header");
             assert!(xml.contains("&amp;P / &amp;N"), "{name}: page x/y");
             assert!(xml.contains("サンプル市"), "{name}: 団体名");

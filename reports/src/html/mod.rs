@@ -10,22 +10,31 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use gcverify_checks::catalog::{Catalog, Item};
 use gcverify_checks::model::{Evidence, ItemResult, Lang, Outcome, RunReport};
 
-use crate::{jst_minute, jst_second, OUTCOMES};
+use crate::provenance::Stamp;
+use crate::{jst_minute, jst_second, rows, OUTCOMES};
 
 /// The page, in `lang` first. `artefacts` is the run's output folder (the
 /// load probe's interval logs lie under `load/` there).
 pub fn render_html(report: &RunReport, lang: Lang, artefacts: &Path) -> String {
+    render_html_with(report, &Catalog::builtin(), lang, artefacts, &Stamp::default())
+}
+
+/// As [`render_html`], with the catalog the rows come from (選択時の条件, 備考)
+/// and the run's result.json digest for the header.
+pub(crate) fn render_html_with(report: &RunReport, catalog: &Catalog, lang: Lang, artefacts: &Path, stamp: &Stamp) -> String {
     let mut o = String::with_capacity(256 * 1024);
     let first = if lang == Lang::En { "en" } else { "ja" };
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"{first}\" class=\"{first}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} {} {}</title>\n<style>{CSS}{}</style>\n</head>\n<body>\n",
+        "<!DOCTYPE html>\n<html lang=\"{first}\" class=\"{first}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} {} {}</title>\n<style>{CSS}{}{}</style>\n</head>\n<body>\n",
         esc("検証結果"),
         esc(&report.municipality),
         esc(&report.system),
-        outcome_css()
+        outcome_css(),
+        page_css(report)
     );
     let _ = writeln!(
         o,
@@ -37,6 +46,7 @@ pub fn render_html(report: &RunReport, lang: Lang, artefacts: &Path) -> String {
         bi("English", "日本語")
     );
     summary(&mut o, report);
+    provenance(&mut o, report, stamp);
     for w in &report.warnings {
         let _ = writeln!(o, "<p class=\"warning\">{}</p>", bi(&w.ja, &w.en));
     }
@@ -46,7 +56,7 @@ pub fn render_html(report: &RunReport, lang: Lang, artefacts: &Path) -> String {
     if let Some(c) = &report.comparison {
         comparison(&mut o, c);
     }
-    table(&mut o, report);
+    table(&mut o, report, catalog);
     let _ = writeln!(o, "<section id=\"charts\"><h2>{}</h2>", bi("図", "Charts"));
     charts::all(&mut o, report, artefacts);
     o.push_str("</section>\n");
@@ -60,8 +70,6 @@ fn summary(o: &mut String, r: &RunReport) {
     let _ = write!(o, "<dt>{}</dt><dd>{} – {} JST</dd>", bi("実行期間", "Run"), jst_second(r.started_at), jst_second(r.finished_at));
     let (from, to) = verification_period(r);
     let _ = write!(o, "<dt>{}</dt><dd>{} – {} JST</dd>", bi("検証対象期間", "Period verified"), jst_minute(from), jst_minute(to));
-    let who = r.run_by.as_deref().map(esc).unwrap_or_else(|| bi("記録なし", "not recorded"));
-    let _ = write!(o, "<dt>{}</dt><dd>{who}</dd>", bi("実行者", "Run by"));
     o.push_str("</dl><ul class=\"counts\">");
     for out in OUTCOMES {
         let _ = write!(o, "<li class=\"o-{}\">{} <b>{}</b></li>", css_outcome(out), outcome_label(out), r.count(out));
@@ -76,7 +84,26 @@ fn verification_period(r: &RunReport) -> (chrono::DateTime<chrono::Utc>, chrono:
     (from.min(r.started_at), to.max(r.finished_at))
 }
 
-fn table(o: &mut String, r: &RunReport) {
+/// Run ID, commit, account, caller, 実行者, 基準の版, scenario and result.json
+/// digests: what an auditor cross-checks with the xlsx's cover.
+fn provenance(o: &mut String, r: &RunReport, stamp: &Stamp) {
+    o.push_str("<section id=\"provenance\"><dl>");
+    for f in crate::provenance::facts(r, stamp) {
+        let _ = write!(o, "<dt>{}</dt><dd>{}</dd>", bi(f.ja, f.en), bi(&f.value_ja, &f.value_en).replace('\n', "<br>"));
+    }
+    o.push_str("</dl></section>\n");
+}
+
+/// Paper: A4 landscape, the run ID and page x/y in the margins of every page.
+fn page_css(r: &RunReport) -> String {
+    // Only the characters a run ID has: the value goes inside a CSS string.
+    let id: String = r.run_id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')).collect();
+    format!(
+        "@page{{size:A4 landscape;margin:14mm 10mm 12mm;@top-left{{content:\"gcverify 検証結果 実行ID {id}\";font-size:8pt;color:#444}}@bottom-right{{content:counter(page) \" / \" counter(pages);font-size:8pt;color:#444}}}}\n"
+    )
+}
+
+fn table(o: &mut String, r: &RunReport, catalog: &Catalog) {
     let categories: BTreeSet<&str> = r.items.iter().map(|i| i.category.as_str()).collect();
     let _ = write!(
         o,
@@ -104,12 +131,12 @@ fn table(o: &mut String, r: &RunReport) {
         bi("事象・確認観点・証跡", "Finding, points, evidence")
     );
     for i in &r.items {
-        row(o, i);
+        row(o, i, catalog.get(&i.id));
     }
     o.push_str("</tbody></table></section>\n");
 }
 
-fn row(o: &mut String, i: &ItemResult) {
+fn row(o: &mut String, i: &ItemResult, item: Option<&Item>) {
     let oc = css_outcome(i.outcome);
     let _ = write!(
         o,
@@ -122,7 +149,15 @@ fn row(o: &mut String, i: &ItemResult) {
         cat = esc(&i.category),
     );
     let _ = write!(o, "<div class=\"finding\">{}</div>", bi(&i.summary, &i.summary_en));
-    if !i.points.is_empty() || !i.evidence.is_empty() {
+    // 原因 and 考察・分析 where the run knows them, as the xlsx's columns say.
+    for (ja, en, f) in [("原因", "Cause", rows::cause as fn(&ItemResult, Lang) -> String), ("考察・分析", "Analysis", rows::analysis)] {
+        let (tja, ten) = (f(i, Lang::Ja), f(i, Lang::En));
+        if !tja.is_empty() {
+            let _ = write!(o, "<div class=\"cause\"><b>{}</b> {}</div>", bi(ja, en), bi(&tja, &ten).replace('\n', "<br>"));
+        }
+    }
+    let standard = item.filter(|c| !c.selection_condition.trim().is_empty() || !c.notes.trim().is_empty());
+    if !i.points.is_empty() || !i.evidence.is_empty() || standard.is_some() {
         let _ = write!(
             o,
             "<details><summary>{}</summary>",
@@ -131,6 +166,19 @@ fn row(o: &mut String, i: &ItemResult) {
                 &format!("{} point(s), {} observation(s)", i.points.len(), i.evidence.len())
             )
         );
+        if let Some(c) = standard {
+            // The standard's own words, as the catalog transcribes them (Japanese only).
+            let _ = write!(
+                o,
+                "<dl class=\"standard\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl>",
+                bi("選択レベル", "Selected level"),
+                esc(&rows::level_with_label(&i.selected_level, Some(c))),
+                bi("選択時の条件", "Conditions for the level"),
+                esc(c.selection_condition.trim()).replace('\n', "<br>"),
+                bi("備考", "Notes"),
+                esc(c.notes.trim()).replace('\n', "<br>")
+            );
+        }
         if !i.points.is_empty() {
             let _ = write!(
                 o,
@@ -171,7 +219,9 @@ fn evidence(o: &mut String, e: &Evidence) {
     let region = e.region.as_deref().map(|r| format!(" ({})", esc(r))).unwrap_or_default();
     let _ = write!(
         o,
-        "<li><span class=\"ev-{:?}\">{}</span> <code>{}</code>{region}: {} <small>— {} · {}</small></li>",
+        "<li{}>{}<span class=\"ev-{:?}\">{}</span> <code>{}</code>{region}: {} <small>— {} · {}</small></li>",
+        e.id.as_deref().map(|id| format!(" id=\"{}\"", esc(id))).unwrap_or_default(),
+        e.id.as_deref().map(|id| format!("<b class=\"eid\">{}</b> ", esc(id))).unwrap_or_default(),
         e.status,
         bi(e.status.label(Lang::Ja), e.status.label(Lang::En)),
         esc(&e.subject),
@@ -290,6 +340,25 @@ details summary{cursor:pointer;color:#1f4e79}
 .chart svg{max-width:100%;height:auto;border:1px solid #ddd}
 .nodata{color:#666;font-style:italic}
 footer{margin-top:2em;color:#888;font-size:85%}
+#provenance dl{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;margin:0 0 .6em;font-size:90%}
+#provenance dt{font-weight:bold}#provenance dd{margin:0;overflow-wrap:anywhere}
+.cause{font-size:92%;margin-top:.2em}
+dl.standard{display:grid;grid-template-columns:max-content auto;gap:.1em .8em;font-size:92%;margin:.3em 0}
+dl.standard dd{margin:0}
+b.eid{font-family:monospace;font-weight:normal;color:#333}
+#results{overflow-x:auto}
+@media (max-width:600px){body{margin:.5em;font-size:13px}#summary dl,#provenance dl{grid-template-columns:1fr}.counts{flex-wrap:wrap}#items td:nth-child(2),#items th:nth-child(2){display:none}}
+@media print{
+ body{margin:0;font-size:9pt}
+ #lang-toggle,.filters{display:none}
+ details>summary{list-style:none;color:#222}
+ details::details-content{content-visibility:visible;display:block}
+ thead th{position:static}
+ tr,.chart,li{break-inside:avoid}
+ .counts li{border:1px solid #666}
+ #results{overflow:visible}
+ *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+}
 "#;
 
 const JS: &str = r#"
@@ -309,6 +378,10 @@ const JS: &str = r#"
     shown.textContent=n;
   }
   fo.addEventListener('change',apply);fc.addEventListener('change',apply);apply();
+  // Paper shows the evidence of every row, opened or not.
+  var opened=[];
+  window.addEventListener('beforeprint',function(){document.querySelectorAll('details:not([open])').forEach(function(d){d.open=true;opened.push(d);});});
+  window.addEventListener('afterprint',function(){opened.forEach(function(d){d.open=false;});opened=[];});
   document.body.setAttribute('data-ready','1');
 })();
 "#;

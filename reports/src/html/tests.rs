@@ -4,7 +4,7 @@ use chrono::Duration;
 use gcverify_checks::model::{DayAvailability, Evidence, EvidenceStatus, Figure, Lang, TimeSpan};
 
 use super::render_html;
-use crate::testutil::{sample_report, t0};
+use crate::testutil::{sample_report, t0, write_hlog};
 
 fn ev(subject: &str, figure: Figure) -> Evidence {
     Evidence {
@@ -22,22 +22,6 @@ fn ev(subject: &str, figure: Figure) -> Evidence {
 
 fn item_mut<'a>(r: &'a mut gcverify_checks::model::RunReport, id: &str) -> &'a mut gcverify_checks::model::ItemResult {
     r.items.iter_mut().find(|i| i.id == id).expect("item in the sample")
-}
-
-/// An interval log as the load probe writes it: one tag per operation.
-fn write_hlog(path: &Path, ops: &[(&str, &[u64])]) {
-    use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-    use hdrhistogram::serialization::V2DeflateSerializer;
-    let mut file = std::fs::File::create(path).expect("create hlog");
-    let mut ser = V2DeflateSerializer::new();
-    let mut log = IntervalLogWriterBuilder::new().begin_log_with(&mut file, &mut ser).expect("log");
-    for (tag, values_ms) in ops {
-        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-        for v in *values_ms {
-            h.record(v * 1000).expect("record");
-        }
-        log.write_histogram(&h, std::time::Duration::ZERO, std::time::Duration::from_secs(1), Tag::new(tag)).expect("write");
-    }
 }
 
 #[test]
