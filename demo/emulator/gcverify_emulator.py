@@ -29,8 +29,11 @@ import threading
 import uuid
 from typing import Any
 
-from botocore.parsers import JSONParser, RpcV2CBORParser
-from botocore.serialize import RpcV2CBORSerializer
+try:
+    from botocore.parsers import JSONParser, RpcV2CBORParser
+    from botocore.serialize import RpcV2CBORSerializer
+except ImportError:  # the CBOR bridge needs botocore's smithy-rpc-v2-cbor support
+    sys.exit("gcverify emulator: this botocore has no smithy-rpc-v2-cbor support; upgrade it in moto's venv (tested with botocore 1.44.8)")
 
 import moto.backup.urls as backup_urls
 import moto.server
