@@ -88,6 +88,18 @@ pub struct Item {
     /// `[item.params.level."N"]`): data here instead of `match item.id` in the probe.
     #[serde(default)]
     pub params: toml::Table,
+    /// Levels at which the standard asks nothing of this item
+    /// (`[item.not_applicable_at."0"]`): the verdict makes the row 対象外 with
+    /// this reason before any probe runs.
+    #[serde(default)]
+    pub not_applicable_at: std::collections::BTreeMap<String, LevelReason>,
+}
+
+/// Why a level asks nothing (Japanese, English).
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+pub struct LevelReason {
+    pub ja: String,
+    pub en: String,
 }
 
 impl Item {

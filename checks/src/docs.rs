@@ -146,6 +146,9 @@ pub fn items_md(catalog: &Catalog) -> String {
             item.selected_label.lines().next().unwrap_or(""),
             item.kind.label(crate::model::Lang::Ja)
         ));
+        for (level, why) in &item.not_applicable_at {
+            out.push_str(&format!("- 対象外になるレベル: {level}（{}） — decided by the verdict before any probe runs\n", why.ja));
+        }
         if let RowVerifier::NotVerified = item.probe {
             out.push_str(&format!(
                 "- 検証実施有無: 無 — 判断理由: {}\n\n  対象外 at the pilot's level; a scenario that raises the level needs a reviewer's attestation of the row.\n\n",

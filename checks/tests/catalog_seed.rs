@@ -39,7 +39,7 @@ const ITEM_KEYS: &[&str] = &[
 ];
 
 /// Keys that are gcverify's, not the seed's: the 確認観点 and the probe's per-item parameters.
-const OPTIONAL_ITEM_KEYS: &[&str] = &["point", "params"];
+const OPTIONAL_ITEM_KEYS: &[&str] = &["point", "params", "not_applicable_at"];
 
 /// Keys of every `[item.pilot]` table.
 const PILOT_KEYS: &[&str] = &["start", "end", "result", "event", "achieved_level", "achieved"];

@@ -345,11 +345,6 @@ async fn coverage_access_denied_throttled_and_404_are_error() {
     assert!(errors(&c).iter().any(|e| e.contains("without an AWS error code")), "{:?}", errors(&c));
 }
 
-#[tokio::test]
-async fn coverage_level_0_is_not_applicable() {
-    assert_eq!(coverage("C.1.2.2", "0", "", &[]).await.outcome, Outcome::NotApplicable);
-}
-
 // ------------------------------------------------------------- continuity.rpo
 
 fn one_instance() -> Vec<Rule> {

@@ -246,13 +246,6 @@ async fn encryption_all_encrypted_is_ok_with_counts() {
 }
 
 #[tokio::test]
-async fn encryption_level_0_is_not_applicable_without_any_call() {
-    // No rules: any AWS call would panic in the interceptor.
-    let c = at_rest("0", "", &[]).await;
-    assert_eq!(c.outcome, Outcome::NotApplicable);
-}
-
-#[tokio::test]
 async fn ebs_default_unauthorized_is_error_permission_denied() {
     let denied = mock!(ec2::Client::get_ebs_encryption_by_default)
         .then_http_response(|| ec2_error(403, "UnauthorizedOperation", "You are not authorized to perform this operation."));

@@ -230,8 +230,7 @@ async fn describe_alarms_throttled_is_error() {
 }
 
 #[tokio::test]
-async fn monitoring_level_0_is_na_and_level_2_is_error_unsupported() {
-    assert_eq!(monitoring("0", &[]).await.outcome, Outcome::NotApplicable);
+async fn monitoring_level_2_is_error_unsupported() {
     assert_eq!(monitoring("2", &[]).await.outcome, Outcome::Error);
 }
 

@@ -70,13 +70,6 @@ fn no_acl() -> Rule {
 }
 
 #[tokio::test]
-async fn level_0_is_not_applicable_with_the_pilots_reason() {
-    let c = waf("0", &[]).await;
-    assert_eq!(c.outcome, Outcome::NotApplicable);
-    assert!(c.summary.ja.contains("WAF導入は必須ではない"), "{}", c.summary.ja);
-}
-
-#[tokio::test]
 async fn internet_facing_alb_with_web_acl_is_ok_and_internal_is_only_context() {
     let c = waf(
         "1",

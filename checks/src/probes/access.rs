@@ -17,7 +17,7 @@ use aws_sdk_iam::types::SummaryKeyType;
 use super::{policy_doc, Findings, ProbeInput};
 use crate::aws::error_code;
 use crate::inventory::{InstanceRecord, Kind, Scoped};
-use crate::model::{Msg, Outcome};
+use crate::model::Msg;
 
 /// IAM actions these probes call (see `permissions`).
 pub const ACTIONS: &[&str] = &[
@@ -83,12 +83,7 @@ fn iam_region(input: &ProbeInput) -> String {
 pub async fn mfa(input: Arc<ProbeInput>) -> Findings {
     // Level 0: no authentication required; 1: one factor; 2+: several (MFA).
     let need_mfa = match input.level.as_str() {
-        "0" => {
-            return Findings::decided(
-                Outcome::NotApplicable,
-                Msg::new("対象外: 選択レベル0（認証の要求なし）", "not applicable: level 0 requires no authentication"),
-            )
-        }
+        "0" => return Findings::level_asks_nothing("0"),
         "1" => false,
         _ => true,
     };
@@ -318,12 +313,6 @@ struct Counts {
 }
 
 pub async fn restrictions(input: Arc<ProbeInput>) -> Findings {
-    if input.level == "0" {
-        return Findings::decided(
-            Outcome::NotApplicable,
-            Msg::new("対象外: 選択レベル0（操作制限の要求なし）", "not applicable: level 0 requires no restriction"),
-        );
-    }
     let mut f = Findings::new();
     let mut n = Counts::default();
     let access = &input.scenario.access;

@@ -166,9 +166,7 @@ pub async fn read_rules(input: &ProbeInput, region: &str, f: &mut Findings, toda
 /// C.1.2.5: at least one rule of the system's plans runs as often as the level requires.
 pub async fn schedule(input: Arc<ProbeInput>) -> Findings {
     let need = match required_interval(&input.level) {
-        Ok(Interval::NotRequired) => {
-            return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（バックアップ不要）", "not applicable: level 0 requires no backup"))
-        }
+        Ok(Interval::NotRequired) => return Findings::level_asks_nothing(&input.level),
         Ok(n) => n,
         Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
     };
@@ -236,9 +234,7 @@ fn most_frequent(rules: &[Rule]) -> String {
 pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
     let level = input.level.as_str();
     match level {
-        "0" => {
-            return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（外部保管なし）", "not applicable: level 0 (no off-site storage)"))
-        }
+        "0" => return Findings::level_asks_nothing(level),
         "1" | "2" => {}
         other => {
             return Findings::decided(

@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::{Findings, ProbeInput};
-use crate::model::{Msg, Outcome};
+use crate::model::Msg;
 use gcverify_scenarios::IntegrationEndpoint;
 
 /// No AWS calls: this probe only opens connections.
@@ -82,12 +82,6 @@ pub fn parse_target(s: &str) -> Result<Target, String> {
 }
 
 pub async fn external_connectivity(input: Arc<ProbeInput>) -> Findings {
-    if input.level == "0" {
-        return Findings::decided(
-            Outcome::NotApplicable,
-            Msg::new("対象外: 選択レベル0（外部システムと接続しない）", "not applicable: level 0 (no external systems)"),
-        );
-    }
     let cfg = &input.scenario.integrations;
     let mut f = Findings::new();
     if cfg.endpoints.is_empty() {
@@ -272,9 +266,9 @@ mod tests {
     fn status_judgement() {
         let mut f = Findings::new();
         record(&ep("http://h/".into(), Some(200)), Reach::Http { status: 503, elapsed: Duration::ZERO }, &mut f);
-        assert_eq!(f.conclude("1").outcome, Outcome::Ng);
+        assert_eq!(f.conclude("1").outcome, crate::model::Outcome::Ng);
         let mut f = Findings::new();
         record(&ep("http://h/".into(), None), Reach::Http { status: 404, elapsed: Duration::ZERO }, &mut f);
-        assert_eq!(f.conclude("1").outcome, Outcome::Ok);
+        assert_eq!(f.conclude("1").outcome, crate::model::Outcome::Ok);
     }
 }

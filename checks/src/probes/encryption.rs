@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::{Findings, ProbeInput};
 use crate::aws::error_code;
 use crate::inventory::{Inventory, Kind, Scoped, Why};
-use crate::model::{Msg, Outcome};
+use crate::model::Msg;
 
 /// IAM actions this probe calls (see `permissions`).
 pub const ACTIONS: &[&str] = &[
@@ -52,12 +52,6 @@ struct Counts {
 }
 
 pub async fn at_rest(input: Arc<ProbeInput>) -> Findings {
-    if input.level == "0" {
-        return Findings::decided(
-            Outcome::NotApplicable,
-            Msg::new("対象外: 選択レベル0（暗号化の要求なし）", "not applicable: level 0 requires no encryption"),
-        );
-    }
     let mut f = Findings::new();
     let mut n = Counts::default();
     let inv = &input.inventory;

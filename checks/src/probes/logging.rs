@@ -16,7 +16,7 @@ use aws_sdk_cloudwatchlogs::types::OrderBy;
 
 use super::{Findings, ProbeInput};
 use crate::inventory::{Kind, Scoped};
-use crate::model::{Msg, Outcome};
+use crate::model::Msg;
 
 /// IAM actions these probes call (see `permissions`).
 pub const ACTIONS: &[&str] = &[
@@ -157,9 +157,6 @@ pub async fn read_trails(input: &ProbeInput, region: &str, f: &mut Findings) -> 
 // ------------------------------------------------------------------ E.7.1.1
 
 pub async fn audit(input: Arc<ProbeInput>) -> Findings {
-    if input.level == "0" {
-        return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（ログ取得の要求なし）", "not applicable: level 0 requires no logging"));
-    }
     let region = input.scenario.aws.primary_region.clone();
     let mut f = Findings::new();
     let mut good_trails = Vec::new();
@@ -275,9 +272,6 @@ pub fn judge_log_group(
 // ------------------------------------------------------------------ E.7.1.3
 
 pub async fn monitoring(input: Arc<ProbeInput>) -> Findings {
-    if input.level == "0" {
-        return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（監視対象なし）", "not applicable: level 0 (nothing monitored)"));
-    }
     let primary = input.scenario.aws.primary_region.clone();
     let mut f = Findings::new();
     let mut covering = Vec::new();

@@ -116,6 +116,16 @@ impl Findings {
         Self::decided(Outcome::Error, Msg::new(format!("検証不能: {ja}"), format!("could not verify: {en}")))
     }
 
+    /// A level at which the standard asks nothing: the verdict makes the row
+    /// 対象外 from the catalog (`not_applicable_at`) before any probe runs, so
+    /// a probe reaching one was called outside the engine.
+    pub fn level_asks_nothing(level: &str) -> Self {
+        Self::cannot(
+            format!("選択レベル{level}は要求なし（対象外はカタログで判断し、プローブは実行しない）"),
+            format!("level {level} asks nothing (the catalog makes the row not applicable; the probe is not run)"),
+        )
+    }
+
     /// A finding whose outcome is decided by a rule rather than by evidence
     /// counting (N/A by level, PENDING attestation).
     pub fn decided(outcome: Outcome, summary: Msg) -> Self {

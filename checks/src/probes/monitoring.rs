@@ -89,9 +89,7 @@ fn metric_names(a: &MetricAlarm) -> Vec<&str> {
 
 pub async fn alarms(input: Arc<ProbeInput>) -> Findings {
     let need = match required(&input.level) {
-        Ok(None) => {
-            return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（監視を行わない）", "not applicable: level 0 (no monitoring)"))
-        }
+        Ok(None) => return Findings::level_asks_nothing(&input.level),
         Ok(Some(n)) => n,
         Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
     };

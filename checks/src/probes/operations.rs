@@ -170,9 +170,6 @@ fn no_instances(f: &mut Findings, by_region: &BTreeMap<String, Vec<String>>) -> 
 
 /// C.2.3.5 OS等パッチ適用タイミング.
 pub async fn patching(input: Arc<ProbeInput>) -> Findings {
-    if input.level == "0" {
-        return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（パッチ適用を行わない）", "not applicable: level 0 (no patching)"));
-    }
     let mut f = Findings::new();
     let Some(by_region) = instances(&input, &mut f).await else { return f };
     if no_instances(&mut f, &by_region) {
@@ -250,7 +247,7 @@ pub fn av_max_age(level: &str, p: &gcverify_scenarios::Patching) -> Result<Optio
 /// E.4.3.4 ウィルス定義ファイル適用タイミング.
 pub async fn antivirus(input: Arc<ProbeInput>) -> Findings {
     let max_age = match av_max_age(&input.level, &input.scenario.patching) {
-        Ok(None) => return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（定義ファイルを適用しない）", "not applicable: level 0")),
+        Ok(None) => return Findings::level_asks_nothing(&input.level),
         Ok(Some(d)) => d,
         Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
     };

@@ -13,7 +13,7 @@ use futures::stream::{self, StreamExt};
 use super::{Findings, ProbeInput};
 use crate::aws::AwsContext;
 use crate::inventory::{Inventory, Listing};
-use crate::model::{Msg, Outcome};
+use crate::model::Msg;
 
 /// IAM actions this probe calls (see `permissions`).
 pub const ACTIONS: &[&str] = &[
@@ -54,9 +54,6 @@ pub enum Obs {
 }
 
 pub async fn regions(input: Arc<ProbeInput>) -> Findings {
-    if input.level == "0" {
-        return Findings::decided(Outcome::NotApplicable, Msg::new("対象外: 選択レベル0（制約条件なし）", "not applicable: level 0 (no constraint)"));
-    }
     let cfg = &input.scenario.residency;
     let allowed = cfg.allowed_regions.clone();
     let primary = input.scenario.aws.primary_region.clone();

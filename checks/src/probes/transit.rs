@@ -56,12 +56,7 @@ struct Counts {
 
 pub async fn in_transit(input: Arc<ProbeInput>) -> Findings {
     let all_data = match input.level.as_str() {
-        "0" => {
-            return Findings::decided(
-                Outcome::NotApplicable,
-                Msg::new("対象外: 選択レベル0（暗号化の要求なし）", "not applicable: level 0 requires no encryption in transit"),
-            )
-        }
+        "0" => return Findings::level_asks_nothing("0"),
         "1" | "2" => false,
         "3" => true,
         other => {

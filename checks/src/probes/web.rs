@@ -11,7 +11,6 @@ use std::sync::Arc;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
 
 use super::{Findings, ProbeInput};
-use crate::model::{Msg, Outcome};
 
 /// IAM actions this probe calls (see `permissions`).
 pub const ACTIONS: &[&str] = &["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags", "wafv2:GetWebACLForResource"];
@@ -46,9 +45,7 @@ struct Lb {
 
 pub async fn waf(input: Arc<ProbeInput>) -> Findings {
     if input.level == "0" {
-        let reason =
-            if input.item.not_verified_reason.is_empty() { "選択レベル0（WAF無し）".to_string() } else { input.item.not_verified_reason.clone() };
-        return Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: {reason}"), format!("not applicable at level 0: {reason}")));
+        return Findings::level_asks_nothing(&input.level);
     }
     let mut f = Findings::new();
     let aws = &input.scenario.aws;

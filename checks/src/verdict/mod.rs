@@ -354,6 +354,16 @@ pub fn whole_row(item: &Item, level: &str, scenario: &gcverify_scenarios::Scenar
     if let Some((_, reason)) = scenario.not_applicable.iter().find(|(id, _)| id.get_ref() == &item.id) {
         return Some(Conclusion::not_applicable(Msg::new(format!("対象外: {reason}"), format!("not applicable: {reason}"))));
     }
+    if let Some(why) = item.not_applicable_at.get(level) {
+        // The pilot's own reason, where it gave one, goes with the level's.
+        let pilot = item.not_verified_reason.trim();
+        let (also_ja, also_en) =
+            if pilot.is_empty() { (String::new(), String::new()) } else { (format!("。判断理由: {pilot}"), format!("; pilot's reason: {pilot}")) };
+        return Some(Conclusion::not_applicable(Msg::new(
+            format!("対象外: 選択レベル{level}（{}）{also_ja}", why.ja),
+            format!("not applicable: level {level} ({}){also_en}", why.en),
+        )));
+    }
     if item.probe != RowVerifier::NotVerified {
         return None;
     }

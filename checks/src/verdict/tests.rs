@@ -174,6 +174,29 @@ fn every_catalog_point_resolves_its_claims_and_every_claim_proves_a_point() {
     }
 }
 
+/// 対象外 by level is decided here, from the catalog, before any probe runs;
+/// a probe called at such a level on its own says so and is never OK.
+#[test]
+fn a_level_asking_nothing_is_not_applicable_from_the_catalog_with_its_reason() {
+    let catalog = Catalog::builtin();
+    let scenario = gcverify_scenarios::parse("[environment]\nname = \"t\"\n", std::path::Path::new("t.toml")).expect("scenario");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date");
+    let mut n = 0;
+    for item in catalog.items() {
+        for (level, why) in &item.not_applicable_at {
+            n += 1;
+            let c = whole_row(item, level, &scenario, today).unwrap_or_else(|| panic!("{} at level {level}: decided as a whole", item.id));
+            assert_eq!(c.outcome, Outcome::NotApplicable, "{}", item.id);
+            assert!(c.summary.ja.contains(&why.ja) && c.summary.en.contains(&why.en), "{}: {}", item.id, c.summary.ja);
+        }
+    }
+    assert!(n >= 20, "{n} levels asking nothing");
+    let waf = catalog.get("E.10.1.2").expect("item");
+    let c = whole_row(waf, "0", &scenario, today).expect("decided");
+    assert!(c.summary.ja.contains(waf.not_verified_reason.trim()), "the pilot's reason goes with it: {}", c.summary.ja);
+    assert_eq!(Findings::level_asks_nothing("0").conclude("0").outcome, Outcome::Error);
+}
+
 #[test]
 fn an_all_not_applicable_row_keeps_the_pilots_reason() {
     let catalog = Catalog::builtin();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::scope::{self, Resource};
-use super::{hm, hm_ja, jst, not_applicable, points, selection};
+use super::{hm, hm_ja, jst, points, selection};
 use crate::model::{Msg, Outcome};
 use crate::probes::backup::{self, Interval, Rule};
 use crate::probes::{Findings, ProbeInput};
@@ -53,9 +53,6 @@ pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
     struct Need {
         /// Level 2 of C.1.2.3: data lost by staff mistakes is recovered too (generations kept).
         operator_mistakes: bool,
-    }
-    if level == "0" {
-        return not_applicable(level, "バックアップからの復旧を要しない", "no recovery from backup required");
     }
     let operator_mistakes = match input.item.level_param::<Need>(level) {
         Ok(Some(n)) => n.operator_mistakes,

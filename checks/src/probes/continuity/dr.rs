@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::scope;
-use super::{hm, hm_ja, jst, not_applicable, points, ts};
+use super::{hm, hm_ja, jst, points, ts};
 use crate::model::{EvidenceStatus, Msg};
 use crate::probes::backup;
 use crate::probes::{Findings, ProbeInput};
@@ -28,9 +28,6 @@ struct Need {
 
 pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
     let level = input.level.as_str();
-    if level == "0" {
-        return not_applicable(level, "災害時の再開・外部保管の要求なし", "no disaster recovery required");
-    }
     // What each level of each item needs: catalog params.level.
     let need: Need = match input.item.level_param(level) {
         Ok(Some(n)) => n,

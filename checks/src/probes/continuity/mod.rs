@@ -181,10 +181,6 @@ fn note_skipped(f: &mut Findings, region: &str, skipped: &[String]) {
     }
 }
 
-fn not_applicable(level: &str, why_ja: &str, why_en: &str) -> Findings {
-    Findings::decided(Outcome::NotApplicable, Msg::new(format!("対象外: 選択レベル{level}（{why_ja}）"), format!("not applicable: level {level} ({why_en})")))
-}
-
 /// A level the catalog lists no parameters for: this probe cannot judge it.
 fn unsupported_level(item: &crate::catalog::Item, level: &str) -> Findings {
     let supported = item.param_levels().join(", ");

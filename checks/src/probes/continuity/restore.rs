@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use gcverify_scenarios::RtoCause;
 
 use super::scope::{self, Resource};
-use super::{hm, hm_ja, jst, not_applicable, ts, unsupported};
+use super::{hm, hm_ja, jst, ts, unsupported};
 use crate::drill::{DrillReport, DrillResource, Stage};
 use crate::model::Msg;
 use crate::probes::{Findings, ProbeInput};
@@ -121,9 +121,6 @@ fn rto_hours(level: &str, cause: RtoCause) -> Option<(i64, String)> {
 
 pub async fn rto(input: Arc<ProbeInput>) -> Findings {
     let level = input.level.as_str();
-    if level == "0" {
-        return not_applicable(level, "1営業日以上: 目標時間なし", "no recovery time target");
-    }
     let Some((hours, why)) = rto_hours(level, input.scenario.continuity.rto_cause) else { return unsupported(level, "0-4 and *") };
     let target = Duration::hours(hours);
     if let Some(d) = &input.drill {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::coverage::Protection;
 use super::scope::{self, Resource};
-use super::{hm, hm_ja, jst, not_applicable, points, unsupported, BusinessCalendar};
+use super::{hm, hm_ja, jst, points, unsupported, BusinessCalendar};
 use crate::model::{Figure, Msg, Outcome};
 use crate::probes::{Findings, ProbeInput};
 
@@ -27,7 +27,7 @@ struct Restorable {
 pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
     let level = input.level.as_str();
     let days = match level {
-        "0" => return not_applicable(level, "RPO不要", "no recovery point objective"),
+        "0" => return Findings::level_asks_nothing(level),
         "1" => Some(5),
         "2" => Some(1),
         "3" => None,
