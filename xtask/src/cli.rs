@@ -63,6 +63,18 @@ pub enum Command {
     ///   cargo xtask report --merge shard1/juki-asp shard2/juki-asp --out all/juki-asp
     #[command(verbatim_doc_comment)]
     Report(ReportArgs),
+    /// The preflight alone, in seconds, probing nothing: the output folder can be
+    /// written, where the credentials come from and the account and caller they
+    /// resolve to (STS), the endpoint answers, `[scope] resources` exist.
+    /// Exit code 0 when a verify could start; 3 a configuration error (e.g. a
+    /// profile that does not exist, or a profile and AWS_ACCESS_KEY_ID at once);
+    /// 4 the endpoint or STS does not answer.
+    ///
+    /// Examples:
+    ///   cargo xtask check --env prod
+    ///   cargo xtask check --scenario ./my-city.toml --lang en
+    #[command(verbatim_doc_comment)]
+    Check(CheckArgs),
     /// List the 50 items of the catalog with their probe and whether it is implemented.
     Catalog {
         #[arg(long, value_enum, default_value_t = Lang::Ja)]
@@ -94,6 +106,24 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Environment name: reads scenarios/NAME.toml.
+    #[arg(long, conflicts_with = "scenario", required_unless_present = "scenario")]
+    pub env: Option<String>,
+    /// Path of a scenario file (instead of --env).
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// The output folder a verify would write (default as verify's).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// As verify's: use the environment's credentials although the scenario names a profile.
+    #[arg(long)]
+    pub use_env_credentials: bool,
+    #[arg(long, value_enum, default_value_t = Lang::Ja)]
+    pub lang: Lang,
 }
 
 /// `cargo xtask probe ...`
@@ -254,6 +284,11 @@ pub struct VerifyArgs {
     /// recovery point, 2 = the one before …; default [continuity.drill] generation).
     #[arg(long, requires = "restore_drill", value_parser = clap::value_parser!(u32).range(1..))]
     pub generation: Option<u32>,
+    /// Verify with the credentials of the environment (AWS_ACCESS_KEY_ID …)
+    /// even though the scenario names a `profile` (without it, having both is
+    /// an error: the environment's would win and another account be verified).
+    #[arg(long)]
+    pub use_env_credentials: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -405,11 +440,13 @@ pub async fn dispatch(cli: Cli) -> i32 {
                 restore_drill: false,
                 site: Site::Primary,
                 generation: None,
+                use_env_credentials: false,
                 output,
             })
             .await
         }
         Command::Scope(args) => crate::scope::scope(args).await,
+        Command::Check(args) => crate::verify::check(args).await,
         Command::Report(args) => crate::verify::report(args),
         Command::Catalog { lang } => {
             crate::verify::print_catalog(lang.into());

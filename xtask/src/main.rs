@@ -13,6 +13,7 @@ mod fleet;
 mod load;
 mod login_site;
 mod output;
+mod preflight;
 mod scope;
 mod tls_target;
 mod verify;

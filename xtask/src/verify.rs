@@ -116,7 +116,9 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
             crate::fleet::FleetRun { fleet: fleet.clone(), jobs: args.jobs as usize, account_calls: args.account_calls as usize, shard: args.shard.clone() };
         return crate::fleet::verify_fleet(run, formats, &args.output).await;
     }
+    let lang: Lang = args.output.lang.into();
     let path = scenario_path(args.env.as_deref(), args.scenario.as_ref())?;
+    crate::preflight::check_scenario_size(&path, lang)?;
     let mut scenario = gcverify_checks::load_scenario(&path, &catalog).map_err(|e| config_err(e.to_string()))?;
 
     let mut opts = RunOptions::from_scenario(&scenario);
@@ -127,12 +129,12 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         crate::drill::check_runnable(&scenario, opts.only.as_deref(), args.site)?;
     }
     let mut drill_left_behind = false;
-    let lang: Lang = args.output.lang.into();
-    let out_dir = args.output.out.clone().unwrap_or_else(|| root.join("target/gcverify").join(&scenario.environment.name));
+    let out_dir = args.output.out.clone().unwrap_or_else(|| default_out(&scenario.environment.name));
     // Read before the run: a wrong --compare is a config error, not a wasted run.
     let baseline = baseline(args.output.compare.as_deref(), &out_dir, &scenario.environment.name, "")?;
-
-    let (aws, _moto) = connect(&mut scenario, &root).await?;
+    // The preflight: nothing is probed until the output folder, the credentials and the endpoint are known good.
+    let pre = crate::preflight::before_probes(&mut scenario, &out_dir, args.use_env_credentials, lang, &root).await?;
+    let (aws, _moto) = (pre.aws, pre.moto);
 
     // Demo services start only when the run includes an item that reads them.
     let reads = |sections: &[&str]| {
@@ -152,8 +154,11 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         opts.now = chrono::Utc::now();
     }
 
-    // Who the run verifies as, recorded in every report; a failure is a warning, not ERROR rows.
-    let identity = identify(&aws, &scenario.aws.primary_region).await;
+    // Who the run verifies as, recorded in every report (the preflight asked already, except for the demo's emulator).
+    let identity = match pre.identity {
+        Some(id) => Ok(id),
+        None => identify(&aws, &scenario.aws.primary_region).await,
+    };
     let scenario = Arc::new(scenario);
     let aws = Arc::new(aws);
     if args.restore_drill {
@@ -177,6 +182,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     report.run_by = run_by();
     bar.finish_and_clear();
     record_identity(&mut report, &identity);
+    report.warnings.extend(pre.warnings);
     attach_comparison(&mut report, &baseline);
     drop(_moto);
     // Said before the table, so a wrong scope is read before its consequences.
@@ -211,6 +217,42 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let code = exit_code_for(&report, args.output.fail_on);
     // A copy the drill could not delete must not look like a clean run.
     Ok(if drill_left_behind { code.max(gcverify_checks::model::exit_code::INCOMPLETE) } else { code })
+}
+
+/// `check`: the preflight alone; 0 when a verify could start.
+pub async fn check(args: crate::cli::CheckArgs) -> Result<i32> {
+    let catalog = Catalog::builtin();
+    let lang: Lang = args.lang.into();
+    let path = scenario_path(args.env.as_deref(), args.scenario.as_ref())?;
+    crate::preflight::check_scenario_size(&path, lang)?;
+    let mut scenario = gcverify_checks::load_scenario(&path, &catalog).map_err(|e| config_err(e.to_string()))?;
+    let out = args.out.clone().unwrap_or_else(|| default_out(&scenario.environment.name));
+    let pre = crate::preflight::before_probes(&mut scenario, &out, args.use_env_credentials, lang, &repo_root()).await?;
+    if pre.identity.is_none() {
+        let id = identify(&pre.aws, &scenario.aws.primary_region).await.map_err(|e| crate::preflight::Unreachable(e))?;
+        eprintln!(
+            "gcverify: {}",
+            crate::output::say(
+                lang,
+                format!("検証対象アカウント: {}", id.account_id.as_deref().unwrap_or("?")),
+                format!("account verified: {}", id.account_id.as_deref().unwrap_or("?"))
+            )
+        );
+    }
+    println!(
+        "{}",
+        crate::output::say(
+            lang,
+            format!("事前確認 OK: {}（出力先 {}）。verify を実行できます", path.display(), out.display()),
+            format!("preflight OK: {} (output {}); verify can run", path.display(), out.display())
+        )
+    );
+    Ok(gcverify_checks::model::exit_code::ALL_OK)
+}
+
+/// Where a run's reports go without `--out`.
+pub(crate) fn default_out(environment: &str) -> PathBuf {
+    repo_root().join("target/gcverify").join(environment)
 }
 
 /// `--fail-on new-ng` compares with something.

@@ -105,35 +105,104 @@ fn noncompliant_demo_exits_1_and_names_offenders() {
     assert_eq!(stdout.matches("| NG ").count(), 3, "{stdout}");
 }
 
-#[test]
-fn unreachable_endpoint_gives_error_rows_and_exit_2() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    // A port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let s = write(dir.path(), "dead.toml", &format!("[environment]\nname = \"dead\"\n[aws]\nendpoint_url = \"http://127.0.0.1:{port}\"\n"));
-    let out = dir.path().join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args([
-            "verify",
-            "--scenario",
-            s.to_str().expect("utf8"),
-            "--only",
-            "E.6.1.2,C.1.2.5,A.3.2.2",
-            "--format",
-            "json",
-            "--out",
-            out.to_str().expect("utf8"),
-        ])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("runs");
-    assert_eq!(code(&o), 2, "{:?}", text(&o));
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).expect("json")).expect("valid");
-    for i in json["items"].as_array().expect("items") {
-        assert_eq!(i["outcome"], "ERROR", "{i}");
+/// xtask with these environment variables set and these removed (no AWS_PROFILE either way).
+fn xtask_env(args: &[&str], set: &[(&str, &str)], remove: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    c.args(args).env("NO_COLOR", "1").env_remove("AWS_PROFILE").envs(set.iter().copied());
+    for r in remove {
+        c.env_remove(r);
     }
+    c.output().expect("xtask runs")
+}
+
+const KEYS: [(&str, &str); 2] = [("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")];
+
+/// A dead endpoint is one message and exit 4 within seconds, before any
+/// probe, for a closed port and for a listener that never answers.
+#[test]
+fn a_dead_endpoint_exits_4_at_once_with_one_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    // Bound and never accepted: the kernel completes the handshake, then nothing answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_port = silent.local_addr().expect("addr").port();
+    for (what, port) in [("closed port", closed), ("silent listener", silent_port)] {
+        let s = write(dir.path(), "dead.toml", &format!("[environment]\nname = \"dead\"\n[aws]\nendpoint_url = \"http://127.0.0.1:{port}\"\n"));
+        let out = dir.path().join("out");
+        let started = std::time::Instant::now();
+        let o = xtask_env(&["verify", "--scenario", s.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")], &KEYS, &[]);
+        let took = started.elapsed();
+        let (stdout, stderr) = text(&o);
+        assert_eq!(code(&o), 4, "{what}: {stdout}\n{stderr}");
+        assert!(took < std::time::Duration::from_secs(10), "{what}: {took:?}");
+        assert_eq!(stderr.lines().filter(|l| l.contains("検証は実行していません")).count(), 1, "{what}: one message: {stderr}");
+        assert!(stderr.contains(&port.to_string()), "{what}: names the endpoint: {stderr}");
+        assert!(!out.exists(), "{what}: nothing written");
+        let o = xtask_env(&["check", "--scenario", s.to_str().expect("utf8"), "--lang", "en"], &KEYS, &[]);
+        assert_eq!(code(&o), 4, "{what}: check: {:?}", text(&o));
+        assert!(text(&o).1.contains("nothing was verified"), "{what}: English under --lang en: {:?}", text(&o));
+    }
+    drop(silent);
+}
+
+/// A scenario `profile` and AWS_ACCESS_KEY_ID at once is an error saying which
+/// would win (unless --use-env-credentials); a missing profile is one message naming it.
+#[test]
+fn credentials_are_resolved_before_any_probe() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let s = write(
+        dir.path(),
+        "city.toml",
+        &format!("[environment]\nname = \"city\"\n[aws]\nprofile = \"city-prod\"\nendpoint_url = \"http://127.0.0.1:{closed}\"\n"),
+    );
+    let s = s.to_str().expect("utf8");
+    let o = xtask_env(&["verify", "--scenario", s], &KEYS, &[]);
+    let (_, stderr) = text(&o);
+    assert_eq!(code(&o), 3, "{stderr}");
+    assert!(stderr.contains("city-prod") && stderr.contains("AWS_ACCESS_KEY_ID") && stderr.contains("環境変数の認証情報が優先"), "{stderr}");
+    assert!(stderr.contains("--use-env-credentials"), "{stderr}");
+    // Explicitly the environment's: the preflight goes on (to the dead endpoint here).
+    let o = xtask_env(&["verify", "--scenario", s, "--use-env-credentials"], &KEYS, &[]);
+    assert_eq!(code(&o), 4, "{:?}", text(&o));
+    assert!(text(&o).1.contains("認証情報: 環境変数 AWS_ACCESS_KEY_ID"), "{:?}", text(&o));
+    // No such profile: one message naming it.
+    let config = write(dir.path(), "aws-config", "[profile other]\nregion = ap-northeast-1\n");
+    let o = xtask_env(
+        &["verify", "--scenario", s],
+        &[("AWS_CONFIG_FILE", config.to_str().expect("utf8")), ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")],
+        &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"],
+    );
+    let (_, stderr) = text(&o);
+    assert_eq!(code(&o), 3, "{stderr}");
+    assert!(stderr.contains("profile「city-prod」が見つかりません"), "{stderr}");
+    assert!(stderr.lines().count() <= 2, "one message, not a page of IMDS errors: {stderr}");
+}
+
+/// `--out` that is a file or cannot be written is exit 3 before any probe
+/// (the dead endpoint behind it is never reached); an oversized scenario is refused.
+#[test]
+fn an_unwritable_out_or_a_huge_scenario_exits_3_before_any_probe() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let s = write(dir.path(), "dead.toml", &format!("[environment]\nname = \"dead\"\n[aws]\nendpoint_url = \"http://127.0.0.1:{closed}\"\n"));
+    let file = write(dir.path(), "a-file", "x");
+    // /proc refuses new files even to root (a chmod'ed folder would not stop root).
+    for out in [file.to_str().expect("utf8"), "/proc/gcverify-out"] {
+        let o = xtask_env(&["verify", "--scenario", s.to_str().expect("utf8"), "--out", out], &KEYS, &[]);
+        let (_, stderr) = text(&o);
+        assert_eq!(code(&o), 3, "--out {out}: {stderr}");
+        assert!(stderr.contains(&format!("--out {out}: 書き込めません")), "{stderr}");
+        assert!(!stderr.contains("エンドポイント"), "checked before the endpoint: {stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(&file).expect("file"), "x", "the file is untouched");
+    let huge = dir.path().join("huge.toml");
+    let mut body = "[environment]\nname = \"huge\"\n".to_string();
+    body.push_str(&format!("# {}\n", "x".repeat(5 * 1024 * 1024)));
+    std::fs::write(&huge, body).expect("write");
+    let o = xtask_env(&["verify", "--scenario", huge.to_str().expect("utf8")], &KEYS, &[]);
+    assert_eq!(code(&o), 3, "{:?}", text(&o));
+    assert!(text(&o).1.contains("シナリオが大きすぎます"), "{:?}", text(&o));
 }
 
 #[test]
