@@ -266,6 +266,28 @@ async fn an_open_admin_port_only_in_the_dr_region_is_ng() {
     assert_eq!(e.region.as_deref(), Some(gcverify_demo::seed::DR), "{}", e.detail);
 }
 
+/// Full admin written into the user (an inline policy), not attached: as
+/// direct as AdministratorAccess, and a check of attached policies alone misses it.
+#[tokio::test]
+async fn an_inline_administrator_policy_on_a_user_is_ng() {
+    let server = moto().await;
+    let ep = server.endpoint();
+    gcverify_demo::seed(&ep, true).await.expect("seed");
+    let iam = aws_sdk_iam::Client::new(&emulator_config(&ep, PRIMARY));
+    iam.create_user().user_name("ops-inline").send().await.expect("user");
+    let everything = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    iam.put_user_policy().user_name("ops-inline").policy_name("all").policy_document(everything).send().await.expect("inline policy");
+    let read_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    iam.create_user().user_name("reader").send().await.expect("user");
+    iam.put_user_policy().user_name("reader").policy_name("read").policy_document(read_only).send().await.expect("inline policy");
+    let r = run(&ep, security_scenario(""), &["E.5.2.1"]).await;
+    assert_ng_names(&r, "E.5.2.1", &["ops-inline"]);
+    let i = item(&r, "E.5.2.1");
+    let e = i.evidence.iter().find(|e| e.subject == "ops-inline").expect("the user's evidence");
+    assert!(e.detail.contains("inline:all"), "{}", e.detail);
+    assert!(!failing(i).iter().any(|f| f == "reader"), "{}", evidence_text(i));
+}
+
 #[tokio::test]
 async fn role_named_for_mfa_without_the_condition_is_ng() {
     let server = moto().await;

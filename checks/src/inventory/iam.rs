@@ -153,6 +153,8 @@ async fn per_user(iam: &aws_sdk_iam::Client) -> Listing<IamUser> {
 pub struct Authorization {
     /// User name → ARNs of the managed policies attached to the user directly.
     pub user_policies: std::collections::BTreeMap<String, Vec<String>>,
+    /// User name → (name, URL-encoded document) of each policy written into the user (inline).
+    pub user_inline: std::collections::BTreeMap<String, Vec<(String, String)>>,
     /// Customer-managed policy ARN → its default version's document (URL-encoded JSON).
     pub policy_documents: std::collections::BTreeMap<String, String>,
 }
@@ -167,6 +169,8 @@ pub async fn authorization(aws: &AwsContext, home: &str) -> Listing<Authorizatio
         for u in page.user_detail_list() {
             let arns = u.attached_managed_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect();
             out.user_policies.insert(u.user_name().unwrap_or("").to_string(), arns);
+            let inline = u.user_policy_list().iter().filter_map(|p| Some((p.policy_name()?.to_string(), p.policy_document()?.to_string()))).collect();
+            out.user_inline.insert(u.user_name().unwrap_or("").to_string(), inline);
         }
         for p in page.policies() {
             let default = p.policy_version_list().iter().find(|v| v.is_default_version()).and_then(|v| v.document());

@@ -28,6 +28,8 @@ pub const ACTIONS: &[&str] = &[
     "iam:ListRoles",
     "iam:ListAttachedRolePolicies",
     "iam:ListAttachedUserPolicies",
+    "iam:ListUserPolicies",
+    "iam:GetUserPolicy",
     "iam:GetPolicy",
     "iam:GetPolicyVersion",
     "ec2:DescribeSecurityGroups",
@@ -64,7 +66,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         actions: ACTIONS,
         emulator: "moto: IAM, EC2 security groups and instances, RDS, S3 public access block",
         claims: &[super::registry::claim("no-public-admin-path", "管理・DB ポートがインターネットに開いておらず、IMDSv2 必須、DB 非公開", "No admin/DB port open to the internet, IMDSv2 required, no public database", super::registry::Basis::Setting), super::registry::claim("no-direct-admin", "管理者ポリシーが IAM ユーザーに直接付いていない", "No administrator policy attached directly to an IAM user", super::registry::Basis::Setting), super::registry::claim("s3-public-blocked", "S3 バケットが公開アクセスをブロック", "S3 buckets block public access", super::registry::Basis::Setting)],
-        counterfeits: &[crate::probes::registry::counterfeit("each_restriction_rule_reports_its_resource", crate::probes::registry::Class::Nearest, "SSH open to the world, IMDSv1, a public database, an admin policy on a user", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("partial_account_level_block_leaves_the_bucket_ng", crate::probes::registry::Class::Nearest, "an account-level public access block with one setting off", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("an_open_admin_port_only_in_the_dr_region_is_ng", crate::probes::registry::Class::PartialObservation, "SSH open to the world in a tagged group in the DR region only", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("each_restriction_rule_reports_its_resource", crate::probes::registry::Class::UnlistedData, "an untagged security group in scope only through the tagged instance that uses it", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("a_violation_of_one_claim_leaves_the_other_claims_points_alone", crate::probes::registry::Class::Nearest, "a violation of one claim spoiling another point", crate::model::Outcome::Ng)],
+        counterfeits: &[crate::probes::registry::counterfeit("each_restriction_rule_reports_its_resource", crate::probes::registry::Class::Nearest, "SSH open to the world, IMDSv1, a public database, an admin policy on a user", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("partial_account_level_block_leaves_the_bucket_ng", crate::probes::registry::Class::Nearest, "an account-level public access block with one setting off", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("an_open_admin_port_only_in_the_dr_region_is_ng", crate::probes::registry::Class::PartialObservation, "SSH open to the world in a tagged group in the DR region only", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("each_restriction_rule_reports_its_resource", crate::probes::registry::Class::UnlistedData, "an untagged security group in scope only through the tagged instance that uses it", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("an_inline_administrator_policy_on_a_user_is_ng", crate::probes::registry::Class::UnlistedData, "full admin written into a user as an inline policy, nothing attached", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("a_violation_of_one_claim_leaves_the_other_claims_points_alone", crate::probes::registry::Class::Nearest, "a violation of one claim spoiling another point", crate::model::Outcome::Ng)],
         unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "Reads the rules; no connection to an admin port is attempted from the internet (there is no outside vantage point here).")],
         run: |i| Box::pin(restrictions(i)),
     },
@@ -418,6 +420,36 @@ fn public_databases(dbs: &Scoped<aws_sdk_rds::types::DbInstance>, region: &str, 
     }
 }
 
+const INLINE: &str = "iam:GetUserPolicy";
+
+/// The user's inline policies (name, document), every page; `None` when a call
+/// failed (recorded as 検証不能).
+async fn inline_policies(iam: &aws_sdk_iam::Client, user: &str, f: &mut Findings) -> Option<Vec<(String, String)>> {
+    const LIST: &str = "iam:ListUserPolicies";
+    let mut names = Vec::new();
+    let mut pages = iam.list_user_policies().user_name(user).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(out) => names.extend(out.policy_names().iter().cloned()),
+            Err(e) => {
+                f.aws_error(LIST, None, &e);
+                return None;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        match iam.get_user_policy().user_name(user).policy_name(&name).send().await {
+            Ok(p) => out.push((name, p.policy_document().to_string())),
+            Err(e) => {
+                f.aws_error(INLINE, None, &e);
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
 async fn admin_users(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
     const CALL: &str = "iam:ListAttachedUserPolicies";
     const DETAILS: &str = "iam:GetAccountAuthorizationDetails";
@@ -445,14 +477,34 @@ async fn admin_users(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
                 }
             },
         };
-        let mut admin = Vec::new();
+        let mut admin: Vec<String> = Vec::new();
         let mut unknown = false;
         for arn in &attached {
             match policy_is_admin(&iam, arn, details.map(|d| &d.policy_documents), &mut cache, f).await {
-                Some(true) => admin.push(arn.as_str()),
+                Some(true) => admin.push(arn.clone()),
                 Some(false) => {}
                 None => unknown = true,
             }
+        }
+        // A policy written into the user is as direct as an attached one.
+        let inline = match details.and_then(|d| d.user_inline.get(&user)) {
+            Some(list) => Some(list.clone()),
+            None => inline_policies(&iam, &user, f).await,
+        };
+        match inline {
+            Some(list) => {
+                for (name, doc) in list {
+                    match policy_doc::decode(&doc) {
+                        Ok(d) if policy_doc::grants_full_admin(&d) => admin.push(format!("inline:{name}")),
+                        Ok(_) => {}
+                        Err(why) => {
+                            f.error(&user, None, format!("inline policy {name}: document unreadable: {why}"), INLINE);
+                            unknown = true;
+                        }
+                    }
+                }
+            }
+            None => unknown = true,
         }
         if unknown {
             continue; // the failed call is already recorded as ERROR
