@@ -6,9 +6,14 @@ use gcverify_checks::model::exit_code;
 /// gcverify — verify a Government Cloud (ガバメントクラウド) system against the
 /// 地方公共団体情報システム非機能要件の標準 and produce the 検証結果 table.
 ///
-/// Exit codes: 0 every row OK or 対象外; 1 at least one NG; 2 some rows 検証不能
-/// (ERROR) or 要確認 (PENDING) but no NG; 3 usage or scenario error (nothing written);
-/// 4 the run could not happen (e.g. the demo emulator did not start).
+/// Exit codes (終了コード): 0 every row OK or 対象外; 1 at least one NG; 2 some
+/// rows 検証不能 (ERROR) or 要確認 (PENDING) but no NG; 3 usage, scenario or
+/// preflight configuration error — unknown option, bad scenario, --out not
+/// writable, a profile that does not exist or competes with AWS_ACCESS_KEY_ID
+/// (nothing probed, nothing written); 4 the run could not happen — the endpoint
+/// or STS did not answer in the preflight, the demo emulator did not start,
+/// the reports could not be written. With `--compare … --fail-on new-ng`:
+/// 1 a row newly NG, 2 newly 検証不能, else 0.
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", version, about, long_about)]
 pub struct Cli {
@@ -419,6 +424,43 @@ fn docs(check: bool) -> anyhow::Result<i32> {
     Ok(if check && stale > 0 { 1 } else { exit_code::ALL_OK })
 }
 
+/// The command line of `flavor`: `gcverify` reads its help with its own name
+/// and default paths, and has no developer commands (bench, docs).
+pub fn parse(flavor: crate::home::Flavor) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut cmd = Cli::command();
+    if flavor == crate::home::Flavor::Product {
+        cmd = productise(cmd.name("gcverify").bin_name("gcverify")).mut_subcommand("bench", |s| s.hide(true)).mut_subcommand("docs", |s| s.hide(true));
+    }
+    let matches = cmd.try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// Help texts with the product's name and default output folder.
+fn productise(cmd: clap::Command) -> clap::Command {
+    let fix = |s: String| s.replace("cargo xtask", "gcverify").replace("target/gcverify/", "gcverify-out/");
+    let mut cmd = cmd;
+    if let Some(a) = cmd.get_about().map(|a| fix(a.to_string())) {
+        cmd = cmd.about(a);
+    }
+    if let Some(a) = cmd.get_long_about().map(|a| fix(a.to_string())) {
+        cmd = cmd.long_about(a);
+    }
+    cmd.mut_args(|arg| {
+        let help = arg.get_help().map(|h| fix(h.to_string()));
+        let long = arg.get_long_help().map(|h| fix(h.to_string()));
+        let arg = match help {
+            Some(h) => arg.help(h),
+            None => arg,
+        };
+        match long {
+            Some(h) => arg.long_help(h),
+            None => arg,
+        }
+    })
+    .mut_subcommands(productise)
+}
+
 /// The repository root (xtask lives one level below it).
 pub fn repo_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -426,6 +468,11 @@ pub fn repo_root() -> PathBuf {
 }
 
 pub async fn dispatch(cli: Cli) -> i32 {
+    let developer_only = matches!(cli.command, Command::Bench(_) | Command::Docs { .. });
+    if developer_only && crate::home::flavor() == crate::home::Flavor::Product {
+        eprintln!("gcverify: 開発者向けのコマンドです。ソースの checkout で `cargo xtask` から実行してください / a developer command: run it with `cargo xtask` in a checkout");
+        return exit_code::CONFIG;
+    }
     let result = match cli.command {
         Command::Verify(args) => crate::verify::verify(args).await,
         Command::Demo { noncompliant, output } => {

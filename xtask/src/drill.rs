@@ -138,7 +138,7 @@ fn warn_left_behind(report: &DrillReport) {
 pub async fn cleanup(args: DrillCleanupArgs) -> Result<i32> {
     let path = crate::verify::scenario_path(args.env.as_deref(), args.scenario.as_ref())?;
     let scenario = gcverify_checks::load_scenario(&path, &Catalog::builtin()).map_err(|e| config_err(e.to_string()))?;
-    let out_dir = args.out.clone().unwrap_or_else(|| crate::cli::repo_root().join("target/gcverify").join(&scenario.environment.name));
+    let out_dir = args.out.clone().unwrap_or_else(|| crate::home::default_out(&scenario.environment.name));
     let aws = AwsContext::load(&scenario.aws).await;
     let mut regions = vec![scenario.aws.primary_region.clone()];
     if scenario.aws.dr_region != scenario.aws.primary_region {

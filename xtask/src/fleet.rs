@@ -19,7 +19,7 @@ use gcverify_reports::fleet::{self, FleetSummary, MemberSummary, SeparationRow};
 use gcverify_reports::Format;
 use gcverify_scenarios::Member;
 
-use crate::cli::{repo_root, FailOn, OutputArgs};
+use crate::cli::{FailOn, OutputArgs};
 use crate::verify::config_err;
 
 /// How a fleet run is shaped (from the command line).
@@ -37,7 +37,7 @@ pub fn fleet_path(name: &str) -> Result<PathBuf> {
     if name.ends_with(".toml") || name.contains('/') {
         return if as_path.is_file() { Ok(as_path) } else { Err(config_err(format!("{name}: no such fleet file"))) };
     }
-    let dir = repo_root().join("scenarios");
+    let dir = crate::home::scenarios_dir();
     let p = gcverify_scenarios::fleet::fleet_path(&dir, name);
     if p.is_file() {
         return Ok(p);
@@ -98,7 +98,7 @@ pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, output: &OutputAr
     }
     let catalog = Arc::new(Catalog::builtin());
     let (fleet, members) = load(&run, &catalog)?;
-    let fleet_dir = out.unwrap_or_else(|| repo_root().join("target/gcverify")).join(&fleet.name);
+    let fleet_dir = out.unwrap_or_else(crate::home::out_base).join(&fleet.name);
     std::fs::create_dir_all(&fleet_dir).with_context(|| format!("creating {}", fleet_dir.display()))?;
     let items: Vec<String> = catalog.items().iter().map(|i| i.id.clone()).filter(|id| only.as_ref().is_none_or(|o| o.contains(id))).collect();
     let total = members.len();

@@ -12,7 +12,6 @@ use gcverify_checks::{Catalog, RunOptions};
 use gcverify_loadgen::server::{ServerConfig, TestServer};
 use gcverify_scenarios::{DemoSeed, Scenario};
 
-use crate::cli::repo_root;
 use crate::verify::ConfigError;
 
 /// Which phase `probe load` runs.
@@ -61,7 +60,7 @@ pub async fn probe_load(env: Option<String>, scenario: Option<PathBuf>, phase: O
     if !scenario.performance.enabled {
         return Err(ConfigError(format!("{}: [performance] enabled = false; set it to true to send load", path.display())).into());
     }
-    let out_dir = repo_root().join("target/gcverify").join(&scenario.environment.name);
+    let out_dir = crate::home::default_out(&scenario.environment.name);
     let _target = prepare(&mut scenario, &out_dir).await?;
     let items: Vec<String> = match phase {
         Some(LoadPhase::Normal) => vec!["B.2.1.4".into()],

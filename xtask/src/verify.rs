@@ -26,13 +26,17 @@ pub(crate) fn config_err(msg: impl Into<String>) -> anyhow::Error {
 
 /// `--scenario PATH` or `--env NAME` (scenarios/NAME.toml) → the scenario file.
 pub fn scenario_path(env: Option<&str>, scenario: Option<&PathBuf>) -> Result<PathBuf> {
-    let dir = repo_root().join("scenarios");
+    let dir = crate::home::scenarios_dir();
     match (scenario, env) {
         (Some(p), _) => Ok(p.clone()),
         (None, Some(env)) => {
             let p = gcverify_scenarios::env_path(&dir, env);
+            // The demo's scenarios come with the tool: `gcverify demo` works in any folder.
+            let bundled = gcverify_scenarios::env_path(&crate::home::bundled_scenarios_dir(), env);
             if p.is_file() {
                 Ok(p)
+            } else if env.starts_with("demo") && bundled.is_file() {
+                Ok(bundled)
             } else {
                 Err(config_err(format!(
                     "{}: no such scenario for --env {env} (available: {})",
@@ -252,7 +256,7 @@ pub async fn check(args: crate::cli::CheckArgs) -> Result<i32> {
 
 /// Where a run's reports go without `--out`.
 pub(crate) fn default_out(environment: &str) -> PathBuf {
-    repo_root().join("target/gcverify").join(environment)
+    crate::home::default_out(environment)
 }
 
 /// `--fail-on new-ng` compares with something.
