@@ -35,18 +35,33 @@ try:
 except ImportError:  # the CBOR bridge needs botocore's smithy-rpc-v2-cbor support
     sys.exit("gcverify emulator: this botocore has no smithy-rpc-v2-cbor support; upgrade it in moto's venv (tested with botocore 1.44.8)")
 
-import moto.backup.urls as backup_urls
 import moto.server
-from moto.backup.models import Vault, backup_backends
-from moto.backup.responses import BackupResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult
 from moto.core.utils import get_service_model
-from moto.iam.models import iam_backends
 from moto.moto_api._internal.models import MotoAPIBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-from moto.ssm.models import ssm_backends
-from moto.ssm.responses import SimpleSystemManagerResponse
+
+# moto's Backup, SSM and IAM modules are imported when first needed: moto.ssm
+# pulls in all of EC2 (~0.9 s), which would slow every server start.
+
+
+def backup_backends():
+    from moto.backup.models import backup_backends as b
+
+    return b
+
+
+def ssm_backends():
+    from moto.ssm.models import ssm_backends as b
+
+    return b
+
+
+def iam_backends():
+    from moto.iam.models import iam_backends as b
+
+    return b
 
 # Process-wide settings; cleared by /moto-api/reset.
 DEFAULTS = {"restore_seconds": 0.0}
@@ -135,7 +150,7 @@ def handled(service: str):
 
 def bstate(region: str, account: str = DEFAULT_ACCOUNT_ID) -> dict[str, Any]:
     """This project's Backup state of one region, kept on moto's backend (reset drops it)."""
-    backend = backup_backends[account][region]
+    backend = backup_backends()[account][region]
     st = getattr(backend, "gcverify", None)
     if st is None:
         st = {"selections": {}, "points": [], "backup_jobs": [], "copy_jobs": [], "restore_jobs": []}
@@ -167,7 +182,7 @@ def resource_name(arn: str) -> str:
 
 
 def vault_of(region: str, name: str, account: str = DEFAULT_ACCOUNT_ID):
-    vault = backup_backends[account][region].vaults.get(name)
+    vault = backup_backends()[account][region].vaults.get(name)
     if vault is None:
         raise ApiError("ResourceNotFoundException", f"Backup vault {name} does not exist in {region}", 400)
     return vault
@@ -657,7 +672,7 @@ BACKUP_PATHS = [
 
 
 def sstate(region: str, account: str = DEFAULT_ACCOUNT_ID) -> dict[str, Any]:
-    backend = ssm_backends[account][region]
+    backend = ssm_backends()[account][region]
     st = getattr(backend, "gcverify", None)
     if st is None:
         st = {"instances": {}, "associations": {}}
@@ -914,7 +929,7 @@ def admin(what: str, body: dict[str, Any]) -> dict[str, Any]:
         return {"seconds": SETTINGS["restore_seconds"]}
     if what == "root-mfa":
         account = body.get("account", DEFAULT_ACCOUNT_ID)
-        iam_backends[account]["global"].account_summary._account_mfa_enabled = 1 if body.get("enabled", True) else 0
+        iam_backends()[account]["global"].account_summary._account_mfa_enabled = 1 if body.get("enabled", True) else 0
         return {"enabled": bool(body.get("enabled", True))}
     if what == "recovery-points":
         # {"region", "vault", "resource_arn", "created": [ISO…], "status", "encrypted", "delete_after_days", "copy_to": {"region", "vault"}}
@@ -1001,6 +1016,16 @@ def cbor_encode(value: dict[str, Any], shape: Any) -> bytes:
 
 class Dispatcher(DomainDispatcherApplication):
     """moto's WSGI entry, with the admin endpoint and the CloudWatch CBOR bridge in front."""
+
+    def __init__(self, create_app: Any):
+        def create(service: Any) -> Any:
+            # moto calls this under its lock, once per service.
+            hook = INSTALLERS.pop(service, None)
+            if hook is not None:
+                hook()
+            return create_app(service)
+
+        super().__init__(create)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
@@ -1123,15 +1148,31 @@ def reset_extension(original):
     return reset
 
 
-def install() -> None:
+def install_backup() -> None:
+    import moto.backup.urls as backup_urls
+    from moto.backup.models import Vault
+    from moto.backup.responses import BackupResponse
+
     for fn in BACKUP_OPS:
         setattr(BackupResponse, fn.__name__, handled("backup")(fn))
     for p in BACKUP_PATHS:
         backup_urls.url_paths.setdefault(p, BackupResponse.dispatch)
     # DescribeBackupVault is serialised from attribute names; moto's counter is named differently.
     Vault.number_of_recovery_points = property(lambda v: v.num_of_recovery_points)
+
+
+def install_ssm() -> None:
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
     for fn in SSM_OPS:
         setattr(SimpleSystemManagerResponse, fn.__name__, fn)
+
+
+# Patched just before moto builds the service's app (it reads routes and handlers then).
+INSTALLERS = {"backup": install_backup, "ssm": install_ssm}
+
+
+def install() -> None:
     MotoAPIBackend.reset = reset_extension(MotoAPIBackend.reset)
     moto.server.DomainDispatcherApplication = Dispatcher
 
