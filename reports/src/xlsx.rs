@@ -29,34 +29,34 @@ pub(crate) const POINT_COLUMNS: [(&str, f64); 7] =
     [("項番", 10.0), ("観点ID", 16.0), ("確認観点", 44.0), ("参照（同 No.N）", 30.0), ("検証手段", 22.0), ("結果", 10.0), ("事象", 60.0)];
 
 /// Columns of the 検証結果 sheet with their widths (in characters), narrow
-/// enough that the sheet fitted to A3 landscape prints at 8 pt or more (a
-/// test renders it); long texts wrap into taller rows instead.
+/// enough that the sheet fits A3 landscape at [`RESULTS_SCALE`] (a test
+/// renders it); long texts wrap into taller rows instead.
 pub(crate) const RESULT_COLUMNS: [(&str, f64); 25] = [
     ("項番", 8.0),
     ("大項目", 6.0),
     ("中項目", 7.0),
     ("小項目", 10.0),
-    ("メトリクス説明", 18.0),
+    ("メトリクス説明", 16.0),
     ("選択レベル", 12.0),
-    ("選択時の条件", 16.0),
-    ("備考", 16.0),
+    ("選択時の条件", 13.0),
+    ("備考", 13.0),
     ("検証実施有無", 4.0),
     ("判断理由", 10.0),
-    ("検証事項", 16.0),
+    ("検証事項", 15.0),
     ("検証範囲", 9.0),
     ("種別", 4.0),
-    ("方法", 18.0),
+    ("方法", 16.0),
     ("開始月", 8.0),
     ("終了月", 8.0),
     ("結果", 8.0),
-    ("事象", 22.0),
-    ("原因", 18.0),
-    ("考察・分析", 14.0),
+    ("事象", 20.0),
+    ("原因", 17.0),
+    ("考察・分析", 12.0),
     ("証跡", 8.0),
     ("実現したレベル", 9.0),
     ("達成", 4.0),
     ("対処結果", 5.0),
-    ("対処内容", 10.0),
+    ("対処内容", 8.0),
 ];
 
 /// The index of a 検証結果 column by its name.
@@ -79,6 +79,9 @@ const HEADER_ROW: u32 = 2;
 const METRIC_COL: u16 = 3;
 /// Column index of 結果.
 const RESULT_COL: u16 = 16;
+/// Print scale (%) of the 検証結果 sheet: 11 pt text prints at 8.25 pt. Fixed,
+/// not "fit to width", so no viewer shrinks it further.
+pub(crate) const RESULTS_SCALE: u16 = 75;
 /// Excel's paper size codes.
 const A4: u8 = 9;
 const A3: u8 = 8;
@@ -239,6 +242,8 @@ fn hf(s: &str) -> String {
 enum Paper {
     /// Landscape, one page wide, as many down as needed.
     Landscape(u8),
+    /// Landscape at a fixed scale (%), the columns made to fit.
+    Scaled(u8, u16),
     /// A4 portrait, everything on one page (the cover to sign).
     OnePage,
 }
@@ -252,13 +257,18 @@ fn print_setup(sheet: &mut Worksheet, report: &RunReport, name: &str, repeat: Op
             sheet.set_landscape();
             sheet.set_print_fit_to_pages(1, 0);
         }
+        Paper::Scaled(size, scale) => {
+            sheet.set_paper_size(size);
+            sheet.set_landscape();
+            sheet.set_print_scale(scale);
+        }
         Paper::OnePage => {
             sheet.set_paper_size(A4);
             sheet.set_portrait();
             sheet.set_print_fit_to_pages(1, 1);
         }
     }
-    sheet.set_margins(0.4, 0.4, 0.6, 0.6, 0.3, 0.3);
+    sheet.set_margins(0.3, 0.3, 0.6, 0.6, 0.3, 0.3);
     if let Some((first, last)) = repeat {
         sheet.set_repeat_rows(first, last)?;
     }
@@ -329,7 +339,7 @@ fn results_sheet(sheet: &mut Worksheet, report: &RunReport, catalog: &Catalog, s
     }
     sheet.set_freeze_panes(HEADER_ROW + 1, METRIC_COL + 1)?;
     sheet.autofilter(HEADER_ROW, 0, row, last_col)?;
-    print_setup(sheet, report, RESULTS_SHEET, Some((GROUP_ROW, HEADER_ROW)), Paper::Landscape(A3))
+    print_setup(sheet, report, RESULTS_SHEET, Some((GROUP_ROW, HEADER_ROW)), Paper::Scaled(A3, RESULTS_SCALE))
 }
 
 fn evidence_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Result<(), XlsxError> {
@@ -778,17 +788,20 @@ mod tests {
                     assert!(xml.contains("paperSize=\"9\"") && xml.contains("orientation=\"portrait\""), "{name}: A4 portrait");
                     assert!(!xml.contains("fitToHeight=\"0\""), "{name}: one page tall");
                 }
-                // The main table: A3 landscape, so its 25 columns print at 8 pt or more.
+                // The main table: A3 landscape at 75 %, so its 25 columns print at 8 pt or more.
                 "xl/worksheets/sheet2.xml" => {
                     assert!(xml.contains("paperSize=\"8\"") && xml.contains("orientation=\"landscape\""), "{name}: A3 landscape");
-                    assert!(xml.contains("fitToHeight=\"0\""), "{name}: as many pages down as needed");
+                    assert!(xml.contains(&format!("scale=\"{RESULTS_SCALE}\"")) && !xml.contains("fitToPage"), "{name}: a fixed scale");
+                    assert!(f64::from(RESULTS_SCALE) * 11.0 / 100.0 >= 8.0);
                 }
                 _ => {
                     assert!(xml.contains("paperSize=\"9\"") && xml.contains("orientation=\"landscape\""), "{name}: A4 landscape");
                     assert!(xml.contains("fitToHeight=\"0\""), "{name}: as many pages down as needed");
                 }
             }
-            assert!(xml.contains("fitToWidth=\"1\"") || xml.contains("<pageSetUpPr fitToPage=\"1\"/>"), "{name}: fit to width");
+            if name != "xl/worksheets/sheet2.xml" {
+                assert!(xml.contains("fitToWidth=\"1\"") || xml.contains("<pageSetUpPr fitToPage=\"1\"/>"), "{name}: fit to width");
+            }
             assert!(xml.contains(&format!("実行ID {}", w.report.run_id)), "{name}: run ID in the header");
             assert!(xml.contains("&amp;P / &amp;N"), "{name}: page x/y");
             assert!(xml.contains("サンプル市"), "{name}: 団体名");

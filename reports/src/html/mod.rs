@@ -99,7 +99,7 @@ fn page_css(r: &RunReport) -> String {
     // Only the characters a run ID has: the value goes inside a CSS string.
     let id: String = r.run_id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')).collect();
     format!(
-        "@page{{size:A4 landscape;margin:14mm 10mm 12mm;@top-left{{content:\"gcverify 検証結果 実行ID {id}\";font-size:8pt;color:#444}}@bottom-right{{content:counter(page) \" / \" counter(pages);font-size:8pt;color:#444}}}}\n"
+        "@page{{size:A4 landscape;margin:14mm 10mm 12mm;@top-left{{content:\"gcverify 検証結果 実行ID {id}\";font:8pt sans-serif;color:#444}}@bottom-right{{content:counter(page) \" / \" counter(pages);font:8pt sans-serif;color:#444}}}}\n"
     )
 }
 
@@ -347,7 +347,16 @@ dl.standard{display:grid;grid-template-columns:max-content auto;gap:.1em .8em;fo
 dl.standard dd{margin:0}
 b.eid{font-family:monospace;font-weight:normal;color:#333}
 #results{overflow-x:auto}
-@media (max-width:600px){body{margin:.5em;font-size:13px}#summary dl,#provenance dl{grid-template-columns:1fr}.counts{flex-wrap:wrap}#items td:nth-child(2),#items th:nth-child(2){display:none}}
+#items td,code{overflow-wrap:anywhere}
+@media (max-width:600px){
+ body{margin:.5em;font-size:13px}#summary dl,#provenance dl{grid-template-columns:1fr}.counts{flex-wrap:wrap}
+ /* A phone reads each row as a card: ID, metric, level, kind and result on a line, the finding under them. */
+ #items thead,#items td:nth-child(2){display:none}
+ #items,#items tbody{display:block}
+ #items tr.item{display:flex;flex-wrap:wrap;border:1px solid #bbb;margin:0 0 .5em}
+ #items tr.item td{border:none}
+ #items tr.item td:last-child{flex-basis:100%;border-top:1px solid #ddd}
+}
 @media print{
  body{margin:0;font-size:9pt}
  #lang-toggle,.filters{display:none}
