@@ -549,6 +549,12 @@ mod tests {
             crate::verify::check_fail_on(&v.output).unwrap_or_else(|e| panic!("{file}: {e}"));
             crate::verify::parse_formats(&v.output.format).unwrap_or_else(|e| panic!("{file}: {e}"));
         }
+        // The availability CronJob runs the same image: its args are a `probe availability --once`.
+        let availability = read("deploy/k8s/availability-cronjob.yaml");
+        let args = availability.lines().find_map(|l| l.trim().strip_prefix("args: ")).expect("args: [...] on one line");
+        let args: Vec<String> = serde_json::from_str(args).expect("a flow sequence of quoted strings");
+        let cli = Cli::try_parse_from(std::iter::once("gcverify".to_string()).chain(args)).unwrap_or_else(|e| panic!("availability-cronjob.yaml: {e}"));
+        assert!(matches!(cli.command, Command::Probe(Probe::Availability(AvailabilityArgs { once: true, .. }))), "availability-cronjob.yaml");
         let timer = read("deploy/systemd/gcverify-verify.timer");
         assert!(timer.contains("OnCalendar=*-*-* 02:00:00 Asia/Tokyo") && timer.contains("Persistent=true"), "{timer}");
     }

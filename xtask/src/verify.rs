@@ -233,7 +233,7 @@ pub async fn check(args: crate::cli::CheckArgs) -> Result<i32> {
     let out = args.out.clone().unwrap_or_else(|| default_out(&scenario.environment.name));
     let pre = crate::preflight::before_probes(&mut scenario, &out, args.use_env_credentials, lang, &repo_root()).await?;
     if pre.identity.is_none() {
-        let id = identify(&pre.aws, &scenario.aws.primary_region).await.map_err(|e| crate::preflight::Unreachable(e))?;
+        let id = identify(&pre.aws, &scenario.aws.primary_region).await.map_err(crate::preflight::Unreachable)?;
         eprintln!(
             "gcverify: {}",
             crate::output::say(
