@@ -151,35 +151,24 @@ async fn tls_endpoint_self_signed_pinned_is_ok_and_wrong_pin_is_ng() {
     assert!(i.summary_en.contains("does not match the pinned"), "{}", i.summary_en);
 }
 
-/// `openssl s_server` offering only TLS 1.0 with a CBC/SHA-1 suite (Debian's openssl).
-#[tokio::test]
-async fn tls10_only_server_is_ng() {
+/// `openssl s_server` (Debian's openssl) with the certificate, the key and the
+/// protocol/cipher options given; killed on drop.
+async fn openssl_server(dir: &Path, certs: &Certs, options: &[&str]) -> (SocketAddr, tokio::process::Child) {
     let Ok(status) = std::process::Command::new("openssl").arg("version").stdout(Stdio::null()).status() else {
         panic!("openssl is required for this test (apt-get install -y openssl)");
     };
     assert!(status.success());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let certs = self_signed();
-    let cert = write(dir.path(), "c.pem", &certs.leaf_pem);
-    let key = write(dir.path(), "k.pem", &certs.key_pem);
+    let cert = write(dir, "c.pem", &certs.leaf_pem);
+    let key = write(dir, "k.pem", &certs.key_pem);
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    let mut child = tokio::process::Command::new("openssl")
-        .args([
-            "s_server",
-            "-accept",
-            &format!("127.0.0.1:{port}"),
-            "-cert",
-            &cert,
-            "-key",
-            &key,
-            "-tls1",
-            "-cipher",
-            "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0",
-            "-quiet",
-        ])
+    let accept = format!("127.0.0.1:{port}");
+    let mut args = vec!["s_server", "-accept", &accept, "-cert", &cert, "-key", &key, "-quiet"];
+    args.extend_from_slice(options);
+    let child = tokio::process::Command::new("openssl")
+        .args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -187,20 +176,52 @@ async fn tls10_only_server_is_ng() {
         .spawn()
         .expect("openssl s_server starts");
     // Wait (bounded) until it listens.
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let mut up = false;
+    let addr: SocketAddr = accept.parse().expect("addr");
     for _ in 0..50 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            up = true;
-            break;
+            return (addr, child);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(up, "openssl s_server did not start listening");
+    panic!("openssl s_server did not start listening");
+}
+
+/// `openssl s_server` offering only TLS 1.0 with a CBC/SHA-1 suite.
+#[tokio::test]
+async fn tls10_only_server_is_ng() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = self_signed();
+    let (addr, mut child) = openssl_server(dir.path(), &certs, &["-tls1", "-cipher", "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0"]).await;
     let i = transit(&endpoint_toml(addr, Some(&sha256_hex(&certs.leaf_der)), None)).await;
     let _ = child.kill().await;
     assert_eq!(i.outcome, Outcome::Ng, "{}", evidence_text(&i));
     assert!(i.summary_en.contains("did not negotiate TLS 1.2+"), "{}", i.summary_en);
+}
+
+/// A server that negotiates TLS 1.3 with a good suite and a pinned
+/// certificate, yet still accepts TLS 1.0 and 1.1 from an old client: the
+/// happy handshake alone would call it OK. The same server limited to
+/// TLS 1.2+ is OK, both old versions shown refused.
+#[tokio::test]
+async fn a_server_also_accepting_tls10_beside_tls13_is_ng() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = self_signed();
+    let pin = sha256_hex(&certs.leaf_der);
+    let (addr, mut child) = openssl_server(dir.path(), &certs, &["-min_protocol", "TLSv1", "-cipher", "DEFAULT:@SECLEVEL=0"]).await;
+    let i = transit(&endpoint_toml(addr, Some(&pin), None)).await;
+    let _ = child.kill().await;
+    assert_eq!(i.outcome, Outcome::Ng, "{}", evidence_text(&i));
+    let text = evidence_text(&i);
+    assert!(text.contains("negotiated TLSv1.3"), "the happy handshake passed: {text}");
+    assert!(text.contains("server also accepts TLS 1.0"), "{text}");
+    assert!(text.contains("server also accepts TLS 1.1"), "{text}");
+
+    let (addr, mut child) = openssl_server(dir.path(), &certs, &["-min_protocol", "TLSv1.2"]).await;
+    let i = transit(&endpoint_toml(addr, Some(&pin), None)).await;
+    let _ = child.kill().await;
+    let text = evidence_text(&i);
+    assert!(text.contains("TLS 1.0 refused") && text.contains("TLS 1.1 refused"), "{text}");
+    assert!(!i.evidence.iter().any(|e| e.status == EvidenceStatus::Fail), "{text}");
 }
 
 // ---------------------------------------------------------------- C.4.5.1

@@ -242,6 +242,101 @@ pub async fn handshake(host: &str, port: u16, server_name: &str, ca_file: Option
     Ok(Handshake::Negotiated(Negotiated { version, suite, cert, chain }))
 }
 
+/// How a server answered a ClientHello offering only an old protocol version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegacyAnswer {
+    /// A ServerHello of that version: the server would speak it.
+    Accepted,
+    /// An alert, a close, or a ServerHello of another version.
+    Refused(String),
+    /// Nothing could be asked (connect failed or timed out).
+    Unknown(String),
+}
+
+/// Offer `host:port` a ClientHello of `version` only (0x0301 TLS 1.0, 0x0302
+/// TLS 1.1) with the suites those versions use: a server that completes a
+/// TLS 1.2+ handshake may still accept these, and rustls cannot offer them,
+/// so the first flight is written by hand and only the ServerHello is read.
+pub async fn legacy_version(host: &str, port: u16, server_name: &str, version: u16, timeout: Duration) -> LegacyAnswer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hello = legacy_client_hello(server_name, version);
+    let mut tcp = match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
+        Err(_) => return LegacyAnswer::Unknown(format!("TCP connect to {host}:{port} timed out after {}s", timeout.as_secs())),
+        Ok(Err(e)) => return LegacyAnswer::Unknown(format!("TCP connect to {host}:{port} failed: {e}")),
+        Ok(Ok(s)) => s,
+    };
+    let exchange = async {
+        tcp.write_all(&hello).await?;
+        let mut head = [0u8; 5];
+        tcp.read_exact(&mut head).await?;
+        // Handshake record → handshake type, 3-byte length, server_version.
+        let mut body = [0u8; 6];
+        if head[0] == 0x16 {
+            tcp.read_exact(&mut body).await?;
+        }
+        Ok::<_, std::io::Error>((head, body))
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Err(_) => LegacyAnswer::Unknown(format!("no answer from {host}:{port} within {}s", timeout.as_secs())),
+        // A server that closes or resets on an old ClientHello refuses it.
+        Ok(Err(e)) => LegacyAnswer::Refused(format!("connection closed ({})", e.kind())),
+        Ok(Ok((head, _))) if head[0] == 0x15 => LegacyAnswer::Refused("TLS alert".into()),
+        Ok(Ok((head, body))) if head[0] == 0x16 && body[0] == 0x02 => {
+            let answered = u16::from_be_bytes([body[4], body[5]]);
+            if answered == version {
+                LegacyAnswer::Accepted
+            } else {
+                LegacyAnswer::Refused(format!("ServerHello of version {answered:#06x}"))
+            }
+        }
+        Ok(Ok((head, _))) => LegacyAnswer::Refused(format!("record type {:#04x}", head[0])),
+    }
+}
+
+/// A TLS 1.0/1.1 ClientHello record: CBC suites of those versions, SNI when the
+/// name is a DNS name, the usual curves; the random need not be secret (the
+/// handshake is never completed).
+fn legacy_client_hello(server_name: &str, version: u16) -> Vec<u8> {
+    const SUITES: &[u16] = &[0xc00a, 0xc009, 0xc014, 0xc013, 0x0039, 0x0033, 0x0035, 0x002f, 0x000a];
+    let mut ext: Vec<u8> = Vec::new();
+    let mut push_ext = |kind: u16, data: &[u8]| {
+        ext.extend_from_slice(&kind.to_be_bytes());
+        ext.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        ext.extend_from_slice(data);
+    };
+    if server_name.parse::<std::net::IpAddr>().is_err() && !server_name.is_empty() {
+        let name = server_name.as_bytes();
+        let mut sni = Vec::new();
+        sni.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+        sni.push(0);
+        sni.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        sni.extend_from_slice(name);
+        push_ext(0x0000, &sni);
+    }
+    push_ext(0x000a, &[0x00, 0x06, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18]);
+    push_ext(0x000b, &[0x01, 0x00]);
+    push_ext(0xff01, &[0x00]);
+    let mut body = Vec::new();
+    body.extend_from_slice(&version.to_be_bytes());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    body.extend((0..32u32).map(|i| (nanos >> (i % 16 * 8)) as u8 ^ (i as u8).wrapping_mul(37)));
+    body.push(0); // no session id
+    body.extend_from_slice(&((SUITES.len() * 2) as u16).to_be_bytes());
+    for s in SUITES {
+        body.extend_from_slice(&s.to_be_bytes());
+    }
+    body.extend_from_slice(&[0x01, 0x00]); // null compression only
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend_from_slice(&ext);
+    let mut handshake = vec![0x01];
+    handshake.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    handshake.extend_from_slice(&body);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
+    record.extend_from_slice(&handshake);
+    record
+}
+
 /// A TLS-level refusal (alert, incompatible offer) says the server will not
 /// speak TLS 1.2+/AEAD; an I/O error before any answer says nothing.
 fn classify_failure(e: std::io::Error) -> Handshake {
@@ -272,6 +367,18 @@ mod tests {
         assert!(!l.allows_suite("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"));
         assert!(!l.allows_suite("TLS_RSA_WITH_RC4_128_SHA"));
         assert!(!l.allows_suite("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"));
+    }
+
+    #[test]
+    fn legacy_hello_is_a_well_formed_record() {
+        let r = legacy_client_hello("portal.example.jp", 0x0301);
+        assert_eq!(&r[..3], &[0x16, 0x03, 0x01]);
+        assert_eq!(u16::from_be_bytes([r[3], r[4]]) as usize, r.len() - 5);
+        assert_eq!(r[5], 0x01);
+        assert_eq!(u32::from_be_bytes([0, r[6], r[7], r[8]]) as usize, r.len() - 9);
+        assert_eq!(&r[9..11], &[0x03, 0x01]);
+        assert!(r.windows(17).any(|w| w == b"portal.example.jp"));
+        assert!(!legacy_client_hello("127.0.0.1", 0x0302).windows(9).any(|w| w == b"127.0.0.1"), "no SNI for an address");
     }
 
     #[test]

@@ -23,12 +23,12 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         name: "encryption.in_transit",
         ja: "ロードバランサーのリスナーとTLSエンドポイントの実ハンドシェイクがCRYPTREC推奨暗号で通信",
         en: "Load-balancer listeners and real TLS handshakes with the endpoints use CRYPTREC-recommended ciphers",
-        detail: "ELB listeners HTTPS/TLS with a TLS 1.2+ policy (HTTP only redirects); an active rustls handshake to each scenario endpoint recording protocol, cipher suite (judged against the CRYPTREC 電子政府推奨暗号リスト, `checks/data/cryptrec-tls.toml`) and certificate (expiry, chain, or a pinned SHA-256).",
+        detail: "ELB listeners HTTPS/TLS with a TLS 1.2+ policy (HTTP only redirects); an active rustls handshake to each scenario endpoint recording protocol, cipher suite (judged against the CRYPTREC 電子政府推奨暗号リスト, `checks/data/cryptrec-tls.toml`) and certificate (expiry, chain, or a pinned SHA-256); then a TLS 1.0-only and a TLS 1.1-only ClientHello, each of which must be refused (accepted → NG).",
         section: "[transit]",
         actions: ACTIONS,
         emulator: "moto: ELBv2 listeners; local TLS servers for handshakes",
         claims: &[super::registry::claim("tls-in-use", "TLS 1.2 以上と推奨暗号で接続でき、証明書が有効", "Connections use TLS 1.2+, CRYPTREC ciphers and a valid certificate", super::registry::Basis::Effect)],
-        counterfeits: &[crate::probes::registry::counterfeit("tls10_only_server_is_ng", crate::probes::registry::Class::Nearest, "a server offering TLS 1.0 only", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("tls_endpoint_with_expired_certificate_is_ng", crate::probes::registry::Class::Nearest, "an expired certificate", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("tls_endpoint_self_signed_unpinned_is_ng", crate::probes::registry::Class::HappyPathOnly, "a self-signed certificate nobody pinned", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("elb_plain_http_listener_is_ng_naming_it", crate::probes::registry::Class::UnlistedData, "a plain HTTP listener beside the HTTPS one", crate::model::Outcome::Ng)],
+        counterfeits: &[crate::probes::registry::counterfeit("tls10_only_server_is_ng", crate::probes::registry::Class::Nearest, "a server offering TLS 1.0 only", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("tls_endpoint_with_expired_certificate_is_ng", crate::probes::registry::Class::Nearest, "an expired certificate", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("a_server_also_accepting_tls10_beside_tls13_is_ng", crate::probes::registry::Class::HappyPathOnly, "a server negotiating TLS 1.3 that still accepts a TLS 1.0/1.1 ClientHello", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("tls_endpoint_self_signed_unpinned_is_ng", crate::probes::registry::Class::HappyPathOnly, "a self-signed certificate nobody pinned", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("elb_plain_http_listener_is_ng_naming_it", crate::probes::registry::Class::UnlistedData, "a plain HTTP listener beside the HTTPS one", crate::model::Outcome::Ng)],
         unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "One handshake per endpoint: a load balancer whose nodes differ in configuration is seen through whichever node answered.")],
         run: |i| Box::pin(in_transit(i)),
     },
@@ -195,6 +195,17 @@ async fn probe_endpoint(ep: &TlsEndpoint, cryptrec: &CryptrecList, now: chrono::
         Handshake::Negotiated(n) => n,
     };
     judge_negotiated(&subject, ep.pin_sha256.as_deref(), &neg, cryptrec, now, f);
+    // A good handshake shows what the server prefers, not what it refuses:
+    // offer each old version alone.
+    for (version, label) in [(0x0301u16, "TLS 1.0"), (0x0302, "TLS 1.1")] {
+        match tls::legacy_version(&ep.host, ep.port, &sni, version, HANDSHAKE_TIMEOUT).await {
+            tls::LegacyAnswer::Accepted => {
+                f.fail(&subject, None, format!("server also accepts {label} (a {label}-only ClientHello got a {label} ServerHello)"), SRC)
+            }
+            tls::LegacyAnswer::Refused(how) => f.pass(&subject, None, format!("{label} refused ({how})"), SRC),
+            tls::LegacyAnswer::Unknown(why) => f.error(&subject, None, format!("whether {label} is refused could not be asked: {why}"), SRC),
+        }
+    }
 }
 
 /// Judge one completed handshake: version, suite, certificate (pin or chain, validity).
