@@ -113,6 +113,38 @@ async fn break_glass_users_are_accepted() {
     assert_eq!(failing(i).len(), 1, "{:?}", failing(i));
 }
 
+/// A security group tagged as the system's, `port` open to 0.0.0.0/0; its ID.
+async fn tagged_group_open_to_the_world(ec2: &aws_sdk_ec2::Client, name: &str, port: i32) -> String {
+    let sg = ec2
+        .create_security_group()
+        .group_name(name)
+        .description("t")
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+                .tags(aws_sdk_ec2::types::Tag::builder().key(SYSTEM_TAG.0).value(SYSTEM_TAG.1).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("sg");
+    let id = sg.group_id().expect("sg id").to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&id)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(port)
+                .to_port(port)
+                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ingress");
+    id
+}
+
 #[tokio::test]
 async fn each_restriction_rule_reports_its_resource() {
     let server = moto().await;
@@ -144,28 +176,7 @@ async fn each_restriction_rule_reports_its_resource() {
         .send()
         .await
         .expect("ingress");
-    let extra = ec2
-        .create_security_group()
-        .group_name("extra-port")
-        .description("t")
-        .tag_specifications(tag(aws_sdk_ec2::types::ResourceType::SecurityGroup))
-        .send()
-        .await
-        .expect("sg");
-    let extra_id = extra.group_id().expect("sg id").to_string();
-    ec2.authorize_security_group_ingress()
-        .group_id(&extra_id)
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(8443)
-                .to_port(8443)
-                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("ingress");
+    let extra_id = tagged_group_open_to_the_world(&ec2, "extra-port", 8443).await;
     // IMDSv1 instance.
     let run_out = ec2
         .run_instances()
@@ -233,33 +244,7 @@ async fn an_open_admin_port_only_in_the_dr_region_is_ng() {
     let before = run(&ep, security_scenario(""), &["E.5.2.1"]).await;
     assert!(failing(item(&before, "E.5.2.1")).is_empty(), "the compliant seed has no violation: {}", evidence_text(item(&before, "E.5.2.1")));
     let ec2 = aws_sdk_ec2::Client::new(&emulator_config(&ep, gcverify_demo::seed::DR));
-    let sg = ec2
-        .create_security_group()
-        .group_name("dr-bastion")
-        .description("t")
-        .tag_specifications(
-            aws_sdk_ec2::types::TagSpecification::builder()
-                .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
-                .tags(aws_sdk_ec2::types::Tag::builder().key(SYSTEM_TAG.0).value(SYSTEM_TAG.1).build())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("sg");
-    let sg_id = sg.group_id().expect("sg id").to_string();
-    ec2.authorize_security_group_ingress()
-        .group_id(&sg_id)
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(22)
-                .to_port(22)
-                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("ingress");
+    let sg_id = tagged_group_open_to_the_world(&ec2, "dr-bastion", 22).await;
     let r = run(&ep, security_scenario(""), &["E.5.2.1"]).await;
     assert_ng_names(&r, "E.5.2.1", &[&sg_id]);
     let e = item(&r, "E.5.2.1").evidence.iter().find(|e| e.subject.contains(&sg_id)).expect("the DR group's evidence");
