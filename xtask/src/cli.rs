@@ -516,7 +516,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("gcverify: error: {e:#}");
+            eprintln!("gcverify: {}: {e:#}", crate::output::say(crate::home::message_lang(), "エラー", "error"));
             e.downcast_ref::<crate::verify::ConfigError>().map_or(exit_code::FAILURE, |_| exit_code::CONFIG)
         }
     }

@@ -18,6 +18,21 @@ pub enum Flavor {
 }
 
 static FLAVOR: OnceLock<Flavor> = OnceLock::new();
+static ENGLISH: OnceLock<bool> = OnceLock::new();
+
+/// The language of messages said outside a command (e.g. the error line):
+/// English when the command line has `--lang en`, else Japanese.
+pub fn message_lang() -> gcverify_checks::model::Lang {
+    let en = *ENGLISH.get_or_init(|| {
+        let args: Vec<String> = std::env::args().collect();
+        args.windows(2).any(|w| w[0] == "--lang" && w[1] == "en") || args.iter().any(|a| a == "--lang=en")
+    });
+    if en {
+        gcverify_checks::model::Lang::En
+    } else {
+        gcverify_checks::model::Lang::Ja
+    }
+}
 
 /// Set once at start (a library user that never sets it gets the developer's paths).
 pub fn set_flavor(flavor: Flavor) {

@@ -38,10 +38,11 @@ pub fn scenario_path(env: Option<&str>, scenario: Option<&PathBuf>) -> Result<Pa
             } else if env.starts_with("demo") && bundled.is_file() {
                 Ok(bundled)
             } else {
-                Err(config_err(format!(
-                    "{}: no such scenario for --env {env} (available: {})",
-                    p.display(),
-                    gcverify_scenarios::available_envs(&dir).join(", ")
+                let available = gcverify_scenarios::available_envs(&dir).join(", ");
+                Err(config_err(crate::output::say(
+                    crate::home::message_lang(),
+                    format!("{}: --env {env} のシナリオがありません（あるもの / available: {available}）", p.display()),
+                    format!("{}: no such scenario for --env {env} (available: {available})", p.display()),
                 )))
             }
         }
@@ -58,11 +59,22 @@ pub(crate) async fn connect(scenario: &mut gcverify_scenarios::Scenario, root: &
                 Some(exe) => exe,
                 None => gcverify_demo::ensure_venv(root).context("installing the demo emulator")?,
             };
-            eprintln!("gcverify: starting the local AWS emulator (moto) for the demo ...");
+            let lang = crate::home::message_lang();
+            eprintln!(
+                "gcverify: {}",
+                crate::output::say(lang, "デモ用のローカル AWS エミュレータ（moto）を起動中 …", "starting the local AWS emulator (moto) for the demo ...")
+            );
             let server = gcverify_demo::MotoServer::start(&exe).await.context("starting moto")?;
             let compliant = demo.seed == gcverify_scenarios::DemoSeed::Compliant;
             gcverify_demo::seed(&server.endpoint(), compliant).await.context("seeding the demo environment")?;
-            eprintln!("gcverify: seeded a {} 住民記録 environment at {}", if compliant { "compliant" } else { "non-compliant" }, server.endpoint());
+            eprintln!(
+                "gcverify: {}",
+                crate::output::say(
+                    lang,
+                    format!("{}住民記録システムの環境を {} に用意しました", if compliant { "基準に適合した" } else { "違反を仕込んだ" }, server.endpoint()),
+                    format!("seeded a {} 住民記録 environment at {}", if compliant { "compliant" } else { "non-compliant" }, server.endpoint())
+                )
+            );
             scenario.aws.endpoint_url = Some(server.endpoint());
             let ctx = AwsContext::from_config(gcverify_demo::seed::emulator_config(&server.endpoint(), &scenario.aws.primary_region), true);
             Ok((ctx, Some(server)))
@@ -206,17 +218,17 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     if let Some(kept) = gcverify_reports::history::record(&report, &catalog, &out_dir, args.output.keep_history)
         .with_context(|| format!("keeping the run in {}", gcverify_reports::history::dir(&out_dir).display()))?
     {
-        eprintln!("gcverify: kept {}", kept.display());
+        eprintln!("gcverify: {}", crate::output::say(lang, format!("履歴に保存: {}", kept.display()), format!("kept {}", kept.display())));
     }
+    let (n, secs) = (report.items.len(), started.elapsed().as_secs_f64());
+    let [ok, ng, error, na, pending] = [Outcome::Ok, Outcome::Ng, Outcome::Error, Outcome::NotApplicable, Outcome::Pending].map(|o| report.count(o));
     eprintln!(
-        "gcverify: {} items in {:.1}s — OK {} / NG {} / ERROR {} / N/A {} / PENDING {}",
-        report.items.len(),
-        started.elapsed().as_secs_f64(),
-        report.count(Outcome::Ok),
-        report.count(Outcome::Ng),
-        report.count(Outcome::Error),
-        report.count(Outcome::NotApplicable),
-        report.count(Outcome::Pending)
+        "gcverify: {}",
+        crate::output::say(
+            lang,
+            format!("{n} 項目 {secs:.1} 秒 — OK {ok} / NG {ng} / 検証不能 {error} / 対象外 {na} / 要確認 {pending}"),
+            format!("{n} items in {secs:.1}s — OK {ok} / NG {ng} / ERROR {error} / N/A {na} / PENDING {pending}")
+        )
     );
     let code = exit_code_for(&report, args.output.fail_on);
     // A copy the drill could not delete must not look like a clean run.
