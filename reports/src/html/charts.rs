@@ -70,7 +70,7 @@ fn find_log(log: &str, artefacts: &Path) -> Option<PathBuf> {
 }
 
 /// x of a quantile on the percentile axis: 0 → 0, 0.9 → 1, 0.99 → 2, …
-fn nines(q: f64) -> f64 {
+pub(super) fn nines(q: f64) -> f64 {
     -(1.0 - q).max(1e-6).log10()
 }
 
@@ -80,11 +80,39 @@ fn nines_label(x: f64) -> String {
     format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
 }
 
+/// The quantile a verdict judged, from its name (`p95` → 0.95, `p99.9` → 0.999).
+pub(super) fn judged_quantile(name: &str) -> Option<f64> {
+    let p: f64 = name.trim().trim_start_matches(['p', 'P']).parse().ok()?;
+    (0.0..100.0).contains(&p).then_some(p / 100.0)
+}
+
+/// Where the percentile axis ends for `n` answers: the highest quantile they
+/// resolve, 1 − 1/n (99 % for 100, 99.9 % for 1,000), at least 90 %.
+pub(super) fn axis_end(n: u64) -> f64 {
+    if n < 10 {
+        return 1.0;
+    }
+    nines(1.0 - 1.0 / n as f64)
+}
+
+/// The points of a distribution on the axis, cut where it ends: the curve
+/// says nothing beyond what the samples resolve.
+pub(super) fn plotted(points: &[(f64, f64)], x_hi: f64) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = points.iter().map(|(q, ms)| (nines(*q), *ms)).filter(|(x, _)| *x <= x_hi + 1e-9).collect();
+    // The last resolved value continues to the axis' end (a quantile beyond is the maximum seen).
+    if let (Some(&(x, _)), Some(&(_, max))) = (out.last(), points.last()) {
+        if x < x_hi {
+            out.push((x_hi, max));
+        }
+    }
+    out
+}
+
 fn latency(o: &mut String, r: &RunReport, artefacts: &Path) {
     open(o, "latency", "B.2.1.4/B.2.1.5 応答時間のパーセンタイル分布", "B.2.1.4/B.2.1.5 response-time percentile distribution");
-    let logs: Vec<(&str, &str, &str, u64)> = figures(r, &["B.2.1.4", "B.2.1.5"])
+    let logs: Vec<(&str, &str, &str, u64, &str)> = figures(r, &["B.2.1.4", "B.2.1.5"])
         .filter_map(|(id, f)| match f {
-            Figure::LatencyLog { phase, log, threshold_ms, .. } => Some((id, phase.as_str(), log.as_str(), *threshold_ms)),
+            Figure::LatencyLog { phase, log, threshold_ms, percentile } => Some((id, phase.as_str(), log.as_str(), *threshold_ms, percentile.as_str())),
             _ => None,
         })
         .collect();
@@ -95,7 +123,7 @@ fn latency(o: &mut String, r: &RunReport, artefacts: &Path) {
             "this run has no load measurement (B.2.1.4/B.2.1.5 were not measured)",
         );
     }
-    for (id, phase, log, threshold) in logs {
+    for (id, phase, log, threshold, percentile) in logs {
         let _ = write!(o, "<h4>{} — {}</h4>", esc(id), esc(phase));
         let Some(path) = find_log(log, artefacts) else {
             no_data(o, &format!("ヒストグラムのログ {log} が見つからない"), &format!("the histogram log {log} was not found"));
@@ -112,36 +140,58 @@ fn latency(o: &mut String, r: &RunReport, artefacts: &Path) {
                 continue;
             }
         };
-        let max_ms = dists.iter().flat_map(|d| d.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+        let judged = judged_quantile(percentile);
+        let max_ms = dists.iter().flat_map(|d| d.points.iter().map(|p| p.1)).fold(threshold as f64, f64::max);
         let min_ms = dists.iter().flat_map(|d| d.points.iter().map(|p| p.1)).filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
-        let (y_lo, y_hi) = ((min_ms.min(1.0) * 0.5).max(0.001), max_ms.max(5000.0) * 2.0);
-        let x_hi = dists.iter().flat_map(|d| d.points.iter().map(|p| nines(p.0))).fold(3.0, f64::max).ceil();
+        let (y_lo, y_hi) = ((min_ms.min(1.0) * 0.5).max(0.001), max_ms * 2.0);
+        // The percentile axis ends where the samples do: n answers resolve quantiles up to 1 − 1/n.
+        let n = dists.iter().map(|d| d.count).max().unwrap_or(0);
+        let x_hi = axis_end(n).max(judged.map(nines).unwrap_or(0.0));
         svg(o, 900, 380, |root| {
+            // The legend has its own column right of the plot, never over the data.
+            let (plot, legend) = root.split_horizontally(700);
             let mut chart =
-                ChartBuilder::on(root).margin(12).x_label_area_size(36).y_label_area_size(64).build_cartesian_2d(0f64..x_hi, (y_lo..y_hi).log_scale())?;
-            chart.configure_mesh().x_desc("percentile").y_desc("latency (ms)").x_labels(x_hi as usize + 1).x_label_formatter(&|x| nines_label(*x)).draw()?;
+                ChartBuilder::on(&plot).margin(12).x_label_area_size(36).y_label_area_size(64).build_cartesian_2d(0f64..x_hi, (y_lo..y_hi).log_scale())?;
+            chart
+                .configure_mesh()
+                .x_desc("percentile")
+                .y_desc("latency (ms)")
+                .x_labels(x_hi.ceil() as usize + 1)
+                .x_label_formatter(&|x| nines_label(*x))
+                .draw()?;
+            let mut entries: Vec<(String, RGBColor)> = Vec::new();
             for (k, d) in dists.iter().enumerate() {
                 let color = SERIES[k % SERIES.len()];
-                chart
-                    .draw_series(LineSeries::new(d.points.iter().map(|(q, ms)| (nines(*q), ms.max(y_lo))), color.stroke_width(2)))?
-                    .label(format!("{} (n={})", d.name, d.count))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+                chart.draw_series(LineSeries::new(plotted(&d.points, x_hi).into_iter().map(|(x, ms)| (x, ms.max(y_lo))), color.stroke_width(2)))?;
+                entries.push((format!("{} (n={})", d.name, d.count), color));
             }
-            for (ms, label, color) in [(3000.0, "3 s (B.2.1.4)", RGBColor(191, 144, 0)), (5000.0, "5 s (B.2.1.5)", BAD)] {
-                chart
-                    .draw_series(LineSeries::new([(0.0, ms), (x_hi, ms)], color.stroke_width(1)))?
-                    .label(label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
+            // The limit the verdict applied, and the percentile it judged.
+            chart.draw_series(LineSeries::new([(0.0, threshold as f64), (x_hi, threshold as f64)], BAD.stroke_width(1)))?;
+            entries.push((format!("limit {threshold} ms"), BAD));
+            if let Some(q) = judged {
+                chart.draw_series(LineSeries::new([(nines(q), y_lo), (nines(q), y_hi)], BLACK.stroke_width(1)))?;
+                entries.push((format!("judged {percentile}"), BLACK));
             }
-            chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).background_style(WHITE.mix(0.85)).border_style(BLACK).draw()?;
+            let style = ("sans-serif", 13).into_font().color(&BLACK);
+            for (k, (label, color)) in entries.iter().enumerate() {
+                let y = 24 + k as i32 * 20;
+                legend.draw(&PathElement::new(vec![(4, y + 7), (22, y + 7)], color.stroke_width(2)))?;
+                legend.draw(&Text::new(label.clone(), (28, y), style.clone()))?;
+            }
             Ok(())
         });
         let _ = write!(
             o,
             "<p>{}</p>",
             bi(
-                &format!("目標 {threshold} ms。横軸はパーセンタイル（対数）、縦軸は意図した送信時刻からの応答時間（対数）。"),
-                &format!("Target {threshold} ms. Percentile (log) across, latency from the intended send time (log) up.")
+                &format!(
+                    "判定: {percentile} ≤ {threshold} ms（赤線が上限、黒の縦線が判定したパーセンタイル）。n = 応答数、横軸は応答数で決まる {} まで。横軸はパーセンタイル（対数）、縦軸は意図した送信時刻からの応答時間（対数）。",
+                    nines_label(x_hi)
+                ),
+                &format!(
+                    "Judged: {percentile} ≤ {threshold} ms (red line: the limit, black vertical: the percentile judged). n = answers; the axis ends at {}, what n answers resolve. Percentile (log) across, latency from the intended send time (log) up.",
+                    nines_label(x_hi)
+                )
             )
         );
     }
@@ -155,13 +205,21 @@ fn day_rate(d: &DayAvailability) -> Option<f64> {
     (known > 0).then(|| d.up as f64 * 100.0 / known as f64)
 }
 
-fn minutes_text(m: f64) -> String {
+/// A duration in the unit that reads best, keeping its precision (0.3 s, not 0 s).
+pub(super) fn minutes_text(m: f64) -> String {
+    let secs = m * 60.0;
     if m >= 120.0 {
         format!("{:.1} h", m / 60.0)
-    } else if m >= 1.0 {
+    } else if m >= 10.0 {
         format!("{m:.0} min")
+    } else if m >= 1.0 {
+        format!("{m:.1} min")
+    } else if secs >= 10.0 {
+        format!("{secs:.0} s")
+    } else if secs > 0.0 {
+        format!("{secs:.1} s")
     } else {
-        format!("{:.0} s", m * 60.0)
+        "0 s".to_string()
     }
 }
 
@@ -186,7 +244,7 @@ fn availability(o: &mut String, r: &RunReport) {
     if days.is_empty() {
         no_data(o, "期間中に運用時間がない", "no operating time in the period");
     } else {
-        heat_map(o, days, *required_percent);
+        heat_map(o, days, *required_percent, (*from, *to));
         o.push_str("<table class=\"days\"><tr>");
         let _ = write!(
             o,
@@ -198,7 +256,9 @@ fn availability(o: &mut String, r: &RunReport) {
         o.push_str("</tr>");
         // Every day of a short period; of a long one the days that fall short.
         for d in days.iter().filter(|d| days.len() <= 31 || day_rate(d).is_none_or(|x| x < *required_percent)) {
+            let covered = day_coverage_secs(d.date, (*from, *to));
             let rate = day_rate(d).map(|x| format!("{x:.3}%")).unwrap_or_else(|| "-".into());
+            let rate = if covered < 86_400 { format!("{rate}（観測不足 {} / 24 h）", minutes_text(covered as f64 / 60.0)) } else { rate };
             let _ = write!(o, "<tr><td>{}</td><td>{rate}</td><td>{}/{}/{}</td></tr>", d.date, d.up, d.down, d.unknown);
         }
         o.push_str("</table>");
@@ -236,7 +296,13 @@ fn availability(o: &mut String, r: &RunReport) {
         });
         o.push_str("<ul>");
         for s in outages {
-            let _ = write!(o, "<li>{} – {} JST ({})</li>", jst_second(s.start), jst_second(s.end), minutes_text((s.end - s.start).num_seconds() as f64 / 60.0));
+            let _ = write!(
+                o,
+                "<li>{} – {} JST ({})</li>",
+                jst_second(s.start),
+                jst_second(s.end),
+                minutes_text((s.end - s.start).num_milliseconds() as f64 / 60_000.0)
+            );
         }
         o.push_str("</ul>");
     }
@@ -262,8 +328,19 @@ fn availability(o: &mut String, r: &RunReport) {
     o.push_str("</div>\n");
 }
 
-/// Calendar heat map: one column per week, Monday on top, a cell per day coloured by its 稼働率.
-fn heat_map(o: &mut String, days: &[DayAvailability], required: f64) {
+/// Seconds of JST day `date` inside the period: less than a day's 86,400 on
+/// the first and last day of a period that starts or ends within a day.
+pub(super) fn day_coverage_secs(date: chrono::NaiveDate, period: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)) -> i64 {
+    let Some(start) = date.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(JST).single()) else { return 0 };
+    let start = start.with_timezone(&chrono::Utc);
+    let end = start + Duration::days(1);
+    (end.min(period.1) - start.max(period.0)).num_seconds().max(0)
+}
+
+/// Calendar heat map: one column per week, Monday on top, a cell per day
+/// coloured by its 稼働率; a day the period covers only in part is hatched
+/// 観測不足, never coloured as if the whole day had been seen.
+fn heat_map(o: &mut String, days: &[DayAvailability], required: f64, period: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)) {
     let (Some(first), Some(last)) = (days.first(), days.last()) else { return };
     let monday = first.date - Duration::days(i64::from(first.date.weekday().num_days_from_monday()));
     let weeks = ((last.date - monday).num_days() / 7 + 1) as i32;
@@ -284,6 +361,16 @@ fn heat_map(o: &mut String, days: &[DayAvailability], required: f64) {
                 month = d.date.month();
                 root.draw(&Text::new(d.date.format("%Y-%m").to_string(), (x, 4), style.clone()))?;
             }
+            let partial = day_coverage_secs(d.date, period) < 86_400;
+            if partial {
+                // 観測不足: light grey, hatched.
+                root.draw(&Rectangle::new([(x, y), (x + cell, y + cell)], RGBColor(235, 235, 235).filled()))?;
+                for k in (0..cell * 2).step_by(4) {
+                    let (a, b) = ((x + (k - cell).max(0), y + k.min(cell)), (x + k.min(cell), y + (k - cell).max(0)));
+                    root.draw(&PathElement::new(vec![a, b], RGBColor(120, 120, 120).stroke_width(1)))?;
+                }
+                continue;
+            }
             let color = match day_rate(d) {
                 None => NO_DATA,
                 Some(x) if x >= 100.0 => RGBColor(0, 128, 0),
@@ -299,8 +386,8 @@ fn heat_map(o: &mut String, days: &[DayAvailability], required: f64) {
         o,
         "<p><small>{}</small></p>",
         bi(
-            &format!("濃緑 100%、緑 要求（{required}%）以上、橙 要求未満（1ポイント以内）、赤 それ未満、灰 データなし"),
-            &format!("dark green 100%, green ≥ required ({required}%), orange below by ≤ 1 point, red below that, grey no data")
+            &format!("濃緑 100%、緑 要求（{required}%）以上、橙 要求未満（1ポイント以内）、赤 それ未満、灰 データなし、斜線 観測不足（期間がその日の一部だけ）"),
+            &format!("dark green 100%, green ≥ required ({required}%), orange below by ≤ 1 point, red below that, grey no data, hatched: observed for part of the day only")
         )
     );
 }

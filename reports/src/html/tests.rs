@@ -134,7 +134,8 @@ fn rpo_availability_latency_and_drill_charts_from_figures() {
     let latency = section("latency");
     assert_eq!(latency.matches("<svg").count(), 1, "one chart for the phase whose log exists: {latency}");
     assert!(latency.contains("住民票照会 (n=6)") && latency.contains("ログイン (n=3)"), "legend names operations and counts");
-    assert!(latency.contains("3 s (B.2.1.4)") && latency.contains("5 s (B.2.1.5)"), "threshold lines");
+    assert!(latency.contains("limit 3000 ms") && latency.contains("judged p95"), "the verdict's limit and percentile");
+    assert!(!latency.contains("5000"), "only the limit this row was judged by");
     assert!(latency.contains("ヒストグラムのログ /elsewhere/load/peak.hlog が見つからない"), "the missing one says so");
     let avail = section("availability");
     assert_eq!(avail.matches("<svg").count(), 3, "heat map, timeline, budget");
@@ -155,4 +156,58 @@ fn rpo_availability_latency_and_drill_charts_from_figures() {
     let html = render_html(&report, Lang::Ja, dir.path());
     let drill = &html[html.find("id=\"chart-drill\"").expect("drill chart when the run has a drill")..];
     assert!(drill[..drill.find("</div>").expect("end")].contains("<svg"));
+}
+
+/// The latency chart shows what was judged: the axis ends where the samples
+/// do, the curve stops there, the limit and the judged percentile are drawn.
+#[test]
+fn latency_axis_ends_at_the_sample_count_and_marks_what_was_judged() {
+    use super::charts::{axis_end, judged_quantile, minutes_text, nines, plotted};
+    assert_eq!(judged_quantile("p95"), Some(0.95));
+    assert!(judged_quantile("p99.9").is_some_and(|q| (q - 0.999).abs() < 1e-12));
+    assert_eq!(judged_quantile("max"), None);
+    assert!((axis_end(100) - 2.0).abs() < 1e-9, "99 % for 100 answers");
+    assert!((axis_end(1000) - 3.0).abs() < 1e-9, "99.9 % for 1,000");
+    assert!((axis_end(200) - nines(0.995)).abs() < 1e-9);
+    // A distribution resolved to 99.9999 % is cut at what 200 samples say.
+    let points = [(0.5, 10.0), (0.9, 20.0), (0.99, 30.0), (0.999, 40.0), (0.999999, 50.0)];
+    let cut = plotted(&points, axis_end(200));
+    assert!(cut.iter().all(|(x, _)| *x <= axis_end(200) + 1e-9), "{cut:?}");
+    assert_eq!(cut.last().map(|p| p.1), Some(50.0), "the maximum seen at the axis' end");
+    assert_eq!(minutes_text(0.3 / 60.0), "0.3 s");
+    assert_eq!(minutes_text(0.0), "0 s");
+    assert_eq!(minutes_text(5.5), "5.5 min");
+    assert_eq!(minutes_text(180.0), "3.0 h");
+}
+
+/// A day the period covers for 6 seconds is hatched 観測不足, not a green 100 % day.
+#[test]
+fn a_day_observed_in_part_is_hatched_not_green() {
+    use super::charts::day_coverage_secs;
+    let day = chrono::NaiveDate::parse_from_str("2026-11-02", "%Y-%m-%d").expect("date");
+    // t0 is 2026-11-02 10:00 JST.
+    assert_eq!(day_coverage_secs(day, (t0(), t0() + Duration::seconds(6))), 6);
+    assert_eq!(day_coverage_secs(day, (t0() - Duration::days(2), t0() + Duration::days(2))), 86_400);
+    assert_eq!(day_coverage_secs(day, (t0() + Duration::days(1), t0() + Duration::days(2))), 0);
+    let mut report = sample_report();
+    item_mut(&mut report, "A.1.5.1").evidence.push(ev(
+        "稼働率",
+        Figure::Availability {
+            from: t0(),
+            to: t0() + Duration::seconds(6),
+            required_percent: 99.5,
+            slot_secs: 1,
+            days: vec![DayAvailability { date: day, up: 6, down: 0, unknown: 0 }],
+            outages: vec![],
+            budget_allowed_minutes: 0.0005,
+            budget_used_minutes: 0.0,
+        },
+    ));
+    let html = render_html(&report, Lang::Ja, Path::new("/nonexistent"));
+    let at = html.find("id=\"chart-availability\"").expect("chart");
+    let chart = &html[at..];
+    let svg = &chart[chart.find("<svg").expect("calendar")..chart.find("</svg>").expect("end")];
+    assert!(!svg.contains("fill=\"#008000\""), "not painted a dark-green 100 % day: {svg:.600}");
+    assert!(svg.matches("<polyline").count() >= 4, "hatched: {svg:.600}");
+    assert!(chart.contains("100.000%（観測不足 6.0 s / 24 h）"), "the table says so too");
 }
