@@ -99,6 +99,8 @@ pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, output: &OutputAr
     let catalog = Arc::new(Catalog::builtin());
     let (fleet, members) = load(&run, &catalog)?;
     let fleet_dir = out.unwrap_or_else(crate::home::out_base).join(&fleet.name);
+    // As a single verify's preflight: an unwritable output is exit 3 before any account is probed.
+    crate::preflight::check_out_writable(&fleet_dir, lang)?;
     std::fs::create_dir_all(&fleet_dir).with_context(|| format!("creating {}", fleet_dir.display()))?;
     let items: Vec<String> = catalog.items().iter().map(|i| i.id.clone()).filter(|id| only.as_ref().is_none_or(|o| o.contains(id))).collect();
     let total = members.len();
