@@ -216,8 +216,11 @@ pub(super) fn minutes_text(m: f64) -> String {
         format!("{m:.1} min")
     } else if secs >= 10.0 {
         format!("{secs:.0} s")
-    } else if secs > 0.0 {
+    } else if secs >= 0.1 {
         format!("{secs:.1} s")
+    } else if secs > 0.0 {
+        // Under 0.1 s (the error budget of a short record): two decimals, not 「0.0 s」.
+        format!("{secs:.2} s")
     } else {
         "0 s".to_string()
     }

@@ -174,7 +174,9 @@ fn latency_axis_ends_at_the_sample_count_and_marks_what_was_judged() {
     let cut = plotted(&points, axis_end(200));
     assert!(cut.iter().all(|(x, _)| *x <= axis_end(200) + 1e-9), "{cut:?}");
     assert_eq!(cut.last().map(|p| p.1), Some(50.0), "the maximum seen at the axis' end");
+    assert_eq!(minutes_text(1.3 / 60.0), "1.3 s");
     assert_eq!(minutes_text(0.3 / 60.0), "0.3 s");
+    assert_eq!(minutes_text(0.03 / 60.0), "0.03 s");
     assert_eq!(minutes_text(0.0), "0 s");
     assert_eq!(minutes_text(5.5), "5.5 min");
     assert_eq!(minutes_text(180.0), "3.0 h");
