@@ -393,9 +393,11 @@ async fn rpo_rds_takes_the_newer_of_point_and_restorable_time() {
 
 #[tokio::test]
 async fn rpo_level_3_needs_pitr_and_reports_lag() {
+    // An EC2 server without continuous backup: its point of failure (archive
+    // logs, replication) cannot be seen from AWS: 要確認, never OK.
     let c = rpo_at("3", &healthy(), now()).await;
-    assert_eq!(c.outcome, Outcome::Ng, "EC2 without continuous backup cannot reach 障害発生時点: {}", text(&c));
-    assert!(c.summary.en.contains("i-0juki1 has none"), "{}", c.summary.en);
+    assert_eq!(c.outcome, Outcome::Pending, "{}", text(&c));
+    assert!(c.summary.en.contains("i-0juki1: recovery to the point of failure"), "{}", c.summary.en);
     assert!(text(&c).contains("PITR lag 0h05m"), "{}", text(&c));
 
     let mut rules = vec![instances(vec![]), db(Some(5), 7), no_clusters()];
@@ -413,6 +415,31 @@ async fn rpo_level_3_needs_pitr_and_reports_lag() {
     let c = rpo_at("3", &with(plans(true), healthy()), now()).await;
     assert_eq!(c.outcome, Outcome::Error, "{}", text(&c));
     assert!(errors(&c).iter().any(|e| e.contains("no lag to measure")), "{:?}", errors(&c));
+}
+
+/// 障害発生時点 for a server the scenario declares stateless: its daily point
+/// suffices, said in the evidence; stale → NG; a server not declared still NG.
+#[tokio::test]
+async fn rpo_level_3_a_declared_stateless_server_needs_its_daily_point() {
+    let declared = "[continuity]\nstateless_servers = [\"i-0juki1\"]\n";
+    let rpo3 =
+        |extra: &'static str, rules: Vec<Rule>| async move { probes::continuity::rpo(input_at("A.1.3.1", "3", extra, &rules, now())).await.conclude("3") };
+    let c = rpo3(declared, healthy()).await;
+    assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
+    assert!(text(&c).contains("declared stateless") && text(&c).contains("PITR lag 0h05m"), "{}", text(&c));
+
+    // Only a point from before the last business day (40 h at Wed 09:00 JST): NG.
+    let mut stale = vec![instances(vec![instance("i-0juki1", "juki")]), db(Some(5), 7), no_clusters(), points_of(I1, now(), &[(40, "COMPLETED")])];
+    stale.extend(plans(false));
+    stale.extend(selection(true));
+    let c = rpo3(declared, stale).await;
+    assert_eq!(c.outcome, Outcome::Ng, "{}", text(&c));
+    assert!(c.summary.en.contains("stateless server's newest recovery point"), "{}", c.summary.en);
+
+    // Another server declared: this one is not shown to reach the point of failure.
+    let c = rpo3("[continuity]\nstateless_servers = [\"i-0other\"]\n", healthy()).await;
+    assert_eq!(c.outcome, Outcome::Pending, "{}", text(&c));
+    assert!(c.summary.en.contains("i-0juki1: recovery to the point of failure"), "{}", c.summary.en);
 }
 
 #[tokio::test]

@@ -945,6 +945,12 @@ def admin(what: str, body: dict[str, Any]) -> dict[str, Any]:
                 add_point(copy["region"], copy["vault"], body["resource_arn"], t, status=body.get("status", "COMPLETED"), encrypted=body.get("encrypted", True),
                           delete_after_days=body.get("delete_after_days", 35), source_vault_arn=point["BackupVaultArn"], metadata=point["RestoreMetadata"])
         return {"RecoveryPointArns": out}
+    if what == "forget-restore-jobs":
+        # {"region"}: an account that never restored (tests of "no restore evidence").
+        with LOCK:
+            n = len(bstate(body["region"])["restore_jobs"])
+            bstate(body["region"])["restore_jobs"].clear()
+        return {"forgotten": n}
     if what == "restore-jobs":
         # A past restore test: {"region", "resource_arn", "created", "minutes", "status", "created_resource_arn"}.
         # Its copy was deleted afterwards, so nothing is created now.
@@ -1168,8 +1174,25 @@ def install_ssm() -> None:
         setattr(SimpleSystemManagerResponse, fn.__name__, fn)
 
 
+# The key by which GetAccountSummary says AccountMFAEnabled is served here:
+# moto alone hard-codes 0, so a client cannot otherwise tell an observation
+# from a placeholder (real AWS never sends this key).
+ROOT_MFA_SERVED = "GcverifyRootMfaServed"
+
+
+def install_iam() -> None:
+    from moto.iam.models import AccountSummary
+
+    plain = AccountSummary.summary_map.fget
+
+    def summary_map(self):
+        return {**plain(self), ROOT_MFA_SERVED: 1}
+
+    AccountSummary.summary_map = property(summary_map)
+
+
 # Patched just before moto builds the service's app (it reads routes and handlers then).
-INSTALLERS = {"backup": install_backup, "ssm": install_ssm}
+INSTALLERS = {"backup": install_backup, "ssm": install_ssm, "iam": install_iam}
 
 
 def install() -> None:

@@ -1146,6 +1146,11 @@ pub struct Continuity {
     /// A.1.3.1 level 3 (障害発生時点): the newest restorable time (RDS PITR) may lag now by at most this.
     #[serde(default = "default_pitr_lag_minutes")]
     pub max_pitr_lag_minutes: u32,
+    /// A.1.3.1 level 3: EC2 instances (IDs or `Name` tags) that hold no business
+    /// data (it is in the databases): a recovery point within 1 営業日 suffices
+    /// for them, and the evidence says it rests on this declaration.
+    #[serde(default)]
+    pub stateless_servers: Vec<String>,
     /// A.1.3.2 level `*`: which target of the level note applies, `cloud` (3 h, the default
     /// because a restore job does not say why it ran) or `application` (12 h).
     #[serde(default)]
@@ -1300,6 +1305,7 @@ impl Default for Continuity {
     fn default() -> Self {
         Self {
             max_pitr_lag_minutes: default_pitr_lag_minutes(),
+            stateless_servers: Vec::new(),
             rto_cause: RtoCause::default(),
             max_restore_evidence_age_days: default_restore_evidence_days(),
             dr_copy_max_age_hours: default_dr_copy_hours(),

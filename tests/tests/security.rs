@@ -32,7 +32,7 @@ fn assert_ng_names(r: &RunReport, id: &str, names: &[&str]) {
 }
 
 #[tokio::test]
-async fn compliant_seed_is_ok_and_root_mfa_is_error_on_the_emulator() {
+async fn compliant_seed_is_ok_and_root_mfa_is_observed_through_the_extension() {
     let server = moto().await;
     gcverify_demo::seed(&server.endpoint(), true).await.expect("seed");
     let r = run(&server.endpoint(), security_scenario(""), &ITEMS).await;
@@ -40,12 +40,12 @@ async fn compliant_seed_is_ok_and_root_mfa_is_error_on_the_emulator() {
         let i = item(&r, id);
         assert_eq!(i.verified_by(&i.probe), Outcome::Ok, "{id}: {}\n{}", i.summary_en, evidence_text(i));
     }
-    // moto hard-codes AccountMFAEnabled=0: never OK, never NG.
+    // moto alone hard-codes AccountMFAEnabled=0; the extension serves the
+    // seeded value and says so, so it is an observation.
     let mfa = item(&r, "E.5.1.1");
-    assert_eq!(mfa.outcome, Outcome::Error, "{}\n{}", mfa.summary_en, evidence_text(mfa));
     let admin = mfa.points.iter().find(|p| p.id == "admin-mfa").expect("admin-mfa point");
-    assert_eq!(admin.outcome, Outcome::Error);
-    assert!(admin.summary_en.contains("does not implement root-account MFA"), "{}", admin.summary_en);
+    assert_eq!(admin.outcome, Outcome::Ok, "{}\n{}", admin.summary_en, evidence_text(mfa));
+    assert!(mfa.evidence.iter().any(|e| e.subject == "root-account" && e.status == EvidenceStatus::Pass && e.detail == "AccountMFAEnabled=1"));
     // The customer-side point is the login check's: without [login] it is 検証不能, not OK.
     let staff = mfa.points.iter().find(|p| p.id == "staff-2fa").expect("staff-2fa point");
     assert!(staff.outcome == Outcome::Error && staff.summary_en.contains("no [login]"), "{}", staff.summary_en);
@@ -85,7 +85,7 @@ async fn noncompliant_seed_names_every_planted_violation() {
     let server = moto().await;
     gcverify_demo::seed(&server.endpoint(), false).await.expect("seed");
     let r = run(&server.endpoint(), security_scenario(""), &ITEMS).await;
-    assert_ng_names(&r, "E.5.1.1", &[sec::ADMIN_USER]);
+    assert_ng_names(&r, "E.5.1.1", &[sec::ADMIN_USER, "root-account"]);
     assert_ng_names(&r, "E.5.2.1", &[sec::OPEN_SSH_SG, sec::ADMIN_USER]);
     assert!(item(&r, "E.5.2.1").summary_en.contains("port 22 open to 0.0.0.0/0"), "{}", item(&r, "E.5.2.1").summary_en);
     assert_ng_names(&r, "E.7.1.1", &[sec::TRAIL]);

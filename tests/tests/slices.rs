@@ -46,17 +46,19 @@ async fn compliant_environment_gives_ok_with_evidence() {
         "{}",
         evidence_text(copy)
     );
-    // ... but moto 5.2.5 does not list recovery points, so the copies (the
-    // effect the point asks for) are 検証不能, never OK on the rule alone.
-    assert_eq!(copy.verified_by("backup.remote_copy"), Outcome::Error, "{}", copy.summary);
-    assert!(copy.summary_en.contains("ListRecoveryPointsByBackupVault"), "{}", copy.summary_en);
-    // Every other probe's part is OK, but points only a deep check or a
-    // reviewer can verify are 要確認: the run is incomplete, never all OK.
+    // ... and the copies themselves (the effect the point asks for) are
+    // observed in the DR vault's listing, which the emulator extension serves.
+    assert_eq!(copy.verified_by("backup.remote_copy"), Outcome::Ok, "{}", copy.summary);
     assert!(
-        r.items.iter().filter(|i| i.id != "A.3.2.2").all(|i| i.verified_by(&i.probe) == Outcome::Ok),
-        "{:?}",
-        r.items.iter().map(|i| (&i.id, i.outcome)).collect::<Vec<_>>()
+        copy.evidence
+            .iter()
+            .any(|e| e.status == EvidenceStatus::Pass && e.claim.as_deref() != Some("copy-rule") && e.source.contains("ListRecoveryPointsByBackupVault")),
+        "{}",
+        evidence_text(copy)
     );
+    // Every probe's part is OK, but points only a deep check or a reviewer
+    // can verify are 要確認: the run is incomplete, never all OK.
+    assert!(r.items.iter().all(|i| i.verified_by(&i.probe) == Outcome::Ok), "{:?}", r.items.iter().map(|i| (&i.id, i.outcome)).collect::<Vec<_>>());
     assert_eq!(r.exit_code(), exit_code::INCOMPLETE);
 }
 

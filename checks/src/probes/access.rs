@@ -51,7 +51,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         detail: "Root MFA (`AccountMFAEnabled`); every console user has an MFA device (from one IAM credential report, its generation time in the evidence; per-user calls when the report cannot be had); administrator roles (and roles the scenario names) require `aws:MultiFactorAuthPresent`.",
         section: "[access]",
         actions: ACTIONS,
-        emulator: "moto: IAM users, credential report, virtual MFA; root MFA only with mocks",
+        emulator: "moto: IAM users, credential report, virtual MFA; root MFA through the emulator extension (settable, and marked as served)",
         claims: &[super::registry::claim("admin-mfa", "ルート・コンソール利用者・管理者ロールに MFA", "MFA on root, console users and administrator roles", super::registry::Basis::Setting)],
         counterfeits: &[crate::probes::registry::counterfeit("role_named_for_mfa_without_the_condition_is_ng", crate::probes::registry::Class::HappyPathOnly, "an administrator role assumable without aws:MultiFactorAuthPresent", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("root_without_mfa_on_real_aws_is_ng", crate::probes::registry::Class::Nearest, "root without MFA", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("noncompliant_seed_names_every_planted_violation", crate::probes::registry::Class::UnlistedData, "a console user with an administrator policy and no MFA device", crate::model::Outcome::Ng)],
         unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "The IAM credential report is one snapshot (its generation time is in the evidence); a user created after it is seen on the next run.")],
@@ -102,6 +102,9 @@ pub async fn mfa(input: Arc<ProbeInput>) -> Findings {
     f
 }
 
+/// The GetAccountSummary key by which demo/emulator says it serves root MFA.
+const EMULATOR_SERVES_ROOT_MFA: &str = "GcverifyRootMfaServed";
+
 async fn root_mfa(iam: &aws_sdk_iam::Client, custom_endpoint: bool, need_mfa: bool, f: &mut Findings) {
     const CALL: &str = "iam:GetAccountSummary";
     let out = match iam.get_account_summary().send().await {
@@ -109,10 +112,12 @@ async fn root_mfa(iam: &aws_sdk_iam::Client, custom_endpoint: bool, need_mfa: bo
         Err(e) => return f.aws_error(CALL, None, &e),
     };
     let value = out.summary_map().and_then(|m| m.get(&SummaryKeyType::AccountMfaEnabled)).copied();
+    // moto alone hard-codes 0; this project's emulator extension serves the
+    // value and says so with its own key (real AWS never sends it).
+    let served = out.summary_map().is_some_and(|m| m.keys().any(|k| k.as_str() == EMULATOR_SERVES_ROOT_MFA));
     match value {
         Some(1) => f.pass("root-account", None, "AccountMFAEnabled=1", CALL),
-        // moto hard-codes 0 and has no root login: not an observation.
-        Some(0) if custom_endpoint => f.error(
+        Some(0) if custom_endpoint && !served => f.error(
             "root-account",
             None,
             format!(

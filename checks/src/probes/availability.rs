@@ -27,7 +27,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         detail: "稼働率 over operating time (Asia/Tokyo calendar, 祝日・年末年始, maintenance excluded) from the probe's SQLite store or CloudWatch; coverage below the minimum → ERROR; outages and remaining error budget in evidence.",
         section: "[availability]",
         actions: ACTIONS,
-        emulator: "local HTTP servers and the SQLite store; the CloudWatch source only with mocks",
+        emulator: "local HTTP servers and the SQLite store; the CloudWatch source with mocks (the emulator extension serves GetMetricData, not yet seeded)",
         claims: &[super::registry::claim("uptime-measured", "運用時間中の稼働率の実測が要求以上", "Measured 稼働率 over operating time meets the requirement", super::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("half_an_hour_of_record_is_not_enough_without_a_scenario_minimum", crate::probes::registry::Class::PartialObservation, "a short record standing in for the period", crate::model::Outcome::Pending), crate::probes::registry::counterfeit("missing_store_and_missing_section_are_errors_not_ok", crate::probes::registry::Class::HappyPathOnly, "no record at all", crate::model::Outcome::Error)],
         unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Measures the endpoints the availability probe watches (`[availability]`); a function not behind those URLs is not observed."), crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "Samples at the probe's interval: an outage shorter than the interval can fall between two samples.")],

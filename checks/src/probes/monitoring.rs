@@ -30,7 +30,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         detail: "CloudWatch alarms on CPU, memory, disk (level 4) and response time/latency (level 5), each with actions enabled and an SNS action; alarms stuck in INSUFFICIENT_DATA are NG; every EC2 instance / RDS / Aurora database in scope needs its own alarms (by dimension, or its Auto Scaling group).",
         section: "[monitoring]",
         actions: ACTIONS,
-        emulator: "mocks only: moto does not serve CloudWatch to the Rust SDK (CBOR)",
+        emulator: "the emulator extension (demo/emulator): moto's alarms behind a CloudWatch CBOR bridge; the demos seed alarms per resource",
         claims: &[super::registry::claim("alarms-per-resource", "対象の各インスタンス・DB に CPU・メモリ・ディスク等のアラームがある", "Every instance and database in scope has CPU, memory, disk (latency) alarms", super::registry::Basis::Setting), super::registry::claim("alarm-notifies", "アラームが有効なアクション（SNS）を持ちデータを受信している", "The alarms have enabled SNS actions and receive data", super::registry::Basis::Setting)],
         counterfeits: &[crate::probes::registry::counterfeit("a_dr_region_instance_in_scope_without_alarms_is_ng", crate::probes::registry::Class::PartialObservation, "an instance without alarms only in the DR region", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("disabled_action_and_stuck_insufficient_data_are_ng_naming_the_alarm", crate::probes::registry::Class::HappyPathOnly, "an alarm with its action disabled or never receiving data", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("every_instance_in_scope_needs_its_own_alarms", crate::probes::registry::Class::UnlistedData, "a system-wide alarm standing in for an unwatched instance", crate::model::Outcome::Ng)],
         unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::Nearest, "That a notification reaches a person (a confirmed SNS subscription, a mail read) is not observed.")],
@@ -172,10 +172,15 @@ pub(crate) fn per_resource(working: &[&MetricAlarm], resources: &[Resource], nee
             }
         }
         let who = ids.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" or ");
+        // An instance ID alone does not tell an operator which server it is.
+        let subject = match r.tags.get("Name") {
+            Some(n) if *n != r.name => format!("{} ({n})", r.name),
+            _ => r.name.clone(),
+        };
         if missing.is_empty() {
-            f.pass(&r.name, None, format!("watched: {}", names.join(", ")), SRC);
+            f.pass(&subject, None, format!("watched: {}", names.join(", ")), SRC);
         } else {
-            f.fail(&r.name, None, format!("no working {} alarm on this resource (dimension {who})", missing.join("/")), SRC);
+            f.fail(&subject, None, format!("no working {} alarm on this resource (dimension {who})", missing.join("/")), SRC);
         }
     }
     // System-wide alarms never stand in for the resources they should watch.

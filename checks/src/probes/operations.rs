@@ -25,7 +25,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         detail: "Every in-scope instance SSM-managed and online; no failed installs, no missing critical/security patches.",
         section: "[patching]",
         actions: ACTIONS,
-        emulator: "mocks only: moto serves no SSM instance or patch state",
+        emulator: "the emulator extension (demo/emulator): SSM managed instances and patch states seeded by the demos; faults with mocks",
         claims: &[super::registry::claim(
             "patches-applied",
             "対象インスタンスが SSM 管理下で、重要・セキュリティパッチの欠落・失敗がない",
@@ -65,7 +65,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         detail: "The scenario's AV-definition SSM association last succeeded within 24 h (level 2) and targets every managed instance.",
         section: "[patching]",
         actions: ACTIONS,
-        emulator: "mocks only: moto serves no SSM association state",
+        emulator: "the emulator extension: the AV association and its executions seeded by the demos; faults with mocks",
         claims: &[
             super::registry::claim(
                 "av-applied-recently",

@@ -126,6 +126,49 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                     }
                     continue;
                 }
+                // A server declared to hold no business data needs only its daily point.
+                if stateless(&input.scenario.continuity.stateless_servers, r) {
+                    if listing_failed {
+                        skipped.push(r.name.clone());
+                        continue;
+                    }
+                    let (deadline, day) = match BusinessCalendar::builtin().and_then(|c| c.deadline(input.now, 1)) {
+                        Ok(d) => d,
+                        Err(why) => {
+                            f.error(&r.arn, Some(&region), why, "calendar");
+                            continue;
+                        }
+                    };
+                    match newest_restorable(&client, &region, r, &mut f, false).await {
+                        None => listing_failed = true,
+                        Some(None) => f.fail(&r.arn, Some(&region), format!("{}: stateless server without any completed recovery point", r.name), POINTS),
+                        Some(Some(best)) if best.at < deadline => f.fail(
+                            &r.arn,
+                            Some(&region),
+                            format!("{}: stateless server's newest recovery point {} is older than 1 営業日 ({day} 00:00 JST)", r.name, jst(best.at)),
+                            &best.source,
+                        ),
+                        Some(Some(best)) => {
+                            let age = input.now - best.at;
+                            f.pass(
+                                &r.arn,
+                                Some(&region),
+                                format!(
+                                    "declared stateless ([continuity] stateless_servers: no business data on it): newest recovery point {} ({} old) within 1 営業日",
+                                    jst(best.at),
+                                    hm(age)
+                                ),
+                                &best.source,
+                            );
+                            f.figure(Figure::RpoAge {
+                                resource: r.name.clone(),
+                                age_secs: age.num_seconds(),
+                                limit_secs: Some((input.now - deadline).num_seconds()),
+                            });
+                        }
+                    }
+                    continue;
+                }
                 // Not a database with PITR: only an AWS Backup continuous rule could reach 障害発生時点.
                 if protection.is_none() {
                     protection = Some(Protection::read(&input, &mut f).await);
@@ -155,6 +198,16 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                     None if !prot.complete && prot.rules.iter().any(|r| r.continuous) => {
                         f.info(&r.arn, Some(&region), format!("continuous rule coverage unknown: some selections could not be read ({newest})"), POINTS)
                     }
+                    // AWS Backup has no continuous backup for EC2: a server holding
+                    // data reaches the point of failure through its own archive logs or
+                    // replication, which no AWS API shows. Not OK, not a proven violation.
+                    None if r.backup_type() == "EC2" => {
+                        f.info(&r.arn, Some(&region), format!("EC2 server without continuous backup ({newest})"), POINTS);
+                        f.unverified(Msg::new(
+                            format!("{}: 障害発生時点への復旧（アーカイブログ・レプリケーション）はAWSから確認できない（データを持たないサーバは [continuity] stateless_servers に宣言、持つサーバは証跡で確認）", r.name),
+                            format!("{}: recovery to the point of failure (archive logs, replication) cannot be seen from AWS (declare servers without business data in [continuity] stateless_servers; attest the others)", r.name),
+                        ));
+                    }
                     None => f.fail(&r.arn, Some(&region), format!("障害発生時点 needs continuous backup / PITR; {} has none ({newest})", r.name), POINTS),
                 }
             }
@@ -163,6 +216,11 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
         }
     }
     f
+}
+
+/// Whether the scenario declares `r` (an EC2 instance, by ID or `Name` tag) stateless.
+fn stateless(declared: &[String], r: &Resource) -> bool {
+    r.backup_type() == "EC2" && declared.iter().any(|d| *d == r.name || r.arn.ends_with(&format!("/{d}")) || r.tags.get("Name") == Some(d))
 }
 
 fn summary(f: &mut Findings, measured: &[(Duration, String)], need_ja: &str, need_en: &str) {
