@@ -668,3 +668,25 @@ mod tests {
         assert_eq!(v, ["\"OK\"", "\"NG\"", "\"ERROR\"", "\"N/A\"", "\"PENDING\""]);
     }
 }
+
+/// A duration in the unit that reads best, keeping its precision (0.3 s, not
+/// 0 s): every report and every probe's evidence says durations so.
+pub fn duration_text(secs: f64) -> String {
+    let m = secs / 60.0;
+    if m >= 120.0 {
+        format!("{:.1} h", m / 60.0)
+    } else if m >= 10.0 {
+        format!("{m:.0} min")
+    } else if m >= 1.0 {
+        format!("{m:.1} min")
+    } else if secs >= 10.0 {
+        format!("{secs:.0} s")
+    } else if secs >= 0.1 {
+        format!("{secs:.1} s")
+    } else if secs > 0.0 {
+        // Under 0.1 s (the error budget of a short record): two decimals, not 「0.0 s」.
+        format!("{secs:.2} s")
+    } else {
+        "0 s".to_string()
+    }
+}

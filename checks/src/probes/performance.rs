@@ -18,7 +18,7 @@ use gcverify_scenarios::{PerformanceCloudWatch, Scenario};
 use serde::Deserialize;
 
 use super::{Findings, ProbeInput};
-use crate::model::{Msg, Outcome};
+use crate::model::{duration_text, Msg, Outcome};
 
 /// IAM actions this module calls (batch and metric assertions read CloudWatch).
 pub const ACTIONS: &[&str] = &["cloudwatch:GetMetricData"];
@@ -269,7 +269,13 @@ pub async fn batch(input: Arc<ProbeInput>) -> Findings {
         let Some(secs) = read_number(&input, b.cloudwatch.as_ref(), b.command.as_deref(), &b.name, &mut f).await else { continue };
         let window = b.window_minutes * 60.0;
         let allowed = window * factor;
-        let detail = format!("duration {secs:.0} s, window {window:.0} s, allowed {allowed:.0} s ({label}: {:.0}% of the window)", factor * 100.0);
+        let detail = format!(
+            "duration {}, window {}, allowed {} ({label}: {:.0}% of the window)",
+            duration_text(secs),
+            duration_text(window),
+            duration_text(allowed),
+            factor * 100.0
+        );
         if secs <= allowed {
             f.pass(&b.name, None, detail, source_name(b.cloudwatch.as_ref()));
         } else {

@@ -205,25 +205,9 @@ fn day_rate(d: &DayAvailability) -> Option<f64> {
     (known > 0).then(|| d.up as f64 * 100.0 / known as f64)
 }
 
-/// A duration in the unit that reads best, keeping its precision (0.3 s, not 0 s).
+/// Minutes as [`gcverify_checks::model::duration_text`] says them.
 pub(super) fn minutes_text(m: f64) -> String {
-    let secs = m * 60.0;
-    if m >= 120.0 {
-        format!("{:.1} h", m / 60.0)
-    } else if m >= 10.0 {
-        format!("{m:.0} min")
-    } else if m >= 1.0 {
-        format!("{m:.1} min")
-    } else if secs >= 10.0 {
-        format!("{secs:.0} s")
-    } else if secs >= 0.1 {
-        format!("{secs:.1} s")
-    } else if secs > 0.0 {
-        // Under 0.1 s (the error budget of a short record): two decimals, not 「0.0 s」.
-        format!("{secs:.2} s")
-    } else {
-        "0 s".to_string()
-    }
+    gcverify_checks::model::duration_text(m * 60.0)
 }
 
 fn availability(o: &mut String, r: &RunReport) {
