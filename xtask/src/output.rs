@@ -81,6 +81,21 @@ pub fn render_files(report: &RunReport, catalog: &Catalog, formats: &[Format], o
             lines.push(line);
         }
     }
+    // The run's raw files (load logs, the availability store) are no report:
+    // they stay listed while present and unchanged.
+    if old_is_this_run {
+        for line in &same_run_listing.1 {
+            let name = line.get(66..).unwrap_or_default();
+            if name.is_empty() || name.split('/').any(|c| c == "..") || lines.iter().any(|l| l.get(66..) == Some(name)) {
+                continue;
+            }
+            if let Ok(bytes) = std::fs::read(out.join(name)) {
+                if format!("{}  {name}", gcverify_checks::sha256_hex(&bytes)) == *line {
+                    lines.push(line.clone());
+                }
+            }
+        }
+    }
     lines.sort_by(|a, b| a.get(66..).cmp(&b.get(66..)));
     let sums = out.join(SUMS_FILE_NAME);
     std::fs::write(&sums, format!("{header}\n{}\n", lines.join("\n"))).with_context(|| format!("writing {}", sums.display()))?;

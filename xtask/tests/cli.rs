@@ -458,6 +458,13 @@ fn report_keeps_every_format_it_was_not_asked_for() {
     assert_eq!(code(&o), 1, "{:?}", text(&o));
     let all = ["result.json", "検証結果.xlsx", "検証結果.md", "junit.xml", "report.html"];
     let read = |n: &str| std::fs::read(out.path().join(n)).unwrap_or_else(|e| panic!("{n}: {e}"));
+    // A raw file of the run, listed as verify lists its load logs.
+    std::fs::create_dir_all(out.path().join("load")).expect("load dir");
+    std::fs::write(out.path().join("load/normal.hlog"), b"raw latency log").expect("raw file");
+    let raw_line = format!("{}  load/normal.hlog\n", gcverify_checks::sha256_hex(b"raw latency log"));
+    let mut sums = std::fs::read_to_string(out.path().join("SHA256SUMS")).expect("SHA256SUMS");
+    sums.push_str(&raw_line);
+    std::fs::write(out.path().join("SHA256SUMS"), sums).expect("SHA256SUMS");
     for (args, rewritten) in [
         (vec!["--format", "md,junit"], vec!["検証結果.md", "junit.xml"]),
         (vec!["--format", "html"], vec!["report.html"]),
@@ -485,6 +492,7 @@ fn report_keeps_every_format_it_was_not_asked_for() {
         for n in all {
             assert!(sums.contains(&format!("  {n}\n")), "{argv:?}: {n} still listed in {sums}");
         }
+        assert!(sums.contains(&raw_line), "{argv:?}: the run's raw file stays listed: {sums}");
     }
     // verify into the same folder clears only the stale files of the earlier run, and says which.
     let o = xtask(&["verify", "--env", "demo-noncompliant", "--only", "C.1.2.5", "--format", "json", "--out", dir]);
