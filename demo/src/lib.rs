@@ -8,6 +8,7 @@ pub mod login_site;
 pub mod mariadb;
 pub mod moto;
 pub mod postgres;
+pub mod process;
 pub mod seed;
 pub mod seed_continuity;
 pub mod seed_monitoring;

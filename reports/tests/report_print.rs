@@ -16,7 +16,7 @@
 mod testutil;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use gcverify_checks::catalog::Catalog;
@@ -40,23 +40,7 @@ fn require(test: &str, names: &[&str], env: &str, install: &str) -> Option<PathB
 
 /// Runs a program, killed (by its pid) after `limit`.
 fn run(cmd: &mut Command, limit: Duration) -> Output {
-    let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("starts");
-    let id = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let deadline = Instant::now() + limit;
-    loop {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(out) => return out.expect("output"),
-            Err(_) if Instant::now() > deadline => {
-                let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
-                panic!("{cmd:?} did not finish within {limit:?}");
-            }
-            Err(_) => {}
-        }
-    }
+    gcverify_demo::process::output_within(cmd, limit).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// The run to print and the folder its files (and interval logs) are in.

@@ -6,8 +6,8 @@
 //! screenshot there.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("GCVERIFY_CHROMIUM") {
@@ -32,41 +32,20 @@ fn require_chromium(test: &str) -> Option<PathBuf> {
 
 /// Headless Chromium with a throwaway profile, killed if it takes over a minute.
 fn headless(bin: &Path, profile: &Path, args: &[String]) -> Output {
-    let child = Command::new(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            "--hide-scrollbars",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("chromium starts");
-    let id = child.id();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    loop {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(out) => return out.expect("chromium output"),
-            Err(_) if Instant::now() > deadline => {
-                // Only the process this test started, by its pid.
-                let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
-                panic!("chromium did not finish within 90 s");
-            }
-            Err(_) => {}
-        }
-    }
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--v=0",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .args(args);
+    gcverify_demo::process::output_within(&mut cmd, Duration::from_secs(90)).expect("chromium finishes within 90 s")
 }
 
 /// Console errors and uncaught exceptions Chromium logged for the page.

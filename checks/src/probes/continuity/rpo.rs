@@ -203,9 +203,13 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                     // replication, which no AWS API shows. Not OK, not a proven violation.
                     None if r.backup_type() == "EC2" => {
                         f.info(&r.arn, Some(&region), format!("EC2 server without continuous backup ({newest})"), POINTS);
+                        let name = match r.tags.get("Name") {
+                            Some(n) if *n != r.name => format!("{} ({n})", r.name),
+                            _ => r.name.clone(),
+                        };
                         f.unverified(Msg::new(
-                            format!("{}: 障害発生時点への復旧（アーカイブログ・レプリケーション）はAWSから確認できない（データを持たないサーバは [continuity] stateless_servers に宣言、持つサーバは証跡で確認）", r.name),
-                            format!("{}: recovery to the point of failure (archive logs, replication) cannot be seen from AWS (declare servers without business data in [continuity] stateless_servers; attest the others)", r.name),
+                            format!("{name}: 障害発生時点への復旧（アーカイブログ・レプリケーション）はAWSから確認できない（データを持たないサーバは [continuity] stateless_servers に宣言、持つサーバは証跡で確認）"),
+                            format!("{name}: recovery to the point of failure (archive logs, replication) cannot be seen from AWS (declare servers without business data in [continuity] stateless_servers; attest the others)"),
                         ));
                     }
                     None => f.fail(&r.arn, Some(&region), format!("障害発生時点 needs continuous backup / PITR; {} has none ({newest})", r.name), POINTS),
