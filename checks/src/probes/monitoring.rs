@@ -172,11 +172,7 @@ pub(crate) fn per_resource(working: &[&MetricAlarm], resources: &[Resource], nee
             }
         }
         let who = ids.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" or ");
-        // An instance ID alone does not tell an operator which server it is.
-        let subject = match r.tags.get("Name") {
-            Some(n) if *n != r.name => format!("{} ({n})", r.name),
-            _ => r.name.clone(),
-        };
+        let subject = r.label();
         if missing.is_empty() {
             f.pass(&subject, None, format!("watched: {}", names.join(", ")), SRC);
         } else {

@@ -90,6 +90,8 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
         None => {
             let max = Duration::minutes(input.scenario.continuity.max_pitr_lag_minutes as i64);
             let mut protection: Option<Option<Protection>> = None;
+            // The stateless servers' deadline (1 営業日), computed once.
+            let mut daily_deadline = None;
             let (mut listing_failed, mut skipped) = (false, Vec::new());
             for r in &resources {
                 if let Some(p) = &r.pitr {
@@ -132,10 +134,10 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                         skipped.push(r.name.clone());
                         continue;
                     }
-                    let (deadline, day) = match BusinessCalendar::builtin().and_then(|c| c.deadline(input.now, 1)) {
-                        Ok(d) => d,
+                    let (deadline, day) = match daily_deadline.get_or_insert_with(|| BusinessCalendar::builtin().and_then(|c| c.deadline(input.now, 1))) {
+                        Ok(d) => *d,
                         Err(why) => {
-                            f.error(&r.arn, Some(&region), why, "calendar");
+                            f.error(&r.arn, Some(&region), why.clone(), "calendar");
                             continue;
                         }
                     };
@@ -203,10 +205,7 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                     // replication, which no AWS API shows. Not OK, not a proven violation.
                     None if r.backup_type() == "EC2" => {
                         f.info(&r.arn, Some(&region), format!("EC2 server without continuous backup ({newest})"), POINTS);
-                        let name = match r.tags.get("Name") {
-                            Some(n) if *n != r.name => format!("{} ({n})", r.name),
-                            _ => r.name.clone(),
-                        };
+                        let name = r.label();
                         f.unverified(Msg::new(
                             format!("{name}: 障害発生時点への復旧（アーカイブログ・レプリケーション）はAWSから確認できない（データを持たないサーバは [continuity] stateless_servers に宣言、持つサーバは証跡で確認）"),
                             format!("{name}: recovery to the point of failure (archive logs, replication) cannot be seen from AWS (declare servers without business data in [continuity] stateless_servers; attest the others)"),

@@ -31,6 +31,14 @@ impl Resource {
         Self { arn: arn.to_string(), name: arn.to_string(), tags: BTreeMap::new(), pitr: None }
     }
 
+    /// The name for messages, with its `Name` tag when that says more (an instance ID alone does not).
+    pub fn label(&self) -> String {
+        match self.tags.get("Name") {
+            Some(n) if *n != self.name => format!("{} ({n})", self.name),
+            _ => self.name.clone(),
+        }
+    }
+
     /// AWS Backup's resource type for the ARN (EC2, EBS, RDS, Aurora, ...).
     pub fn backup_type(&self) -> String {
         resource_type(&self.arn)
