@@ -256,12 +256,35 @@ pub struct Pilot {
 
 #[derive(Debug, Deserialize)]
 struct File {
+    /// Optional so a test's catalog of a few items needs none; the built-in one has it (tested).
+    #[serde(default)]
+    standard: Option<Standard>,
     item: Vec<Item>,
+}
+
+/// The edition of the standard the catalog transcribes (`[standard]`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Standard {
+    /// The title as the edition names it.
+    pub title: String,
+    /// When it was issued (e.g. 令和２年９月).
+    pub edition: String,
+    /// Who issued it.
+    pub issuer: String,
+}
+
+impl Standard {
+    /// 「title」（edition issuer）, as the pilot's overview cites it.
+    pub fn citation(&self) -> String {
+        format!("「{}」（{} {}）", self.title, self.edition, self.issuer)
+    }
 }
 
 /// All items, in the order of the 検証結果 table.
 #[derive(Debug, Clone)]
 pub struct Catalog {
+    standard: Option<Standard>,
     items: Vec<Item>,
     /// SHA-256 of the TOML text the catalog was read from.
     sha256: String,
@@ -280,19 +303,23 @@ impl Catalog {
 
     pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
         let file: File = toml::from_str(text)?;
-        Ok(Self { items: file.item, sha256: crate::sha256_hex(text.as_bytes()) })
+        Ok(Self { standard: file.standard, items: file.item, sha256: crate::sha256_hex(text.as_bytes()) })
     }
 
     pub fn items(&self) -> &[Item] {
         &self.items
     }
 
-    /// What a report records of the catalog: the standard and the catalog text's SHA-256.
+    /// The edition of the standard the items were transcribed from.
+    pub fn standard(&self) -> Option<&Standard> {
+        self.standard.as_ref()
+    }
+
+    /// What a report records of the catalog: the standard, its edition and the catalog text's SHA-256.
     pub fn reference(&self) -> crate::model::CatalogRef {
         crate::model::CatalogRef {
             standard: STANDARD.to_string(),
-            // The transcription does not record the standard's edition.
-            standard_version: None,
+            standard_version: self.standard.as_ref().map(Standard::citation),
             sha256: self.sha256.clone(),
             items: self.items.len(),
         }
@@ -460,6 +487,21 @@ mod tests {
         let c = Catalog::builtin();
         assert!(c.check_point("E.5.1.1", "no-such-point").unwrap_err().contains("its points:"));
         assert!(c.check_point("Z.9.9.9", "x").is_err());
+    }
+
+    #[test]
+    fn the_standards_edition_is_data_and_reaches_the_reference() {
+        let c = Catalog::builtin();
+        let s = c.standard().expect("checks/catalog.toml has [standard]");
+        assert_eq!(s.title, "地方自治体の業務プロセス・情報システムの非機能要件の標準（標準非機能要件）");
+        assert_eq!((s.edition.as_str(), s.issuer.as_str()), ("令和２年９月", "内閣官房IT室・総務省"));
+        assert_eq!(
+            c.reference().standard_version.as_deref(),
+            Some("「地方自治体の業務プロセス・情報システムの非機能要件の標準（標準非機能要件）」（令和２年９月 内閣官房IT室・総務省）")
+        );
+        // Without `[standard]` the edition is unknown, and reports say 記録なし rather than guess.
+        let bare = Catalog::from_toml("item = []").expect("no items");
+        assert!(bare.reference().standard_version.is_none());
     }
 
     #[test]

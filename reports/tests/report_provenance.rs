@@ -142,13 +142,14 @@ fn provenance_is_on_the_cover_the_html_header_and_the_markdown() {
     assert_eq!(value("アカウントID"), "123456789012");
     assert_eq!(value("呼び出し元 ARN"), caller);
     assert!(value("実行者").starts_with(&format!("{caller}（STS 呼び出し元")), "{}", value("実行者"));
-    assert!(value("基準の版").contains("記録していない"), "says why it is missing: {}", value("基準の版"));
+    let edition = "「地方自治体の業務プロセス・情報システムの非機能要件の標準（標準非機能要件）」（令和２年９月 内閣官房IT室・総務省）";
+    assert_eq!(value("基準の版"), edition, "the catalog's [standard]");
     assert!(value("シナリオ").contains(&"ab".repeat(32)));
 
     let html = std::fs::read_to_string(tmp.path().join("report.html")).expect("html");
     let md = std::fs::read_to_string(tmp.path().join("検証結果.md")).expect("md");
     for (what, text) in [("html", &html), ("md", &md)] {
-        for needle in [sha.as_str(), report.run_id.as_str(), commit.as_str(), "123456789012", caller.as_str(), &"ab".repeat(32), "基準の版", "実行者"] {
+        for needle in [sha.as_str(), report.run_id.as_str(), commit.as_str(), "123456789012", caller.as_str(), &"ab".repeat(32), "基準の版", edition, "実行者"] {
             assert!(text.contains(needle), "{what} lacks {needle}");
         }
     }
@@ -166,6 +167,12 @@ fn provenance_is_on_the_cover_the_html_header_and_the_markdown() {
     let back = read_json(&tmp.path().join("result.json")).expect("read back");
     write_files_with(&back, &Catalog::builtin(), &[Format::Markdown], again.path(), Lang::Ja, tmp.path()).expect("re-render");
     assert!(std::fs::read_to_string(again.path().join("検証結果.md")).expect("md").contains(&sha));
+
+    // A result.json from a catalog that recorded no edition says so, not a guess.
+    let mut old = back;
+    old.catalog.standard_version = None;
+    write_files(&old, &Catalog::builtin(), &[Format::Markdown], again.path(), Lang::Ja).expect("re-render");
+    assert!(std::fs::read_to_string(again.path().join("検証結果.md")).expect("md").contains("項目カタログが標準の版を記録していない"));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
