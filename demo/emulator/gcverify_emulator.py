@@ -7,7 +7,8 @@ extension"):
 
 * AWS Backup: selections, backup/copy/restore jobs, recovery points (listing,
   describe, restore metadata); a restore job creates the restored resource in
-  moto after a configurable duration and reports its ARN.
+  moto after a configurable duration and reports its ARN (a restored
+  database's endpoint can point at a real database: ``restore-hook``).
 * SSM: managed instances, patch states, compliance, associations and their
   executions.
 * CloudWatch over Smithy RPC v2 CBOR (what aws-sdk-cloudwatch for Rust sends),
@@ -15,7 +16,8 @@ extension"):
 * IAM root MFA (GetAccountSummary AccountMFAEnabled) settable.
 * ``POST /gcverify-api/<what>`` (JSON): seed state no AWS API can create
   (back-dated recovery points, SSM agent/patch/association state, root MFA,
-  the restore duration). ``POST /moto-api/reset`` clears all of it.
+  the restore duration, a hook that stands a real database behind a restored
+  RDS/Aurora endpoint). ``POST /moto-api/reset`` clears all of it.
 
 State lives on moto's per-region backend objects, so moto's reset drops it;
 the few process-wide settings are cleared by a wrapped reset.
@@ -293,6 +295,7 @@ def finish_restore(region: str, job: dict[str, Any], epoch: int) -> None:
         except ValueError:
             return [s.strip() for s in raw.split(",") if s.strip()]
 
+    made = None  # a database created before its endpoint hook failed: reported, so the caller deletes it
     try:
         if kind == "RDS":
             rds = boto3.client("rds", **conn)
@@ -313,6 +316,8 @@ def finish_restore(region: str, job: dict[str, Any], epoch: int) -> None:
             if ids("VpcSecurityGroupIds"):
                 args["VpcSecurityGroupIds"] = ids("VpcSecurityGroupIds")
             created = rds.create_db_instance(**args)["DBInstance"]["DBInstanceArn"]
+            made = created
+            restored_database(region, job, created)
         elif kind == "Aurora":
             rds = boto3.client("rds", **conn)
             args = {
@@ -328,6 +333,8 @@ def finish_restore(region: str, job: dict[str, Any], epoch: int) -> None:
             if ids("VpcSecurityGroupIds"):
                 args["VpcSecurityGroupIds"] = ids("VpcSecurityGroupIds")
             created = rds.create_db_cluster(**args)["DBCluster"]["DBClusterArn"]
+            made = created
+            restored_database(region, job, created)
         elif kind == "EBS":
             ec2 = boto3.client("ec2", **conn)
             vol = ec2.create_volume(
@@ -354,6 +361,59 @@ def finish_restore(region: str, job: dict[str, Any], epoch: int) -> None:
     except Exception as e:  # a restore that cannot create its resource fails, as in AWS
         with LOCK:
             job.update(Status="FAILED", StatusMessage=str(e)[:500], CompletionDate=now())
+            if made:
+                job["CreatedResourceArn"] = made
+
+
+def restored_database(region: str, job: dict[str, Any], created_arn: str) -> None:
+    """With a restore hook set (``/gcverify-api/restore-hook``), ask it for a
+    real database standing for the restored one and report its address/port
+    as the restored instance's or cluster's endpoint. The demo's hook makes a
+    PostgreSQL copy as of the recovery point, so queries on the restored
+    endpoint read real data. A hook that fails makes the restore fail."""
+    url = SETTINGS.get("restore_hook")
+    if not url:
+        return
+    import urllib.request
+
+    payload = {
+        "Region": region,
+        "RestoreJobId": job["RestoreJobId"],
+        "ResourceType": job["ResourceType"],
+        "SourceResourceArn": job["SourceResourceArn"],
+        "CreatedResourceArn": created_arn,
+        "RecoveryPointCreationDate": parse_time(job["RecoveryPointCreationDate"]).isoformat(),
+    }
+    req = urllib.request.Request(url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            answer = json.loads(r.read() or b"{}")
+    except Exception as e:
+        raise RuntimeError(f"restore hook {url}: {e}") from e
+    install_rds_endpoints()
+    from moto.rds.models import rds_backends
+
+    backend = rds_backends[DEFAULT_ACCOUNT_ID][region]
+    ident = created_arn.rsplit(":", 1)[-1]
+    obj = backend.databases.get(ident) if job["ResourceType"] == "RDS" else backend.clusters.get(ident)
+    if obj is None:
+        raise RuntimeError(f"restored {job['ResourceType']} {ident} vanished before its endpoint was set")
+    obj._gcverify_address = str(answer["Address"])
+    obj.port = int(answer["Port"])
+
+
+def install_rds_endpoints() -> None:
+    """A restored instance's/cluster's endpoint may be set per object (moto derives it from the name)."""
+    from moto.rds.models import DBCluster, DBInstance
+
+    with LOCK:
+        if getattr(DBInstance, "_gcverify_endpoints", False):
+            return
+        address = DBInstance.address.fget
+        DBInstance.address = property(lambda s: s.__dict__.get("_gcverify_address") or address(s))
+        endpoint = DBCluster.endpoint.fget
+        DBCluster.endpoint = property(lambda s: s.__dict__.get("_gcverify_address") or endpoint(s))
+        DBInstance._gcverify_endpoints = True
 
 
 def bparams(self) -> dict[str, Any]:
@@ -927,6 +987,10 @@ def admin(what: str, body: dict[str, Any]) -> dict[str, Any]:
     if what == "restore-duration":
         SETTINGS["restore_seconds"] = float(body["seconds"])
         return {"seconds": SETTINGS["restore_seconds"]}
+    if what == "restore-hook":
+        # {"url"}: called when a restored RDS instance / Aurora cluster is created (see restored_database); "" clears it.
+        SETTINGS["restore_hook"] = str(body.get("url") or "")
+        return {"url": SETTINGS["restore_hook"]}
     if what == "root-mfa":
         account = body.get("account", DEFAULT_ACCOUNT_ID)
         iam_backends()[account]["global"].account_summary._account_mfa_enabled = 1 if body.get("enabled", True) else 0

@@ -184,6 +184,49 @@ class Emulator(unittest.TestCase):
         listed = b.list_restore_jobs(ByStatus="COMPLETED")["RestoreJobs"]
         self.assertEqual([(j["RestoreJobId"], j["CreatedResourceArn"]) for j in listed], [(job, done["CreatedResourceArn"])])
 
+    def test_a_restore_hook_stands_a_real_database_behind_the_restored_endpoint(self):
+        import http.server
+        import threading
+
+        seen = []
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                seen.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                fail = seen[-1]["CreatedResourceArn"].endswith("broken")
+                body = b"{}" if fail else json.dumps({"Address": "127.0.0.1", "Port": 6543}).encode()
+                self.send_response(500 if fail else 200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.shutdown)
+        b, rds = self.client("backup"), self.client("rds")
+        self.vaults()
+        db = rds.create_db_instance(DBInstanceIdentifier="juki-db", DBInstanceClass="db.r6g.large", Engine="postgres", AllocatedStorage=20,
+                                    MasterUsername="u", MasterUserPassword="password-1234")["DBInstance"]["DBInstanceArn"]
+        point = b.start_backup_job(BackupVaultName="v", ResourceArn=db, IamRoleArn=ROLE)["RecoveryPointArn"]
+        md = b.get_recovery_point_restore_metadata(BackupVaultName="v", RecoveryPointArn=point)["RestoreMetadata"]
+        self.admin("restore-hook", {"url": f"http://127.0.0.1:{server.server_port}/restored"})
+        done = self.wait_restore(b, b.start_restore_job(RecoveryPointArn=point, Metadata=dict(md, DBInstanceIdentifier="copy-1"), IamRoleArn=ROLE)["RestoreJobId"])
+        self.assertEqual(done["Status"], "COMPLETED", done.get("StatusMessage"))
+        self.assertEqual((seen[0]["SourceResourceArn"], seen[0]["CreatedResourceArn"]), (db, done["CreatedResourceArn"]))
+        self.assertTrue(seen[0]["RecoveryPointCreationDate"].startswith(str(done["RecoveryPointCreationDate"].date())))
+        ep = rds.describe_db_instances(DBInstanceIdentifier="copy-1")["DBInstances"][0]["Endpoint"]
+        self.assertEqual((ep["Address"], ep["Port"]), ("127.0.0.1", 6543))
+        other = rds.describe_db_instances(DBInstanceIdentifier="juki-db")["DBInstances"][0]["Endpoint"]
+        self.assertNotEqual(other["Address"], "127.0.0.1", "only the restored copy's endpoint is replaced")
+        # A hook that fails fails the restore, and names the instance it had created (to be deleted).
+        failed = self.wait_restore(b, b.start_restore_job(RecoveryPointArn=point, Metadata=dict(md, DBInstanceIdentifier="broken"), IamRoleArn=ROLE)["RestoreJobId"])
+        self.assertEqual(failed["Status"], "FAILED")
+        self.assertIn("restore hook", failed["StatusMessage"])
+        self.assertTrue(failed["CreatedResourceArn"].endswith(":db:broken"))
+
     def test_restore_creates_cluster_volume_and_instance(self):
         b, rds, ec2 = self.client("backup"), self.client("rds"), self.client("ec2")
         self.vaults()
