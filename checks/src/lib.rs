@@ -11,6 +11,7 @@ pub mod engine;
 pub mod inventory;
 pub mod model;
 pub mod probes;
+pub mod remedies;
 pub mod separation;
 pub mod verdict;
 
