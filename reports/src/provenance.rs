@@ -53,11 +53,13 @@ pub(crate) fn facts(report: &RunReport, stamp: &Stamp) -> Vec<Fact> {
     let or_none = |v: &Option<String>| v.clone().map(|v| (v.clone(), v)).unwrap_or_else(none);
     let fact = |ja, en, (value_ja, value_en): (String, String)| Fact { ja, en, value_ja, value_en };
     let t = &report.target;
-    // 実行者: the OS user (or --run-by) when recorded, else the STS caller, which
-    // a run under a container or a CI job always has.
+    // 実行者: --run-by, else the STS caller (which a run under a container or a
+    // CI job always has), else the OS user; a caller says it is one.
+    let caller = |arn: &str| (format!("{arn}（STS 呼び出し元。--run-by 指定なし）"), format!("{arn} (the STS caller; no --run-by given)"));
     let run_by = match (&report.run_by, &t.caller_arn) {
+        (Some(u), Some(arn)) if u == arn => caller(arn),
         (Some(u), _) => (u.clone(), u.clone()),
-        (None, Some(arn)) => (format!("{arn}（STS 呼び出し元。OS 利用者の記録なし）"), format!("{arn} (the STS caller; no OS user recorded)")),
+        (None, Some(arn)) => caller(arn),
         (None, None) => none(),
     };
     let commit = report.tool_commit.clone();

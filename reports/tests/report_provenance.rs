@@ -163,6 +163,18 @@ fn provenance_is_on_the_cover_the_html_header_and_the_markdown() {
     assert!(html.contains(&format!("@top-left{{content:\"gcverify 検証結果 実行ID {}\"", report.run_id)), "page header");
 
     // Rendered again from its result.json (report --from), the digest is the same file's.
+    // Recorded as 実行者 (no --run-by), the caller still says it is one; a --run-by name stands as given.
+    for (run_by, shown) in [(caller.clone(), format!("{caller}（STS 呼び出し元")), ("情報政策課 山田".to_string(), "情報政策課 山田".to_string())] {
+        let mut r = report.clone();
+        r.run_by = Some(run_by);
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_files(&r, &Catalog::builtin(), &[Format::Xlsx, Format::Markdown], dir.path(), Lang::Ja).expect("write");
+        let cover = sheet(&dir.path().join("検証結果.xlsx"), "表紙");
+        let value = cover.iter().find(|row| row[0] == "実行者").map(|row| row[1].clone()).expect("実行者");
+        assert!(value.starts_with(&shown), "{value}");
+        assert!(std::fs::read_to_string(dir.path().join("検証結果.md")).expect("md").contains(&shown));
+    }
+
     let again = tempfile::tempdir().expect("tempdir");
     let back = read_json(&tmp.path().join("result.json")).expect("read back");
     write_files_with(&back, &Catalog::builtin(), &[Format::Markdown], again.path(), Lang::Ja, tmp.path()).expect("re-render");
