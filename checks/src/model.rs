@@ -13,21 +13,105 @@ pub enum Lang {
 }
 
 /// A text in both languages; reports pick one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Msg {
     pub ja: String,
     pub en: String,
+}
+
+/// `msg!("日本語 {x}", "English {x}")`: a [`Msg`] from two format strings
+/// (inline captures, or arguments after the two strings shared by both).
+#[macro_export]
+macro_rules! msg {
+    ($ja:literal, $en:literal $(,)?) => {
+        $crate::model::Msg::new(format!($ja), format!($en))
+    };
+    ($ja:literal, $en:literal, $($arg:tt)+) => {
+        $crate::model::Msg::new(format!($ja, $($arg)+), format!($en, $($arg)+))
+    };
 }
 
 impl Msg {
     pub fn new(ja: impl Into<String>, en: impl Into<String>) -> Self {
         Self { ja: ja.into(), en: en.into() }
     }
+    /// The same text in both languages: identifiers, values, a server's own
+    /// words (an error message quoted as the server gave it).
+    pub fn same(text: impl Into<String>) -> Self {
+        let text = text.into();
+        Self { ja: text.clone(), en: text }
+    }
     pub fn get(&self, lang: Lang) -> &str {
         match lang {
             Lang::Ja => &self.ja,
             Lang::En => &self.en,
         }
+    }
+    /// Either language contains `pat` (tests and de-duplication).
+    pub fn contains(&self, pat: &str) -> bool {
+        self.ja.contains(pat) || self.en.contains(pat)
+    }
+    /// `prefix` and `suffix` around both texts.
+    pub fn wrap(&self, ja: (&str, &str), en: (&str, &str)) -> Msg {
+        Msg::new(format!("{}{}{}", ja.0, self.ja, ja.1), format!("{}{}{}", en.0, self.en, en.1))
+    }
+}
+
+/// A text equals a `Msg` when it is either language's (tests compare details so).
+impl PartialEq<str> for Msg {
+    fn eq(&self, other: &str) -> bool {
+        self.ja == other || self.en == other
+    }
+}
+impl PartialEq<&str> for Msg {
+    fn eq(&self, other: &&str) -> bool {
+        self == *other
+    }
+}
+
+/// Both languages, for logs and test messages: 「日本語 / English」 (one text when they agree).
+impl std::fmt::Display for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.ja == self.en {
+            f.write_str(&self.ja)
+        } else {
+            write!(f, "{} / {}", self.ja, self.en)
+        }
+    }
+}
+
+/// Transitional: a text not yet written in both languages goes into both
+/// (the bilingual test of the demos' result.json finds those still English only).
+impl From<String> for Msg {
+    fn from(text: String) -> Self {
+        Msg::same(text)
+    }
+}
+impl From<&str> for Msg {
+    fn from(text: &str) -> Self {
+        Msg::same(text)
+    }
+}
+impl From<&String> for Msg {
+    fn from(text: &String) -> Self {
+        Msg::same(text.as_str())
+    }
+}
+
+/// Reads `{"ja": …, "en": …}`, and a plain string (an evidence detail of a
+/// result.json written before details had both languages) as both.
+impl<'de> Deserialize<'de> for Msg {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Both { ja: String, en: String },
+            Text(String),
+        }
+        Ok(match Either::deserialize(d)? {
+            Either::Both { ja, en } => Msg { ja, en },
+            Either::Text(t) => Msg::same(t),
+        })
     }
 }
 
@@ -109,8 +193,8 @@ pub struct Evidence {
     pub subject: String,
     #[serde(default)]
     pub region: Option<String>,
-    /// What was observed, with values (`Encrypted=false`).
-    pub detail: String,
+    /// What was observed, with values (「暗号化なし（Encrypted=false）」 / `Encrypted=false`), in both languages.
+    pub detail: Msg,
     /// The API call or source, e.g. `ec2:DescribeVolumes`.
     pub source: String,
     /// The claim of its verifier this observation bears on (`s3-public-blocked`);
@@ -621,6 +705,18 @@ mod tests {
         let ids: Vec<Option<&str>> = r.items.iter().flat_map(|i| i.evidence.iter().map(|e| e.id.as_deref())).collect();
         assert_eq!(ids, [Some("E-001"), Some("E-002"), Some("E-003")]);
         assert_eq!(r.items[1].points[0].evidence[0].id.as_deref(), Some("E-003"), "the point's copy cites the row's entry");
+    }
+
+    #[test]
+    fn a_detail_reads_from_both_languages_and_from_an_old_plain_string() {
+        let both: Msg = serde_json::from_str(r#"{"ja": "暗号化なし（Encrypted=false）", "en": "Encrypted=false"}"#).unwrap_or_default();
+        assert_eq!(both, Msg::new("暗号化なし（Encrypted=false）", "Encrypted=false"));
+        let old: Msg = serde_json::from_str(r#""Encrypted=false""#).unwrap_or_default();
+        assert_eq!(old, Msg::same("Encrypted=false"));
+        assert_eq!(serde_json::to_string(&both).unwrap_or_default(), r#"{"ja":"暗号化なし（Encrypted=false）","en":"Encrypted=false"}"#);
+        let x = 3;
+        assert_eq!(crate::msg!("{x}件", "{x} found"), Msg::new("3件", "3 found"));
+        assert_eq!(crate::msg!("{0}件", "{0} found", x + 1), Msg::new("4件", "4 found"));
     }
 
     #[test]

@@ -110,8 +110,8 @@ fn with(overrides: Vec<Rule>, base: Vec<Rule>) -> Vec<Rule> {
 fn text(c: &Conclusion) -> String {
     c.evidence.iter().map(|e| format!("{:?} {} {}", e.status, e.subject, e.detail)).collect::<Vec<_>>().join("\n")
 }
-fn errors(c: &Conclusion) -> Vec<&str> {
-    c.evidence.iter().filter(|e| e.status == EvidenceStatus::Error).map(|e| e.detail.as_str()).collect()
+fn errors(c: &Conclusion) -> Vec<&gcverify_checks::Msg> {
+    c.evidence.iter().filter(|e| e.status == EvidenceStatus::Error).map(|e| &e.detail).collect()
 }
 
 // ---------------------------------------------------------------- canned answers

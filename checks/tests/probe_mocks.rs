@@ -222,8 +222,8 @@ fn with(overrides: Vec<Rule>, base: Vec<Rule>) -> Vec<Rule> {
     overrides.into_iter().chain(base).collect()
 }
 
-fn errors(c: &Conclusion) -> Vec<&str> {
-    c.evidence.iter().filter(|e| e.status == EvidenceStatus::Error).map(|e| e.detail.as_str()).collect()
+fn errors(c: &Conclusion) -> Vec<&gcverify_checks::Msg> {
+    c.evidence.iter().filter(|e| e.status == EvidenceStatus::Error).map(|e| &e.detail).collect()
 }
 
 // ------------------------------------------------------------- E.6.1.2
@@ -291,7 +291,7 @@ async fn unencrypted_volume_beats_access_denied_elsewhere() {
     // The denial stays in the evidence.
     let errs = errors(&c);
     assert_eq!(errs.len(), 2, "{errs:?}");
-    assert!(errs[0].starts_with("rds:DescribeDBInstances: permission denied (権限不足) AccessDenied: User:"), "{errs:?}");
+    assert!(errs[0].en.starts_with("rds:DescribeDBInstances: permission denied (権限不足) AccessDenied: User:"), "{errs:?}");
 }
 
 #[tokio::test]
@@ -552,7 +552,7 @@ async fn get_backup_plan_html_404_is_recorded_as_unimplemented_api() {
     let list = plan(vec![])[0].clone();
     let get = mock!(backup::Client::get_backup_plan).then_http_response(html_404);
     let c = schedule("4", "", &[list, get]).await;
-    assert!(errors(&c).iter().any(|e| e.starts_with("backup:GetBackupPlan: endpoint answered HTTP 404 without an AWS error code")), "{:?}", c.evidence);
+    assert!(errors(&c).iter().any(|e| e.en.starts_with("backup:GetBackupPlan: endpoint answered HTTP 404 without an AWS error code")), "{:?}", c.evidence);
     assert_ne!(c.outcome, Outcome::Ok);
 }
 

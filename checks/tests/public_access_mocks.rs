@@ -83,7 +83,7 @@ async fn restrictions_with(first: &[Rule], extra: Rule) -> Conclusion {
 
 fn bucket_evidence(c: &Conclusion) -> (EvidenceStatus, String) {
     let e = c.evidence.iter().find(|e| e.subject == "juki-export").expect("evidence for the bucket");
-    (e.status, e.detail.clone())
+    (e.status, e.detail.to_string())
 }
 
 #[tokio::test]

@@ -38,7 +38,7 @@ fn input(id: &str, level: &str, extra: &str, rules: &[Rule]) -> Arc<ProbeInput> 
 }
 
 fn errors(c: &Conclusion) -> String {
-    c.evidence.iter().filter(|e| e.status == EvidenceStatus::Error).map(|e| e.detail.clone()).collect::<Vec<_>>().join("; ")
+    c.evidence.iter().filter(|e| e.status == EvidenceStatus::Error).map(|e| e.detail.to_string()).collect::<Vec<_>>().join("; ")
 }
 
 fn html_404() -> HttpResponse {

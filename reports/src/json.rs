@@ -15,10 +15,11 @@ use crate::rows;
 /// 2: run ID, provenance (tool commit, scenario digest, AWS identity,
 /// catalog), attestation fields, evidence numbers, row texts; optional
 /// fields are `null` instead of absent.
-pub const JSON_SCHEMA_VERSION: u32 = 2;
+/// 3: an evidence detail is `{"ja", "en"}` (a plain string before, read as both).
+pub const JSON_SCHEMA_VERSION: u32 = 3;
 
 /// Versions [`read_json`] reads: 1 lacks the provenance, which reads as unknown.
-const READABLE_VERSIONS: [u64; 2] = [1, 2];
+const READABLE_VERSIONS: [u64; 3] = [1, 2, 3];
 
 /// The JSON Schema of `result.json`.
 pub const JSON_SCHEMA: &str = include_str!("../schema/result.schema.json");
@@ -78,7 +79,7 @@ pub fn read_json(path: &Path) -> anyhow::Result<RunReport> {
     let obj = doc.as_object_mut().ok_or_else(|| anyhow::anyhow!("{}: not a gcverify result (no JSON object)", path.display()))?;
     match obj.remove("schema_version").and_then(|v| v.as_u64()) {
         Some(v) if READABLE_VERSIONS.contains(&v) => {}
-        Some(v) => anyhow::bail!("{}: schema_version {v}, this gcverify reads {JSON_SCHEMA_VERSION} (and 1)", path.display()),
+        Some(v) => anyhow::bail!("{}: schema_version {v}, this gcverify reads {JSON_SCHEMA_VERSION} (and 1, 2)", path.display()),
         None => anyhow::bail!("{}: no schema_version: not a gcverify result.json", path.display()),
     }
     obj.remove("counts");

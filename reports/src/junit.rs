@@ -52,7 +52,7 @@ pub fn render_junit(report: &RunReport, lang: Lang) -> String {
             .map(|e| {
                 let id = e.id.as_deref().map(|n| format!("{n} ")).unwrap_or_default();
                 let region = e.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
-                format!("{id}{} {}{region}: {}", e.status.label(lang), e.subject, crate::rows::readable(&e.detail))
+                format!("{id}{} {}{region}: {}", e.status.label(lang), e.subject, crate::rows::readable(e.detail.get(lang)))
             })
             .collect::<Vec<_>>()
             .join("\n");

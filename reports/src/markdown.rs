@@ -70,7 +70,8 @@ pub(crate) fn render_markdown_with(report: &RunReport, lang: Lang, stamp: &Stamp
             for e in &i.evidence {
                 let region = e.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
                 let id = e.id.as_deref().map(|n| format!("{n} ")).unwrap_or_default();
-                let _ = writeln!(out, "- {id}{} `{}`{region}: {} — {}", e.status.label(lang), cell(&e.subject), cell(&readable(&e.detail)), cell(&e.source));
+                let detail = readable(e.detail.get(lang));
+                let _ = writeln!(out, "- {id}{} `{}`{region}: {} — {}", e.status.label(lang), cell(&e.subject), cell(&detail), cell(&e.source));
             }
             out.push('\n');
         }

@@ -203,7 +203,7 @@ pub(crate) fn cause(result: &ItemResult, lang: Lang) -> String {
     if lines.is_empty() {
         // A row decided without points: its failing observations, or its summary.
         let status = if result.outcome == Outcome::Ng { EvidenceStatus::Fail } else { EvidenceStatus::Error };
-        lines = result.evidence.iter().filter(|e| e.status == status).take(5).map(|e| format!("{}: {}", e.subject, readable(&e.detail))).collect();
+        lines = result.evidence.iter().filter(|e| e.status == status).take(5).map(|e| format!("{}: {}", e.subject, readable(e.detail.get(lang)))).collect();
         if lines.is_empty() {
             lines.push(without_outcome(&readable(result.summary(lang)), result.outcome).to_string());
         }
@@ -322,7 +322,7 @@ mod tests {
             status: gcverify_checks::EvidenceStatus::Pass,
             subject: String::new(),
             region: None,
-            detail: String::new(),
+            detail: gcverify_checks::Msg::default(),
             source: String::new(),
             claim: None,
             observed_at: chrono::Utc::now(),

@@ -51,7 +51,7 @@ pub(crate) fn sample_report() -> RunReport {
                     status: statuses[(i + k) % statuses.len()],
                     subject: format!("arn:aws:ec2:ap-northeast-1:123456789012:volume/vol-{i:03}{k}"),
                     region: (k % 2 == 0).then(|| "ap-northeast-1".to_string()),
-                    detail: format!("Encrypted={}", (i + k) % 2 == 0),
+                    detail: format!("Encrypted={}", (i + k) % 2 == 0).into(),
                     source: "ec2:DescribeVolumes".to_string(),
                     claim: None,
                     observed_at: item_start + Duration::seconds(k as i64),

@@ -356,7 +356,7 @@ fn evidence_sheet(sheet: &mut Worksheet, report: &RunReport, st: &Styles) -> Res
                 ev.status.label(Lang::Ja).to_string(),
                 ev.subject.clone(),
                 ev.region.clone().unwrap_or_default(),
-                rows::readable(&ev.detail),
+                rows::readable(&ev.detail.ja),
                 ev.source.clone(),
                 jst_second(ev.observed_at),
             ];
@@ -876,7 +876,7 @@ mod tests {
             assert!(["適合", "違反", "参考", "検証不能"].contains(&row[2].as_str()), "{}", row[2]);
             assert_eq!(row[3], ev.subject);
             assert_eq!(row[4], ev.region.clone().unwrap_or_default());
-            assert_eq!(row[5], ev.detail);
+            assert_eq!(row[5], ev.detail.ja);
             assert_eq!(row[6], ev.source);
             assert_eq!(row[7], jst_second(ev.observed_at));
         }

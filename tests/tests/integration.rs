@@ -14,8 +14,8 @@ async fn judge(endpoint: &str, text: &str, now: chrono::DateTime<chrono::Utc>) -
     integration::processes(probe_input("C.4.5.1", "1", s, emulator(endpoint), now)).await.conclude("1")
 }
 
-fn outcome_of<'a>(c: &'a Conclusion, process: &str) -> Vec<(EvidenceStatus, &'a str)> {
-    c.evidence.iter().filter(|e| e.subject == process).map(|e| (e.status, e.detail.as_str())).collect()
+fn outcome_of<'a>(c: &'a Conclusion, process: &str) -> Vec<(EvidenceStatus, &'a gcverify_checks::Msg)> {
+    c.evidence.iter().filter(|e| e.subject == process).map(|e| (e.status, &e.detail)).collect()
 }
 
 #[tokio::test]

@@ -270,7 +270,7 @@ pub async fn run(input: &ProbeInput, opts: &DrillOptions, cancel: Cancel, progre
             None => Vec::new(),
         },
     };
-    let mut problems: Vec<String> = f.evidence().iter().filter(|e| e.status == EvidenceStatus::Error).map(|e| e.detail.clone()).collect();
+    let mut problems: Vec<String> = f.evidence().iter().filter(|e| e.status == EvidenceStatus::Error).map(|e| e.detail.en.clone()).collect();
     let wanted: BTreeSet<&str> = cfg.resources.iter().map(String::as_str).collect();
     let mut targets = Vec::new();
     let mut not_drilled = Vec::new();
@@ -347,7 +347,7 @@ async fn one(ctx: &Ctx<'_>, index: usize, r: &Resource, mut cancel: Cancel) -> D
         }
     };
     let Some(list) = listed else {
-        out.detail = f.evidence().iter().map(|e| e.detail.clone()).collect::<Vec<_>>().join("; ");
+        out.detail = f.evidence().iter().map(|e| e.detail.en.clone()).collect::<Vec<_>>().join("; ");
         return out;
     };
     out.usable_points = Some(list.iter().filter(|p| p.usable()).count());

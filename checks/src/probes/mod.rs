@@ -139,7 +139,7 @@ impl Findings {
         self.current_claim = Some(id);
     }
 
-    fn push(&mut self, status: EvidenceStatus, subject: &str, region: Option<&str>, detail: String, source: &str) {
+    fn push(&mut self, status: EvidenceStatus, subject: &str, region: Option<&str>, detail: Msg, source: &str) {
         self.evidence.push(Evidence {
             id: None,
             status,
@@ -160,16 +160,16 @@ impl Findings {
         }
     }
 
-    pub fn pass(&mut self, subject: &str, region: Option<&str>, detail: impl Into<String>, source: &str) {
+    pub fn pass(&mut self, subject: &str, region: Option<&str>, detail: impl Into<Msg>, source: &str) {
         self.push(EvidenceStatus::Pass, subject, region, detail.into(), source);
     }
-    pub fn fail(&mut self, subject: &str, region: Option<&str>, detail: impl Into<String>, source: &str) {
+    pub fn fail(&mut self, subject: &str, region: Option<&str>, detail: impl Into<Msg>, source: &str) {
         self.push(EvidenceStatus::Fail, subject, region, detail.into(), source);
     }
-    pub fn info(&mut self, subject: &str, region: Option<&str>, detail: impl Into<String>, source: &str) {
+    pub fn info(&mut self, subject: &str, region: Option<&str>, detail: impl Into<Msg>, source: &str) {
         self.push(EvidenceStatus::Info, subject, region, detail.into(), source);
     }
-    pub fn error(&mut self, subject: &str, region: Option<&str>, reason: impl Into<String>, source: &str) {
+    pub fn error(&mut self, subject: &str, region: Option<&str>, reason: impl Into<Msg>, source: &str) {
         self.push(EvidenceStatus::Error, subject, region, reason.into(), source);
     }
 
@@ -186,7 +186,8 @@ impl Findings {
     /// Record a failed listing (from the inventory) as an ERROR observation.
     /// Several scoped lists may depend on the same failed listing: it is recorded once.
     pub fn listing_error(&mut self, e: &crate::inventory::ListingError) {
-        let seen = self.evidence.iter().any(|x| x.status == EvidenceStatus::Error && x.source == e.call && x.region == e.region && x.detail == e.reason);
+        let seen =
+            self.evidence.iter().any(|x| x.status == EvidenceStatus::Error && x.source == e.call && x.region == e.region && x.detail == *e.reason.as_str());
         if !seen {
             self.error(e.call, e.region.as_deref(), e.reason.clone(), e.call);
         }

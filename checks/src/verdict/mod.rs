@@ -116,7 +116,7 @@ pub fn attribute(findings: &mut Findings, def: &ProbeDef) {
             // A claim its verifier does not declare would prove no point: its
             // violation would vanish from every row.
             if def.claim(c).is_none() && matches!(e.status, EvidenceStatus::Pass | EvidenceStatus::Fail) {
-                e.detail = format!("未登録の確認観点 {c}（プローブの不備）/ undeclared claim {c} (probe defect): {}", e.detail);
+                e.detail = e.detail.wrap((&format!("未登録の確認観点 {c}（プローブの不備）: "), ""), (&format!("undeclared claim {c} (probe defect): "), ""));
                 e.status = EvidenceStatus::Error;
                 e.claim = None;
             }
@@ -125,7 +125,7 @@ pub fn attribute(findings: &mut Findings, def: &ProbeDef) {
         if let Some(id) = only {
             e.claim = Some(id.to_string());
         } else if matches!(e.status, EvidenceStatus::Pass | EvidenceStatus::Fail) {
-            e.detail = format!("確認観点の対応が不明（プローブの不備）/ claim not named (probe defect): {}", e.detail);
+            e.detail = e.detail.wrap(("確認観点の対応が不明（プローブの不備）: ", ""), ("claim not named (probe defect): ", ""));
             e.status = EvidenceStatus::Error;
         }
     }
@@ -169,21 +169,22 @@ fn judge_observations(f: &Findings, scope: Scope<'_>, evidence: Vec<Evidence>, s
     let (fails, errors, passes) = (indices(EvidenceStatus::Fail), indices(EvidenceStatus::Error), indices(EvidenceStatus::Pass));
     if !fails.is_empty() {
         let list = brief(fails.iter().map(|&i| &evidence[i]));
-        let summary = Msg::new(format!("違反 {}件: {list}", fails.len()), format!("{} violation(s): {list}", fails.len()));
+        let summary = Msg::new(format!("違反 {}件: {}", fails.len(), list.ja), format!("{} violation(s): {}", fails.len(), list.en));
         let mut c = Conclusion::decided(Outcome::Ng, summary, evidence);
         c.achieved_level = f.achieved_level.clone();
         return c;
     }
     if !errors.is_empty() {
         // The same failure seen in several regions or listings is said once.
-        let mut unique: Vec<&str> = Vec::new();
+        let mut unique: Vec<&Msg> = Vec::new();
         for &i in &errors {
-            if !unique.contains(&evidence[i].detail.as_str()) {
+            if !unique.contains(&&evidence[i].detail) {
                 unique.push(&evidence[i].detail);
             }
         }
-        let list = cut(&unique, "; ");
-        return Conclusion::decided(Outcome::Error, Msg::new(format!("検証不能: {list}"), format!("could not verify: {list}")), evidence);
+        let ja = cut(&unique.iter().map(|m| m.ja.as_str()).collect::<Vec<_>>(), "; ");
+        let en = cut(&unique.iter().map(|m| m.en.as_str()).collect::<Vec<_>>(), "; ");
+        return Conclusion::decided(Outcome::Error, Msg::new(format!("検証不能: {ja}"), format!("could not verify: {en}")), evidence);
     }
     if passes.is_empty() {
         return Conclusion::decided(Outcome::Error, Msg::new("検証不能: 確認できる対象が観測されなかった", "could not verify: nothing was observed"), evidence);
@@ -245,15 +246,20 @@ fn cut(items: &[&str], sep: &str) -> String {
     list
 }
 
-/// "vol-1 (ap-northeast-1): Encrypted=false; ..." for the first few, then a count.
-fn brief<'a>(items: impl Iterator<Item = &'a Evidence>) -> String {
-    let parts: Vec<String> = items
-        .map(|e| match &e.region {
-            Some(r) => format!("{} ({r}): {}", e.subject, e.detail),
-            None => format!("{}: {}", e.subject, e.detail),
-        })
-        .collect();
-    cut(&parts.iter().map(String::as_str).collect::<Vec<_>>(), "; ")
+/// "vol-1 (ap-northeast-1): Encrypted=false; ..." for the first few, then a count, in each language.
+fn brief<'a>(items: impl Iterator<Item = &'a Evidence>) -> Msg {
+    let items: Vec<&Evidence> = items.collect();
+    let list = |lang: Lang| {
+        let parts: Vec<String> = items
+            .iter()
+            .map(|e| match &e.region {
+                Some(r) => format!("{} ({r}): {}", e.subject, e.detail.get(lang)),
+                None => format!("{}: {}", e.subject, e.detail.get(lang)),
+            })
+            .collect();
+        cut(&parts.iter().map(String::as_str).collect::<Vec<_>>(), "; ")
+    };
+    Msg::new(list(Lang::Ja), list(Lang::En))
 }
 
 /// The claims a point names, resolved against the registry: its own

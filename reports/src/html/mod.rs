@@ -225,7 +225,7 @@ fn evidence(o: &mut String, e: &Evidence) {
         e.status,
         bi(e.status.label(Lang::Ja), e.status.label(Lang::En)),
         esc(&e.subject),
-        esc(&e.detail),
+        bi(&e.detail.ja, &e.detail.en),
         esc(&e.source),
         jst_second(e.observed_at)
     );
