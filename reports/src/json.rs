@@ -52,6 +52,8 @@ pub fn to_json_string(report: &RunReport, catalog: &Catalog) -> anyhow::Result<S
             row.insert("evidence_refs".into(), json!(rows::evidence_refs(&result.evidence)));
             // 対処結果: what the team did about the row, filled in after the run.
             row.insert("remedy".into(), Value::Null);
+            // 対処: what to change for each violated claim (NG rows; empty otherwise).
+            row.insert("remediation".into(), crate::remedy::json(result));
         }
     }
     let mut out = serde_json::Map::new();

@@ -59,6 +59,9 @@ pub fn render_junit(report: &RunReport, lang: Lang) -> String {
         match i.outcome {
             Outcome::Ok => out.push_str("/>\n"),
             Outcome::Ng => {
+                // The message says what to change, too: GitLab shows it without opening the body.
+                let summary = esc(&crate::remedy::appended(&crate::rows::readable(i.summary(lang)), i, lang));
+                let body = crate::remedy::appended(&body, i, lang);
                 let _ = writeln!(out, ">\n      <failure message=\"{summary}\" type=\"NG\">{}</failure>\n    </testcase>", esc(&body));
             }
             Outcome::Error => {

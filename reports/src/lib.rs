@@ -26,6 +26,7 @@ mod junit;
 mod markdown;
 mod markup;
 mod provenance;
+mod remedy;
 mod rows;
 mod style;
 mod table;

@@ -60,9 +60,11 @@ pub(crate) fn render_markdown_with(report: &RunReport, lang: Lang, stamp: &Stamp
         for i in troubled {
             let _ = writeln!(out, "### {} {} — {}\n", i.id, cell(&i.metric), crate::style::marked(i.outcome, lang));
             let _ = writeln!(out, "{}\n", cell(&readable(i.summary(lang))));
-            for (label, text) in
-                [(if ja { "原因" } else { "Cause" }, crate::rows::cause(i, lang)), (if ja { "考察・分析" } else { "Analysis" }, crate::rows::analysis(i, lang))]
-            {
+            for (label, text) in [
+                (if ja { "原因" } else { "Cause" }, crate::rows::cause(i, lang)),
+                (if ja { "考察・分析" } else { "Analysis" }, crate::rows::analysis(i, lang)),
+                (crate::remedy::label(lang), crate::remedy::text(i, lang)),
+            ] {
                 if !text.is_empty() {
                     let _ = writeln!(out, "**{label}**: {}\n", cell(&text));
                 }

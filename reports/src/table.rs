@@ -57,7 +57,7 @@ pub fn render_table_with(report: &RunReport, lang: Lang, width: Option<u16>, col
             Cell::new(&item.selected_level),
             Cell::new(item.kind.label(lang)),
             result,
-            Cell::new(item.summary(lang)),
+            Cell::new(crate::remedy::appended(item.summary(lang), item, lang)),
         ]);
         if !detail {
             continue;

@@ -207,7 +207,7 @@ pub(crate) fn result_row(result: &ItemResult, item: Option<&Item>, catalog: &Cat
         crate::style::marked(result.outcome, Lang::Ja),
         rows::readable(&result.summary),
         rows::cause(result, Lang::Ja),
-        rows::analysis(result, Lang::Ja),
+        crate::remedy::appended(&rows::analysis(result, Lang::Ja), result, Lang::Ja),
         rows::evidence_refs(&result.evidence),
         rows::achieved(result, item),
         achieved.to_string(),

@@ -241,3 +241,47 @@ fn raw_records_are_in_sha256sums_and_a_moved_folder_renders_its_charts() {
     assert!(chart.contains("<svg"), "drawn: {chart:.400}");
     assert!(!chart.contains("class=\"nodata\""), "{chart:.400}");
 }
+
+/// An NG row says what to change (the violated claim's 対処 from
+/// checks/data/remedies.toml) in every format; other rows say none.
+#[test]
+fn ng_rows_carry_the_violated_claims_remedy_in_every_format() {
+    let (report, ng, error) = report_with_causes();
+    let remedy = gcverify_checks::remedies::remedy("access.restrictions", "s3-public-blocked").expect("a remedy");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_files(&report, &Catalog::builtin(), &[Format::Json, Format::Xlsx, Format::Html, Format::Markdown, Format::Junit], tmp.path(), Lang::Ja)
+        .expect("write");
+
+    let rows = sheet(&tmp.path().join("検証結果.xlsx"), "検証結果");
+    let col = rows[2].iter().position(|h| h == "考察・分析").expect("考察・分析");
+    let analysis = |id: &str| rows[3..].iter().find(|r| r[0] == id).map(|r| r[col].clone()).expect("row");
+    assert!(analysis(&ng).ends_with(&format!("\n対処: ［no-public］{}", remedy.ja)), "{}", analysis(&ng));
+    assert!(!analysis(&error).contains("対処"), "no remedy on 検証不能: {}", analysis(&error));
+
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).expect("html");
+    assert!(html.contains(&remedy.ja) && html.contains(&remedy.en), "both languages in the HTML");
+    let md = std::fs::read_to_string(tmp.path().join("検証結果.md")).expect("md");
+    assert!(md.contains(&format!("**対処**: ［no-public］{}", remedy.ja)), "{md}");
+
+    let junit = std::fs::read_to_string(tmp.path().join("junit.xml")).expect("junit");
+    let doc = roxmltree::Document::parse(&junit).expect("junit parses");
+    let failure = doc.descendants().find(|n| n.has_tag_name("failure")).expect("a failure");
+    assert!(failure.attribute("message").is_some_and(|m| m.contains(&remedy.ja)), "in the failure message");
+    assert!(failure.text().is_some_and(|t| t.contains(&remedy.ja)), "in the failure body");
+
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("result.json")).expect("json")).expect("JSON");
+    for row in json["items"].as_array().expect("items") {
+        let remediation = row["remediation"].as_array().expect("remediation is an array");
+        if row["id"] == ng.as_str() {
+            assert_eq!(
+                row["remediation"],
+                serde_json::json!([{"points": ["no-public"], "verifier": "access.restrictions", "claim": "s3-public-blocked", "ja": remedy.ja, "en": remedy.en}])
+            );
+        } else {
+            assert!(remediation.is_empty() || row["outcome"] == "NG", "{}: remediation only on NG rows", row["id"]);
+        }
+    }
+
+    let table = gcverify_reports::render_table(&report, Lang::En, Some(400), false);
+    assert!(table.contains(&format!("Remedy: ［no-public］{}", remedy.en)), "{table}");
+}

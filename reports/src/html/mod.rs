@@ -150,7 +150,9 @@ fn row(o: &mut String, i: &ItemResult, item: Option<&Item>) {
     );
     let _ = write!(o, "<div class=\"finding\">{}</div>", bi(&i.summary, &i.summary_en));
     // 原因 and 考察・分析 where the run knows them, as the xlsx's columns say.
-    for (ja, en, f) in [("原因", "Cause", rows::cause as fn(&ItemResult, Lang) -> String), ("考察・分析", "Analysis", rows::analysis)] {
+    for (ja, en, f) in
+        [("原因", "Cause", rows::cause as fn(&ItemResult, Lang) -> String), ("考察・分析", "Analysis", rows::analysis), ("対処", "Remedy", crate::remedy::text)]
+    {
         let (tja, ten) = (f(i, Lang::Ja), f(i, Lang::En));
         if !tja.is_empty() {
             let _ = write!(o, "<div class=\"cause\"><b>{}</b> {}</div>", bi(ja, en), bi(&tja, &ten).replace('\n', "<br>"));
