@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::model::Msg;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -191,9 +192,9 @@ pub fn account_of_arn(arn: &str) -> Option<&str> {
     (parts.next() == Some("arn")).then(|| parts.nth(3)).flatten().filter(|a| !a.is_empty())
 }
 
-/// Why an AWS call failed, in words an operator can act on. Every such
-/// failure makes the row ERROR (検証不能), never OK or NG.
-pub fn failure_reason<E>(call: &str, err: &SdkError<E, HttpResponse>) -> String
+/// Why an AWS call failed, in words an operator can act on, in both
+/// languages. Every such failure makes the row ERROR (検証不能), never OK or NG.
+pub fn failure<E>(call: &str, err: &SdkError<E, HttpResponse>) -> Msg
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -201,38 +202,53 @@ where
     match err {
         SdkError::ServiceError(_) | SdkError::ResponseError(_) => match err.code() {
             Some(code) => {
+                // The code and the service's message are the server's words, kept as given.
                 let msg = err.message().unwrap_or("");
-                let kind = classify_code(code);
-                format!("{call}: {kind}{code}: {msg}").trim_end_matches([':', ' ']).to_string()
+                let (ja, en) = classify_code(code);
+                let said = format!("{code}: {msg}").trim_end_matches([':', ' ']).to_string();
+                Msg::new(format!("{call}: {ja} {said}"), format!("{call}: {en}{said}"))
             }
             None => without_code(call, status),
         },
-        SdkError::TimeoutError(_) => format!("{call}: timed out (タイムアウト)"),
+        SdkError::TimeoutError(_) => Msg::new(format!("{call}: タイムアウト"), format!("{call}: timed out")),
         SdkError::DispatchFailure(_) => {
             if let Some(why) = credentials_failure(err) {
-                return format!("{call}: {why}");
+                return why.wrap((&format!("{call}: "), ""), (&format!("{call}: "), ""));
             }
             let cause = root_cause(err);
-            match connect_address(&format!("{err:?}")) {
-                Some(addr) => format!("{call}: endpoint unreachable (接続不可): {addr}: {cause}"),
-                None => format!("{call}: endpoint unreachable (接続不可): {cause}"),
-            }
+            let at = connect_address(&format!("{err:?}")).map(|a| format!("{a}: ")).unwrap_or_default();
+            Msg::new(format!("{call}: 接続不可: {at}{cause}"), format!("{call}: endpoint unreachable: {at}{cause}"))
         }
-        _ => format!("{call}: {}", DisplayErrorContext(err)),
+        _ => {
+            let ctx = DisplayErrorContext(err).to_string();
+            Msg::new(format!("{call}: 呼び出し失敗: {ctx}"), format!("{call}: {ctx}"))
+        }
     }
+}
+
+/// [`failure`] in English, for callers that keep one text (the drill's
+/// journal, preflight, the fleet's separation pairs).
+pub fn failure_reason<E>(call: &str, err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    failure(call, err).en
 }
 
 /// An answer without an AWS error code: 403 is most likely a denial by
 /// something in front of the API (an SCP-less proxy, an emulator's IAM, a
 /// VPC endpoint policy); 404/5xx an endpoint that does not serve the API.
-fn without_code(call: &str, status: Option<u16>) -> String {
+fn without_code(call: &str, status: Option<u16>) -> Msg {
     match status {
-        Some(401 | 403) => format!(
-            "{call}: HTTP {} without an AWS error code: permission denied? (権限不足の可能性) — check the role's policy and any endpoint policy",
-            status.unwrap_or(403)
+        Some(s @ (401 | 403)) => Msg::new(
+            format!("{call}: AWS のエラーコードなしの HTTP {s}: 権限不足の可能性（ロールのポリシーとエンドポイントポリシーを確認）"),
+            format!("{call}: HTTP {s} without an AWS error code: permission denied? — check the role's policy and any endpoint policy"),
         ),
-        Some(s) => format!("{call}: endpoint answered HTTP {s} without an AWS error code (the endpoint does not implement this API?)"),
-        None => format!("{call}: endpoint answered without an AWS error code"),
+        Some(s) => Msg::new(
+            format!("{call}: エンドポイントが AWS のエラーコードなしで HTTP {s} を返した（この API を実装していない可能性）"),
+            format!("{call}: endpoint answered HTTP {s} without an AWS error code (the endpoint does not implement this API?)"),
+        ),
+        None => Msg::new(format!("{call}: エンドポイントが AWS のエラーコードなしで応答した"), format!("{call}: endpoint answered without an AWS error code")),
     }
 }
 
@@ -240,19 +256,22 @@ fn without_code(call: &str, status: Option<u16>) -> String {
 /// A call that never left because its credentials could not be had (a role
 /// that cannot be assumed, an expired SSO session): said so, with STS's own
 /// error when AssumeRole answered one.
-fn credentials_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+fn credentials_failure(err: &(dyn std::error::Error + 'static)) -> Option<Msg> {
     type AssumeRoleFailure = SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError, HttpResponse>;
     let mut found = false;
     // From the cause on: the call's own error may be an AssumeRole failure itself.
     let mut e = err.source();
     while let Some(cur) = e {
         if let Some(sts) = cur.downcast_ref::<AssumeRoleFailure>() {
-            return Some(format!("認証情報を取得できない (credentials unavailable): {}", failure_reason("sts:AssumeRole", sts)));
+            return Some(failure("sts:AssumeRole", sts).wrap(("認証情報を取得できない: ", ""), ("credentials unavailable: ", "")));
         }
         found |= cur.downcast_ref::<aws_credential_types::provider::error::CredentialsError>().is_some();
         e = cur.source();
     }
-    found.then(|| format!("認証情報を取得できない (credentials unavailable): {}", root_cause(err)))
+    found.then(|| {
+        let cause = root_cause(err);
+        Msg::new(format!("認証情報を取得できない: {cause}"), format!("credentials unavailable: {cause}"))
+    })
 }
 
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
@@ -284,16 +303,18 @@ where
     }
 }
 
-fn classify_code(code: &str) -> &'static str {
+/// What kind of failure an error code is, (ja, en): the English one ends in
+/// a space when not empty, so that it reads before the code.
+fn classify_code(code: &str) -> (&'static str, &'static str) {
     let c = code.to_ascii_lowercase();
     if c.contains("accessdenied") || c.contains("unauthorized") || c.contains("notauthorized") || c == "authorizationerror" || c.contains("forbidden") {
-        "permission denied (権限不足) "
+        ("権限不足", "permission denied ")
     } else if c.contains("throttl") || c.contains("limitexceeded") || c.contains("toomanyrequests") || c == "slowdown" {
-        "throttled (スロットリング) "
+        ("スロットリング", "throttled ")
     } else if c.contains("expiredtoken") || c.contains("invalidclienttokenid") || c.contains("signaturedoesnotmatch") {
-        "credentials rejected (認証情報エラー) "
+        ("認証情報エラー", "credentials rejected ")
     } else {
-        ""
+        ("エラー応答", "")
     }
 }
 
@@ -315,9 +336,10 @@ mod tests {
     #[test]
     fn a_403_without_code_is_a_likely_denial_not_a_missing_api() {
         let r = super::without_code("ec2:DescribeVolumes", Some(403));
-        assert!(r.contains("権限不足の可能性"), "{r}");
-        assert!(!r.contains("does not implement"), "{r}");
-        assert!(super::without_code("ec2:DescribeVolumes", Some(404)).contains("does not implement this API?"));
+        assert!(r.ja.contains("権限不足の可能性") && r.en.contains("permission denied?"), "{r}");
+        assert!(!r.contains("does not implement") && !r.contains("実装していない"), "{r}");
+        let r = super::without_code("ec2:DescribeVolumes", Some(404));
+        assert!(r.en.contains("does not implement this API?") && r.ja.contains("実装していない可能性"), "{r}");
     }
 
     #[test]
@@ -330,11 +352,11 @@ mod tests {
 
     #[test]
     fn classifies_denial_and_throttling() {
-        assert!(classify_code("AccessDeniedException").starts_with("permission denied"));
-        assert!(classify_code("UnauthorizedOperation").starts_with("permission denied"));
-        assert!(classify_code("Throttling").starts_with("throttled"));
-        assert!(classify_code("RequestLimitExceeded").starts_with("throttled"));
-        assert!(classify_code("ExpiredToken").starts_with("credentials"));
-        assert_eq!(classify_code("InvalidParameterValue"), "");
+        assert_eq!(classify_code("AccessDeniedException"), ("権限不足", "permission denied "));
+        assert_eq!(classify_code("UnauthorizedOperation").1, "permission denied ");
+        assert_eq!(classify_code("Throttling"), ("スロットリング", "throttled "));
+        assert_eq!(classify_code("RequestLimitExceeded").1, "throttled ");
+        assert_eq!(classify_code("ExpiredToken").1, "credentials rejected ");
+        assert_eq!(classify_code("InvalidParameterValue"), ("エラー応答", ""));
     }
 }

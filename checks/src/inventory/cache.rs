@@ -17,7 +17,7 @@ pub type Listing<T> = Result<Arc<Vec<T>>, ListingError>;
 pub struct ListingError {
     pub call: &'static str,
     pub region: Option<String>,
-    pub reason: String,
+    pub reason: crate::model::Msg,
 }
 
 impl ListingError {
@@ -25,13 +25,13 @@ impl ListingError {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let reason = crate::aws::failure_reason(call, err);
+        let reason = crate::aws::failure(call, err);
         // Logged here, once per listing, however many probes read it.
         tracing::warn!(call, region, %reason, "listing failed");
         Self { call, region: region.map(str::to_string), reason }
     }
 
-    pub fn new(call: &'static str, region: Option<&str>, reason: impl Into<String>) -> Self {
+    pub fn new(call: &'static str, region: Option<&str>, reason: impl Into<crate::model::Msg>) -> Self {
         let reason = reason.into();
         tracing::warn!(call, region, %reason, "listing failed");
         Self { call, region: region.map(str::to_string), reason }
@@ -40,7 +40,7 @@ impl ListingError {
 
 impl std::fmt::Display for ListingError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.reason)
+        self.reason.fmt(f)
     }
 }
 
@@ -124,7 +124,7 @@ mod tests {
         let first = cache.get("r1", list).await;
         let second = cache.get("r1", list).await;
         assert_eq!(calls.load(Ordering::SeqCst), 1, "a failed listing is not retried by the next probe");
-        assert_eq!(first.err().map(|e| e.reason), Some("denied".to_string()));
+        assert_eq!(first.err().map(|e| e.reason), Some(crate::model::Msg::same("denied")));
         assert!(second.is_err());
     }
 }

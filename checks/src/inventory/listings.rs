@@ -62,7 +62,7 @@ pub struct Bucket {
     pub name: String,
     pub region: Option<String>,
     pub tags: BTreeMap<String, String>,
-    pub problem: Option<String>,
+    pub problem: Option<crate::model::Msg>,
 }
 
 pub fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
@@ -211,13 +211,13 @@ pub async fn buckets(aws: &AwsContext, home: &str, with_tags: bool) -> Listing<B
         let mut b = Bucket { name, ..Default::default() };
         match s3.get_bucket_location().bucket(&b.name).send().await {
             Ok(loc) => b.region = Some(location_region(loc.location_constraint().map(|c| c.as_str()))),
-            Err(e) => b.problem = Some(crate::aws::failure_reason(LOCATION, &e)),
+            Err(e) => b.problem = Some(crate::aws::failure(LOCATION, &e)),
         }
         if let (true, Some(region)) = (with_tags, b.region.clone()) {
             match aws.s3(&region).get_bucket_tagging().bucket(&b.name).send().await {
                 Ok(t) => b.tags = t.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
                 Err(e) if error_code(&e) == Some("NoSuchTagSet") => {}
-                Err(e) => b.problem = Some(crate::aws::failure_reason(TAGGING, &e)),
+                Err(e) => b.problem = Some(crate::aws::failure(TAGGING, &e)),
             }
         }
         out.push(b);

@@ -324,8 +324,8 @@ pub struct ScopeReport {
 
 impl Scope {
     pub fn report(&self) -> ScopeReport {
-        let mut failures: Vec<String> = self.regions.iter().flat_map(|r| r.failures.iter().map(|(_, e)| e.reason.clone())).collect();
-        failures.extend(self.bucket_failures.iter().map(|e| e.reason.clone()));
+        let mut failures: Vec<String> = self.regions.iter().flat_map(|r| r.failures.iter().map(|(_, e)| e.reason.to_string())).collect();
+        failures.extend(self.bucket_failures.iter().map(|e| e.reason.to_string()));
         failures.dedup();
         ScopeReport {
             in_scope: self.all().cloned().collect(),
@@ -412,7 +412,8 @@ pub(super) async fn compute(inv: &Inventory) -> Scope {
 fn buckets_scope(buckets: &[Bucket], seeder: &mut Seeder<'_>, scope: &mut Scope) {
     for b in buckets {
         if let Some(problem) = &b.problem {
-            scope.bucket_failures.push(ListingError::new("s3:GetBucketTagging", b.region.as_deref(), format!("bucket {}: {problem}", b.name)));
+            let reason = problem.wrap((&format!("バケット {}: ", b.name), ""), (&format!("bucket {}: ", b.name), ""));
+            scope.bucket_failures.push(ListingError::new("s3:GetBucketTagging", b.region.as_deref(), reason));
             continue;
         }
         let arn = format!("arn:aws:s3:::{}", b.name);

@@ -178,16 +178,15 @@ impl Findings {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let reason = crate::aws::failure_reason(call, err);
-        tracing::warn!(call, region, %reason, "AWS call failed");
+        let reason = crate::aws::failure(call, err);
+        tracing::warn!(call, region, reason = %reason.en, "AWS call failed");
         self.error(call, region, reason, call);
     }
 
     /// Record a failed listing (from the inventory) as an ERROR observation.
     /// Several scoped lists may depend on the same failed listing: it is recorded once.
     pub fn listing_error(&mut self, e: &crate::inventory::ListingError) {
-        let seen =
-            self.evidence.iter().any(|x| x.status == EvidenceStatus::Error && x.source == e.call && x.region == e.region && x.detail == *e.reason.as_str());
+        let seen = self.evidence.iter().any(|x| x.status == EvidenceStatus::Error && x.source == e.call && x.region == e.region && x.detail == e.reason);
         if !seen {
             self.error(e.call, e.region.as_deref(), e.reason.clone(), e.call);
         }

@@ -50,7 +50,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
 pub enum Obs {
     Found { kind: &'static str, id: String, region: String, call: &'static str },
     Clean { region: String, counted: String },
-    Failed { region: String, reason: String, call: &'static str },
+    Failed { region: String, reason: crate::model::Msg, call: &'static str },
 }
 
 pub async fn regions(input: Arc<ProbeInput>) -> Findings {
