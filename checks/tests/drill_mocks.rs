@@ -330,12 +330,7 @@ async fn restored_database_is_validated_by_queries_before_it_is_deleted() {
     for s in [&source, &copy] {
         gcverify_demo::postgres::seed_juki(s, "ro-secret", false).await.expect("seed");
         // The newest business record: 10 minutes before the recovery point (now − 6 h).
-        s.admin("juki")
-            .await
-            .expect("admin")
-            .execute("ALTER TABLE residents ADD COLUMN updated_at timestamptz DEFAULT '2026-03-31 17:50:00+00'")
-            .await
-            .expect("column");
+        s.admin("juki").await.expect("admin").execute("UPDATE residents SET updated_at = '2026-03-31 17:50:00+00'").await.expect("dating the records");
     }
     std::env::set_var("GCVERIFY_DRILL_DB_PW", "ro-secret");
     let scenario = |lag_limit: f64| {

@@ -9,6 +9,7 @@ pub mod mariadb;
 pub mod moto;
 pub mod postgres;
 pub mod process;
+pub mod restore_copy;
 pub mod seed;
 pub mod seed_continuity;
 pub mod seed_monitoring;

@@ -50,6 +50,13 @@ pub fn available_for_tests() -> bool {
     false
 }
 
+/// A running server to copy from (its port and superuser password).
+#[derive(Clone)]
+pub struct PgSource {
+    port: u16,
+    password: String,
+}
+
 pub struct PgServer {
     bin: PathBuf,
     data: PathBuf,
@@ -97,6 +104,26 @@ impl PgServer {
         )?;
         replica.launch()?;
         Ok(replica)
+    }
+
+    /// What [`PgServer::copy_of`] needs to copy this server from another thread.
+    pub fn source(&self) -> PgSource {
+        PgSource { port: self.port, password: self.password.clone() }
+    }
+
+    /// An independent copy of a running server (pg_basebackup without -R: not
+    /// a standby), started on its own port with the same roles and data —
+    /// what a restore from a backup gives. Blocking (runs the tools).
+    pub fn copy_of(source: &PgSource) -> Result<Self> {
+        let (copy, _) = Self::prepare(&source.password)?;
+        let port = source.port.to_string();
+        copy.run(
+            "pg_basebackup",
+            &["-h", "127.0.0.1", "-p", &port, "-U", SUPERUSER, "-D", path_str(&copy.data)?, "-X", "stream", "-c", "fast"],
+            &[("PGPASSWORD", source.password.as_str())],
+        )?;
+        copy.launch()?;
+        Ok(copy)
     }
 
     /// initdb + start; the superuser's password is `password`.
@@ -194,6 +221,10 @@ pub const JUKI_PLAINTEXT: &[&str] = &["住基", "花子", "東京都", "霞が�
 pub const READ_ONLY_ROLE: &str = "gcverify_ro";
 /// Rows of the seeded 住民記録 table.
 pub const JUKI_ROWS: i32 = 20;
+/// The newest resident update (`updated_at`) is this many minutes old, the
+/// others one day older each: 5 minutes before the demo's nightly recovery
+/// point (2 hours old, `seed_continuity`).
+pub const JUKI_NEWEST_MINUTES: i64 = 125;
 
 /// A database `juki` with a small 住民記録 table `residents`: names and
 /// addresses encrypted with pgcrypto, 個人番号 as `ENC:` + ciphertext, kana
@@ -206,7 +237,8 @@ pub async fn seed_juki(server: &PgServer, ro_password: &str, plaintext_kana: boo
     let mut db = server.admin("juki").await?;
     db.execute(
         "CREATE EXTENSION pgcrypto;
-         CREATE TABLE residents (id serial PRIMARY KEY, name_enc bytea, address_enc text, my_number_enc text, kana_enc bytea, note text)",
+         CREATE TABLE residents (id serial PRIMARY KEY, name_enc bytea, address_enc text, my_number_enc text, kana_enc bytea, note text,
+                                 updated_at timestamptz NOT NULL DEFAULT now())",
     )
     .await
     .context("creating the 住民記録 table")?;
@@ -225,6 +257,10 @@ pub async fn seed_juki(server: &PgServer, ro_password: &str, plaintext_kana: boo
         let [name, address, kana] = juki_resident(i);
         sqlx::query(&sql).bind(name).bind(address).bind(kana).execute(&mut db).await.context("inserting a resident")?;
     }
+    // One 異動 a day, the newest just before tonight's backup (see JUKI_NEWEST_MINUTES).
+    db.execute(format!("UPDATE residents SET updated_at = now() - interval '{JUKI_NEWEST_MINUTES} minutes' - (id - 1) * interval '1 day'").as_str())
+        .await
+        .context("dating the residents' updates")?;
     Ok(())
 }
 

@@ -35,6 +35,86 @@ pub const HISTORY_DAYS: i64 = 7;
 /// Non-compliant: the instance (Name tag) whose backups stopped.
 pub const STALE_BACKUP: &str = "juki-ap01";
 pub const STALE_BACKUP_DAYS: i64 = 9;
+/// Non-compliant: the database's backups miss this many hours of 異動 before
+/// their recovery point (the restore drill's validation must catch it).
+pub const STALE_DATA_HOURS: i64 = 3;
+
+/// The restore drill's isolated target in each region (`[continuity.drill]`
+/// and `[continuity.drill.dr]` of the demo scenarios): a VPC of its own with
+/// one subnet, a security group without ingress rules and a DB subnet group,
+/// all named [`DRILL_TARGET`]; the role AWS Backup restores with.
+pub const DRILL_TARGET: &str = "gcverify-drill-isolated";
+pub const DRILL_ROLE: &str = "gcverify-restore-drill";
+/// How long the emulator takes over a restore job in the demo (`restore-duration`);
+/// the drill's evidence says the time is an emulator's.
+pub const DRILL_RESTORE_SECONDS: f64 = 3.0;
+/// Placeholders the demo scenarios use for the target's generated IDs (see [`drill_target_ids`]).
+pub const DRILL_SUBNET_PLACEHOLDER: &str = "{demo_drill_subnet}";
+pub const DRILL_SG_PLACEHOLDER: &str = "{demo_drill_sg}";
+
+fn name_tag(kind: aws_sdk_ec2::types::ResourceType) -> aws_sdk_ec2::types::TagSpecification {
+    let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value(DRILL_TARGET).build();
+    aws_sdk_ec2::types::TagSpecification::builder().resource_type(kind).tags(tag).build()
+}
+
+/// Not tagged with the system's scope tag: the drill's network is not the system's.
+async fn drill_targets(endpoint: &str) -> Result<()> {
+    use aws_sdk_ec2::types::ResourceType;
+    for (region, cidr) in [(PRIMARY, "10.99.0.0/16"), (DR, "10.98.0.0/16")] {
+        let ec2 = aws_sdk_ec2::Client::new(&emulator_config(endpoint, region));
+        let vpc = ec2.create_vpc().cidr_block(cidr).tag_specifications(name_tag(ResourceType::Vpc)).send().await.context("CreateVpc")?;
+        let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).context("no VPC id")?.to_string();
+        let sub_cidr = cidr.replace(".0.0/16", ".1.0/24");
+        let subnet = ec2
+            .create_subnet()
+            .vpc_id(&vpc_id)
+            .cidr_block(sub_cidr)
+            .availability_zone(format!("{region}a"))
+            .tag_specifications(name_tag(ResourceType::Subnet))
+            .send()
+            .await
+            .context("CreateSubnet")?;
+        let subnet_id = subnet.subnet().and_then(|s| s.subnet_id()).context("no subnet id")?.to_string();
+        ec2.create_security_group()
+            .group_name(DRILL_TARGET)
+            .description("restore drill: no route to production, no ingress")
+            .vpc_id(&vpc_id)
+            .tag_specifications(name_tag(ResourceType::SecurityGroup))
+            .send()
+            .await
+            .context("CreateSecurityGroup")?;
+        aws_sdk_rds::Client::new(&emulator_config(endpoint, region))
+            .create_db_subnet_group()
+            .db_subnet_group_name(DRILL_TARGET)
+            .db_subnet_group_description("restore drill: isolated")
+            .subnet_ids(subnet_id)
+            .send()
+            .await
+            .context("CreateDBSubnetGroup")?;
+    }
+    let trust =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    aws_sdk_iam::Client::new(&emulator_config(endpoint, PRIMARY))
+        .create_role()
+        .role_name(DRILL_ROLE)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .context("CreateRole")?;
+    admin(endpoint, "restore-duration", &json!({"seconds": DRILL_RESTORE_SECONDS})).context("setting the emulator's restore duration")?;
+    Ok(())
+}
+
+/// The drill target's subnet and security group IDs in `region` (the emulator generates them).
+pub async fn drill_target_ids(endpoint: &str, region: &str) -> Result<(String, String)> {
+    let ec2 = aws_sdk_ec2::Client::new(&emulator_config(endpoint, region));
+    let named = aws_sdk_ec2::types::Filter::builder().name("tag:Name").values(DRILL_TARGET).build();
+    let subnets = ec2.describe_subnets().filters(named.clone()).send().await.context("DescribeSubnets")?;
+    let subnet = subnets.subnets().iter().find_map(|s| s.subnet_id()).with_context(|| format!("no subnet {DRILL_TARGET} in {region}"))?;
+    let groups = ec2.describe_security_groups().filters(named).send().await.context("DescribeSecurityGroups")?;
+    let sg = groups.security_groups().iter().find_map(|g| g.group_id()).with_context(|| format!("no security group {DRILL_TARGET} in {region}"))?;
+    Ok((subnet.to_string(), sg.to_string()))
+}
 
 /// An in-scope resource as AWS Backup names it.
 #[derive(Debug, Clone)]
@@ -69,6 +149,7 @@ pub async fn in_scope(endpoint: &str) -> Result<Vec<Protected>> {
 
 pub async fn seed_continuity(endpoint: &str, compliant: bool) -> Result<()> {
     artefacts(endpoint, compliant).await?;
+    drill_targets(endpoint).await.context("seeding the restore drill's isolated targets")?;
     backups(endpoint, compliant).await.context("seeding AWS Backup selections, recovery points and restore history")?;
     crate::seed_operations::seed_operations(endpoint, compliant).await.context("seeding SSM and root MFA")?;
     crate::seed_monitoring::seed_monitoring(endpoint, compliant).await.context("seeding CloudWatch alarms")?;

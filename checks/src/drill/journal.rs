@@ -41,7 +41,9 @@ impl Journal {
         };
         for entry in rd {
             let path = entry?.path();
-            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            // The drill's own record (`<id>-report.json`, written beside the journals by the CLI) is not a journal.
+            let report = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with("-report.json"));
+            if path.extension().and_then(|e| e.to_str()) != Some("json") || report {
                 continue;
             }
             let text = std::fs::read_to_string(&path)?;
@@ -111,5 +113,8 @@ mod tests {
         .expect("update");
         assert!(!j.path().exists());
         assert!(Journal::load_all(&dir.path().join("missing")).expect("none").is_empty());
+        // The drill's report beside the journals is not read as one.
+        std::fs::write(dir.path().join("d1-report.json"), r#"{"drill_id":"d1","resources":[]}"#).expect("report");
+        assert!(Journal::load_all(dir.path()).expect("the report is skipped").is_empty());
     }
 }

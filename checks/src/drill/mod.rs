@@ -188,9 +188,22 @@ pub struct DrillReport {
     pub not_drilled: Vec<NotDrilled>,
     /// Calls that failed before any restore (discovery): the drill is then incomplete.
     pub problems: Vec<String>,
+    /// The drill ran against an emulator (`[aws] endpoint_url`, e.g. the demo):
+    /// its restore times are the emulator's, not AWS's, and the evidence says so.
+    pub emulated: bool,
 }
 
 impl DrillReport {
+    /// Said with every timing of an emulated drill: the times are not AWS's.
+    pub fn emulator_note(&self) -> Option<crate::model::Msg> {
+        self.emulated.then(|| {
+            crate::model::Msg::new(
+                "エミュレータでの復元時間（AWS の実測ではない: 復元ジョブの所要時間はエミュレータの設定値）",
+                "restore time measured on an emulator (not AWS: the restore job's duration is the emulator's setting)",
+            )
+        })
+    }
+
     pub fn left_behind(&self) -> Vec<&DrillResource> {
         self.resources.iter().filter(|r| r.cleanup.left_behind()).collect()
     }
@@ -319,6 +332,7 @@ pub async fn run(input: &ProbeInput, opts: &DrillOptions, cancel: Cancel, progre
         resources,
         not_drilled,
         problems,
+        emulated: input.scenario.aws.endpoint_url.is_some(),
     })
 }
 

@@ -26,7 +26,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         detail: "Judges this run's drill when it ran with `--site dr`: each resource's recovery point is looked up in the DR vaults the backup plans copy to, restored into `[continuity.drill.dr]`, and must become healthy (AWS reports it up and every `[[continuity.drill.health_checks]]` passes) before it is deleted. A failed or timed-out restore, a copy never healthy → NG; no DR copy, no target, a refused call, a drill at the primary site or none at all → ERROR; without health checks only AWS's readiness was seen → 要確認.",
         section: "[continuity.drill.dr]",
         actions: ACTIONS,
-        emulator: "mocked in the drill's tests; the emulator extension serves restores that create the resource, the demo drill is not wired yet",
+        emulator: "the demo drill (`verify --env demo --restore-drill`, `--site dr`, `--generation 2`) restores through the emulator extension, which creates the copies (EC2, RDS) in moto after a set duration (said in the evidence); throttling and refused deletes with mocks",
         claims: &[super::registry::claim("dr-restored-healthy", "DR リージョンの複製から復元し正常に稼働した", "Restored from the DR copies, the system became healthy", super::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("the_dr_site_is_rebuilt_from_the_dr_copies", crate::probes::registry::Class::Nearest, "a rebuild from the primary region instead of the DR copies", crate::model::Outcome::Error), crate::probes::registry::counterfeit("never_healthy_is_ng_and_the_copy_is_still_deleted", crate::probes::registry::Class::HappyPathOnly, "a copy that never becomes healthy", crate::model::Outcome::Ng)],
         unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "Each resource is restored and judged on its own; the application started as a whole from the DR copies is not."), crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "Only resources in scope are restored; a dependency outside the scope is not part of the rebuild.")],
@@ -39,7 +39,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         detail: "Judges this run's drill: the recovery point restored is the N-th newest usable one (`[continuity.drill] generation` or `--generation`), and the copy became healthy. Fewer generations than asked, a failed restore, a copy never healthy → NG; no drill or a refused call → ERROR; generation 1 (the newest) shows no choice was made → 要確認.",
         section: "[continuity.drill]",
         actions: ACTIONS,
-        emulator: "mocked in the drill's tests; the emulator extension serves restores that create the resource, the demo drill is not wired yet",
+        emulator: "the demo drill (`verify --env demo --restore-drill`, `--site dr`, `--generation 2`) restores through the emulator extension, which creates the copies (EC2, RDS) in moto after a set duration (said in the evidence); throttling and refused deletes with mocks",
         claims: &[super::registry::claim("chosen-generation-restored", "指定世代の復旧ポイントから復元し正常に稼働した", "The chosen generation was restored and became healthy", super::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("a_chosen_generation_is_restored_and_judged", crate::probes::registry::Class::PartialObservation, "fewer generations than asked, or the newest standing for a choice", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("failed_restore_job_is_ng_and_creates_nothing_to_delete", crate::probes::registry::Class::Nearest, "a failed restore job", crate::model::Outcome::Ng)],
         unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "The restored copy's data is validated only where `[[continuity.drill.validation]]` declares queries (sql.restore_validation)."), crate::probes::registry::unseen(crate::probes::registry::Class::HappyPathOnly, "A restore of a point that should be refused (an expired or deleted one) is not attempted.")],
@@ -67,6 +67,9 @@ fn problems(report: &DrillReport, f: &mut Findings) {
     }
     if report.resources.is_empty() {
         f.error("restore-drill", Some(&report.region), "the drill restored nothing", "restore-drill");
+    }
+    if let Some(n) = report.emulator_note() {
+        f.info("restore-drill", Some(&report.region), format!("{} / {}", n.ja, n.en), "restore-drill");
     }
 }
 

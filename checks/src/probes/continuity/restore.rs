@@ -324,10 +324,15 @@ fn rto_from_drill(d: &DrillReport, target: Duration, why: &str) -> Findings {
         format!("measured by restore drill {} ({}): restore job creation → completion, plus completion → AWS reports the copy available and every [continuity.drill] health check passes", d.drill_id, jst(d.started)),
         DRILL,
     );
+    let note = d.emulator_note();
+    if let Some(n) = &note {
+        f.info("restore-drill", Some(&d.region), format!("{} / {}", n.ja, n.en), DRILL);
+    }
     if let Some((t, name)) = worst {
+        let (ja, en) = note.map(|n| (format!("（{}）", n.ja), format!(" ({})", n.en))).unwrap_or_default();
         f.ok_summary(Msg::new(
-            format!("復元訓練 最長 {}（{name}、復元＋正常性確認）≤ 目標 {}時間", hm_ja(t), target.num_hours()),
-            format!("restore drill: longest {} ({name}, restore + health) ≤ RTO {}h", hm(t), target.num_hours()),
+            format!("復元訓練 最長 {}（{name}、復元＋正常性確認）≤ 目標 {}時間{ja}", hm_ja(t), target.num_hours()),
+            format!("restore drill: longest {} ({name}, restore + health) ≤ RTO {}h{en}", hm(t), target.num_hours()),
         ));
     }
     f
