@@ -116,18 +116,19 @@ async fn root_mfa(iam: &aws_sdk_iam::Client, custom_endpoint: bool, need_mfa: bo
     // value and says so with its own key (real AWS never sends it).
     let served = out.summary_map().is_some_and(|m| m.keys().any(|k| k.as_str() == EMULATOR_SERVES_ROOT_MFA));
     match value {
-        Some(1) => f.pass("root-account", None, "AccountMFAEnabled=1", CALL),
+        Some(1) => f.pass("root-account", None, Msg::new("rootアカウントのMFA有効（AccountMFAEnabled=1）", "AccountMFAEnabled=1"), CALL),
         Some(0) if custom_endpoint && !served => f.error(
             "root-account",
             None,
-            format!(
+            crate::msg!(
+                "{CALL}: カスタムエンドポイント（エミュレータ）が AccountMFAEnabled=0 を返した。rootアカウントのMFAを実装していないため観測できない",
                 "{CALL}: AccountMFAEnabled=0 from a custom endpoint (emulator); the endpoint does not implement root-account MFA, so it cannot be observed"
             ),
             CALL,
         ),
-        Some(0) if need_mfa => f.fail("root-account", None, "AccountMFAEnabled=0 (root account has no MFA device)", CALL),
-        Some(v) => f.info("root-account", None, format!("AccountMFAEnabled={v} (MFA not required at this level)"), CALL),
-        None => f.error("root-account", None, format!("{CALL}: answer had no AccountMFAEnabled"), CALL),
+        Some(0) if need_mfa => f.fail("root-account", None, Msg::new("rootアカウントにMFAデバイスなし（AccountMFAEnabled=0）", "AccountMFAEnabled=0 (root account has no MFA device)"), CALL),
+        Some(v) => f.info("root-account", None, crate::msg!("AccountMFAEnabled={v}（このレベルではMFA不要）", "AccountMFAEnabled={v} (MFA not required at this level)"), CALL),
+        None => f.error("root-account", None, super::no_field(CALL, "AccountMFAEnabled"), CALL),
     }
 }
 
@@ -145,17 +146,17 @@ async fn console_users(input: &ProbeInput, need_mfa: bool, f: &mut Findings) -> 
     for u in users.iter() {
         let source = u.source_call();
         if !u.password_enabled {
-            f.info(&u.name, None, format!("no console password ({})", u.source_text()), source);
+            f.info(&u.name, None, crate::msg!("コンソールパスワードなし（{0}）", "no console password ({0})", u.source_text()), source);
             continue;
         }
         n += 1;
         let devices = if u.mfa_devices.is_empty() { String::new() } else { format!(" {}", u.mfa_devices.join(",")) };
         if u.mfa_active {
-            f.pass(&u.name, None, format!("console password + MFA device{devices} ({})", u.source_text()), source);
+            f.pass(&u.name, None, crate::msg!("コンソールパスワード＋MFAデバイス{devices}（{0}）", "console password + MFA device{devices} ({0})", u.source_text()), source);
         } else if need_mfa {
-            f.fail(&u.name, None, format!("console password without an MFA device ({})", u.source_text()), source);
+            f.fail(&u.name, None, crate::msg!("コンソールパスワードありでMFAデバイスなし（{0}）", "console password without an MFA device ({0})", u.source_text()), source);
         } else {
-            f.pass(&u.name, None, format!("console password (one factor; MFA not required at this level; {})", u.source_text()), source);
+            f.pass(&u.name, None, crate::msg!("コンソールパスワード（一要素。このレベルではMFA不要。{0}）", "console password (one factor; MFA not required at this level; {0})", u.source_text()), source);
         }
     }
     n
@@ -178,7 +179,7 @@ async fn role_mfa(iam: &aws_sdk_iam::Client, input: &ProbeInput, f: &mut Finding
     };
     for wanted in &access.mfa_required_roles {
         if !roles.iter().any(|(n, ..)| n == wanted) {
-            f.fail(wanted, None, "role named in [access] mfa_required_roles does not exist", LIST);
+            f.fail(wanted, None, Msg::new("[access] mfa_required_roles に指定されたロールが存在しない", "role named in [access] mfa_required_roles does not exist"), LIST);
         }
     }
     let mut cache = HashMap::new();
@@ -198,25 +199,29 @@ async fn role_mfa(iam: &aws_sdk_iam::Client, input: &ProbeInput, f: &mut Finding
         let doc = match trust.as_deref().map(policy_doc::decode) {
             Some(Ok(d)) => d,
             Some(Err(why)) => {
-                f.error(name, None, format!("{LIST}: trust policy unreadable: {why}"), LIST);
+                f.error(name, None, crate::msg!("{LIST}: 信頼ポリシーを読めない: {why}", "{LIST}: trust policy unreadable: {why}"), LIST);
                 continue;
             }
             None => {
-                f.error(name, None, format!("{LIST}: answer had no AssumeRolePolicyDocument"), LIST);
+                f.error(name, None, super::no_field(LIST, "AssumeRolePolicyDocument"), LIST);
                 continue;
             }
         };
-        let why = if named { "named in [access] mfa_required_roles" } else { "holds an administrator policy" };
+        let why = if named {
+            Msg::new("[access] mfa_required_roles で指定", "named in [access] mfa_required_roles")
+        } else {
+            Msg::new("管理者ポリシーを保持", "holds an administrator policy")
+        };
         match policy_doc::trust_requires_mfa(&doc) {
             Ok(true) => {
                 n += 1;
-                f.pass(name, None, format!("{why}; trust policy requires aws:MultiFactorAuthPresent=true"), LIST);
+                f.pass(name, None, why.wrap(("", "。信頼ポリシーが aws:MultiFactorAuthPresent=true を要求"), ("", "; trust policy requires aws:MultiFactorAuthPresent=true")), LIST);
             }
             // Only services or federation may assume it: MFA is enforced elsewhere (IdP).
-            Ok(false) => f.info(name, None, format!("{why}; no IAM principal may assume it (service/federated trust only)"), LIST),
+            Ok(false) => f.info(name, None, why.wrap(("", "。IAMプリンシパルは引き受け不可（サービス・フェデレーションの信頼のみ）"), ("", "; no IAM principal may assume it (service/federated trust only)")), LIST),
             Err(detail) => {
                 n += 1;
-                f.fail(name, None, format!("{why}; {detail}"), LIST);
+                f.fail(name, None, why.wrap(("", &format!("。信頼ポリシーがMFAを要求しない: {detail}")), ("", &format!("; {detail}"))), LIST);
             }
         }
     }
@@ -265,7 +270,7 @@ async fn policy_is_admin(
         let verdict = match policy_doc::decode(doc) {
             Ok(d) => Some(policy_doc::grants_full_admin(&d)),
             Err(why) => {
-                f.error(arn, None, format!("{DETAILS}: policy document unreadable: {why}"), DETAILS);
+                f.error(arn, None, crate::msg!("{DETAILS}: ポリシー文書を読めない: {why}", "{DETAILS}: policy document unreadable: {why}"), DETAILS);
                 None
             }
         };
@@ -281,7 +286,7 @@ async fn policy_is_admin(
             }
         };
         let Some(version) = version else {
-            f.error(arn, None, "iam:GetPolicy: answer had no DefaultVersionId", "iam:GetPolicy");
+            f.error(arn, None, super::no_field("iam:GetPolicy", "DefaultVersionId"), "iam:GetPolicy");
             return None;
         };
         let doc = match iam.get_policy_version().policy_arn(arn).version_id(&version).send().await {
@@ -294,11 +299,11 @@ async fn policy_is_admin(
         match doc {
             Some(Ok(d)) => Some(policy_doc::grants_full_admin(&d)),
             Some(Err(why)) => {
-                f.error(arn, None, format!("iam:GetPolicyVersion: {why}"), "iam:GetPolicyVersion");
+                f.error(arn, None, crate::msg!("iam:GetPolicyVersion: ポリシー文書を読めない: {why}", "iam:GetPolicyVersion: {why}"), "iam:GetPolicyVersion");
                 None
             }
             None => {
-                f.error(arn, None, "iam:GetPolicyVersion: answer had no Document", "iam:GetPolicyVersion");
+                f.error(arn, None, super::no_field("iam:GetPolicyVersion", "Document"), "iam:GetPolicyVersion");
                 None
             }
         }
@@ -386,13 +391,15 @@ fn security_groups(groups: &Scoped<aws_sdk_ec2::types::SecurityGroup>, region: &
                 .filter(|c| *c == "0.0.0.0/0" || *c == "::/0");
             for cidr in world {
                 let list = opened.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
-                open.push(format!("port {list} open to {cidr}"));
+                open.push((format!("ポート {list} が {cidr} に開放"), format!("port {list} open to {cidr}")));
             }
         }
         if open.is_empty() {
-            f.pass(&subject, Some(region), format!("no admin/DB port open to 0.0.0.0/0 or ::/0 (in scope: {why})"), CALL);
+            f.pass(&subject, Some(region), super::scoped(Msg::new("管理/DBポートの 0.0.0.0/0・::/0 への開放なし", "no admin/DB port open to 0.0.0.0/0 or ::/0"), why), CALL);
         } else {
-            f.fail(&subject, Some(region), format!("{} (in scope: {why})", open.join("; ")), CALL);
+            let ja = open.iter().map(|(j, _)| j.as_str()).collect::<Vec<_>>().join("、");
+            let en = open.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>().join("; ");
+            f.fail(&subject, Some(region), super::scoped(Msg::new(ja, en), why), CALL);
         }
     }
 }
@@ -404,9 +411,14 @@ fn imdsv2(instances: &Scoped<InstanceRecord>, region: &str, f: &mut Findings, n:
         let id = rec.id();
         n.instances += 1;
         match rec.instance.metadata_options().and_then(|m| m.http_tokens()).map(|t| t.as_str()) {
-            Some("required") => f.pass(id, Some(region), format!("MetadataOptions.HttpTokens=required (IMDSv2; in scope: {why})"), CALL),
-            Some(other) => f.fail(id, Some(region), format!("MetadataOptions.HttpTokens={other} (IMDSv1 allowed; in scope: {why})"), CALL),
-            None => f.error(id, Some(region), format!("{CALL}: answer had no MetadataOptions.HttpTokens"), CALL),
+            Some("required") => f.pass(id, Some(region), super::scoped(Msg::new("IMDSv2必須（MetadataOptions.HttpTokens=required）", "MetadataOptions.HttpTokens=required (IMDSv2)"), why), CALL),
+            Some(other) => f.fail(
+                id,
+                Some(region),
+                super::scoped(crate::msg!("IMDSv1を許可（MetadataOptions.HttpTokens={other}）", "MetadataOptions.HttpTokens={other} (IMDSv1 allowed)"), why),
+                CALL,
+            ),
+            None => f.error(id, Some(region), super::no_field(CALL, "MetadataOptions.HttpTokens"), CALL),
         }
     }
 }
@@ -418,9 +430,9 @@ fn public_databases(dbs: &Scoped<aws_sdk_rds::types::DbInstance>, region: &str, 
         let id = db.db_instance_identifier().unwrap_or("(no id)");
         n.databases += 1;
         match db.publicly_accessible() {
-            Some(false) => f.pass(id, Some(region), format!("PubliclyAccessible=false (in scope: {why})"), CALL),
-            Some(true) => f.fail(id, Some(region), format!("PubliclyAccessible=true (in scope: {why})"), CALL),
-            None => f.error(id, Some(region), format!("{CALL}: answer had no PubliclyAccessible"), CALL),
+            Some(false) => f.pass(id, Some(region), super::scoped(Msg::new("パブリックアクセス不可（PubliclyAccessible=false）", "PubliclyAccessible=false"), why), CALL),
+            Some(true) => f.fail(id, Some(region), super::scoped(Msg::new("パブリックアクセス可（PubliclyAccessible=true）", "PubliclyAccessible=true"), why), CALL),
+            None => f.error(id, Some(region), super::no_field(CALL, "PubliclyAccessible"), CALL),
         }
     }
 }
@@ -503,7 +515,7 @@ async fn admin_users(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
                         Ok(d) if policy_doc::grants_full_admin(&d) => admin.push(format!("inline:{name}")),
                         Ok(_) => {}
                         Err(why) => {
-                            f.error(&user, None, format!("inline policy {name}: document unreadable: {why}"), INLINE);
+                            f.error(&user, None, crate::msg!("インラインポリシー {name}: 文書を読めない: {why}", "inline policy {name}: document unreadable: {why}"), INLINE);
                             unknown = true;
                         }
                     }
@@ -516,11 +528,11 @@ async fn admin_users(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
         }
         n.users += 1;
         if admin.is_empty() {
-            f.pass(&user, None, format!("no administrator policy attached directly ({} attached)", attached.len()), source);
+            f.pass(&user, None, crate::msg!("管理者ポリシーの直接付与なし（付与 {0}件）", "no administrator policy attached directly ({0} attached)", attached.len()), source);
         } else if break_glass.contains(&user) {
-            f.pass(&user, None, format!("break-glass user listed in [access] break_glass_users holds {}", admin.join(",")), source);
+            f.pass(&user, None, crate::msg!("[access] break_glass_users の緊急用ユーザーが {0} を保持", "break-glass user listed in [access] break_glass_users holds {0}", admin.join(",")), source);
         } else {
-            f.fail(&user, None, format!("administrator policy attached directly: {}", admin.join(",")), source);
+            f.fail(&user, None, crate::msg!("管理者ポリシーを直接付与: {0}", "administrator policy attached directly: {0}", admin.join(",")), source);
         }
     }
 }
@@ -531,13 +543,13 @@ fn flags_off(block: [(&'static str, Option<bool>); 4]) -> Vec<&'static str> {
 }
 
 /// The account-level block (S3 Control), read once: `Ok(off flags)` or the reason it could not be read.
-async fn account_block(input: &ProbeInput) -> Result<Vec<&'static str>, String> {
+async fn account_block(input: &ProbeInput) -> Result<Vec<&'static str>, Msg> {
     const WHO: &str = "sts:GetCallerIdentity";
     const CALL: &str = "s3:GetAccountPublicAccessBlock";
     let region = &input.scenario.aws.primary_region;
     let account = match input.aws.sts(region).get_caller_identity().send().await {
         Ok(out) => out.account().unwrap_or_default().to_string(),
-        Err(e) => return Err(crate::aws::failure_reason(WHO, &e)),
+        Err(e) => return Err(crate::aws::failure(WHO, &e)),
     };
     match input.aws.s3control(region).get_public_access_block().account_id(&account).send().await {
         Ok(out) => {
@@ -553,7 +565,7 @@ async fn account_block(input: &ProbeInput) -> Result<Vec<&'static str>, String> 
         Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => {
             Ok(vec!["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"])
         }
-        Err(e) => Err(crate::aws::failure_reason(CALL, &e)),
+        Err(e) => Err(crate::aws::failure(CALL, &e)),
     }
 }
 
@@ -589,23 +601,39 @@ async fn public_access_block(input: &ProbeInput, f: &mut Findings, n: &mut Count
         n.buckets += 1;
         let bucket_state = match &bucket_off {
             Some(off) if off.is_empty() => {
-                f.pass(&bucket, Some(&region), "public access block: all four settings true", CALL);
+                f.pass(&bucket, Some(&region), Msg::new("パブリックアクセスブロック: 4設定すべて true", "public access block: all four settings true"), CALL);
                 continue;
             }
-            Some(off) => format!("bucket-level public access block not fully on ({}=false)", off.join("=false,")),
-            None => "no bucket-level public access block (NoSuchPublicAccessBlockConfiguration)".to_string(),
+            Some(off) => crate::msg!("バケットのパブリックアクセスブロックが一部無効（{0}=false）", "bucket-level public access block not fully on ({0}=false)", off.join("=false,")),
+            None => Msg::new(
+                "バケットのパブリックアクセスブロックなし（NoSuchPublicAccessBlockConfiguration）",
+                "no bucket-level public access block (NoSuchPublicAccessBlockConfiguration)",
+            ),
         };
         match account.get_or_init(|| account_block(input)).await {
             Ok(off) if off.is_empty() => {
-                f.pass(&bucket, Some(&region), format!("{bucket_state}, but the account-level public access block has all four settings true"), ACCOUNT)
+                f.pass(
+                &bucket,
+                Some(&region),
+                bucket_state.wrap(("", "。ただしアカウントのパブリックアクセスブロックは4設定すべて true"), ("", ", but the account-level public access block has all four settings true")),
+                ACCOUNT,
+            )
             }
             Ok(off) => f.fail(
                 &bucket,
                 Some(&region),
-                format!("{bucket_state}, and the account-level block does not cover it ({}=false)", off.join("=false,")),
+                bucket_state.wrap(
+                    ("", &format!("。アカウントのブロックも覆わない（{}=false）", off.join("=false,"))),
+                    ("", &format!(", and the account-level block does not cover it ({}=false)", off.join("=false,"))),
+                ),
                 ACCOUNT,
             ),
-            Err(why) => f.error(&bucket, Some(&region), format!("{bucket_state}; the account-level block could not be read: {why}"), ACCOUNT),
+            Err(why) => f.error(
+                &bucket,
+                Some(&region),
+                Msg::new(format!("{}。アカウントのブロックを読めない: {}", bucket_state.ja, why.ja), format!("{}; the account-level block could not be read: {}", bucket_state.en, why.en)),
+                ACCOUNT,
+            ),
         }
     }
 }

@@ -88,9 +88,9 @@ async fn ebs_default(ec2: &aws_sdk_ec2::Client, region: &str, f: &mut Findings, 
         Ok(out) => {
             n.regions += 1;
             match out.ebs_encryption_by_default() {
-                Some(true) => f.pass("ebs-encryption-by-default", Some(region), "EbsEncryptionByDefault=true", CALL),
-                Some(false) => f.fail("ebs-encryption-by-default", Some(region), "EbsEncryptionByDefault=false", CALL),
-                None => f.error("ebs-encryption-by-default", Some(region), format!("{CALL}: answer had no EbsEncryptionByDefault"), CALL),
+                Some(true) => f.pass("ebs-encryption-by-default", Some(region), Msg::new("EBSの既定暗号化が有効（EbsEncryptionByDefault=true）", "EbsEncryptionByDefault=true"), CALL),
+                Some(false) => f.fail("ebs-encryption-by-default", Some(region), Msg::new("EBSの既定暗号化が無効（EbsEncryptionByDefault=false）", "EbsEncryptionByDefault=false"), CALL),
+                None => f.error("ebs-encryption-by-default", Some(region), super::no_field(CALL, "EbsEncryptionByDefault"), CALL),
             }
         }
         Err(e) => f.aws_error(CALL, Some(region), &e),
@@ -104,9 +104,9 @@ fn ebs_volumes(volumes: &Scoped<aws_sdk_ec2::types::Volume>, region: &str, f: &m
         let id = v.volume_id().unwrap_or("(no id)");
         n.volumes += 1;
         if v.encrypted() == Some(true) {
-            f.pass(id, Some(region), format!("Encrypted=true KmsKeyId={} (in scope: {why})", v.kms_key_id().unwrap_or("-")), CALL);
+            f.pass(id, Some(region), super::scoped(crate::msg!("暗号化あり（Encrypted=true KmsKeyId={0}）", "Encrypted=true KmsKeyId={0}", v.kms_key_id().unwrap_or("-")), why), CALL);
         } else {
-            f.fail(id, Some(region), format!("Encrypted=false (in scope: {why})"), CALL);
+            f.fail(id, Some(region), super::scoped(Msg::new("暗号化なし（Encrypted=false）", "Encrypted=false"), why), CALL);
         }
     }
 }
@@ -119,9 +119,9 @@ fn snapshots(snaps: &Scoped<aws_sdk_ec2::types::Snapshot>, region: &str, f: &mut
         let id = s.snapshot_id().unwrap_or("(no id)");
         n.snapshots += 1;
         if s.encrypted() == Some(true) {
-            f.pass(id, Some(region), format!("Encrypted=true (in scope: {why})"), CALL);
+            f.pass(id, Some(region), super::scoped(Msg::new("暗号化あり（Encrypted=true）", "Encrypted=true"), why), CALL);
         } else {
-            f.fail(id, Some(region), format!("Encrypted=false (in scope: {why})"), CALL);
+            f.fail(id, Some(region), super::scoped(Msg::new("暗号化なし（Encrypted=false）", "Encrypted=false"), why), CALL);
         }
     }
 }
@@ -135,9 +135,14 @@ async fn databases(inv: &Inventory, region: &str, f: &mut Findings, n: &mut Coun
         let id = db.db_instance_identifier().unwrap_or("(no id)");
         n.databases += 1;
         if db.storage_encrypted() == Some(true) {
-            f.pass(id, Some(region), format!("StorageEncrypted=true KmsKeyId={} (in scope: {why})", db.kms_key_id().unwrap_or("-")), INSTANCES);
+            f.pass(
+                id,
+                Some(region),
+                super::scoped(crate::msg!("暗号化あり（StorageEncrypted=true KmsKeyId={0}）", "StorageEncrypted=true KmsKeyId={0}", db.kms_key_id().unwrap_or("-")), why),
+                INSTANCES,
+            );
         } else {
-            f.fail(id, Some(region), format!("StorageEncrypted=false (in scope: {why})"), INSTANCES);
+            f.fail(id, Some(region), super::scoped(Msg::new("暗号化なし（StorageEncrypted=false）", "StorageEncrypted=false"), why), INSTANCES);
         }
     }
     let clusters = inv.scoped_db_clusters(region).await;
@@ -146,9 +151,9 @@ async fn databases(inv: &Inventory, region: &str, f: &mut Findings, n: &mut Coun
         let id = c.db_cluster_identifier().unwrap_or("(no id)");
         n.databases += 1;
         if c.storage_encrypted() == Some(true) {
-            f.pass(id, Some(region), format!("StorageEncrypted=true (cluster; in scope: {why})"), CLUSTERS);
+            f.pass(id, Some(region), super::scoped(Msg::new("クラスター暗号化あり（StorageEncrypted=true）", "StorageEncrypted=true (cluster)"), why), CLUSTERS);
         } else {
-            f.fail(id, Some(region), format!("StorageEncrypted=false (cluster; in scope: {why})"), CLUSTERS);
+            f.fail(id, Some(region), super::scoped(Msg::new("クラスター暗号化なし（StorageEncrypted=false）", "StorageEncrypted=false (cluster)"), why), CLUSTERS);
         }
     }
 }
@@ -167,14 +172,22 @@ async fn bucket_encryption(s3: &aws_sdk_s3::Client, name: &str, region: &str, wh
                 .map(|d| format!("SSEAlgorithm={} KMSMasterKeyID={}", d.sse_algorithm().as_str(), d.kms_master_key_id().unwrap_or("-")))
                 .collect();
             if algos.is_empty() {
-                f.fail(name, Some(region), format!("no default encryption rule (in scope: {why})"), CALL);
+                f.fail(name, Some(region), super::scoped(Msg::new("既定の暗号化ルールなし", "no default encryption rule"), why), CALL);
             } else {
-                f.pass(name, Some(region), format!("{} (in scope: {why})", algos.join(", ")), CALL);
+                f.pass(name, Some(region), super::scoped(crate::msg!("既定の暗号化あり（{0}）", "{0}", algos.join(", ")), why), CALL);
             }
         }
         Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {
             n.buckets += 1;
-            f.fail(name, Some(region), format!("no default encryption (ServerSideEncryptionConfigurationNotFoundError; in scope: {why})"), CALL);
+            f.fail(
+                name,
+                Some(region),
+                super::scoped(
+                    Msg::new("既定の暗号化なし（ServerSideEncryptionConfigurationNotFoundError）", "no default encryption (ServerSideEncryptionConfigurationNotFoundError)"),
+                    why,
+                ),
+                CALL,
+            );
         }
         Err(e) => f.aws_error(CALL, Some(region), &e),
     }

@@ -102,6 +102,16 @@ pub struct Findings {
 
 pub use crate::verdict::Conclusion;
 
+/// 「{call}: 応答に {field} がない」: an answer that lacks the field judged.
+pub fn no_field(call: &str, field: &str) -> Msg {
+    crate::msg!("{call}: 応答に {field} がない", "{call}: answer had no {field}")
+}
+
+/// A detail with why the resource is the system's: 「…（対象: タグ一致）」 / "… (in scope: scope tags)".
+pub fn scoped(detail: Msg, why: &crate::inventory::Why) -> Msg {
+    Msg::new(format!("{}（対象: {}）", detail.ja, why.ja()), format!("{} (in scope: {why})", detail.en))
+}
+
 impl Findings {
     /// Evidence is stamped when it is recorded (right after the call that
     /// observed it), not with the run's clock: the 証跡 sheet shows when each

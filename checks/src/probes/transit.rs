@@ -88,7 +88,10 @@ pub async fn in_transit(input: Arc<ProbeInput>) -> Findings {
         f.error(
             "transit-endpoints",
             None,
-            "シナリオに [transit] endpoints がなく、庁舎⇔ガバメントクラウド間の経路のTLSを実際に確認していない（ELBリスナー設定のみ） / no [transit] endpoints in the scenario: the office ⇔ Government Cloud path was never probed (ELB listener settings only)",
+            Msg::new(
+                "シナリオに [transit] endpoints がなく、庁舎⇔ガバメントクラウド間の経路のTLSを実際に確認していない（ELBリスナー設定のみ）",
+                "no [transit] endpoints in the scenario: the office ⇔ Government Cloud path was never probed (ELB listener settings only)",
+            ),
             "scenario",
         );
     }
@@ -141,23 +144,42 @@ pub fn judge_listener(
         Some(ProtocolEnum::Https) | Some(ProtocolEnum::Tls) => {
             let proto = protocol.map(|p| p.as_str()).unwrap_or("-");
             match l.ssl_policy() {
-                Some(p) if policies.contains(p) => f.pass(&subject, Some(region), format!("Protocol={proto} SslPolicy={p} (TLS 1.2+)"), SRC),
-                Some(p) => f.fail(&subject, Some(region), format!("Protocol={proto} SslPolicy={p} is not a TLS 1.2+ policy on the accepted list"), SRC),
-                None => f.fail(&subject, Some(region), format!("Protocol={proto} without SslPolicy"), SRC),
+                Some(p) if policies.contains(p) => {
+                    f.pass(&subject, Some(region), crate::msg!("TLS 1.2以上のポリシー（Protocol={proto} SslPolicy={p}）", "Protocol={proto} SslPolicy={p} (TLS 1.2+)"), SRC)
+                }
+                Some(p) => f.fail(
+                    &subject,
+                    Some(region),
+                    crate::msg!(
+                        "Protocol={proto} SslPolicy={p} は許容リストの TLS 1.2以上のポリシーではない",
+                        "Protocol={proto} SslPolicy={p} is not a TLS 1.2+ policy on the accepted list"
+                    ),
+                    SRC,
+                ),
+                None => f.fail(&subject, Some(region), crate::msg!("SslPolicy なし（Protocol={proto}）", "Protocol={proto} without SslPolicy"), SRC),
             }
         }
         Some(ProtocolEnum::Http) => {
             let redirect = l.default_actions().iter().find(|a| a.r#type() == Some(&ActionTypeEnum::Redirect));
             let to_https = redirect.and_then(|a| a.redirect_config()).and_then(|r| r.protocol()).is_some_and(|p| p.eq_ignore_ascii_case("HTTPS"));
             if to_https {
-                f.pass(&subject, Some(region), "Protocol=HTTP, default action redirects to HTTPS", SRC);
+                f.pass(&subject, Some(region), Msg::new("HTTPSへリダイレクト（Protocol=HTTP、既定アクション redirect）", "Protocol=HTTP, default action redirects to HTTPS"), SRC);
             } else {
                 let actions: Vec<&str> = l.default_actions().iter().filter_map(|a| a.r#type()).map(|t| t.as_str()).collect();
-                let detail = format!("Protocol=HTTP, default action {} (plain-text traffic, no redirect to HTTPS)", actions.join(","));
+                let detail = crate::msg!(
+                    "平文の通信でHTTPSへのリダイレクトなし（Protocol=HTTP、既定アクション {0}）",
+                    "Protocol=HTTP, default action {0} (plain-text traffic, no redirect to HTTPS)",
+                    actions.join(",")
+                );
                 if all_data {
                     f.fail(&subject, Some(region), detail, SRC);
                 } else {
-                    f.info(&subject, Some(region), format!("{detail}; allowed below level 3 when no credentials/important data pass here"), SRC);
+                    f.info(
+                        &subject,
+                        Some(region),
+                        detail.wrap(("", "。認証情報・重要データが通らなければレベル3未満では許容"), ("", "; allowed below level 3 when no credentials/important data pass here")),
+                        SRC,
+                    );
                 }
             }
         }
@@ -166,16 +188,24 @@ pub fn judge_listener(
             // A TCP listener may pass TLS through to the targets: only the active probe can tell.
             let probed = endpoints.iter().any(|e| e.host.eq_ignore_ascii_case(dns) && e.port as i32 == port);
             if probed {
-                f.info(&subject, Some(region), format!("Protocol={proto}: encryption checked by the active TLS probe of {dns}:{port}"), SRC);
+                f.info(
+                    &subject,
+                    Some(region),
+                    crate::msg!("Protocol={proto}: 暗号化は {dns}:{port} へのTLS接続で確認", "Protocol={proto}: encryption checked by the active TLS probe of {dns}:{port}"),
+                    SRC,
+                );
             } else if all_data && other.is_some() {
                 f.fail(
                     &subject,
                     Some(region),
-                    format!("Protocol={proto} does not terminate TLS; list {dns}:{port} under [transit] endpoints if TLS passes through"),
+                    crate::msg!(
+                        "Protocol={proto} はTLSを終端しない。TLSを通過させるなら {dns}:{port} を [transit] endpoints に記載",
+                        "Protocol={proto} does not terminate TLS; list {dns}:{port} under [transit] endpoints if TLS passes through"
+                    ),
                     SRC,
                 );
             } else {
-                f.info(&subject, Some(region), format!("Protocol={proto}"), SRC);
+                f.info(&subject, Some(region), crate::msg!("プロトコル Protocol={proto}", "Protocol={proto}"), SRC);
             }
         }
     }
@@ -187,11 +217,19 @@ async fn probe_endpoint(ep: &TlsEndpoint, cryptrec: &CryptrecList, now: chrono::
     let sni = ep.server_name.clone().unwrap_or_else(|| ep.host.clone());
     let result = match tls::handshake(&ep.host, ep.port, &sni, ep.ca_file.as_deref(), HANDSHAKE_TIMEOUT).await {
         Ok(r) => r,
-        Err(why) => return f.error(&subject, None, format!("TLS probe not set up: {why}"), SRC),
+        Err(why) => return f.error(&subject, None, crate::msg!("TLS確認の準備ができない: {why}", "TLS probe not set up: {why}"), SRC),
     };
     let neg = match result {
-        Handshake::Unreachable(why) | Handshake::Broken(why) => return f.error(&subject, None, why, SRC),
-        Handshake::Refused(why) => return f.fail(&subject, None, format!("server did not negotiate TLS 1.2+ with an AEAD suite: {why}"), SRC),
+        Handshake::Unreachable(why) => return f.error(&subject, None, crate::msg!("接続できない: {why}", "{why}"), SRC),
+        Handshake::Broken(why) => return f.error(&subject, None, crate::msg!("TLSハンドシェイク失敗: {why}", "{why}"), SRC),
+        Handshake::Refused(why) => {
+            return f.fail(
+                &subject,
+                None,
+                crate::msg!("サーバーが TLS 1.2以上・AEAD暗号スイートで接続しない: {why}", "server did not negotiate TLS 1.2+ with an AEAD suite: {why}"),
+                SRC,
+            )
+        }
         Handshake::Negotiated(n) => n,
     };
     judge_negotiated(&subject, ep.pin_sha256.as_deref(), &neg, cryptrec, now, f);
@@ -200,10 +238,17 @@ async fn probe_endpoint(ep: &TlsEndpoint, cryptrec: &CryptrecList, now: chrono::
     for (version, label) in [(0x0301u16, "TLS 1.0"), (0x0302, "TLS 1.1")] {
         match tls::legacy_version(&ep.host, ep.port, &sni, version, HANDSHAKE_TIMEOUT).await {
             tls::LegacyAnswer::Accepted => {
-                f.fail(&subject, None, format!("server also accepts {label} (a {label}-only ClientHello got a {label} ServerHello)"), SRC)
+                f.fail(
+                    &subject,
+                    None,
+                    crate::msg!("サーバーが {label} も受け入れる（{label} のみの ClientHello に {label} の ServerHello）", "server also accepts {label} (a {label}-only ClientHello got a {label} ServerHello)"),
+                    SRC,
+                )
             }
-            tls::LegacyAnswer::Refused(how) => f.pass(&subject, None, format!("{label} refused ({how})"), SRC),
-            tls::LegacyAnswer::Unknown(why) => f.error(&subject, None, format!("whether {label} is refused could not be asked: {why}"), SRC),
+            tls::LegacyAnswer::Refused(how) => f.pass(&subject, None, crate::msg!("{label} を拒否（{how}）", "{label} refused ({how})"), SRC),
+            tls::LegacyAnswer::Unknown(why) => {
+                f.error(&subject, None, crate::msg!("{label} を拒否するか確認できない: {why}", "whether {label} is refused could not be asked: {why}"), SRC)
+            }
         }
     }
 }
@@ -219,24 +264,35 @@ pub fn judge_negotiated(
 ) {
     const SRC: &str = "tls-handshake";
     if cryptrec.allows_version(&neg.version) {
-        f.pass(subject, None, format!("negotiated {}", neg.version), SRC);
+        f.pass(subject, None, crate::msg!("{0} で接続", "negotiated {0}", neg.version), SRC);
     } else {
-        f.fail(subject, None, format!("negotiated {} (below {})", neg.version, cryptrec.min_version), SRC);
+        f.fail(subject, None, crate::msg!("{0} で接続（{1} 未満）", "negotiated {0} (below {1})", neg.version, cryptrec.min_version), SRC);
     }
     if cryptrec.allows_suite(&neg.suite) {
-        f.pass(subject, None, format!("cipher suite {} is on the CRYPTREC 電子政府推奨暗号リスト", neg.suite), SRC);
+        f.pass(subject, None, crate::msg!("暗号スイート {0} は CRYPTREC 電子政府推奨暗号リストに掲載", "cipher suite {0} is on the CRYPTREC list of recommended ciphers", neg.suite), SRC);
     } else {
-        f.fail(subject, None, format!("cipher suite {} is not on the CRYPTREC 電子政府推奨暗号リスト ({})", neg.suite, cryptrec.source), SRC);
+        f.fail(
+            subject,
+            None,
+            crate::msg!(
+                "暗号スイート {0} は CRYPTREC 電子政府推奨暗号リストにない（{1}）",
+                "cipher suite {0} is not on the CRYPTREC list of recommended ciphers ({1})",
+                neg.suite,
+                cryptrec.source
+            ),
+            SRC,
+        );
     }
     let Some(cert) = &neg.cert else {
-        return f.fail(subject, None, "server presented no certificate", SRC);
+        return f.fail(subject, None, Msg::new("サーバーが証明書を提示しない", "server presented no certificate"), SRC);
     };
     let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "?".into());
     f.info(
         subject,
         None,
-        format!(
-            "certificate subject=`{}` issuer=`{}` valid {}..{} sha256={} chain length {}",
+        crate::msg!(
+            "証明書 subject=`{0}` issuer=`{1}` 有効期間 {2}..{3} sha256={4} チェーン長 {5}",
+            "certificate subject=`{0}` issuer=`{1}` valid {2}..{3} sha256={4} chain length {5}",
             cert.subject,
             cert.issuer,
             fmt(cert.not_before),
@@ -247,23 +303,36 @@ pub fn judge_negotiated(
         SRC,
     );
     match (cert.not_before, cert.not_after) {
-        (_, Some(end)) if end < now => f.fail(subject, None, format!("certificate expired on {}", fmt(Some(end))), SRC),
-        (Some(start), _) if start > now => f.fail(subject, None, format!("certificate not valid before {}", fmt(Some(start))), SRC),
-        (Some(_), Some(end)) => f.pass(subject, None, format!("certificate valid until {} ({} days left)", fmt(Some(end)), (end - now).num_days()), SRC),
-        _ => f.fail(subject, None, "certificate validity could not be read", SRC),
+        (_, Some(end)) if end < now => f.fail(subject, None, crate::msg!("証明書の有効期限切れ（{0}）", "certificate expired on {0}", fmt(Some(end))), SRC),
+        (Some(start), _) if start > now => f.fail(subject, None, crate::msg!("証明書は {0} まで有効期間前", "certificate not valid before {0}", fmt(Some(start))), SRC),
+        (Some(_), Some(end)) => f.pass(
+            subject,
+            None,
+            crate::msg!("証明書は {0} まで有効（残り {1} 日）", "certificate valid until {0} ({1} days left)", fmt(Some(end)), (end - now).num_days()),
+            SRC,
+        ),
+        _ => f.fail(subject, None, Msg::new("証明書の有効期間を読めない", "certificate validity could not be read"), SRC),
     }
     match pin {
         Some(pin) => {
             let want: String = pin.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_ascii_lowercase();
             if want == cert.sha256 {
-                f.pass(subject, None, "certificate matches the SHA-256 pinned in the scenario", SRC);
+                f.pass(subject, None, Msg::new("証明書がシナリオで固定した SHA-256 と一致", "certificate matches the SHA-256 pinned in the scenario"), SRC);
             } else {
-                f.fail(subject, None, format!("certificate SHA-256 {} does not match the pinned {want}", cert.sha256), SRC);
+                f.fail(subject, None, crate::msg!("証明書の SHA-256 {0} が固定値 {want} と不一致", "certificate SHA-256 {0} does not match the pinned {want}", cert.sha256), SRC);
             }
         }
         None => match &neg.chain {
-            Ok(()) => f.pass(subject, None, "certificate chain and name verified against the trusted roots", SRC),
-            Err(why) => f.fail(subject, None, format!("certificate not trusted ({why}); a self-signed certificate needs pin_sha256 in the scenario"), SRC),
+            Ok(()) => f.pass(subject, None, Msg::new("証明書チェーンと名前を信頼されたルートで検証済", "certificate chain and name verified against the trusted roots"), SRC),
+            Err(why) => f.fail(
+                subject,
+                None,
+                crate::msg!(
+                    "証明書を信頼できない（{why}）。自己署名証明書にはシナリオの pin_sha256 が必要",
+                    "certificate not trusted ({why}); a self-signed certificate needs pin_sha256 in the scenario"
+                ),
+                SRC,
+            ),
         },
     }
 }
