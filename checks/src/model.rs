@@ -215,6 +215,10 @@ pub struct Evidence {
 pub enum Figure {
     /// A.1.3.1: how old the newest restorable point of one resource is, and the limit.
     RpoAge { resource: String, age_secs: i64, limit_secs: Option<i64> },
+    /// A.1.3.1: an in-scope resource whose age was not measured, so the chart lists it too:
+    /// `violation` when it has nothing to recover from (no recovery point, no PITR), else
+    /// not checked (its evidence says why: a failed listing, a server AWS cannot show).
+    RpoUnmeasured { resource: String, limit_secs: Option<i64>, violation: bool },
     /// A.1.3.2: one resource of this run's restore drill against the RTO.
     DrillTiming { resource: String, restore_secs: Option<i64>, health_secs: Option<i64>, rto_secs: Option<i64>, healthy: bool },
     /// B.2.1.4/5: the load phase's HdrHistogram V2 interval log (one tag per operation).

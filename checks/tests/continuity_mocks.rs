@@ -463,6 +463,35 @@ async fn a_failed_listing_is_reported_once_not_per_resource() {
     assert!(text(&c).contains("not checked after the listing failed: i-0juki2"), "{}", text(&c));
 }
 
+/// The RPO chart lists every in-scope resource: a measured age, nothing to
+/// recover from (a violation) or not checked (its evidence says why).
+#[tokio::test]
+async fn rpo_records_a_figure_for_every_in_scope_resource() {
+    use gcverify_checks::model::Figure;
+    let figures = |c: &Conclusion| -> Vec<Figure> { c.evidence.iter().filter_map(|e| e.figure.clone()).collect() };
+    // Level 3: the database's PITR lag is measured; the EC2 server's point of failure cannot be seen.
+    let c = rpo_at("3", &healthy(), now()).await;
+    let f = figures(&c);
+    assert!(f.iter().any(|f| matches!(f, Figure::RpoAge { age_secs: 300, limit_secs: Some(_), .. })), "{f:?}");
+    assert!(f.contains(&Figure::RpoUnmeasured { resource: "i-0juki1".into(), limit_secs: Some(15 * 60), violation: false }), "{f:?}");
+    // No PITR at all: nothing to recover from.
+    let c = rpo_at("3", &[instances(vec![]), db(None, 0), no_clusters()], now()).await;
+    assert!(figures(&c).iter().any(|f| matches!(f, Figure::RpoUnmeasured { violation: true, .. })), "{:?}", figures(&c));
+    // A failed listing: both servers listed, neither measured.
+    let missing = mock!(bk::Client::list_recovery_points_by_resource).then_http_response(html_404);
+    let mut rules = vec![missing, instances(vec![instance("i-0juki1", "juki"), instance("i-0juki2", "juki")])];
+    rules.extend(no_db());
+    let c = rpo_at("2", &with(rules, healthy()), now()).await;
+    let names: Vec<String> = figures(&c)
+        .into_iter()
+        .map(|f| match f {
+            Figure::RpoUnmeasured { resource, violation: false, .. } => resource,
+            other => panic!("only unmeasured resources: {other:?}"),
+        })
+        .collect();
+    assert_eq!(names, ["i-0juki1", "i-0juki2"]);
+}
+
 #[tokio::test]
 async fn rpo_denied_listing_is_error() {
     let denied = mock!(bk::Client::list_recovery_points_by_resource).then_http_response(|| backup_error(403, "AccessDeniedException", "no"));

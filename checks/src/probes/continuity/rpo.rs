@@ -45,22 +45,25 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                 Err(why) => return Findings::decided(Outcome::Error, Msg::new(format!("検証不能: {why}"), format!("could not verify: {why}"))),
             };
             let (deadline, day) = cal;
-            let (mut listing_failed, mut skipped) = (false, Vec::new());
+            let limit = Some((input.now - deadline).num_seconds());
+            let mut listing_failed = false;
             for r in &resources {
                 if listing_failed && r.pitr.is_none() {
-                    skipped.push(r.name.clone());
+                    not_measured(&mut f, &region, r, limit);
                     continue;
                 }
                 let Some(best) = newest_restorable(&client, &region, r, &mut f, listing_failed).await else {
                     listing_failed = true;
+                    unmeasured_figure(&mut f, r, limit, false);
                     continue;
                 };
                 let Some(best) = best else {
                     f.fail(&r.arn, Some(&region), format!("{}: no completed recovery point and no restorable time: nothing to recover from", r.name), POINTS);
+                    unmeasured_figure(&mut f, r, limit, true);
                     continue;
                 };
                 let age = input.now - best.at;
-                let figure = Figure::RpoAge { resource: r.name.clone(), age_secs: age.num_seconds(), limit_secs: Some((input.now - deadline).num_seconds()) };
+                let figure = Figure::RpoAge { resource: r.name.clone(), age_secs: age.num_seconds(), limit_secs: limit };
                 if best.at < deadline {
                     f.fail(
                         &r.arn,
@@ -84,7 +87,6 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                 }
                 f.figure(figure);
             }
-            super::note_skipped(&mut f, &region, &skipped);
             summary(&mut f, &measured, &format!("{n}営業日前（{day} 00:00 JST）以降"), &format!("within {n} business day(s) (since {day} 00:00 JST)"));
         }
         None => {
@@ -92,7 +94,7 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
             let mut protection: Option<Option<Protection>> = None;
             // The stateless servers' deadline (1 営業日), computed once.
             let mut daily_deadline = None;
-            let (mut listing_failed, mut skipped) = (false, Vec::new());
+            let mut listing_failed = false;
             for r in &resources {
                 if let Some(p) = &r.pitr {
                     match p.latest_restorable.filter(|_| p.retention_days > 0) {
@@ -116,40 +118,54 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                             f.fail(&r.arn, Some(&region), format!("PITR lag {} (LatestRestorableTime {}) > {}", hm(input.now - t), jst(t), hm(max)), RDS);
                             f.figure(Figure::RpoAge { resource: r.name.clone(), age_secs: (input.now - t).num_seconds(), limit_secs: Some(max.num_seconds()) });
                         }
-                        None => f.fail(
-                            &r.arn,
-                            Some(&region),
-                            format!(
-                                "no point-in-time restore (BackupRetentionPeriod={}d, LatestRestorableTime absent): 障害発生時点 cannot be reached",
-                                p.retention_days
-                            ),
-                            RDS,
-                        ),
+                        None => {
+                            f.fail(
+                                &r.arn,
+                                Some(&region),
+                                format!(
+                                    "no point-in-time restore (BackupRetentionPeriod={}d, LatestRestorableTime absent): 障害発生時点 cannot be reached",
+                                    p.retention_days
+                                ),
+                                RDS,
+                            );
+                            unmeasured_figure(&mut f, r, Some(max.num_seconds()), true);
+                        }
                     }
                     continue;
                 }
                 // A server declared to hold no business data needs only its daily point.
                 if stateless(&input.scenario.continuity.stateless_servers, r) {
                     if listing_failed {
-                        skipped.push(r.name.clone());
+                        not_measured(&mut f, &region, r, None);
                         continue;
                     }
                     let (deadline, day) = match daily_deadline.get_or_insert_with(|| BusinessCalendar::builtin().and_then(|c| c.deadline(input.now, 1))) {
                         Ok(d) => *d,
                         Err(why) => {
                             f.error(&r.arn, Some(&region), why.clone(), "calendar");
+                            unmeasured_figure(&mut f, r, None, false);
                             continue;
                         }
                     };
+                    let limit = Some((input.now - deadline).num_seconds());
                     match newest_restorable(&client, &region, r, &mut f, false).await {
-                        None => listing_failed = true,
-                        Some(None) => f.fail(&r.arn, Some(&region), format!("{}: stateless server without any completed recovery point", r.name), POINTS),
-                        Some(Some(best)) if best.at < deadline => f.fail(
-                            &r.arn,
-                            Some(&region),
-                            format!("{}: stateless server's newest recovery point {} is older than 1 営業日 ({day} 00:00 JST)", r.name, jst(best.at)),
-                            &best.source,
-                        ),
+                        None => {
+                            listing_failed = true;
+                            unmeasured_figure(&mut f, r, limit, false);
+                        }
+                        Some(None) => {
+                            f.fail(&r.arn, Some(&region), format!("{}: stateless server without any completed recovery point", r.name), POINTS);
+                            unmeasured_figure(&mut f, r, limit, true);
+                        }
+                        Some(Some(best)) if best.at < deadline => {
+                            f.fail(
+                                &r.arn,
+                                Some(&region),
+                                format!("{}: stateless server's newest recovery point {} is older than 1 営業日 ({day} 00:00 JST)", r.name, jst(best.at)),
+                                &best.source,
+                            );
+                            f.figure(Figure::RpoAge { resource: r.name.clone(), age_secs: (input.now - best.at).num_seconds(), limit_secs: limit });
+                        }
                         Some(Some(best)) => {
                             let age = input.now - best.at;
                             f.pass(
@@ -162,11 +178,7 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                                 ),
                                 &best.source,
                             );
-                            f.figure(Figure::RpoAge {
-                                resource: r.name.clone(),
-                                age_secs: age.num_seconds(),
-                                limit_secs: Some((input.now - deadline).num_seconds()),
-                            });
+                            f.figure(Figure::RpoAge { resource: r.name.clone(), age_secs: age.num_seconds(), limit_secs: limit });
                         }
                     }
                     continue;
@@ -175,50 +187,78 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                 if protection.is_none() {
                     protection = Some(Protection::read(&input, &mut f).await);
                 }
-                let Some(Some(prot)) = &protection else { continue };
+                let limit = Some(max.num_seconds());
+                let Some(Some(prot)) = &protection else {
+                    not_measured(&mut f, &region, r, limit);
+                    continue;
+                };
                 let (_, rules) = prot.covering(r);
                 if listing_failed {
-                    skipped.push(r.name.clone());
+                    not_measured(&mut f, &region, r, limit);
                     continue;
                 }
                 let newest = match points::by_resource(&client, &region, &r.arn, &mut f).await {
                     Some(list) => points::newest(&list).map(|p| format!("newest recovery point {} ({} old)", jst(p.created), hm(input.now - p.created))),
                     None => {
                         listing_failed = true;
+                        unmeasured_figure(&mut f, r, limit, false);
                         continue;
                     }
                 };
                 let newest = newest.unwrap_or_else(|| "no completed recovery point".into());
                 match rules.iter().find(|r| r.continuous) {
-                    Some(c) => f.error(
-                        &r.arn,
-                        Some(&region),
-                        format!("continuous backup rule {}/{} covers it ({newest}), but AWS Backup reports no lag to measure", c.plan, c.name),
-                        POINTS,
-                    ),
+                    Some(c) => {
+                        f.error(
+                            &r.arn,
+                            Some(&region),
+                            format!("continuous backup rule {}/{} covers it ({newest}), but AWS Backup reports no lag to measure", c.plan, c.name),
+                            POINTS,
+                        );
+                        unmeasured_figure(&mut f, r, limit, false);
+                    }
                     // An unread selection may assign it to an existing continuous rule: unknown, not NG.
                     None if !prot.complete && prot.rules.iter().any(|r| r.continuous) => {
-                        f.info(&r.arn, Some(&region), format!("continuous rule coverage unknown: some selections could not be read ({newest})"), POINTS)
+                        f.info(&r.arn, Some(&region), format!("continuous rule coverage unknown: some selections could not be read ({newest})"), POINTS);
+                        unmeasured_figure(&mut f, r, limit, false);
                     }
                     // AWS Backup has no continuous backup for EC2: a server holding
                     // data reaches the point of failure through its own archive logs or
                     // replication, which no AWS API shows. Not OK, not a proven violation.
                     None if r.backup_type() == "EC2" => {
                         f.info(&r.arn, Some(&region), format!("EC2 server without continuous backup ({newest})"), POINTS);
+                        unmeasured_figure(&mut f, r, limit, false);
                         let name = r.label();
                         f.unverified(Msg::new(
                             format!("{name}: 障害発生時点への復旧（アーカイブログ・レプリケーション）はAWSから確認できない（データを持たないサーバは [continuity] stateless_servers に宣言、持つサーバは証跡で確認）"),
                             format!("{name}: recovery to the point of failure (archive logs, replication) cannot be seen from AWS (declare servers without business data in [continuity] stateless_servers; attest the others)"),
                         ));
                     }
-                    None => f.fail(&r.arn, Some(&region), format!("障害発生時点 needs continuous backup / PITR; {} has none ({newest})", r.name), POINTS),
+                    None => {
+                        f.fail(&r.arn, Some(&region), format!("障害発生時点 needs continuous backup / PITR; {} has none ({newest})", r.name), POINTS);
+                        unmeasured_figure(&mut f, r, limit, true);
+                    }
                 }
             }
-            super::note_skipped(&mut f, &region, &skipped);
             summary(&mut f, &measured, &format!("障害発生時点（PITR遅延 {}以内）", hm_ja(max)), &format!("point of failure (PITR lag ≤ {})", hm(max)));
         }
     }
     f
+}
+
+/// A resource not checked after a listing failed: said of it alone, with a figure so the chart lists it.
+fn not_measured(f: &mut Findings, region: &str, r: &Resource, limit_secs: Option<i64>) {
+    f.info(
+        &r.arn,
+        Some(region),
+        Msg::new(format!("一覧の取得に失敗したため未確認: {}", r.name), format!("not checked after the listing failed: {}", r.name)),
+        "continuity",
+    );
+    unmeasured_figure(f, r, limit_secs, false);
+}
+
+/// The chart's entry for a resource whose age is unknown (`violation`: nothing to recover from).
+fn unmeasured_figure(f: &mut Findings, r: &Resource, limit_secs: Option<i64>, violation: bool) {
+    f.figure(Figure::RpoUnmeasured { resource: r.name.clone(), limit_secs, violation });
 }
 
 /// Whether the scenario declares `r` (an EC2 instance, by ID or `Name` tag) stateless.
