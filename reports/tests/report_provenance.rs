@@ -149,7 +149,8 @@ fn provenance_is_on_the_cover_the_html_header_and_the_markdown() {
     let html = std::fs::read_to_string(tmp.path().join("report.html")).expect("html");
     let md = std::fs::read_to_string(tmp.path().join("検証結果.md")).expect("md");
     for (what, text) in [("html", &html), ("md", &md)] {
-        for needle in [sha.as_str(), report.run_id.as_str(), commit.as_str(), "123456789012", caller.as_str(), &"ab".repeat(32), "基準の版", edition, "実行者"] {
+        for needle in [sha.as_str(), report.run_id.as_str(), commit.as_str(), "123456789012", caller.as_str(), &"ab".repeat(32), "基準の版", edition, "実行者"]
+        {
             assert!(text.contains(needle), "{what} lacks {needle}");
         }
     }
@@ -162,9 +163,9 @@ fn provenance_is_on_the_cover_the_html_header_and_the_markdown() {
     // The run ID heads every printed page.
     assert!(html.contains(&format!("@top-left{{content:\"gcverify 検証結果 実行ID {}\"", report.run_id)), "page header");
 
-    // Rendered again from its result.json (report --from), the digest is the same file's.
     // Recorded as 実行者 (no --run-by), the caller still says it is one; a --run-by name stands as given.
-    for (run_by, shown) in [(caller.clone(), format!("{caller}（STS 呼び出し元")), ("情報政策課 山田".to_string(), "情報政策課 山田".to_string())] {
+    for (run_by, shown) in [(caller.clone(), format!("{caller}（STS 呼び出し元")), ("情報政策課 山田".to_string(), "情報政策課 山田".to_string())]
+    {
         let mut r = report.clone();
         r.run_by = Some(run_by);
         let dir = tempfile::tempdir().expect("tempdir");
@@ -175,6 +176,7 @@ fn provenance_is_on_the_cover_the_html_header_and_the_markdown() {
         assert!(std::fs::read_to_string(dir.path().join("検証結果.md")).expect("md").contains(&shown));
     }
 
+    // Rendered again from its result.json (report --from), the digest is the same file's.
     let again = tempfile::tempdir().expect("tempdir");
     let back = read_json(&tmp.path().join("result.json")).expect("read back");
     write_files_with(&back, &Catalog::builtin(), &[Format::Markdown], again.path(), Lang::Ja, tmp.path()).expect("re-render");
