@@ -94,18 +94,17 @@ fn rule_meets(rule: &Rule, need: &Interval) -> bool {
     }
 }
 
-fn describe(rule: &Rule) -> String {
-    let gap = match &rule.gap {
-        Ok(g) => format!("max interval {}h", g.num_minutes() as f64 / 60.0),
-        Err(e) => format!("schedule not evaluated: {e}"),
+fn describe(rule: &Rule) -> Msg {
+    let (gap_ja, gap_en) = match &rule.gap {
+        Ok(g) => (format!("最大間隔 {}時間", g.num_minutes() as f64 / 60.0), format!("max interval {}h", g.num_minutes() as f64 / 60.0)),
+        Err(e) => (format!("スケジュールを評価できない: {e}"), format!("schedule not evaluated: {e}")),
     };
     let copies = if rule.copies_to.is_empty() { "none".to_string() } else { rule.copies_to.join(",") };
-    format!(
-        "rule `{}` ScheduleExpression={} ({gap}) ContinuousBackup={} vault={} copy-to={copies}",
-        rule.name,
-        if rule.schedule.is_empty() { "-" } else { &rule.schedule },
-        rule.continuous,
-        rule.vault
+    let schedule = if rule.schedule.is_empty() { "-" } else { &rule.schedule };
+    let (name, continuous, vault) = (&rule.name, rule.continuous, &rule.vault);
+    crate::msg!(
+        "ルール `{name}` ScheduleExpression={schedule}（{gap_ja}） ContinuousBackup={continuous} vault={vault} copy-to={copies}",
+        "rule `{name}` ScheduleExpression={schedule} ({gap_en}) ContinuousBackup={continuous} vault={vault} copy-to={copies}"
     )
 }
 
@@ -126,7 +125,7 @@ pub async fn read_rules(input: &ProbeInput, region: &str, f: &mut Findings, toda
     };
     for name in wanted {
         if !plans.iter().any(|(n, _)| n == name) {
-            f.fail(name, Some(region), "backup plan named in the scenario does not exist", LIST);
+            f.fail(name, Some(region), Msg::new("シナリオで指定したバックアッププランが存在しない", "backup plan named in the scenario does not exist"), LIST);
         }
     }
     let mut rules = Vec::new();
@@ -140,7 +139,7 @@ pub async fn read_rules(input: &ProbeInput, region: &str, f: &mut Findings, toda
             }
         };
         let Some(plan) = out.backup_plan() else {
-            f.error(&name, Some(region), format!("{GET}: answer had no BackupPlan"), GET);
+            f.error(&name, Some(region), super::no_field(GET, "BackupPlan"), GET);
             continue;
         };
         for r in plan.rules() {
@@ -204,11 +203,22 @@ pub fn judge_schedule(rules: &[Rule], need: &Interval, region: &str, f: &mut Fin
         }
     }
     if meeting.is_empty() && !complete {
-        f.info("backup-plans", Some(region), format!("no readable rule runs {need_en}; some plans could not be read"), SRC);
+        f.info(
+            "backup-plans",
+            Some(region),
+            crate::msg!("読めたルールに{need_ja}で実行するものなし。一部のプランを読めない", "no readable rule runs {need_en}; some plans could not be read"),
+            SRC,
+        );
     } else if rules.is_empty() {
-        f.fail("backup-plans", Some(region), "no backup rule found in the plans in scope", SRC);
+        f.fail("backup-plans", Some(region), Msg::new("対象のプランにバックアップルールなし", "no backup rule found in the plans in scope"), SRC);
     } else if meeting.is_empty() {
-        f.fail("backup-plans", Some(region), format!("no rule runs {need_en}; most frequent observed: {}", most_frequent(rules)), SRC);
+        let most = most_frequent(rules);
+        f.fail(
+            "backup-plans",
+            Some(region),
+            Msg::new(format!("{need_ja}で実行するルールなし。最も頻繁なもの: {}", most.ja), format!("no rule runs {need_en}; most frequent observed: {}", most.en)),
+            SRC,
+        );
     } else {
         let best = meeting.iter().filter_map(|r| r.gap.as_ref().ok()).min().map(|g| g.num_minutes() as f64 / 60.0);
         let best_txt = best.map(|h| format!("{h}")).unwrap_or_else(|| "-".into());
@@ -220,13 +230,13 @@ pub fn judge_schedule(rules: &[Rule], need: &Interval, region: &str, f: &mut Fin
 }
 
 /// "plan/rule every Nh" for the rule with the shortest interval, for NG messages.
-fn most_frequent(rules: &[Rule]) -> String {
+fn most_frequent(rules: &[Rule]) -> Msg {
     rules
         .iter()
         .filter_map(|r| r.gap.as_ref().ok().map(|g| (g, r)))
         .min_by_key(|(g, _)| **g)
-        .map(|(g, r)| format!("{}/{} every {}h", r.plan, r.name, g.num_minutes() as f64 / 60.0))
-        .unwrap_or_else(|| "no evaluable schedule".into())
+        .map(|(g, r)| crate::msg!("{0}/{1} {2}時間ごと", "{0}/{1} every {2}h", r.plan, r.name, g.num_minutes() as f64 / 60.0))
+        .unwrap_or_else(|| Msg::new("評価できるスケジュールなし", "no evaluable schedule"))
 }
 
 /// A.3.2.2: level 1 a backup to a vault; level 2 a rule at least as frequent
@@ -268,19 +278,35 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         frequent.iter().flat_map(|r| r.copies_to.iter().map(move |arn| (*r, arn))).filter(|(_, arn)| arn_region(arn) == Some(dr.as_str())).collect();
     if copying.is_empty() && f.has(EvidenceStatus::Error) {
         // Unread plans may hold the copying rule: unknown, not NG.
-        f.info("backup-plans", Some(&primary), format!("no readable rule copies to the DR region {dr}; some plans could not be read"), "backup:GetBackupPlan");
+        f.info(
+            "backup-plans",
+            Some(&primary),
+            crate::msg!("読めたルールに DR リージョン {dr} へ複製するものなし。一部のプランを読めない", "no readable rule copies to the DR region {dr}; some plans could not be read"),
+            "backup:GetBackupPlan",
+        );
         return f;
     }
     if copying.is_empty() {
-        let (_, need_en) = need_text(&need);
+        let (need_ja, need_en) = need_text(&need);
         for r in &rules {
             f.info(&format!("{}/{}", r.plan, r.name), Some(&primary), describe(r), "backup:GetBackupPlan");
         }
         let copying_anywhere =
             rules.iter().filter(|r| !r.copies_to.is_empty()).map(|r| format!("{}/{} → {}", r.plan, r.name, r.copies_to.join(","))).collect::<Vec<_>>();
-        let seen =
-            if copying_anywhere.is_empty() { "no rule has a copy action".to_string() } else { format!("copy actions seen: {}", copying_anywhere.join("; ")) };
-        f.fail("backup-plans", Some(&primary), format!("no rule running {need_en} copies to a vault in the DR region {dr} ({seen})"), "backup:GetBackupPlan");
+        let seen = if copying_anywhere.is_empty() {
+            Msg::new("複製アクションのあるルールなし", "no rule has a copy action")
+        } else {
+            crate::msg!("複製アクション: {0}", "copy actions seen: {0}", copying_anywhere.join("; "))
+        };
+        f.fail(
+            "backup-plans",
+            Some(&primary),
+            Msg::new(
+                format!("{need_ja}で実行し DR リージョン {dr} のボールトへ複製するルールなし（{}）", seen.ja),
+                format!("no rule running {need_en} copies to a vault in the DR region {dr} ({})", seen.en),
+            ),
+            "backup:GetBackupPlan",
+        );
         return f;
     }
     let dr_backup = input.aws.backup(&dr);
@@ -289,12 +315,12 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         let subject = format!("{}/{}", rule.plan, rule.name);
         f.info(&subject, Some(&primary), describe(rule), "backup:GetBackupPlan");
         let Some(vault) = arn.rsplit(':').next().filter(|_| arn.contains(":backup-vault:")) else {
-            f.fail(arn, Some(&dr), "copy destination is not a backup vault ARN", "backup:GetBackupPlan");
+            f.fail(arn, Some(&dr), Msg::new("複製先がバックアップボールトの ARN ではない", "copy destination is not a backup vault ARN"), "backup:GetBackupPlan");
             continue;
         };
         match dr_backup.describe_backup_vault().backup_vault_name(vault).send().await {
             Ok(_) => {
-                f.pass(arn, Some(&dr), format!("rule {subject} copies here; vault exists"), "backup:DescribeBackupVault");
+                f.pass(arn, Some(&dr), crate::msg!("ルール {subject} がここへ複製。ボールトあり", "rule {subject} copies here; vault exists"), "backup:DescribeBackupVault");
                 // The copy rule is a setting; the point asks for copies that exist, and recent ones:
                 // a vault holding only last year's copies passes a count but not this.
                 f.claim("dr-recovery-points");
@@ -305,23 +331,57 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
                         Some(p) if input.now - p.created <= due => f.pass(
                             arn,
                             Some(&dr),
-                            format!("the DR vault holds recovery points ({}); the newest usable copy is {:.1}h old, within the rule's interval and windows ({:.0}h)", points::census(&points), hours(input.now - p.created), hours(due)),
+                            Msg::new(
+                                format!(
+                                    "DR ボールトに復旧ポイントあり（{}）。最新の利用可能な複製は {:.1}時間前で、ルールの間隔と時間枠（{:.0}時間）以内",
+                                    points::census_ja(&points),
+                                    hours(input.now - p.created),
+                                    hours(due)
+                                ),
+                                format!(
+                                    "the DR vault holds recovery points ({}); the newest usable copy is {:.1}h old, within the rule's interval and windows ({:.0}h)",
+                                    points::census(&points),
+                                    hours(input.now - p.created),
+                                    hours(due)
+                                ),
+                            ),
                             "backup:ListRecoveryPointsByBackupVault",
                         ),
                         Some(p) => f.fail(
                             arn,
                             Some(&dr),
-                            format!("copies have stopped: the newest usable copy in the DR vault is {:.1}h old, more than the rule's interval and windows ({:.0}h) ({})", hours(input.now - p.created), hours(due), points::census(&points)),
+                            Msg::new(
+                                format!(
+                                    "複製が止まっている: DR ボールトの最新の利用可能な複製は {:.1}時間前で、ルールの間隔と時間枠（{:.0}時間）を超える（{}）",
+                                    hours(input.now - p.created),
+                                    hours(due),
+                                    points::census_ja(&points)
+                                ),
+                                format!(
+                                    "copies have stopped: the newest usable copy in the DR vault is {:.1}h old, more than the rule's interval and windows ({:.0}h) ({})",
+                                    hours(input.now - p.created),
+                                    hours(due),
+                                    points::census(&points)
+                                ),
+                            ),
                             "backup:ListRecoveryPointsByBackupVault",
                         ),
-                        None => f.fail(arn, Some(&dr), format!("no usable recovery point has been copied into the DR vault ({})", points::census(&points)), "backup:ListRecoveryPointsByBackupVault"),
+                        None => f.fail(
+                            arn,
+                            Some(&dr),
+                            points::census_msg(&points).wrap(
+                                ("DR ボールトに利用可能な復旧ポイントが複製されていない（", "）"),
+                                ("no usable recovery point has been copied into the DR vault (", ")"),
+                            ),
+                            "backup:ListRecoveryPointsByBackupVault",
+                        ),
                     }
                 }
                 f.claim("copy-rule");
                 ok_vaults.push(vault.to_string());
             }
             Err(e) if crate::aws::error_code(&e) == Some("ResourceNotFoundException") => {
-                f.fail(arn, Some(&dr), format!("rule {subject} copies to a vault that does not exist"), "backup:DescribeBackupVault");
+                f.fail(arn, Some(&dr), crate::msg!("ルール {subject} の複製先ボールトが存在しない", "rule {subject} copies to a vault that does not exist"), "backup:DescribeBackupVault");
             }
             Err(e) => f.aws_error("backup:DescribeBackupVault", Some(&dr), &e),
         }

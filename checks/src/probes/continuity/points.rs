@@ -37,6 +37,16 @@ pub fn generation(points: &[Point], n: usize) -> Option<&Point> {
 }
 
 /// "3 listed: 1 COMPLETED, 2 EXPIRED" — what was there when none is usable.
+/// [`census`] in Japanese: 「一覧 3件: 2 COMPLETED, 1 EXPIRED」.
+pub fn census_ja(points: &[Point]) -> String {
+    census(points).replacen(" listed", "件", 1).replacen(&points.len().to_string(), &format!("一覧 {}", points.len()), 1)
+}
+
+/// [`census`] and [`census_ja`] as one text.
+pub fn census_msg(points: &[Point]) -> crate::model::Msg {
+    crate::model::Msg::new(census_ja(points), census(points))
+}
+
 pub fn census(points: &[Point]) -> String {
     let mut by: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for p in points {
