@@ -68,7 +68,10 @@ pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
             f.error(
                 "generations",
                 None,
-                "level 2 (職員の作業ミス等によるデータ損失も復旧) needs [backup] generations: how many generations must be kept",
+                Msg::new(
+                    "レベル2（職員の作業ミス等によるデータ損失も復旧）には [backup] generations（保持すべき世代数）が必要",
+                    "level 2 (recovery from data loss by staff error too) needs [backup] generations: how many generations must be kept",
+                ),
                 "scenario",
             );
             None
@@ -91,15 +94,30 @@ pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
                 let mut plans: Vec<&str> = prot.rules.iter().map(|r| r.plan.as_str()).collect();
                 plans.dedup();
                 let plans = if plans.is_empty() { "no backup plan in scope".to_string() } else { plans.join(",") };
-                f.fail(&r.arn, Some(&region), format!("{}: not in any backup selection of the plans in scope ({plans})", r.name), SELECTIONS);
+                f.fail(
+                    &r.arn,
+                    Some(&region),
+                    crate::msg!("{0}: 対象プランのどのバックアップ選択にも含まれない（{plans}）", "{0}: not in any backup selection of the plans in scope ({plans})", r.name),
+                    SELECTIONS,
+                );
             } else {
-                f.info(&r.arn, Some(&region), "in no readable backup selection; some selections could not be read", SELECTIONS);
+                f.info(
+                    &r.arn,
+                    Some(&region),
+                    Msg::new("読めたバックアップ選択に含まれない。一部の選択を読めない", "in no readable backup selection; some selections could not be read"),
+                    SELECTIONS,
+                );
             }
             continue;
         }
         let sel_txt = sels.iter().map(|s| format!("{}/{}", s.plan, s.name)).collect::<Vec<_>>().join(",");
         let Some(allowed) = allowed_age(&interval, &rules) else {
-            f.fail(&r.arn, Some(&region), format!("selected by {sel_txt}, but its plans have no rule with an evaluable schedule"), SELECTIONS);
+            f.fail(
+                &r.arn,
+                Some(&region),
+                crate::msg!("{sel_txt} で選択されているが、プランに評価できるスケジュールのルールなし", "selected by {sel_txt}, but its plans have no rule with an evaluable schedule"),
+                SELECTIONS,
+            );
             continue;
         };
         if listing_failed {
@@ -115,7 +133,10 @@ pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
             f.fail(
                 &r.arn,
                 Some(&region),
-                format!("selected by {sel_txt}, but no completed recovery point ({})", points::census(&list)),
+                Msg::new(
+                    format!("{sel_txt} で選択されているが、完了した復旧ポイントなし（{}）", points::census_ja(&list)),
+                    format!("selected by {sel_txt}, but no completed recovery point ({})", points::census(&list)),
+                ),
                 "backup:ListRecoveryPointsByResource",
             );
             continue;
@@ -127,14 +148,22 @@ pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
             f.fail(
                 &r.arn,
                 Some(&region),
-                format!("newest completed recovery point {} is {} old > allowed {} ({})", jst(newest.created), hm(age), hm(allowed.0), allowed.1),
+                Msg::new(
+                    format!("最新の完了した復旧ポイント {} は {} 経過 > 許容 {}（{}）", jst(newest.created), hm(age), hm(allowed.0), allowed.1.ja),
+                    format!("newest completed recovery point {} is {} old > allowed {} ({})", jst(newest.created), hm(age), hm(allowed.0), allowed.1.en),
+                ),
                 "backup:ListRecoveryPointsByResource",
             );
         }
         let Some((encrypted, key)) = points::is_encrypted(&client, &region, newest, &mut f).await else { continue };
         if !encrypted {
             ok = false;
-            f.fail(&r.arn, Some(&region), format!("recovery point {} is not encrypted (IsEncrypted=false)", newest.arn), "backup:DescribeRecoveryPoint");
+            f.fail(
+                &r.arn,
+                Some(&region),
+                crate::msg!("復旧ポイント {0} は暗号化なし（IsEncrypted=false）", "recovery point {0} is not encrypted (IsEncrypted=false)", newest.arn),
+                "backup:DescribeRecoveryPoint",
+            );
         }
         let completed = list.iter().filter(|p| p.usable()).count();
         if let Some(n) = generations {
@@ -144,7 +173,12 @@ pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
                 f.fail(
                     &r.arn,
                     Some(&region),
-                    format!("retention keeps about {} generation(s) < required {n} (rules: {})", keeps.unwrap_or(0), retention_text(&rules)),
+                    crate::msg!(
+                        "保持期間で約 {0} 世代 < 必要 {n} 世代（ルール: {1}）",
+                        "retention keeps about {0} generation(s) < required {n} (rules: {1})",
+                        keeps.unwrap_or(0),
+                        retention_text(&rules)
+                    ),
                     "backup:GetBackupPlan",
                 );
             }
@@ -153,13 +187,23 @@ pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
             f.pass(
                 &r.arn,
                 Some(&region),
-                format!(
-                    "{} selected by {sel_txt}; newest recovery point {} ({} old ≤ {}), encrypted with {key}; {completed} usable point(s){}",
-                    r.name,
-                    jst(newest.created),
-                    hm(age),
-                    hm(allowed.0),
-                    generations.map(|n| format!("; retention keeps ≥ {n} generations")).unwrap_or_default()
+                Msg::new(
+                    format!(
+                        "{} は {sel_txt} で選択、最新の復旧ポイント {}（{} 経過 ≤ {}）、{key} で暗号化、利用可能 {completed}件{}",
+                        r.name,
+                        jst(newest.created),
+                        hm(age),
+                        hm(allowed.0),
+                        generations.map(|n| format!("、保持 {n} 世代以上")).unwrap_or_default()
+                    ),
+                    format!(
+                        "{} selected by {sel_txt}; newest recovery point {} ({} old ≤ {}), encrypted with {key}; {completed} usable point(s){}",
+                        r.name,
+                        jst(newest.created),
+                        hm(age),
+                        hm(allowed.0),
+                        generations.map(|n| format!("; retention keeps ≥ {n} generations")).unwrap_or_default()
+                    ),
                 ),
                 "backup:ListRecoveryPointsByResource",
             );
@@ -179,13 +223,14 @@ pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
 }
 
 /// How old the newest recovery point may be, and why.
-fn allowed_age(interval: &Interval, rules: &[&Rule]) -> Option<(Duration, String)> {
+fn allowed_age(interval: &Interval, rules: &[&Rule]) -> Option<(Duration, Msg)> {
     let best = rules.iter().filter_map(|r| r.gap.as_ref().ok().map(|g| (*g, r.window))).min_by_key(|(g, _)| *g)?;
-    let (base, why) = match interval {
-        Interval::AtMost(d, _, en) => (*d, format!("{en} {}h", d.num_hours())),
-        _ => (best.0, format!("schedule {}", hm(best.0))),
+    let (base, ja, en) = match interval {
+        Interval::AtMost(d, ja, en) => (*d, format!("{ja} {}時間", d.num_hours()), format!("{en} {}h", d.num_hours())),
+        _ => (best.0, format!("スケジュール {}", hm(best.0)), format!("schedule {}", hm(best.0))),
     };
-    Some((base + best.1, format!("{why} + start/completion window {}", hm(best.1))))
+    let window = hm(best.1);
+    Some((base + best.1, Msg::new(format!("{ja}＋開始・完了の時間枠 {window}"), format!("{en} + start/completion window {window}"))))
 }
 
 /// Generations the longest-retaining rule keeps: DeleteAfterDays / interval.

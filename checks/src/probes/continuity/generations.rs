@@ -19,7 +19,15 @@ pub async fn generations(input: Arc<ProbeInput>) -> Findings {
     let need = declared.unwrap_or(1) as usize;
     let mut f = Findings::new();
     if declared.is_none() {
-        f.info("generations", None, "[backup] generations is not set: at least 1 usable recovery point per region is required", "scenario");
+        f.info(
+            "generations",
+            None,
+            Msg::new(
+                "[backup] generations 未設定: リージョンごとに利用可能な復旧ポイント1件以上を要求",
+                "[backup] generations is not set: at least 1 usable recovery point per region is required",
+            ),
+            "scenario",
+        );
     }
     let resources = scope::discover(&input, &mut f).await;
     let Some(rules) = backup::read_rules(&input, &primary, &mut f, input.now.date_naive()).await else { return f };
@@ -28,7 +36,10 @@ pub async fn generations(input: Arc<ProbeInput>) -> Findings {
         f.fail(
             "backup-plans",
             Some(&primary),
-            format!("no backup rule copies to a vault in the DR region {dr}: recovery points exist in one region only"),
+            crate::msg!(
+                "DR リージョン {dr} のボールトへ複製するバックアップルールなし: 復旧ポイントは1リージョンのみ",
+                "no backup rule copies to a vault in the DR region {dr}: recovery points exist in one region only"
+            ),
             "backup:GetBackupPlan",
         );
     }
@@ -62,7 +73,10 @@ pub async fn generations(input: Arc<ProbeInput>) -> Findings {
 
 fn judge(f: &mut Findings, arn: &str, name: &str, region: &str, list: &[points::Point], need: usize, source: &str) {
     let usable = list.iter().filter(|p| p.usable()).count();
-    let detail = format!("{name}: {usable} usable recovery point(s) in {region} (need {need}; {})", points::census(list));
+    let detail = Msg::new(
+        format!("{name}: {region} に利用可能な復旧ポイント {usable}件（必要 {need}件、{}）", points::census_ja(list)),
+        format!("{name}: {usable} usable recovery point(s) in {region} (need {need}; {})", points::census(list)),
+    );
     if usable >= need {
         f.pass(arn, Some(region), detail, source);
     } else {

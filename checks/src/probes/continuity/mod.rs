@@ -89,7 +89,7 @@ pub const PROBES: &[super::registry::ProbeDef] = &[
         detail: "From restore-job history: duration of the newest completed restore vs. RTO (3 h cloud / 12 h application cause), its age; no history → ERROR (never OK). With `verify --restore-drill`: a real restore into an isolated target, restore time + time until healthy, copies deleted (see below).",
         section: "[continuity]",
         actions: ACTIONS,
-        emulator: "the emulator extension's restore-job history (seeded by the demos); the drill's own runs with mocks",
+        emulator: "the emulator extension's restore-job history (seeded by the demos); with --restore-drill the demo's drill restores through the extension (its restore duration is the emulator's, said in the evidence); throttling and refused deletes with mocks",
         claims: &[crate::probes::registry::claim("restore-within-rto", "実際の復元にかかった時間が RTO 以内", "An actual restore took no longer than the RTO", crate::probes::registry::Basis::Effect)],
         counterfeits: &[crate::probes::registry::counterfeit("rto_slow_failed_and_stale_are_ng", crate::probes::registry::Class::Nearest, "a restore slower than the RTO, failed or too old", crate::model::Outcome::Ng), crate::probes::registry::counterfeit("rto_without_history_is_error_never_ok", crate::probes::registry::Class::HappyPathOnly, "no restore ever made", crate::model::Outcome::Error)],
         unseen: &[crate::probes::registry::unseen(crate::probes::registry::Class::PartialObservation, "Judges the newest completed restore job; older, slower restores are not re-judged."), crate::probes::registry::unseen(crate::probes::registry::Class::UnlistedData, "A job's duration ends when AWS marks it COMPLETED; the time until the application is usable again is measured only by the drill's health checks.")],
@@ -177,7 +177,12 @@ pub(crate) fn dr_vaults(rules: &[super::backup::Rule], dr: &str) -> Vec<String> 
 
 fn note_skipped(f: &mut Findings, region: &str, skipped: &[String]) {
     if !skipped.is_empty() {
-        f.info("not-checked", Some(region), format!("not checked after the listing failed: {}", skipped.join(",")), "continuity");
+        f.info(
+            "not-checked",
+            Some(region),
+            crate::msg!("一覧取得の失敗後は未確認: {0}", "not checked after the listing failed: {0}", skipped.join(",")),
+            "continuity",
+        );
     }
 }
 

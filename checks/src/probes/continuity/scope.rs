@@ -75,7 +75,10 @@ pub async fn discover(input: &ProbeInput, f: &mut Findings) -> Vec<Resource> {
         f.error(
             "scope",
             Some(primary.as_str()),
-            "対象リソースなし（[scope] を確認）: no resource in scope: declare [backup] resources or tag the system's EC2 instances / RDS databases with the [scope] tags",
+            crate::model::Msg::new(
+                "対象リソースなし: [backup] resources を宣言するか、システムの EC2 インスタンス・RDS データベースに [scope] のタグを付ける",
+                "no resource in scope: declare [backup] resources or tag the system's EC2 instances / RDS databases with the [scope] tags",
+            ),
             "ec2:DescribeInstances",
         );
     }
