@@ -48,7 +48,12 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
         let vaults = super::dr_vaults(&rules, &dr);
         if vaults.is_empty() {
             if !f.has(EvidenceStatus::Error) {
-                f.fail("backup-plans", Some(&primary), format!("no backup rule copies to a vault in the DR region {dr}"), "backup:GetBackupPlan");
+                f.fail(
+                    "backup-plans",
+                    Some(&primary),
+                    crate::msg!("DR リージョン {dr} のボールトへ複製するバックアップルールなし", "no backup rule copies to a vault in the DR region {dr}"),
+                    "backup:GetBackupPlan",
+                );
             }
         } else {
             let client = input.aws.backup(&dr);
@@ -72,7 +77,10 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
                         f.fail(
                             &r.arn,
                             Some(&dr),
-                            format!("{}: no usable copy in the DR vault(s) {} ({})", r.name, vaults.join(","), points::census(&copies)),
+                            Msg::new(
+                                format!("{}: DR ボールト {} に利用可能な複製なし（{}）", r.name, vaults.join(","), points::census_ja(&copies)),
+                                format!("{}: no usable copy in the DR vault(s) {} ({})", r.name, vaults.join(","), points::census(&copies)),
+                            ),
                             VAULT_POINTS,
                         );
                     }
@@ -83,16 +91,36 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
                     f.fail(
                         &r.arn,
                         Some(&dr),
-                        format!("newest DR copy {} in {} is {} old > {}", jst(newest.created), newest.vault, hm(age), hm(max_age)),
+                        crate::msg!(
+                            "{1} の最新の DR 複製 {0} は {2} 経過 > {3}",
+                            "newest DR copy {0} in {1} is {2} old > {3}",
+                            jst(newest.created),
+                            newest.vault,
+                            hm(age),
+                            hm(max_age)
+                        ),
                         VAULT_POINTS,
                     );
                 } else if newest.encrypted == Some(false) {
-                    f.fail(&r.arn, Some(&dr), format!("DR copy {} is not encrypted (IsEncrypted=false)", newest.arn), VAULT_POINTS);
+                    f.fail(
+                        &r.arn,
+                        Some(&dr),
+                        crate::msg!("DR 複製 {0} は暗号化なし（IsEncrypted=false）", "DR copy {0} is not encrypted (IsEncrypted=false)", newest.arn),
+                        VAULT_POINTS,
+                    );
                 } else {
                     f.pass(
                         &r.arn,
                         Some(&dr),
-                        format!("{}: DR copy {} in {} ({} old ≤ {}), encrypted", r.name, jst(newest.created), newest.vault, hm(age), hm(max_age)),
+                        crate::msg!(
+                            "{0}: DR 複製 {1}（{2}、{3} 経過 ≤ {4}）、暗号化済",
+                            "{0}: DR copy {1} in {2} ({3} old ≤ {4}), encrypted",
+                            r.name,
+                            jst(newest.created),
+                            newest.vault,
+                            hm(age),
+                            hm(max_age)
+                        ),
                         VAULT_POINTS,
                     );
                     oldest_copy = oldest_copy.max(Some(age));
@@ -108,7 +136,10 @@ pub async fn dr_site(input: Arc<ProbeInput>) -> Findings {
         f.error(
             "dr-artefacts",
             Some(&dr),
-            format!("level {level} (DRサイトで構築) needs the DR build artefacts: list [continuity] dr_images / dr_launch_templates"),
+            crate::msg!(
+                "レベル{level}（DRサイトで構築）には DR の構築資材が必要: [continuity] dr_images / dr_launch_templates を記載",
+                "level {level} (rebuilt at the DR site) needs the DR build artefacts: list [continuity] dr_images / dr_launch_templates"
+            ),
             "scenario",
         );
     }
@@ -164,12 +195,27 @@ async fn ami(input: &ProbeInput, region: &str, image: &str, f: &mut Findings) {
         Some(i) => f.pass(
             image,
             Some(region),
-            format!("AMI {} ({}) available, created {}", i.image_id().unwrap_or("-"), i.name().unwrap_or("-"), i.creation_date().unwrap_or("-")),
+            crate::msg!(
+                "AMI {0}（{1}）利用可能、作成 {2}",
+                "AMI {0} ({1}) available, created {2}",
+                i.image_id().unwrap_or("-"),
+                i.name().unwrap_or("-"),
+                i.creation_date().unwrap_or("-")
+            ),
             CALL,
         ),
-        None if named.is_empty() => f.fail(image, Some(region), "AMI needed for the rebuild does not exist in the DR region", CALL),
-        None => f.fail(image, Some(region), format!("AMI exists but is not available (State={})", named[0].state().map(|s| s.as_str()).unwrap_or("-")), CALL),
+        None if named.is_empty() => f.fail(image, Some(region), Msg::new("再構築に必要な AMI が DR リージョンにない", "AMI needed for the rebuild does not exist in the DR region"), CALL),
+        None => f.fail(
+            image,
+            Some(region),
+            crate::msg!("AMI はあるが利用可能でない（State={0}）", "AMI exists but is not available (State={0})", named[0].state().map(|s| s.as_str()).unwrap_or("-")),
+            CALL,
+        ),
     }
+}
+
+fn no_template() -> Msg {
+    Msg::new("再構築に必要な起動テンプレートが DR リージョンにない", "launch template needed for the rebuild does not exist in the DR region")
 }
 
 async fn launch_template(ec2: &aws_sdk_ec2::Client, region: &str, name: &str, f: &mut Findings) {
@@ -179,13 +225,18 @@ async fn launch_template(ec2: &aws_sdk_ec2::Client, region: &str, name: &str, f:
             Some(t) => f.pass(
                 name,
                 Some(region),
-                format!("launch template {} exists (latest version {})", t.launch_template_id().unwrap_or("-"), t.latest_version_number().unwrap_or(0)),
+                crate::msg!(
+                    "起動テンプレート {0} あり（最新バージョン {1}）",
+                    "launch template {0} exists (latest version {1})",
+                    t.launch_template_id().unwrap_or("-"),
+                    t.latest_version_number().unwrap_or(0)
+                ),
                 CALL,
             ),
-            None => f.fail(name, Some(region), "launch template needed for the rebuild does not exist in the DR region", CALL),
+            None => f.fail(name, Some(region), no_template(), CALL),
         },
         Err(e) if crate::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => {
-            f.fail(name, Some(region), "launch template needed for the rebuild does not exist in the DR region", CALL)
+            f.fail(name, Some(region), no_template(), CALL)
         }
         Err(e) => f.aws_error(CALL, Some(region), &e),
     }
@@ -199,7 +250,10 @@ async fn export(input: &ProbeInput, f: &mut Findings) -> Option<Duration> {
         f.error(
             SUBJECT,
             None,
-            "発災後72時間以内のデータ提供: the scenario declares no export ([continuity.export]); this needs a desk attestation (机上確認) of the provision procedure",
+            Msg::new(
+                "発災後72時間以内のデータ提供: シナリオにエクスポート（[continuity.export]）の宣言がない。提供手順の机上確認が必要",
+                "data provision within 72 hours of a disaster: the scenario declares no export ([continuity.export]); this needs a desk attestation of the provision procedure",
+            ),
             "scenario",
         );
         return None;
@@ -207,7 +261,15 @@ async fn export(input: &ProbeInput, f: &mut Findings) -> Option<Duration> {
     let region = e.region.clone().unwrap_or_else(|| input.scenario.aws.dr_region.clone());
     let location = format!("s3://{}/{}", e.bucket, e.prefix);
     if region == input.scenario.aws.primary_region {
-        f.fail(&location, Some(&region), "the export is kept in the primary region: it is lost with the primary site in a large-scale disaster", "scenario");
+        f.fail(
+            &location,
+            Some(&region),
+            Msg::new(
+                "エクスポートがプライマリリージョンにある: 大規模災害ではプライマリサイトとともに失われる",
+                "the export is kept in the primary region: it is lost with the primary site in a large-scale disaster",
+            ),
+            "scenario",
+        );
     }
     let s3 = input.aws.s3(&region);
     let mut newest = None;
@@ -222,7 +284,7 @@ async fn export(input: &ProbeInput, f: &mut Findings) -> Option<Duration> {
                 }
             }
             Err(err) if crate::aws::error_code(&err) == Some("NoSuchBucket") => {
-                f.fail(&location, Some(&region), "export bucket does not exist", CALL);
+                f.fail(&location, Some(&region), Msg::new("エクスポート先のバケットが存在しない", "export bucket does not exist"), CALL);
                 return None;
             }
             Err(err) => {
@@ -233,15 +295,36 @@ async fn export(input: &ProbeInput, f: &mut Findings) -> Option<Duration> {
     }
     let max = Duration::hours(e.max_age_hours as i64);
     let Some((t, key)) = newest else {
-        f.fail(&location, Some(&region), "no export object found: the 安否確認 data export has never run", CALL);
+        f.fail(
+            &location,
+            Some(&region),
+            Msg::new("エクスポートのオブジェクトなし: 安否確認データのエクスポートが一度も実行されていない", "no export object found: the safety-confirmation data export has never run"),
+            CALL,
+        );
         return None;
     };
     let age = input.now - t;
     if age > max {
-        f.fail(&location, Some(&region), format!("newest export {key} ({}) is {} old > {}", jst(t), hm(age), hm(max)), CALL);
+        f.fail(
+            &location,
+            Some(&region),
+            crate::msg!("最新のエクスポート {key}（{0}）は {1} 経過 > {2}", "newest export {key} ({0}) is {1} old > {2}", jst(t), hm(age), hm(max)),
+            CALL,
+        );
         None
     } else {
-        f.pass(&location, Some(&region), format!("newest export {key} ({}) is {} old ≤ {}; {count} object(s)", jst(t), hm(age), hm(max)), CALL);
+        f.pass(
+            &location,
+            Some(&region),
+            crate::msg!(
+                "最新のエクスポート {key}（{0}）は {1} 経過 ≤ {2}、オブジェクト {count}件",
+                "newest export {key} ({0}) is {1} old ≤ {2}; {count} object(s)",
+                jst(t),
+                hm(age),
+                hm(max)
+            ),
+            CALL,
+        );
         Some(age)
     }
 }
