@@ -58,7 +58,16 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                     continue;
                 };
                 let Some(best) = best else {
-                    f.fail(&r.arn, Some(&region), format!("{}: no completed recovery point and no restorable time: nothing to recover from", r.name), POINTS);
+                    f.fail(
+                        &r.arn,
+                        Some(&region),
+                        crate::msg!(
+                            "{0}: 完了した復旧ポイントも復元可能時刻もない: 復旧元なし",
+                            "{0}: no completed recovery point and no restorable time: nothing to recover from",
+                            r.name
+                        ),
+                        POINTS,
+                    );
                     unmeasured_figure(&mut f, r, limit, true);
                     continue;
                 };
@@ -68,8 +77,9 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                     f.fail(
                         &r.arn,
                         Some(&region),
-                        format!(
-                            "measured RPO {} (newest restorable point {} from {}) is older than {n} 営業日 ({day} 00:00 JST)",
+                        crate::msg!(
+                            "実測RPO {0}（最新の復元可能時点 {1}、{2} より）は {n} 営業日（{day} 00:00 JST）より古い",
+                            "measured RPO {0} (newest restorable point {1} from {2}) is older than {n} business day(s) ({day} 00:00 JST)",
                             hm(age),
                             jst(best.at),
                             best.source
@@ -80,7 +90,13 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                     f.pass(
                         &r.arn,
                         Some(&region),
-                        format!("measured RPO {} (newest restorable point {} from {}); {n} 営業日前 = {day} 00:00 JST", hm(age), jst(best.at), best.source),
+                        crate::msg!(
+                            "実測RPO {0}（最新の復元可能時点 {1}、{2} より）。{n} 営業日前 = {day} 00:00 JST",
+                            "measured RPO {0} (newest restorable point {1} from {2}); {n} business day(s) before = {day} 00:00 JST",
+                            hm(age),
+                            jst(best.at),
+                            best.source
+                        ),
                         &best.source,
                     );
                     measured.push((age, r.name.clone()));
@@ -102,8 +118,9 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                             f.pass(
                                 &r.arn,
                                 Some(&region),
-                                format!(
-                                    "PITR lag {} (LatestRestorableTime {}) ≤ {}; BackupRetentionPeriod={}d",
+                                crate::msg!(
+                                    "PITR 遅延 {0}（LatestRestorableTime {1}）≤ {2}、BackupRetentionPeriod={3}d",
+                                    "PITR lag {0} (LatestRestorableTime {1}) ≤ {2}; BackupRetentionPeriod={3}d",
                                     hm(input.now - t),
                                     jst(t),
                                     hm(max),
@@ -115,15 +132,27 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                             f.figure(Figure::RpoAge { resource: r.name.clone(), age_secs: (input.now - t).num_seconds(), limit_secs: Some(max.num_seconds()) });
                         }
                         Some(t) => {
-                            f.fail(&r.arn, Some(&region), format!("PITR lag {} (LatestRestorableTime {}) > {}", hm(input.now - t), jst(t), hm(max)), RDS);
+                            f.fail(
+                                &r.arn,
+                                Some(&region),
+                                crate::msg!(
+                                    "PITR 遅延 {0}（LatestRestorableTime {1}）> {2}",
+                                    "PITR lag {0} (LatestRestorableTime {1}) > {2}",
+                                    hm(input.now - t),
+                                    jst(t),
+                                    hm(max)
+                                ),
+                                RDS,
+                            );
                             f.figure(Figure::RpoAge { resource: r.name.clone(), age_secs: (input.now - t).num_seconds(), limit_secs: Some(max.num_seconds()) });
                         }
                         None => {
                             f.fail(
                                 &r.arn,
                                 Some(&region),
-                                format!(
-                                    "no point-in-time restore (BackupRetentionPeriod={}d, LatestRestorableTime absent): 障害発生時点 cannot be reached",
+                                crate::msg!(
+                                    "ポイントインタイムリストアなし（BackupRetentionPeriod={0}d、LatestRestorableTime なし）: 障害発生時点へ復旧できない",
+                                    "no point-in-time restore (BackupRetentionPeriod={0}d, LatestRestorableTime absent): the point of failure cannot be reached",
                                     p.retention_days
                                 ),
                                 RDS,
@@ -142,7 +171,7 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                     let (deadline, day) = match daily_deadline.get_or_insert_with(|| BusinessCalendar::builtin().and_then(|c| c.deadline(input.now, 1))) {
                         Ok(d) => *d,
                         Err(why) => {
-                            f.error(&r.arn, Some(&region), why.clone(), "calendar");
+                            f.error(&r.arn, Some(&region), crate::msg!("営業日カレンダーを使えない: {why}", "{why}"), "calendar");
                             unmeasured_figure(&mut f, r, None, false);
                             continue;
                         }
@@ -154,14 +183,24 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                             unmeasured_figure(&mut f, r, limit, false);
                         }
                         Some(None) => {
-                            f.fail(&r.arn, Some(&region), format!("{}: stateless server without any completed recovery point", r.name), POINTS);
+                            f.fail(
+                                &r.arn,
+                                Some(&region),
+                                crate::msg!("{0}: データを持たないサーバに完了した復旧ポイントなし", "{0}: stateless server without any completed recovery point", r.name),
+                                POINTS,
+                            );
                             unmeasured_figure(&mut f, r, limit, true);
                         }
                         Some(Some(best)) if best.at < deadline => {
                             f.fail(
                                 &r.arn,
                                 Some(&region),
-                                format!("{}: stateless server's newest recovery point {} is older than 1 営業日 ({day} 00:00 JST)", r.name, jst(best.at)),
+                                crate::msg!(
+                                    "{0}: データを持たないサーバの最新の復旧ポイント {1} は1営業日（{day} 00:00 JST）より古い",
+                                    "{0}: stateless server's newest recovery point {1} is older than 1 business day ({day} 00:00 JST)",
+                                    r.name,
+                                    jst(best.at)
+                                ),
                                 &best.source,
                             );
                             f.figure(Figure::RpoAge { resource: r.name.clone(), age_secs: (input.now - best.at).num_seconds(), limit_secs: limit });
@@ -171,8 +210,9 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                             f.pass(
                                 &r.arn,
                                 Some(&region),
-                                format!(
-                                    "declared stateless ([continuity] stateless_servers: no business data on it): newest recovery point {} ({} old) within 1 営業日",
+                                crate::msg!(
+                                    "データを持たないと宣言（[continuity] stateless_servers）: 最新の復旧ポイント {0}（{1} 経過）は1営業日以内",
+                                    "declared stateless ([continuity] stateless_servers: no business data on it): newest recovery point {0} ({1} old) within 1 business day",
                                     jst(best.at),
                                     hm(age)
                                 ),
@@ -198,34 +238,55 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                     continue;
                 }
                 let newest = match points::by_resource(&client, &region, &r.arn, &mut f).await {
-                    Some(list) => points::newest(&list).map(|p| format!("newest recovery point {} ({} old)", jst(p.created), hm(input.now - p.created))),
+                    Some(list) => points::newest(&list).map(|p| {
+                        crate::msg!("最新の復旧ポイント {0}（{1} 経過）", "newest recovery point {0} ({1} old)", jst(p.created), hm(input.now - p.created))
+                    }),
                     None => {
                         listing_failed = true;
                         unmeasured_figure(&mut f, r, limit, false);
                         continue;
                     }
                 };
-                let newest = newest.unwrap_or_else(|| "no completed recovery point".into());
+                let newest = newest.unwrap_or_else(|| Msg::new("完了した復旧ポイントなし", "no completed recovery point"));
+                let (newest_ja, newest_en) = (&newest.ja, &newest.en);
                 match rules.iter().find(|r| r.continuous) {
                     Some(c) => {
                         f.error(
                             &r.arn,
                             Some(&region),
-                            format!("continuous backup rule {}/{} covers it ({newest}), but AWS Backup reports no lag to measure", c.plan, c.name),
+                            crate::msg!(
+                                "継続的バックアップのルール {0}/{1} が対象（{newest_ja}）だが、AWS Backup が測る遅延を報告しない",
+                                "continuous backup rule {0}/{1} covers it ({newest_en}), but AWS Backup reports no lag to measure",
+                                c.plan,
+                                c.name
+                            ),
                             POINTS,
                         );
                         unmeasured_figure(&mut f, r, limit, false);
                     }
                     // An unread selection may assign it to an existing continuous rule: unknown, not NG.
                     None if !prot.complete && prot.rules.iter().any(|r| r.continuous) => {
-                        f.info(&r.arn, Some(&region), format!("continuous rule coverage unknown: some selections could not be read ({newest})"), POINTS);
+                        f.info(
+                            &r.arn,
+                            Some(&region),
+                            crate::msg!(
+                                "継続的バックアップの対象か不明: 一部の選択を読めない（{newest_ja}）",
+                                "continuous rule coverage unknown: some selections could not be read ({newest_en})"
+                            ),
+                            POINTS,
+                        );
                         unmeasured_figure(&mut f, r, limit, false);
                     }
                     // AWS Backup has no continuous backup for EC2: a server holding
                     // data reaches the point of failure through its own archive logs or
                     // replication, which no AWS API shows. Not OK, not a proven violation.
                     None if r.backup_type() == "EC2" => {
-                        f.info(&r.arn, Some(&region), format!("EC2 server without continuous backup ({newest})"), POINTS);
+                        f.info(
+                            &r.arn,
+                            Some(&region),
+                            crate::msg!("継続的バックアップのない EC2 サーバ（{newest_ja}）", "EC2 server without continuous backup ({newest_en})"),
+                            POINTS,
+                        );
                         unmeasured_figure(&mut f, r, limit, false);
                         let name = r.label();
                         f.unverified(Msg::new(
@@ -234,7 +295,16 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                         ));
                     }
                     None => {
-                        f.fail(&r.arn, Some(&region), format!("障害発生時点 needs continuous backup / PITR; {} has none ({newest})", r.name), POINTS);
+                        f.fail(
+                            &r.arn,
+                            Some(&region),
+                            crate::msg!(
+                                "障害発生時点への復旧には継続的バックアップ・PITR が必要だが、{0} にはない（{newest_ja}）",
+                                "the point of failure needs continuous backup / PITR; {0} has none ({newest_en})",
+                                r.name
+                            ),
+                            POINTS,
+                        );
                         unmeasured_figure(&mut f, r, limit, true);
                     }
                 }
