@@ -20,7 +20,8 @@ pub struct Msg {
 }
 
 /// `msg!("日本語 {x}", "English {x}")`: a [`Msg`] from two format strings
-/// (inline captures, or arguments after the two strings shared by both).
+/// (inline captures, or arguments after the two strings shared by both; each
+/// language's format evaluates them, so pass values, not calls with effects).
 #[macro_export]
 macro_rules! msg {
     ($ja:literal, $en:literal $(,)?) => {

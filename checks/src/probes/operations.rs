@@ -120,7 +120,12 @@ async fn instances(input: &ProbeInput, f: &mut Findings) -> Option<BTreeMap<Stri
             if rec.state() == "running" {
                 ids.push(rec.id().to_string());
             } else {
-                f.info(rec.id(), Some(&region), format!("in scope ({why}) but {}: not checked", rec.state()), CALL);
+                f.info(
+                    rec.id(),
+                    Some(&region),
+                    Msg::new(format!("対象（{}）だが {} のため未確認", why.ja(), rec.state()), format!("in scope ({why}) but {}: not checked", rec.state())),
+                    CALL,
+                );
             }
         }
         out.insert(region, ids);
@@ -152,9 +157,17 @@ async fn managed(ssm: &aws_sdk_ssm::Client, region: &str, ids: &[String], f: &mu
     let mut online = Vec::new();
     for id in ids {
         match seen.get(id).map(String::as_str) {
-            None => f.fail(id, Some(region), "not SSM-managed (no SSM Agent registration): patching cannot be verified or automated", CALL),
+            None => f.fail(
+                id,
+                Some(region),
+                Msg::new(
+                    "SSM 管理下にない（SSM Agent 未登録）: パッチ適用を確認・自動化できない",
+                    "not SSM-managed (no SSM Agent registration): patching cannot be verified or automated",
+                ),
+                CALL,
+            ),
             Some("Online") => online.push(id.clone()),
-            Some(status) => f.fail(id, Some(region), format!("SSM-managed but PingStatus={status}"), CALL),
+            Some(status) => f.fail(id, Some(region), crate::msg!("SSM 管理下だが PingStatus={status}", "SSM-managed but PingStatus={status}"), CALL),
         }
     }
     Some(online)
@@ -162,7 +175,12 @@ async fn managed(ssm: &aws_sdk_ssm::Client, region: &str, ids: &[String], f: &mu
 
 fn no_instances(f: &mut Findings, by_region: &BTreeMap<String, Vec<String>>) -> bool {
     if by_region.values().all(Vec::is_empty) {
-        f.error("instances", None, "no running in-scope EC2 instance found: nothing to verify", "ec2:DescribeInstances");
+        f.error(
+            "instances",
+            None,
+            Msg::new("稼働中の対象 EC2 インスタンスなし: 確認するものがない", "no running in-scope EC2 instance found: nothing to verify"),
+            "ec2:DescribeInstances",
+        );
         return true;
     }
     false
@@ -189,7 +207,12 @@ pub async fn patching(input: Arc<ProbeInput>) -> Findings {
                                 checked += 1;
                                 judge_patch_state(s, region, &mut f);
                             }
-                            None => f.fail(id, Some(region), "no patch state reported (never scanned by Patch Manager)", "ssm:DescribeInstancePatchStates"),
+                            None => f.fail(
+                                id,
+                                Some(region),
+                                Msg::new("パッチ状態の報告なし（Patch Manager で未スキャン）", "no patch state reported (never scanned by Patch Manager)"),
+                                "ssm:DescribeInstancePatchStates",
+                            ),
                         }
                     }
                 }
@@ -210,27 +233,30 @@ pub fn judge_patch_state(s: &InstancePatchState, region: &str, f: &mut Findings)
     let security = s.security_non_compliant_count().unwrap_or(0);
     let failed = s.failed_count();
     let scanned = DateTime::<Utc>::from_timestamp(s.operation_end_time().secs(), 0).map(|t| t.to_rfc3339()).unwrap_or_else(|| "?".into());
-    let detail = format!(
-        "baseline {} Operation={} at {scanned}: Installed={} Missing={} Failed={failed} CriticalNonCompliant={critical} SecurityNonCompliant={security}",
+    let detail = crate::msg!(
+        "ベースライン {0} Operation={1}（{scanned}）: Installed={2} Missing={3} Failed={failed} CriticalNonCompliant={critical} SecurityNonCompliant={security}",
+        "baseline {0} Operation={1} at {scanned}: Installed={2} Missing={3} Failed={failed} CriticalNonCompliant={critical} SecurityNonCompliant={security}",
         s.baseline_id(),
         s.operation().as_str(),
         s.installed_count(),
         s.missing_count()
     );
-    let mut problems = Vec::new();
+    let mut problems: Vec<Msg> = Vec::new();
     if failed > 0 {
-        problems.push(format!("{failed} failed install(s)"));
+        problems.push(crate::msg!("適用失敗 {failed}件", "{failed} failed install(s)"));
     }
     if critical > 0 {
-        problems.push(format!("{critical} missing critical patch(es)"));
+        problems.push(crate::msg!("重要パッチ未適用 {critical}件", "{critical} missing critical patch(es)"));
     }
     if security > 0 {
-        problems.push(format!("{security} missing security patch(es)"));
+        problems.push(crate::msg!("セキュリティパッチ未適用 {security}件", "{security} missing security patch(es)"));
     }
     if problems.is_empty() {
         f.pass(s.instance_id(), Some(region), detail, SRC);
     } else {
-        f.fail(s.instance_id(), Some(region), format!("{}; {detail}", problems.join(", ")), SRC);
+        let ja = problems.iter().map(|p| p.ja.as_str()).collect::<Vec<_>>().join("、");
+        let en = problems.iter().map(|p| p.en.as_str()).collect::<Vec<_>>().join(", ");
+        f.fail(s.instance_id(), Some(region), Msg::new(format!("{ja}。{}", detail.ja), format!("{en}; {}", detail.en)), SRC);
     }
 }
 
@@ -286,7 +312,7 @@ async fn association(ssm: &aws_sdk_ssm::Client, region: &str, name: &str, online
     f.claim("av-applied-recently");
     let filter = match AssociationFilter::builder().key(AssociationFilterKey::AssociationName).value(name).build() {
         Ok(x) => x,
-        Err(e) => return f.error(name, Some(region), format!("{LIST}: {e}"), LIST),
+        Err(e) => return f.error(name, Some(region), crate::msg!("{LIST}: 要求を作れない: {e}", "{LIST}: {e}"), LIST),
     };
     let mut ids = Vec::new();
     let mut pages = ssm.list_associations().association_filter_list(filter).into_paginator().send();
@@ -297,9 +323,14 @@ async fn association(ssm: &aws_sdk_ssm::Client, region: &str, name: &str, online
         }
     }
     if ids.is_empty() {
-        f.fail(name, Some(region), "anti-virus definition association does not exist", LIST);
+        f.fail(name, Some(region), Msg::new("ウイルス定義更新の関連付けが存在しない", "anti-virus definition association does not exist"), LIST);
         f.claim("av-targets-every-server");
-        return f.fail(name, Some(region), "no anti-virus definition association: no server is a target", LIST);
+        return f.fail(
+            name,
+            Some(region),
+            Msg::new("ウイルス定義更新の関連付けなし: 対象のサーバなし", "no anti-virus definition association: no server is a target"),
+            LIST,
+        );
     }
     let mut targets = BTreeSet::new();
     for id in ids {
@@ -311,7 +342,7 @@ async fn association(ssm: &aws_sdk_ssm::Client, region: &str, name: &str, online
             }
         };
         let Some(desc) = d.association_description() else {
-            f.error(name, Some(region), format!("{DESCRIBE}: answer had no AssociationDescription"), DESCRIBE);
+            f.error(name, Some(region), super::no_field(DESCRIBE, "AssociationDescription"), DESCRIBE);
             continue;
         };
         for t in desc.targets() {
@@ -325,35 +356,61 @@ async fn association(ssm: &aws_sdk_ssm::Client, region: &str, name: &str, online
         let last = desc.last_successful_execution_date().and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), 0));
         match last {
             Some(t) if now - t <= max_age => {
-                f.pass(&subject, Some(region), format!("LastSuccessfulExecutionDate={} (within {}h)", t.to_rfc3339(), max_age.num_hours()), DESCRIBE)
+                f.pass(
+                    &subject,
+                    Some(region),
+                    crate::msg!(
+                        "{1}時間以内に成功（LastSuccessfulExecutionDate={0}）",
+                        "LastSuccessfulExecutionDate={0} (within {1}h)",
+                        t.to_rfc3339(),
+                        max_age.num_hours()
+                    ),
+                    DESCRIBE,
+                )
             }
             Some(t) => {
-                f.fail(&subject, Some(region), format!("LastSuccessfulExecutionDate={} is older than {}h", t.to_rfc3339(), max_age.num_hours()), DESCRIBE)
+                f.fail(
+                    &subject,
+                    Some(region),
+                    crate::msg!(
+                        "最後の成功が{1}時間より前（LastSuccessfulExecutionDate={0}）",
+                        "LastSuccessfulExecutionDate={0} is older than {1}h",
+                        t.to_rfc3339(),
+                        max_age.num_hours()
+                    ),
+                    DESCRIBE,
+                )
             }
-            None => f.fail(&subject, Some(region), "the association never succeeded", DESCRIBE),
+            None => f.fail(&subject, Some(region), Msg::new("関連付けが一度も成功していない", "the association never succeeded"), DESCRIBE),
         }
     }
     // Instance-ID targets must cover every managed instance; tag targets cannot be resolved here.
     f.claim("av-targets-every-server");
     let listed = targets.iter().map(String::as_str).collect::<Vec<_>>().join("; ");
     if targets.contains("*") || targets.contains("InstanceIds=*") {
-        f.pass(name, Some(region), format!("targets every managed instance (*): {listed}"), DESCRIBE);
+        f.pass(name, Some(region), crate::msg!("すべての管理下インスタンスが対象（*）: {listed}", "targets every managed instance (*): {listed}"), DESCRIBE);
     } else if targets.iter().any(|t| t.starts_with("i-")) {
         let missing: Vec<&String> = online.iter().filter(|i| !targets.contains(*i)).collect();
         for id in &missing {
-            f.fail(id, Some(region), format!("not a target of the anti-virus association {name}"), DESCRIBE);
+            f.fail(id, Some(region), crate::msg!("ウイルス定義更新の関連付け {name} の対象外", "not a target of the anti-virus association {name}"), DESCRIBE);
         }
         if missing.is_empty() && !online.is_empty() {
-            f.pass(name, Some(region), format!("targets all {} managed instance(s) in scope", online.len()), DESCRIBE);
+            f.pass(
+                name,
+                Some(region),
+                crate::msg!("対象の管理下インスタンス {0}台すべてが対象", "targets all {0} managed instance(s) in scope", online.len()),
+                DESCRIBE,
+            );
         }
     } else {
-        f.pass(name, Some(region), format!("has targets, by tag: {listed}"), DESCRIBE);
+        f.pass(name, Some(region), crate::msg!("タグで対象を指定: {listed}", "has targets, by tag: {listed}"), DESCRIBE);
         f.unverified(Msg::new(
             format!("{name}: 対象がタグ指定（{listed}）で、各サーバが対象かは未確認"),
             format!("{name}: targets are tags ({listed}); whether every server is one was not verified"),
         ));
     }
-    f.info(name, Some(region), format!("targets: {}", targets.into_iter().collect::<Vec<_>>().join("; ")), DESCRIBE);
+    let all = targets.into_iter().collect::<Vec<_>>().join("; ");
+    f.info(name, Some(region), crate::msg!("対象: {all}", "targets: {all}"), DESCRIBE);
 }
 
 #[cfg(test)]
