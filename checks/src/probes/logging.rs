@@ -86,18 +86,24 @@ impl TrailView {
     }
 
     /// What E.7.1.1 needs of a trail; empty when it complies.
-    pub fn audit_defects(&self) -> Vec<&'static str> {
+    pub fn audit_defects(&self) -> Vec<(&'static str, &'static str)> {
         let mut d = Vec::new();
         if self.logging == Some(false) {
-            d.push("not logging (IsLogging=false)");
+            d.push(("記録停止中（IsLogging=false）", "not logging (IsLogging=false)"));
         }
         if !self.validation {
-            d.push("log-file validation off");
+            d.push(("ログファイルの検証が無効", "log-file validation off"));
         }
         if self.management_events == Some(false) {
-            d.push("management events not recorded");
+            d.push(("管理イベントを記録しない", "management events not recorded"));
         }
         d
+    }
+
+    /// [`Self::audit_defects`] joined, in both languages.
+    fn defects_text(&self) -> Msg {
+        let d = self.audit_defects();
+        Msg::new(d.iter().map(|x| x.0).collect::<Vec<_>>().join("、"), d.iter().map(|x| x.1).collect::<Vec<_>>().join(", "))
     }
 
     fn complete(&self) -> bool {
@@ -180,18 +186,20 @@ pub fn judge_audit_trails(trails: &[TrailView], f: &mut Findings, good: &mut Vec
     const SRC: &str = "cloudtrail:GetTrailStatus";
     let complying: Vec<&TrailView> = trails.iter().filter(|t| t.complete() && t.audit_defects().is_empty()).collect();
     if trails.is_empty() {
-        f.fail("cloudtrail", None, "no CloudTrail trail exists", "cloudtrail:DescribeTrails");
+        f.fail("cloudtrail", None, Msg::new("CloudTrail の証跡が存在しない", "no CloudTrail trail exists"), "cloudtrail:DescribeTrails");
         return;
     }
     for t in trails {
         if complying.iter().any(|c| std::ptr::eq(*c, t)) {
             good.push(t.name.clone());
-            f.pass(&t.name, Some(&t.home_region), t.describe(), SRC);
+            f.pass(&t.name, Some(&t.home_region), crate::msg!("監査ログを記録: {0}", "{0}", t.describe()), SRC);
         } else if !complying.is_empty() || !t.complete() {
             // Another trail already records everything, or this one could not be fully read (ERROR recorded).
-            f.info(&t.name, Some(&t.home_region), format!("{} ({})", t.describe(), t.audit_defects().join(", ")), SRC);
+            let d = t.defects_text();
+            f.info(&t.name, Some(&t.home_region), Msg::new(format!("{}（{}）", t.describe(), d.ja), format!("{} ({})", t.describe(), d.en)), SRC);
         } else {
-            f.fail(&t.name, Some(&t.home_region), format!("{}: {}", t.audit_defects().join(", "), t.describe()), SRC);
+            let d = t.defects_text();
+            f.fail(&t.name, Some(&t.home_region), Msg::new(format!("{}: {}", d.ja, t.describe()), format!("{}: {}", d.en, t.describe())), SRC);
         }
     }
 }
@@ -202,7 +210,15 @@ async fn log_groups(input: &ProbeInput, region: &str, f: &mut Findings) -> usize
     const STREAMS: &str = "logs:DescribeLogStreams";
     let cfg = &input.scenario.logging;
     if cfg.log_groups.is_empty() {
-        f.info("log-groups", Some(region), "no log groups named in the scenario ([logging] log_groups): application logs not checked", "scenario");
+        f.info(
+            "log-groups",
+            Some(region),
+            Msg::new(
+                "シナリオにロググループの指定なし（[logging] log_groups）: アプリケーションログは未確認",
+                "no log groups named in the scenario ([logging] log_groups): application logs not checked",
+            ),
+            "scenario",
+        );
         return 0;
     }
     let listed = match input.inventory.log_groups(region).await {
@@ -217,7 +233,7 @@ async fn log_groups(input: &ProbeInput, region: &str, f: &mut Findings) -> usize
     for name in &cfg.log_groups {
         let found = listed.iter().find(|g| g.log_group_name() == Some(name.as_str())).map(|g| g.retention_in_days());
         let Some(retention) = found else {
-            f.fail(name, Some(region), "log group named in the scenario does not exist", GROUPS);
+            f.fail(name, Some(region), Msg::new("シナリオで指定したロググループが存在しない", "log group named in the scenario does not exist"), GROUPS);
             continue;
         };
         let newest = match logs.describe_log_streams().log_group_name(name).order_by(OrderBy::LastEventTime).descending(true).limit(1).send().await {
@@ -245,13 +261,13 @@ pub fn judge_log_group(
     min_days: u32,
     recent_hours: u32,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<String, String> {
-    let mut problems = Vec::new();
+) -> Result<Msg, Msg> {
+    let mut problems: Vec<Msg> = Vec::new();
     let retention_txt = match retention {
         None => "retention=never expire".to_string(),
         Some(d) => {
             if i64::from(d) < i64::from(min_days) {
-                problems.push(format!("retention {d} days < required {min_days}"));
+                problems.push(crate::msg!("保存期間 {d}日 < 必要 {min_days}日", "retention {d} days < required {min_days}"));
             }
             format!("retention={d}d")
         }
@@ -260,12 +276,20 @@ pub fn judge_log_group(
     let newest_txt = newest.map(|t| t.to_rfc3339()).unwrap_or_else(|| "none".into());
     match newest {
         Some(t) if now - t <= chrono::Duration::hours(i64::from(recent_hours)) => {}
-        _ => problems.push(format!("no event in the last {recent_hours}h (newest event: {newest_txt})")),
+        _ => problems.push(crate::msg!(
+            "直近{recent_hours}時間にイベントなし（最新のイベント: {newest_txt}）",
+            "no event in the last {recent_hours}h (newest event: {newest_txt})"
+        )),
     }
     if problems.is_empty() {
-        Ok(format!("{retention_txt} (≥{min_days}d required); newest event {newest_txt}"))
+        Ok(crate::msg!(
+            "保存期間を満たす（{retention_txt}、必要 {min_days}日以上）、最新のイベント {newest_txt}",
+            "{retention_txt} (≥{min_days}d required); newest event {newest_txt}"
+        ))
     } else {
-        Err(format!("{} ({retention_txt}, newest event {newest_txt})", problems.join("; ")))
+        let ja = problems.iter().map(|p| p.ja.as_str()).collect::<Vec<_>>().join("、");
+        let en = problems.iter().map(|p| p.en.as_str()).collect::<Vec<_>>().join("; ");
+        Err(Msg::new(format!("{ja}（{retention_txt}、最新のイベント {newest_txt}）"), format!("{en} ({retention_txt}, newest event {newest_txt})")))
     }
 }
 
@@ -295,12 +319,20 @@ pub fn judge_coverage(trails: &[TrailView], f: &mut Findings, covering: &mut Vec
     const SRC: &str = "cloudtrail:DescribeTrails";
     for t in trails.iter().filter(|t| t.multi_region && t.logging == Some(true)) {
         covering.push(t.name.clone());
-        f.pass(&t.name, Some(&t.home_region), format!("covers every region: {}", t.describe()), SRC);
+        f.pass(&t.name, Some(&t.home_region), crate::msg!("全リージョンを記録: {0}", "covers every region: {0}", t.describe()), SRC);
     }
     if covering.is_empty() && trails.iter().all(|t| t.logging.is_some()) {
         let seen = trails.iter().map(|t| format!("{} ({})", t.name, t.describe())).collect::<Vec<_>>().join("; ");
-        let seen = if seen.is_empty() { "no trails".to_string() } else { seen };
-        f.fail("cloudtrail", None, format!("no logging multi-region trail: regions outside the trail's home go unmonitored; seen: {seen}"), SRC);
+        let (seen_ja, seen_en) = if seen.is_empty() { ("証跡なし".to_string(), "no trails".to_string()) } else { (seen.clone(), seen) };
+        f.fail(
+            "cloudtrail",
+            None,
+            crate::msg!(
+                "記録中のマルチリージョン証跡なし: 証跡のホーム以外のリージョンは監視されない。確認した証跡: {seen_ja}",
+                "no logging multi-region trail: regions outside the trail's home go unmonitored; seen: {seen_en}"
+            ),
+            SRC,
+        );
     }
 }
 
@@ -311,7 +343,7 @@ async fn flow_logs(ec2: &aws_sdk_ec2::Client, region: &str, scoped: &Scoped<aws_
     f.scoped_complete(scoped);
     let vpcs: Vec<String> = scoped.items.iter().filter_map(|(v, _)| v.vpc_id().map(str::to_string)).collect();
     if vpcs.is_empty() {
-        f.info("vpcs", Some(region), "no VPC of the system in this region", "ec2:DescribeVpcs");
+        f.info("vpcs", Some(region), Msg::new("このリージョンにシステムの VPC なし", "no VPC of the system in this region"), "ec2:DescribeVpcs");
         return 0;
     }
     let filter = aws_sdk_ec2::types::Filter::builder().name("resource-id").set_values(Some(vpcs.clone())).build();
@@ -326,7 +358,7 @@ async fn flow_logs(ec2: &aws_sdk_ec2::Client, region: &str, scoped: &Scoped<aws_
             }
         }
     }
-    let why = |id: &str| scoped.items.iter().find(|(v, _)| v.vpc_id() == Some(id)).map(|(_, w)| w.to_string()).unwrap_or_default();
+    let why = |id: &str| scoped.items.iter().find(|(v, _)| v.vpc_id() == Some(id)).map(|(_, w)| w.clone()).unwrap_or(crate::inventory::Why::Named);
     for vpc in &vpcs {
         let mine: Vec<_> = logs.iter().filter(|l| l.resource_id() == Some(vpc.as_str())).collect();
         let describe = |l: &aws_sdk_ec2::types::FlowLog| {
@@ -344,12 +376,15 @@ async fn flow_logs(ec2: &aws_sdk_ec2::Client, region: &str, scoped: &Scoped<aws_
             l.flow_log_status() == Some("ACTIVE") && l.traffic_type().map(|t| t.as_str()) == Some("ALL") && l.deliver_logs_status() != Some("FAILED")
         });
         match good {
-            Some(l) => f.pass(vpc, Some(region), format!("{} (in scope: {})", describe(l), why(vpc)), FLOWS),
-            None if mine.is_empty() => f.fail(vpc, Some(region), format!("no flow log on this VPC (in scope: {})", why(vpc)), FLOWS),
+            Some(l) => f.pass(vpc, Some(region), super::scoped(crate::msg!("フローログあり: {0}", "{0}", describe(l)), &why(vpc)), FLOWS),
+            None if mine.is_empty() => f.fail(vpc, Some(region), super::scoped(Msg::new("この VPC にフローログなし", "no flow log on this VPC"), &why(vpc)), FLOWS),
             None => f.fail(
                 vpc,
                 Some(region),
-                format!("no active ALL-traffic flow log delivering: {}", mine.iter().map(|l| describe(l)).collect::<Vec<_>>().join("; ")),
+                {
+                    let all = mine.iter().map(|l| describe(l)).collect::<Vec<_>>().join("; ");
+                    crate::msg!("全通信（ALL）を配信中の有効なフローログなし: {all}", "no active ALL-traffic flow log delivering: {all}")
+                },
                 FLOWS,
             ),
         }
