@@ -95,7 +95,7 @@ async fn from_cloudwatch(input: &ProbeInput, cfg: &Config, now: DateTime<Utc>) -
         }
         Err(cloudwatch::ReadError::Status { target, status, messages }) => {
             let mut f = Findings::new();
-            f.error(&target, Some(&region), format!("{SRC_CW}: query answered {status}: {messages}"), SRC_CW);
+            f.error(&target, Some(&region), crate::msg!("{SRC_CW}: 照会の応答 {status}: {messages}", "{SRC_CW}: query answered {status}: {messages}"), SRC_CW);
             Err(f)
         }
     }
@@ -112,6 +112,11 @@ fn jst(t: DateTime<Utc>) -> String {
 
 fn period_text(e: &Evaluation) -> String {
     let first = if e.started_at_first_sample { " (from the first recorded sample)" } else { "" };
+    format!("{} – {} JST{first}", jst(e.from), jst(e.to))
+}
+
+fn period_text_ja(e: &Evaluation) -> String {
+    let first = if e.started_at_first_sample { "（最初の記録から）" } else { "" };
     format!("{} – {} JST{first}", jst(e.from), jst(e.to))
 }
 
@@ -141,9 +146,14 @@ fn context(f: &mut Findings, e: &Evaluation, c: &Computation, outage_status_fail
         f.info(
             &t.name,
             None,
-            format!(
-                "up {} / down {} / unknown {} slices of {} s; unconfirmed single failures {}",
-                t.up, t.down, t.unknown, c.slot_secs, t.unconfirmed_failures
+            crate::msg!(
+                "{3}秒区間 稼働 {0} / 停止 {1} / 不明 {2}、未確定の単発失敗 {4}",
+                "up {0} / down {1} / unknown {2} slices of {3} s; unconfirmed single failures {4}",
+                t.up,
+                t.down,
+                t.unknown,
+                c.slot_secs,
+                t.unconfirmed_failures
             ),
             src,
         );
@@ -151,7 +161,13 @@ fn context(f: &mut Findings, e: &Evaluation, c: &Computation, outage_status_fail
     for o in &c.outages {
         let (a, b) = (e.slot_time(o.start_slot), e.slot_time(o.end_slot));
         let who = o.targets.iter().map(|(n, why)| format!("{n}: {why}")).collect::<Vec<_>>().join("; ");
-        let detail = format!("outage {} – {} JST ({}) {who}", jst(a), to_jst(b).format("%H:%M:%S"), duration_text(c.minutes(o.end_slot - o.start_slot)));
+        let detail = crate::msg!(
+            "停止 {0} – {1} JST（{2}）{who}",
+            "outage {0} – {1} JST ({2}) {who}",
+            jst(a),
+            to_jst(b).format("%H:%M:%S"),
+            duration_text(c.minutes(o.end_slot - o.start_slot))
+        );
         if outage_status_fail {
             f.fail("outage", None, detail, src);
         } else {
@@ -165,7 +181,10 @@ fn context(f: &mut Findings, e: &Evaluation, c: &Computation, outage_status_fail
         f.info(
             "unknown",
             None,
-            format!("no data for {} ({} slices, not counted as up or down): {}{more}", duration_text(c.minutes(c.unknown)), c.unknown, runs.join(", ")),
+            Msg::new(
+                format!("データなし {}（{} 区間、稼働にも停止にも数えない）: {}{more}", duration_text(c.minutes(c.unknown)), c.unknown, runs.join(", ")),
+                format!("no data for {} ({} slices, not counted as up or down): {}{more}", duration_text(c.minutes(c.unknown)), c.unknown, runs.join(", ")),
+            ),
             src,
         );
     }
@@ -173,8 +192,9 @@ fn context(f: &mut Findings, e: &Evaluation, c: &Computation, outage_status_fail
         f.info(
             "probe-heartbeat",
             None,
-            format!(
-                "the probe itself was not running for {} of the operating time (no heartbeat)",
+            crate::msg!(
+                "運用時間のうち {0} はプローブ自体が動いていない（ハートビートなし）",
+                "the probe itself was not running for {0} of the operating time (no heartbeat)",
                 duration_text(c.minutes(gcverify_availability::slots::total(&e.probe_not_running)))
             ),
             src,
@@ -184,8 +204,9 @@ fn context(f: &mut Findings, e: &Evaluation, c: &Computation, outage_status_fail
         f.info(
             "maintenance",
             None,
-            format!(
-                "planned maintenance {} – {} JST \"{}\": {} excluded from operating time",
+            crate::msg!(
+                "計画保守 {0} – {1} JST「{2}」: {3} を運用時間から除外",
+                "planned maintenance {0} – {1} JST \"{2}\": {3} excluded from operating time",
                 jst(m.start),
                 jst(m.end),
                 m.reason,
@@ -195,7 +216,7 @@ fn context(f: &mut Findings, e: &Evaluation, c: &Computation, outage_status_fail
         );
     }
     for (d, why) in &e.scope.closures {
-        f.info("closure", None, format!("{d} closed: {why}"), "scenario");
+        f.info("closure", None, crate::msg!("{d} 休業: {why}", "{d} closed: {why}"), "scenario");
     }
 }
 
@@ -220,6 +241,24 @@ pub async fn uptime(input: Arc<ProbeInput>) -> Findings {
     let rate = c.rate();
     let rate_txt = rate.map(|r| format!("{r:.3}%")).unwrap_or_else(|| "-".into());
     let budget = c.budget(level.percent);
+    let figures_ja = format!(
+        "期間 {}、運用時間 {}（{}秒区間 {}）、稼働 {} / 停止 {} / 不明 {}、カバレッジ {:.1}%（最低 {}%）、停止 {}件 計 {}、{} の許容停止 {}・残り {}、データ元 {}",
+        period_text_ja(&e),
+        duration_text(c.minutes(c.scope_slots)),
+        c.slot_secs,
+        c.scope_slots,
+        c.up,
+        c.down,
+        c.unknown,
+        c.coverage(),
+        cfg.min_coverage_percent,
+        c.outages.len(),
+        duration_text(c.minutes(c.down)),
+        level.label,
+        duration_text(budget.allowed_minutes),
+        duration_text(budget.remaining_minutes.max(0.0)),
+        e.source
+    );
     let figures = format!(
         "period {}; operating time {} in {} slices of {} s; up {} / down {} / unknown {}; coverage {:.1}% (minimum {}%); {} outage(s) totalling {}; error budget at {}: {} allowed, {} remaining; source {}",
         period_text(&e),
@@ -246,7 +285,15 @@ pub async fn uptime(input: Arc<ProbeInput>) -> Findings {
     }
     match judge(c, level.percent, cfg.min_coverage_percent) {
         Verdict::Ok => {
-            f.pass("稼働率", None, format!("availability {rate_txt} ≥ required {} (level {}); {figures}", level.label, level.level), src);
+            f.pass(
+                "稼働率",
+                None,
+                Msg::new(
+                    format!("稼働率 {rate_txt} ≥ 要求 {}（レベル{}）。{figures_ja}", level.label, level.level),
+                    format!("availability {rate_txt} ≥ required {} (level {}); {figures}", level.label, level.level),
+                ),
+                src,
+            );
             f.ok_summary(Msg::new(
                 format!(
                     "稼働率 {rate_txt}（要求 {}）期間 {} – {} JST、運用時間 {}、カバレッジ {:.1}%、停止 {}件 計{}、残り許容停止 {}",
@@ -271,8 +318,16 @@ pub async fn uptime(input: Arc<ProbeInput>) -> Findings {
                 ),
             ));
         }
-        Verdict::Ng => f.fail("稼働率", None, format!("availability {rate_txt} below required {} (level {}); {figures}", level.label, level.level), src),
-        Verdict::Unknown { en, .. } => f.error("稼働率", None, format!("{en}; {figures}"), src),
+        Verdict::Ng => f.fail(
+            "稼働率",
+            None,
+            Msg::new(
+                format!("稼働率 {rate_txt} が要求 {} を下回る（レベル{}）。{figures_ja}", level.label, level.level),
+                format!("availability {rate_txt} below required {} (level {}); {figures}", level.label, level.level),
+            ),
+            src,
+        ),
+        Verdict::Unknown { ja, en } => f.error("稼働率", None, Msg::new(format!("{ja}。{figures_ja}"), format!("{en}; {figures}")), src),
     }
     f.figure(Figure::Availability {
         from: e.from,
@@ -324,27 +379,46 @@ pub async fn operating_hours(input: Arc<ProbeInput>) -> Findings {
     let src = source_of(&e);
     let levels = Levels::builtin().ok();
     let nominal = levels.as_ref().and_then(|l| l.hours(&input.level)).map(|h| format!("level {} {} (nominal {} h/day)", h.level, h.label, h.nominal_hours));
+    let nominal_ja = levels.as_ref().and_then(|l| l.hours(&input.level)).map(|h| format!("レベル{} {}（標準 {} 時間/日）", h.level, h.label, h.nominal_hours));
     f.info(
         kind.en(),
         None,
-        format!(
-            "declared operating hours on {}: {declared}; {}",
-            kind.en(),
-            nominal.unwrap_or_else(|| format!("level {} (no nominal hours in the table)", input.level))
+        Msg::new(
+            format!(
+                "{}の運用時間の宣言: {declared}。{}",
+                kind.ja(),
+                nominal_ja.unwrap_or_else(|| format!("レベル{}（表に標準の時間なし）", input.level))
+            ),
+            format!(
+                "declared operating hours on {}: {declared}; {}",
+                kind.en(),
+                nominal.unwrap_or_else(|| format!("level {} (no nominal hours in the table)", input.level))
+            ),
         ),
         "scenario",
     );
     context(&mut f, &e, c, true);
     let hours = duration_text(c.minutes(c.scope_slots));
     if c.scope_slots == 0 {
-        f.error(kind.en(), None, format!("no {} operating time in the period {} (nothing to observe)", kind.en(), period_text(&e)), src);
+        f.error(
+            kind.en(),
+            None,
+            Msg::new(
+                format!("期間 {} に{}の運用時間なし（観測するものがない）", period_text_ja(&e), kind.ja()),
+                format!("no {} operating time in the period {} (nothing to observe)", kind.en(), period_text(&e)),
+            ),
+            src,
+        );
         return f;
     }
     if c.coverage() + 1e-9 < cfg.min_coverage_percent {
         f.error(
             kind.en(),
             None,
-            format!("coverage {:.1}% of the {} operating time is below the required {}%", c.coverage(), kind.en(), cfg.min_coverage_percent),
+            Msg::new(
+                format!("{}の運用時間のカバレッジ {:.1}% が要求 {}% を下回る", kind.ja(), c.coverage(), cfg.min_coverage_percent),
+                format!("coverage {:.1}% of the {} operating time is below the required {}%", c.coverage(), kind.en(), cfg.min_coverage_percent),
+            ),
             src,
         );
         return f;
@@ -353,7 +427,10 @@ pub async fn operating_hours(input: Arc<ProbeInput>) -> Findings {
         f.pass(
             kind.en(),
             None,
-            format!("answered throughout the {} operating hours ({hours}, coverage {:.1}%) over {}", kind.en(), c.coverage(), period_text(&e)),
+            Msg::new(
+                format!("{}の運用時間を通じて応答（{hours}、カバレッジ {:.1}%）期間 {}", kind.ja(), c.coverage(), period_text_ja(&e)),
+                format!("answered throughout the {} operating hours ({hours}, coverage {:.1}%) over {}", kind.en(), c.coverage(), period_text(&e)),
+            ),
             src,
         );
         f.ok_summary(Msg::new(
