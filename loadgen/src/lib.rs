@@ -15,7 +15,7 @@ pub mod schedule;
 pub mod server;
 
 pub use profile::{Percentile, Profile};
-pub use results::{read_distributions, Distribution, OpReport, PhaseReport, Slo, Verdict};
+pub use results::{read_distributions, Distribution, OpReport, PhaseReport, Slo, Verdict, WARMUP_TAG_PREFIX};
 pub use run::{rss_kb, run_phase, RunOptions};
 
 #[derive(Debug, thiserror::Error)]

@@ -176,12 +176,44 @@ impl PhaseReport {
 }
 
 impl OpReport {
-    /// One line for evidence and the terminal.
+    /// One line for evidence and the terminal. The offered rate (the schedule's)
+    /// and the completed rate (answers in the measured window) are said apart:
+    /// a low completed rate at a high offered one is a slow or failing system,
+    /// not a load never applied.
     pub fn line(&self) -> String {
         format!(
-            "{}: target {:.1}/s achieved {:.1}/s, n={} ok={} errors={} ({:.2}%: status {}, body {}, timeout {}, transport {}); latency p50 {:.1} p90 {:.1} p95 {:.1} p99 {:.1} p99.9 {:.1} max {:.1} ms; service p50 {:.1} p99 {:.1} ms; within threshold {:.2}%",
+            "{}: offered {:.1}/s ({} due in the measured window), completed {:.1}/s; n={} ok={} errors={} ({:.2}%: status {}, body {}, timeout {}, transport {}); latency p50 {:.1} p90 {:.1} p95 {:.1} p99 {:.1} p99.9 {:.1} max {:.1} ms; service p50 {:.1} p99 {:.1} ms; within threshold {:.2}%",
             self.name,
             self.target_rate,
+            self.intended,
+            self.achieved_rate,
+            self.completed,
+            self.ok,
+            self.failures.total(),
+            self.error_rate * 100.0,
+            self.failures.status,
+            self.failures.body,
+            self.failures.timeout,
+            self.failures.transport,
+            self.latency_ms.p50,
+            self.latency_ms.p90,
+            self.latency_ms.p95,
+            self.latency_ms.p99,
+            self.latency_ms.p999,
+            self.latency_ms.max,
+            self.service_ms.p50,
+            self.service_ms.p99,
+            self.below_threshold * 100.0
+        )
+    }
+
+    /// [`Self::line`] in Japanese.
+    pub fn line_ja(&self) -> String {
+        format!(
+            "{}: 送信レート {:.1}/秒（計測区間内の予定 {}件）、完了レート {:.1}/秒; n={} 正常={} エラー={}（{:.2}%: ステータス {}、本文 {}、タイムアウト {}、通信 {}）; 応答時間 p50 {:.1} p90 {:.1} p95 {:.1} p99 {:.1} p99.9 {:.1} 最大 {:.1} ms; サービス時間 p50 {:.1} p99 {:.1} ms; 上限内 {:.2}%",
+            self.name,
+            self.target_rate,
+            self.intended,
             self.achieved_rate,
             self.completed,
             self.ok,
@@ -204,14 +236,22 @@ impl OpReport {
     }
 }
 
-/// One operation's latency percentile distribution read back from an interval log.
+/// The interval log's tag prefix of an operation's warm-up samples (`warmup:<operation>`):
+/// sent, not judged, and not drawn.
+pub const WARMUP_TAG_PREFIX: &str = "warmup:";
+
+/// One operation's latency percentile distribution read back from an interval log:
+/// the samples the verdict counted (intended in the measured window).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Distribution {
     /// The operation (the log's tag).
     pub name: String,
     /// (quantile 0..=1, latency ms), ascending, ending at the maximum.
     pub points: Vec<(f64, f64)>,
+    /// Samples in the distribution: the verdict's n.
     pub count: u64,
+    /// Warm-up samples the log also holds, left out of `points` and `count`.
+    pub warmup: u64,
 }
 
 /// The percentile distribution per operation of a V2 interval log written by
@@ -221,6 +261,7 @@ pub fn read_distributions(path: &std::path::Path) -> Result<Vec<Distribution>, S
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut per_tag: Vec<(String, hdrhistogram::Histogram<u64>)> = Vec::new();
+    let mut warmup: Vec<(String, u64)> = Vec::new();
     let mut de = hdrhistogram::serialization::Deserializer::new();
     for entry in IntervalLogIterator::new(&bytes) {
         let entry = entry.map_err(|e| format!("{}: not an interval log: {e:?}", path.display()))?;
@@ -231,6 +272,13 @@ pub fn read_distributions(path: &std::path::Path) -> Result<Vec<Distribution>, S
             .map_err(|e| format!("{}: interval of `{tag}` is not base64: {e}", path.display()))?;
         let h: hdrhistogram::Histogram<u64> =
             de.deserialize(&mut std::io::Cursor::new(raw)).map_err(|e| format!("{}: interval of `{tag}` does not decode: {e:?}", path.display()))?;
+        if let Some(op) = tag.strip_prefix(WARMUP_TAG_PREFIX) {
+            match warmup.iter_mut().find(|(t, _)| t == op) {
+                Some((_, n)) => *n += h.len(),
+                None => warmup.push((op.to_string(), h.len())),
+            }
+            continue;
+        }
         match per_tag.iter_mut().find(|(t, _)| *t == tag) {
             Some((_, total)) => total.add(&h).map_err(|e| format!("{}: adding intervals of `{tag}`: {e:?}", path.display()))?,
             None => per_tag.push((tag, h)),
@@ -242,7 +290,8 @@ pub fn read_distributions(path: &std::path::Path) -> Result<Vec<Distribution>, S
             let mut points: Vec<(f64, f64)> =
                 h.iter_quantiles(4).map(|v| (v.quantile_iterated_to(), h.highest_equivalent(v.value_iterated_to()) as f64 / 1000.0)).collect();
             points.dedup_by(|b, a| a.0 == b.0);
-            Distribution { name, points, count: h.len() }
+            let warmup = warmup.iter().find(|(t, _)| *t == name).map_or(0, |(_, n)| *n);
+            Distribution { name, points, count: h.len(), warmup }
         })
         .collect())
 }

@@ -26,7 +26,7 @@ use hdrhistogram::Histogram;
 
 use crate::client::{self, Conn, Connector, Failure, Prepared, Target};
 use crate::profile::{Percentile, Profile};
-use crate::results::{Failures, OpReport, PhaseReport, Quantiles, ScheduleReport, Slo};
+use crate::results::{Failures, OpReport, PhaseReport, Quantiles, ScheduleReport, Slo, WARMUP_TAG_PREFIX};
 use crate::schedule::Arrivals;
 use crate::LoadError;
 
@@ -178,7 +178,13 @@ pub async fn run_phase(profile: &Profile, phase_name: &str, threshold_ms: u64, o
                 errors_total += err;
                 if let Some(bar) = &progress {
                     let secs = now.saturating_duration_since(last).as_secs_f64().max(1e-3);
-                    let p95 = totals.iter().filter(|o| !o.interval.is_empty()).map(|o| o.interval.value_at_quantile(0.95)).max().unwrap_or(0);
+                    let p95 = totals
+                        .iter()
+                        .flat_map(|o| [&o.interval, &o.warmup_interval])
+                        .filter(|h| !h.is_empty())
+                        .map(|h| h.value_at_quantile(0.95))
+                        .max()
+                        .unwrap_or(0);
                     bar.set_message(format!(
                         "{} {:.0}/{:.0}s  rate {:.0}/s  errors {} ({} now)  p95 {:.1} ms",
                         phase_name, elapsed.as_secs_f64(), end.as_secs_f64(), n as f64 / secs, errors_total, err, p95 as f64 / 1000.0
@@ -452,8 +458,11 @@ async fn worker(local: Rc<Local>, connect_ahead: bool) {
 struct OpRec {
     latency: Histogram<u64>,
     service: Histogram<u64>,
-    /// Latency of the current interval (log and live view), all samples including warm-up.
+    /// Latency of the current interval (log and live view): the samples the verdict counts
+    /// (intended in the measured window), so a chart of the log has the verdict's n.
     interval: Histogram<u64>,
+    /// The current interval's warm-up samples, logged under their own tag ([`WARMUP_TAG_PREFIX`]).
+    warmup_interval: Histogram<u64>,
     intended: u64,
     ok: u64,
     failures: Failures,
@@ -462,7 +471,16 @@ struct OpRec {
 
 impl OpRec {
     fn new() -> Self {
-        Self { latency: histogram(), service: histogram(), interval: histogram(), intended: 0, ok: 0, failures: Failures::default(), completed_in_window: 0 }
+        Self {
+            latency: histogram(),
+            service: histogram(),
+            interval: histogram(),
+            warmup_interval: histogram(),
+            intended: 0,
+            ok: 0,
+            failures: Failures::default(),
+            completed_in_window: 0,
+        }
     }
 
     fn merge(&mut self, o: &OpRec) {
@@ -508,7 +526,11 @@ impl ThreadRec {
             self.interval_err += 1;
         }
         let r = &mut self.ops[s.op];
-        r.interval.saturating_record(s.latency_us);
+        if s.intended >= c.measure_start {
+            r.interval.saturating_record(s.latency_us);
+        } else {
+            r.warmup_interval.saturating_record(s.latency_us);
+        }
         if s.done >= c.measure_start && s.done < c.end {
             r.completed_in_window += 1;
         }
@@ -533,9 +555,11 @@ fn take_intervals(recs: &[Arc<Mutex<ThreadRec>>], totals: &mut [OpRec]) -> (u64,
     for rec in recs {
         let mut r = lock(rec);
         for (t, o) in totals.iter_mut().zip(r.ops.iter_mut()) {
-            if !o.interval.is_empty() {
-                merge_hist(&mut t.interval, &o.interval);
-                o.interval.reset();
+            for (total, own) in [(&mut t.interval, &mut o.interval), (&mut t.warmup_interval, &mut o.warmup_interval)] {
+                if !own.is_empty() {
+                    merge_hist(total, own);
+                    own.reset();
+                }
             }
         }
         n += std::mem::take(&mut r.interval_n);
@@ -546,16 +570,20 @@ fn take_intervals(recs: &[Arc<Mutex<ThreadRec>>], totals: &mut [OpRec]) -> (u64,
 
 type Log<'a, 'b> = hdrhistogram::serialization::interval_log::IntervalLogWriter<'a, 'b, std::io::BufWriter<std::fs::File>, V2DeflateSerializer>;
 
-/// Write each operation's interval histogram (if not empty) and reset it.
+/// Write each operation's interval histograms (if not empty: the measured one under the
+/// operation's tag, the warm-up one under `warmup:<tag>`) and reset them.
 fn flush(log: &mut Option<Log<'_, '_>>, ops: &mut [OpRec], tags: &[String], from: Duration, to: Duration) -> Result<(), LoadError> {
     for (r, tag) in ops.iter_mut().zip(tags) {
         if let Some(log) = log.as_mut() {
-            if !r.interval.is_empty() {
-                log.write_histogram(&r.interval, from, to.saturating_sub(from), Tag::new(tag))
-                    .map_err(|e| LoadError::Output(format!("interval log: {e:?}")))?;
+            let warmup_tag = format!("{WARMUP_TAG_PREFIX}{tag}");
+            for (h, tag) in [(&r.interval, tag.as_str()), (&r.warmup_interval, warmup_tag.as_str())] {
+                if !h.is_empty() {
+                    log.write_histogram(h, from, to.saturating_sub(from), Tag::new(tag)).map_err(|e| LoadError::Output(format!("interval log: {e:?}")))?;
+                }
             }
         }
         r.interval.reset();
+        r.warmup_interval.reset();
     }
     Ok(())
 }

@@ -133,7 +133,8 @@ async fn login_cookie_is_reused_and_histograms_are_logged() {
     let dist = gcverify_loadgen::read_distributions(&dir.path().join("normal.hlog")).expect("distribution");
     assert_eq!(dist.len(), 1);
     assert_eq!(dist[0].name, "private");
-    assert!(dist[0].count >= op.completed, "{} < {}", dist[0].count, op.completed);
+    assert_eq!(dist[0].count, op.completed, "the log holds the verdict's samples");
+    assert_eq!(dist[0].warmup, 0, "no warm-up in this phase");
     let last = dist[0].points.last().expect("points");
     assert_eq!(last.0, 1.0);
     assert!(last.1 >= 2.0 && (last.1 - op.latency_ms.max).abs() <= op.latency_ms.max * 0.01 + 0.01, "{last:?} vs max {}", op.latency_ms.max);
@@ -200,4 +201,28 @@ async fn several_operations_and_threads_share_the_schedule() {
         assert_eq!(b.intended, 100, "threads {threads}: {}", b.line());
         assert!(b.latency_ms.p50 >= 10.0 && a.latency_ms.p50 < 10.0, "threads {threads}: {} / {}", a.line(), b.line());
     }
+}
+
+/// Warm-up is sent but neither judged nor drawn: the interval log keeps it
+/// under its own tag, so the distribution a chart reads has the verdict's n.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_up_is_logged_apart_and_the_chart_has_the_verdicts_n() {
+    let srv = server::start(ServerConfig::delay_ms(2), 0).await.expect("server");
+    let p = profile(&srv.url(), "[[operation]]\nname = \"page\"\nurl = \"/\"\n", "duration_secs = 1.0\nwarmup_secs = 0.6\nrates = { page = 40 }", "");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let r = run_phase(&p, "normal", 3000, &opts).await.expect("runs");
+    let op = &r.operations[0];
+    assert_eq!(r.verdict(), Verdict::Ok, "{}", op.line());
+    let dist = gcverify_loadgen::read_distributions(&dir.path().join("normal.hlog")).expect("distribution");
+    assert_eq!(dist.len(), 1, "warm-up is not an operation of its own: {dist:?}");
+    assert_eq!(dist[0].name, "page");
+    assert_eq!(dist[0].count, op.completed, "the chart's n is the verdict's n ({})", op.line());
+    assert!((38..=42).contains(&op.completed), "1 s at 40/s: {}", op.line());
+    assert!((20..=28).contains(&dist[0].warmup), "0.6 s of warm-up at 40/s kept apart: {}", dist[0].warmup);
+    let log = String::from_utf8_lossy(&std::fs::read(dir.path().join("normal.hlog")).expect("log")).to_string();
+    assert!(log.contains(&format!("Tag={}page,", gcverify_loadgen::WARMUP_TAG_PREFIX)), "warm-up intervals tagged");
+    // Offered and completed said apart.
+    assert!(op.line().contains("offered 40.0/s") && op.line().contains("completed "), "{}", op.line());
+    assert!(op.line_ja().contains("送信レート 40.0/秒") && op.line_ja().contains("完了レート"), "{}", op.line_ja());
 }
