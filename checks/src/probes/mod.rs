@@ -220,7 +220,7 @@ impl Findings {
         let en = kinds.iter().map(|k| k.label()).collect::<Vec<_>>().join(", ");
         // Nothing in scope bears on every claim, whichever was being recorded.
         self.current_claim = None;
-        self.error("scope", None, format!("対象リソースなし（[scope] を確認）: {ja} が0件 / no resource in scope ({en}): check [scope]"), "scope");
+        self.error("scope", None, crate::msg!("対象リソースなし（[scope] を確認）: {ja} が0件", "no resource in scope ({en}): check [scope]"), "scope");
     }
 
     /// The 事象 text when everything observed is compliant.

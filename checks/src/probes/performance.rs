@@ -154,10 +154,13 @@ pub async fn response_time(input: Arc<ProbeInput>) -> Findings {
     };
     let s = &input.scenario;
     let Some(path) = profile_path(s) else {
-        return cannot("シナリオに [performance] profile がない / no [performance] profile in the scenario");
+        return Findings::cannot("シナリオに [performance] profile がない", "no [performance] profile in the scenario");
     };
     if !s.performance.enabled {
-        return cannot(format!("負荷送信が無効 ([performance] enabled = false) / load is disabled; profile {}", path.display()));
+        return Findings::cannot(
+            format!("負荷送信が無効（[performance] enabled = false）、プロファイル {}", path.display()),
+            format!("load is disabled ([performance] enabled = false); profile {}", path.display()),
+        );
     }
     let profile = match Profile::load(&path) {
         Ok(p) => p,
@@ -187,6 +190,16 @@ pub fn judge_phase(report: &gcverify_loadgen::PhaseReport, label: &str) -> Findi
     let pct = report.slo.percentile.to_string();
     let thr = report.slo.threshold_ms;
     let sched = &report.schedule;
+    let sched_text_ja = format!(
+        "送信予定: {} 件、{} ms 超の遅れ {} 件（{:.2}%）、遅れ p99 {:.1} ms 最大 {:.1} ms、送信中の待ち {}",
+        sched.sends,
+        sched.tolerance_ms,
+        sched.late,
+        sched.late_fraction * 100.0,
+        sched.lag_p99_ms,
+        sched.lag_max_ms,
+        sched.in_flight_waits
+    );
     let sched_text = format!(
         "schedule: {} sends, {} late > {} ms ({:.2}%), lag p99 {:.1} ms max {:.1} ms, in-flight waits {}",
         sched.sends,
@@ -200,9 +213,9 @@ pub fn judge_phase(report: &gcverify_loadgen::PhaseReport, label: &str) -> Findi
     match report.verdict() {
         Verdict::Error(why) => {
             for op in &report.operations {
-                f.info(&op.name, None, op.line(), SRC);
+                f.info(&op.name, None, crate::msg!("計測値 {0}", "{0}", op.line()), SRC);
             }
-            f.error("load-generator", None, why, SRC);
+            f.error("load-generator", None, crate::msg!("負荷試験を判定できない: {why}", "{why}"), SRC);
             return f;
         }
         Verdict::Ng(_) | Verdict::Ok => {}
@@ -210,12 +223,15 @@ pub fn judge_phase(report: &gcverify_loadgen::PhaseReport, label: &str) -> Findi
     for op in &report.operations {
         let over = op.slo_value_ms > thr as f64;
         let errs = op.error_rate > report.slo.max_error_rate;
-        let mut detail = op.line();
+        let line = op.line();
+        let value = op.slo_value_ms;
+        let mut detail = crate::msg!("{pct} {value:.1} ms ≤ {thr} ms。計測値 {line}", "{line}");
         if over {
-            detail = format!("{pct} {:.1} ms > {thr} ms; {detail}", op.slo_value_ms);
+            detail = crate::msg!("{pct} {0:.1} ms > {thr} ms。計測値 {line}", "{pct} {0:.1} ms > {thr} ms; {line}", op.slo_value_ms);
         }
         if errs {
-            detail = format!("error rate {:.2}% > {:.2}%; {detail}", op.error_rate * 100.0, report.slo.max_error_rate * 100.0);
+            let (rate, max) = (op.error_rate * 100.0, report.slo.max_error_rate * 100.0);
+            detail = detail.wrap((&format!("エラー率 {rate:.2}% > {max:.2}%。"), ""), (&format!("error rate {rate:.2}% > {max:.2}%; "), ""));
         }
         if over || errs {
             f.fail(&op.name, None, detail, SRC);
@@ -223,9 +239,9 @@ pub fn judge_phase(report: &gcverify_loadgen::PhaseReport, label: &str) -> Findi
             f.pass(&op.name, None, detail, SRC);
         }
     }
-    f.info("load-generator", None, sched_text, SRC);
+    f.info("load-generator", None, Msg::new(sched_text_ja, sched_text), SRC);
     if let Some(log) = &report.interval_log {
-        f.info("histograms", None, format!("HdrHistogram V2 interval log: {}", log.display()), SRC);
+        f.info("histograms", None, crate::msg!("HdrHistogram V2 区間ログ: {0}", "HdrHistogram V2 interval log: {0}", log.display()), SRC);
         f.figure(crate::model::Figure::LatencyLog { phase: report.phase.clone(), log: log.display().to_string(), threshold_ms: thr, percentile: pct.clone() });
     }
     let worst = report.operations.iter().map(|o| o.slo_value_ms).fold(0.0, f64::max);
@@ -262,15 +278,16 @@ pub async fn batch(input: Arc<ProbeInput>) -> Findings {
     };
     let batches: Vec<_> = input.scenario.performance.batch.iter().filter(|b| b.item == id).collect();
     if batches.is_empty() {
-        return cannot(format!("シナリオの [[performance.batch]] に {id} のバッチがない / no [[performance.batch]] for {id}"));
+        return Findings::cannot(format!("シナリオの [[performance.batch]] に {id} のバッチがない"), format!("no [[performance.batch]] for {id}"));
     }
     let mut f = Findings::new();
     for b in batches {
         let Some(secs) = read_number(&input, b.cloudwatch.as_ref(), b.command.as_deref(), &b.name, &mut f).await else { continue };
         let window = b.window_minutes * 60.0;
         let allowed = window * factor;
-        let detail = format!(
-            "duration {}, window {}, allowed {} ({label}: {:.0}% of the window)",
+        let detail = crate::msg!(
+            "処理時間 {0}、処理時間枠 {1}、許容 {2}（{label}: 枠の {3:.0}%）",
+            "duration {0}, window {1}, allowed {2} ({label}: {3:.0}% of the window)",
             duration_text(secs),
             duration_text(window),
             duration_text(allowed),
@@ -295,7 +312,7 @@ pub async fn workload(input: Arc<ProbeInput>) -> Findings {
     let id = input.item.id.as_str();
     let metrics: Vec<_> = input.scenario.performance.metric.iter().filter(|m| m.item == id).collect();
     if metrics.is_empty() {
-        return cannot(format!("シナリオの [[performance.metric]] に {id} の指標がない / no [[performance.metric]] for {id}"));
+        return Findings::cannot(format!("シナリオの [[performance.metric]] に {id} の指標がない"), format!("no [[performance.metric]] for {id}"));
     }
     // B.1.1.3/B.1.1.4 ask for the figure before and after the migration to be
     // compared: a limit alone does not make that comparison.
@@ -303,11 +320,11 @@ pub async fn workload(input: Arc<ProbeInput>) -> Findings {
     let mut f = Findings::new();
     for m in metrics {
         if m.max.is_none() && m.min.is_none() && m.baseline.is_none() {
-            f.error(&m.name, None, "assertion has none of max, min, baseline", "scenario");
+            f.error(&m.name, None, Msg::new("判定条件に max・min・baseline のいずれもない", "assertion has none of max, min, baseline"), "scenario");
             continue;
         }
         if m.baseline.is_some() != m.tolerance_pct.is_some() {
-            f.error(&m.name, None, "baseline and tolerance_pct go together", "scenario");
+            f.error(&m.name, None, Msg::new("baseline と tolerance_pct は両方とも指定する", "baseline and tolerance_pct go together"), "scenario");
             continue;
         }
         let src = source_name(m.cloudwatch.as_ref());
@@ -325,8 +342,9 @@ pub async fn workload(input: Arc<ProbeInput>) -> Findings {
         f.claim(COMPARED);
         match (baseline, m.baseline_source.as_deref().filter(|s| !s.trim().is_empty())) {
             (Some(b), source) => {
-                let judged = assert_metric(v, None, None, Some(b)).map(|d| format!("{d}; 現行値の出典 / source: {}", source.unwrap_or("-")));
-                record(&mut f, &m.name, judged.map_err(|d| format!("{d}; 現行値の出典 / source: {}", source.unwrap_or("-"))), src);
+                let src_of = |d: Msg| d.wrap(("", &format!("。現行値の出典: {}", source.unwrap_or("-"))), ("", &format!("; source: {}", source.unwrap_or("-"))));
+                let judged = assert_metric(v, None, None, Some(b)).map(src_of).map_err(src_of);
+                record(&mut f, &m.name, judged, src);
                 if source.is_none() {
                     f.unverified(Msg::new(
                         format!("{}: 現行システムの値の出典（baseline_source）が未記載", m.name),
@@ -335,7 +353,7 @@ pub async fn workload(input: Arc<ProbeInput>) -> Findings {
                 }
             }
             (None, _) => {
-                f.pass(&m.name, None, format!("移行後の値 {v} を計測 / measured after the migration: {v}"), src);
+                f.pass(&m.name, None, crate::msg!("移行後の値 {v} を計測", "measured after the migration: {v}"), src);
                 f.unverified(Msg::new(
                     format!("{}: 現行システムの値（baseline, baseline_source）がなく移行前後の比較は未実施", m.name),
                     format!("{}: no figure of the current system (baseline, baseline_source): before/after not compared", m.name),
@@ -349,7 +367,7 @@ pub async fn workload(input: Arc<ProbeInput>) -> Findings {
 const WITHIN_LIMIT: &str = "within-limit";
 const COMPARED: &str = "compared-with-current";
 
-fn record(f: &mut Findings, name: &str, judged: Result<String, String>, src: &str) {
+fn record(f: &mut Findings, name: &str, judged: Result<Msg, Msg>, src: &str) {
     match judged {
         Ok(d) => f.pass(name, None, d, src),
         Err(d) => f.fail(name, None, d, src),
@@ -357,16 +375,19 @@ fn record(f: &mut Findings, name: &str, judged: Result<String, String>, src: &st
 }
 
 /// `Ok(detail)` when `v` is within every given bound.
-pub fn assert_metric(v: f64, max: Option<f64>, min: Option<f64>, baseline: Option<(f64, f64)>) -> Result<String, String> {
+pub fn assert_metric(v: f64, max: Option<f64>, min: Option<f64>, baseline: Option<(f64, f64)>) -> Result<Msg, Msg> {
     let mut parts = vec![format!("value {v}")];
+    let mut parts_ja = vec![format!("値 {v}")];
     let mut ok = true;
     if let Some(mx) = max {
         ok &= v <= mx;
         parts.push(format!("max {mx}"));
+        parts_ja.push(format!("上限 {mx}"));
     }
     if let Some(mn) = min {
         ok &= v >= mn;
         parts.push(format!("min {mn}"));
+        parts_ja.push(format!("下限 {mn}"));
     }
     if let Some((b, tol)) = baseline {
         let dev = if b == 0.0 {
@@ -380,8 +401,9 @@ pub fn assert_metric(v: f64, max: Option<f64>, min: Option<f64>, baseline: Optio
         };
         ok &= dev <= tol;
         parts.push(format!("baseline {b} ± {tol}% (deviation {dev:.1}%)"));
+        parts_ja.push(format!("現行値 {b} ± {tol}%（乖離 {dev:.1}%）"));
     }
-    let d = parts.join(", ");
+    let d = Msg::new(parts_ja.join("、"), parts.join(", "));
     if ok {
         Ok(d)
     } else {
@@ -408,12 +430,12 @@ async fn read_number(input: &ProbeInput, cw: Option<&PerformanceCloudWatch>, cmd
         (None, Some(c)) => match run_command(c).await {
             Ok(v) => Some(v),
             Err(e) => {
-                f.error(name, None, e, "command");
+                f.error(name, None, crate::msg!("コマンドで値を得られない: {e}", "{e}"), "command");
                 None
             }
         },
         _ => {
-            f.error(name, None, "give exactly one of `cloudwatch` or `command`", "scenario");
+            f.error(name, None, Msg::new("`cloudwatch` か `command` のどちらか一つを指定する", "give exactly one of `cloudwatch` or `command`"), "scenario");
             None
         }
     }
@@ -477,14 +499,34 @@ async fn cloudwatch_value(
         }
     }
     if values.is_empty() {
-        f.error(name, Some(region), format!("{}/{} {}: no datapoints in the last {} h", q.namespace, q.metric, q.stat, q.lookback_hours), CALL);
+        f.error(
+            name,
+            Some(region),
+            crate::msg!(
+                "{0}/{1} {2}: 直近 {3} 時間にデータポイントなし",
+                "{0}/{1} {2}: no datapoints in the last {3} h",
+                q.namespace,
+                q.metric,
+                q.stat,
+                q.lookback_hours
+            ),
+            CALL,
+        );
         return None;
     }
     let v = aggregate(&q.stat, &values);
     f.info(
         name,
         Some(region),
-        format!("{}/{} {} over {} h: {} datapoints, aggregate {v}", q.namespace, q.metric, q.stat, q.lookback_hours, values.len()),
+        crate::msg!(
+            "{0}/{1} {2} 直近 {3} 時間: データポイント {4}件、集計値 {v}",
+            "{0}/{1} {2} over {3} h: {4} datapoints, aggregate {v}",
+            q.namespace,
+            q.metric,
+            q.stat,
+            q.lookback_hours,
+            values.len()
+        ),
         CALL,
     );
     Some(v)
