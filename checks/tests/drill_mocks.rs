@@ -1,10 +1,13 @@
-//! The restore drill against canned AWS answers (`aws-smithy-mocks`): the
-//! local emulator implements neither recovery points nor restore jobs. Every
-//! path must end with the copy deleted or reported as left behind: success,
-//! failed job, health timeout, Ctrl-C (once: wait and delete; twice: leave it
-//! to `drill cleanup`, which then finishes from the journal), a refused
-//! delete, a refused start, a missing isolated target, RDS, and types the
-//! drill cannot restore. Health checks run for real against a local TCP port.
+//! The restore drill against canned AWS answers (`aws-smithy-mocks`), for the
+//! faults the emulator cannot produce: a job that fails without creating
+//! anything, an instance AWS never reports up, a restore slower than the RTO,
+//! Ctrl-C (once: wait and delete; twice: leave it to `drill cleanup`, which
+//! then finishes from the journal), cleanup while a job still runs, a refused
+//! delete, a refused start, a missing isolated target, RDS naming and types
+//! the drill cannot restore, a copy the host cannot reach. What the emulator
+//! serves (restores that create EC2/RDS copies, generations, the DR site, a
+//! failed job that left a copy, failing health checks, validation of the
+//! restored data) runs against it: tests/tests/drill_emulator.rs.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -254,22 +257,6 @@ fn ec2_path(job: Rule, rest: Vec<Rule>) -> Vec<Rule> {
     rules
 }
 
-/// A local TCP port for the `{private_ip}` health check; answers while the test runs.
-async fn tcp_target() -> u16 {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        while let Ok((s, _)) = l.accept().await {
-            drop(s);
-        }
-    });
-    port
-}
-
-fn with_health(port: u16) -> String {
-    format!("{DRILL}[[continuity.drill.health_checks]]\nname = \"app port\"\ntcp = \"{{private_ip}}:{port}\"\n")
-}
-
 fn journal_files(dir: &Path) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
@@ -383,194 +370,7 @@ async fn restored_database_is_validated_by_queries_before_it_is_deleted() {
 
 // ------------------------------------------------- generations and the DR site
 
-/// Three generations of `juki`'s instance: rp-1 (6 h old), rp-2 (30 h), rp-3 (54 h).
-fn three_points() -> Rule {
-    mock!(bk::Client::list_recovery_points_by_resource).then_compute_output(|req| {
-        let arn = req.resource_arn().unwrap_or("").to_string();
-        let pts = (1..=3)
-            .map(|g| {
-                bk::RecoveryPointByResource::builder()
-                    .recovery_point_arn(format!("{arn}:rp-{g}"))
-                    .backup_vault_name("juki-vault")
-                    .creation_date(smithy(now() - chrono::Duration::hours(6 + 24 * (g - 1))))
-                    .status(bk::RecoveryPointStatus::Completed)
-                    .build()
-            })
-            .collect();
-        bk::ListRecoveryPointsByResourceOutput::builder().set_recovery_points(Some(pts)).build()
-    })
-}
-
-/// The EC2 path with a healthy copy; `points` lists the recovery points, `start` accepts the restore.
-fn healthy_ec2(points: Rule, start: Rule, created: &'static str) -> Vec<Rule> {
-    let mut rules = vec![instances(), points, metadata(), start, job_after(0, bk::RestoreJobStatus::Completed, Some(created)), status(true), modify()];
-    rules.extend(no_db());
-    rules.push(mock!(ec2::Client::create_tags).then_output(|| ec2::CreateTagsOutput::builder().build()));
-    rules.push(mock!(ec2::Client::terminate_instances).then_output(|| ec2::TerminateInstancesOutput::builder().build()));
-    rules
-}
-
-#[tokio::test]
-async fn a_chosen_generation_is_restored_and_judged() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = tcp_target().await;
-    let generation = |n: usize| {
-        let mut o = opts(dir.path());
-        o.generation = n;
-        o
-    };
-    let judge = |report: DrillReport| async move { probes::drill::restore_generation(input("C.1.2.5", "*", DRILL, &[], Some(report))).await.conclude("*") };
-
-    let report = drill_with(&with_health(port), &healthy_ec2(three_points(), start(), COPY), &generation(2)).await;
-    let r = &report.resources[0];
-    assert_eq!((r.stage, r.usable_points), (Stage::Healthy, Some(3)), "{r:?}");
-    assert!(r.recovery_point.as_deref().is_some_and(|p| p.ends_with(":rp-2")), "the second newest is generation 2: {r:?}");
-    let c = judge(report).await;
-    assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
-    assert!(c.summary.ja.contains("第2世代"), "{}", c.summary.ja);
-
-    // The newest alone shows no choice: 要確認, not OK.
-    let report = drill_with(&with_health(port), &healthy_ec2(three_points(), start(), COPY), &generation(1)).await;
-    assert!(report.resources[0].recovery_point.as_deref().is_some_and(|p| p.ends_with(":rp-1")));
-    assert_eq!(judge(report).await.outcome, Outcome::Pending);
-
-    // More generations than there are: nothing restored, NG naming the count.
-    let start_rule = start();
-    let report = drill_with(&with_health(port), &healthy_ec2(three_points(), start_rule.clone(), COPY), &generation(5)).await;
-    assert_eq!(start_rule.num_calls(), 0);
-    assert!(report.resources[0].detail.contains("no generation 5"), "{:?}", report.resources[0]);
-    let c = judge(report).await;
-    assert!(c.outcome == Outcome::Ng && text(&c).contains("generation 5 asked for, only 3 usable"), "{}", text(&c));
-
-    // No drill in the run.
-    let c = probes::drill::restore_generation(input("C.1.2.5", "*", DRILL, &[], None)).await.conclude("*");
-    assert!(c.outcome == Outcome::Error && c.summary.en.contains("--generation"), "{}", c.summary.en);
-}
-
-const DR_VAULT: &str = "arn:aws:backup:ap-northeast-3:123456789012:backup-vault:juki-dr";
-const DR_COPY: &str = "arn:aws:ec2:ap-northeast-3:123456789012:instance/i-0copy";
-
-/// Backup plans copying to the DR vault (or, `copies = false`, to none).
-fn plans(copies: bool) -> Vec<Rule> {
-    common::backup_plan(move || {
-        let rule = bk::BackupRule::builder().rule_name("daily").target_backup_vault_name("juki-vault").schedule_expression("cron(0 17 * * ? *)");
-        let rule =
-            if copies { rule.copy_actions(bk::CopyAction::builder().destination_backup_vault_arn(DR_VAULT).build().expect("copy action")) } else { rule };
-        rule.build().expect("rule")
-    })
-}
-
-/// The DR vault's copy of every resource asked about.
-fn dr_copy_points() -> Rule {
-    mock!(bk::Client::list_recovery_points_by_backup_vault).match_requests(|r| r.backup_vault_name() == Some("juki-dr")).then_compute_output(|req| {
-        let arn = req.by_resource_arn().unwrap_or("").to_string();
-        bk::ListRecoveryPointsByBackupVaultOutput::builder()
-            .recovery_points(
-                bk::RecoveryPointByBackupVault::builder()
-                    .recovery_point_arn(format!("{arn}:dr-copy-1"))
-                    .resource_arn(arn)
-                    .backup_vault_name("juki-dr")
-                    .creation_date(smithy(now() - chrono::Duration::hours(5)))
-                    .status(bk::RecoveryPointStatus::Completed)
-                    .build(),
-            )
-            .build()
-    })
-}
-
-/// Accepts only a start into the DR region's isolated subnet.
-fn start_in_dr() -> Rule {
-    mock!(bk::Client::start_restore_job)
-        .match_requests(|r| {
-            let md = r.metadata().cloned().unwrap_or_default();
-            r.recovery_point_arn().is_some_and(|p| p.ends_with(":dr-copy-1")) && md.get("SubnetId").map(String::as_str) == Some("subnet-dr-iso")
-        })
-        .then_output(|| bk::StartRestoreJobOutput::builder().restore_job_id("job-1").build())
-}
-
-#[tokio::test]
-async fn the_dr_site_is_rebuilt_from_the_dr_copies() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = tcp_target().await;
-    let extra = format!("{}[continuity.drill.dr]\nsubnet_id = \"subnet-dr-iso\"\nsecurity_group_ids = [\"sg-dr-iso\"]\n", with_health(port));
-    let dr = || {
-        let mut o = opts(dir.path());
-        o.site = drill::Site::Dr;
-        o
-    };
-    let judge =
-        |report: DrillReport, extra: String| async move { probes::drill::dr_rebuild(input("A.1.4.1", "*", &extra, &[], Some(report))).await.conclude("*") };
-
-    let dr_start = start_in_dr();
-    let mut rules = healthy_ec2(dr_copy_points(), dr_start.clone(), DR_COPY);
-    rules.extend(plans(true));
-    let report = drill_with(&extra, &rules, &dr()).await;
-    assert_eq!(report.region, "ap-northeast-3");
-    let r = &report.resources[0];
-    assert_eq!(r.stage, Stage::Healthy, "{report:?}");
-    assert_eq!(dr_start.num_calls(), 1, "restored from the DR copy into the DR subnet");
-    assert!(matches!(&r.cleanup, CleanupState::Deleted(_)), "{:?}", r.cleanup);
-    let c = judge(report.clone(), extra.clone()).await;
-    assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
-    assert!(c.evidence.iter().any(|e| e.region.as_deref() == Some("ap-northeast-3") && e.detail.contains("dr-copy-1")), "{}", text(&c));
-    // Without health checks only AWS's readiness was seen: 要確認.
-    assert_eq!(judge(report, format!("{DRILL}[continuity.drill.dr]\nsubnet_id = \"subnet-dr-iso\"\n")).await.outcome, Outcome::Pending);
-
-    // No rule copies to the DR region: nothing to rebuild from, nothing started.
-    let dr_start = start_in_dr();
-    let mut rules = healthy_ec2(dr_copy_points(), dr_start.clone(), DR_COPY);
-    rules.extend(plans(false));
-    let report = drill_with(&extra, &rules, &dr()).await;
-    assert_eq!(dr_start.num_calls(), 0);
-    let c = judge(report, extra.clone()).await;
-    assert!(c.outcome == Outcome::Error && c.summary.en.contains("no backup rule copies"), "{}", c.summary.en);
-
-    // A drill at the primary site proves nothing about the DR site.
-    let report = drill_with(&with_health(port), &healthy_ec2(point(), start(), COPY), &opts(dir.path())).await;
-    let c = judge(report, extra.clone()).await;
-    assert!(c.outcome == Outcome::Error && c.summary.en.contains("--site dr"), "{}", c.summary.en);
-
-    // --site dr without a DR target is refused before anything is looked up.
-    let i = input("A.1.3.2", "*", &with_health(port), &[], None);
-    let err = drill::run(&i, &dr(), drill::Cancel::never(), &|_| {}).await.expect_err("no DR target");
-    assert!(err.to_string().contains("[continuity.drill.dr]"), "{err}");
-}
-
 // ---------------------------------------------------------------- tests
-
-#[tokio::test]
-async fn ec2_drill_measures_restore_plus_health_and_terminates_the_copy() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = tcp_target().await;
-    let (start, term, tag, modify) = (start(), terminate(), tags(), modify());
-    let mut rules = vec![instances(), point(), metadata(), start.clone(), job_after(2, bk::RestoreJobStatus::Completed, Some(COPY)), tag.clone()];
-    rules.extend(no_db());
-    rules.push(
-        mock!(ec2::Client::describe_instance_status).sequence().output(|| status_output(false)).times(2).output(|| status_output(true)).repeatedly().build(),
-    );
-    rules.extend([modify.clone(), term.clone()]);
-    let report = drill_with(&with_health(port), &rules, &opts(dir.path())).await;
-    assert_eq!(report.resources.len(), 1, "{report:?}");
-    let r = &report.resources[0];
-    assert_eq!(r.stage, Stage::Healthy, "{r:?}");
-    assert_eq!(r.restore_secs, Some(25 * 60), "restore time from the job's timestamps");
-    assert!(r.health_secs.is_some());
-    assert!(r.detail.contains("`app port` passed"), "{}", r.detail);
-    assert!(matches!(&r.cleanup, CleanupState::Deleted(d) if d.contains("i-0copy")), "{:?}", r.cleanup);
-    assert_eq!(start.num_calls(), 1);
-    assert_eq!(tag.num_calls(), 1);
-    assert_eq!(term.num_calls(), 1);
-    assert!(modify.num_calls() >= 1, "DeleteOnTermination / termination protection lifted before terminating");
-    assert_eq!(journal_files(dir.path()), 0, "a fully cleaned journal is removed");
-    assert!(report.left_behind().is_empty());
-
-    let c = rto(report.clone(), "*").await;
-    assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
-    assert!(c.summary.ja.contains("0時間25分") || c.summary.ja.contains("復元訓練"), "{}", c.summary.ja);
-    let c = probes::continuity::rlo(input("A.1.3.3", "2", DRILL, &[], Some(report))).await.conclude("2");
-    assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
-    assert!(c.summary.en.contains("EC2"), "{}", c.summary.en);
-}
 
 fn status_output(ok: bool) -> ec2::DescribeInstanceStatusOutput {
     let s = if ok { ec2::SummaryStatus::Ok } else { ec2::SummaryStatus::Initializing };
@@ -620,17 +420,6 @@ async fn failed_restore_job_is_ng_and_creates_nothing_to_delete() {
 }
 
 #[tokio::test]
-async fn failed_job_that_left_a_copy_still_deletes_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let term = terminate();
-    let rules = ec2_path(job_after(0, bk::RestoreJobStatus::Failed, Some(COPY)), vec![tags(), modify(), term.clone()]);
-    let report = drill_with(DRILL, &rules, &opts(dir.path())).await;
-    assert_eq!(report.resources[0].stage, Stage::RestoreFailed);
-    assert!(matches!(report.resources[0].cleanup, CleanupState::Deleted(_)));
-    assert_eq!(term.num_calls(), 1);
-}
-
-#[tokio::test]
 async fn never_healthy_is_ng_and_the_copy_is_still_deleted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let term = terminate();
@@ -655,35 +444,6 @@ async fn never_healthy_is_ng_and_the_copy_is_still_deleted() {
     assert_eq!(term.num_calls(), 1);
     let c = rto(report, "*").await;
     assert_eq!(c.outcome, Outcome::Ng, "{}", text(&c));
-}
-
-#[tokio::test]
-async fn failing_application_check_is_unhealthy() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    // A port nobody listens on: bind, note it, close.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
-    let term = terminate();
-    let mut rules = vec![
-        instances(),
-        point(),
-        metadata(),
-        start(),
-        job_after(0, bk::RestoreJobStatus::Completed, Some(COPY)),
-        tags(),
-        status(true),
-        modify(),
-        term.clone(),
-    ];
-    rules.extend(no_db());
-    let mut o = opts(dir.path());
-    o.health_timeout = Duration::from_millis(60);
-    let report = drill_with(&with_health(port), &rules, &o).await;
-    assert_eq!(report.resources[0].stage, Stage::Unhealthy);
-    assert!(report.resources[0].detail.contains("`app port` failed"), "{}", report.resources[0].detail);
-    assert_eq!(term.num_calls(), 1);
 }
 
 #[tokio::test]

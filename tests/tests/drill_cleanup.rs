@@ -1,8 +1,8 @@
 //! `drill cleanup` against the local AWS emulator (moto): it must delete the
 //! copies a drill left behind — EC2 instances and EBS volumes tagged
 //! `gcverify:restore-drill`, RDS instances named `gcverify-drill-*` — and
-//! nothing else. A dry run deletes nothing. (StartRestoreJob itself is not
-//! implemented by moto: the drill's restore paths are in checks/tests/drill_mocks.rs.)
+//! nothing else. A dry run deletes nothing. (The drill's own restores through
+//! the emulator extension: drill_emulator.rs.)
 
 mod common;
 
