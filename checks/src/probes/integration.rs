@@ -51,20 +51,20 @@ pub async fn processes(input: Arc<ProbeInput>) -> Findings {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let client = reqwest::Client::builder().timeout(timeout).user_agent(concat!("gcverify/", env!("CARGO_PKG_VERSION"))).build();
     let mut f = Findings::new();
-    let mut session: Option<Result<Session, String>> = None;
+    let mut session: Option<Result<Session, Msg>> = None;
     for p in list {
         let name = p.name.get_ref().as_str();
         match p {
             IntegrationProcess { http: Some(h), .. } => match &client {
                 Ok(c) => http(c, name, h, timeout, &mut f).await,
-                Err(e) => f.error(name, None, format!("HTTP client: {e}"), SRC_HTTP),
+                Err(e) => f.error(name, None, crate::msg!("HTTP クライアントを作れない: {e}", "HTTP client: {e}"), SRC_HTTP),
             },
             IntegrationProcess { file: Some(c), .. } => file(&input, name, c, &mut f).await,
             IntegrationProcess { sql: Some(q), .. } => {
                 if session.is_none() {
                     session = Some(match input.scenario.database.as_ref() {
-                        Some(db) => Session::open(db, &input.aws).await.map_err(|e| e.to_string()),
-                        None => Err("シナリオに [database] がない / no [database] in the scenario".into()),
+                        Some(db) => Session::open(db, &input.aws).await.map_err(|e| crate::msg!("データベースに接続できない: {e}", "{e}")),
+                        None => Err(Msg::new("シナリオに [database] がない", "no [database] in the scenario")),
                     });
                 }
                 match session.as_mut() {
@@ -73,7 +73,7 @@ pub async fn processes(input: Arc<ProbeInput>) -> Findings {
                     None => {}
                 }
             }
-            _ => f.error(name, None, "http / file / sql のいずれもない / none of http, file, sql", "scenario"),
+            _ => f.error(name, None, Msg::new("http・file・sql のいずれもない", "none of http, file, sql"), "scenario"),
         }
     }
     if let Some(Ok(s)) = session {
@@ -89,7 +89,7 @@ pub async fn processes(input: Arc<ProbeInput>) -> Findings {
 async fn http(client: &reqwest::Client, name: &str, h: &HttpProcessCheck, timeout: Duration, f: &mut Findings) {
     let method = match reqwest::Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()) {
         Ok(m) => m,
-        Err(_) => return f.error(name, None, format!("unknown HTTP method {}", h.method), "scenario"),
+        Err(_) => return f.error(name, None, crate::msg!("不明な HTTP メソッド {0}", "unknown HTTP method {0}", h.method), "scenario"),
     };
     let mut req = client.request(method.clone(), &h.url);
     for (k, v) in &h.headers {
@@ -102,54 +102,77 @@ async fn http(client: &reqwest::Client, name: &str, h: &HttpProcessCheck, timeou
     let resp = match req.send().await {
         Ok(r) => r,
         Err(e) => {
-            let why = if e.is_timeout() { format!("no answer within {} s", timeout.as_secs()) } else { describe(&e) };
-            return f.fail(name, None, format!("{method} {}: {why}", h.url), SRC_HTTP);
+            let url = &h.url;
+            let msg = if e.is_timeout() {
+                let secs = timeout.as_secs();
+                crate::msg!("{method} {url}: {secs} 秒以内に応答なし", "{method} {url}: no answer within {secs} s")
+            } else {
+                let why = describe(&e);
+                crate::msg!("{method} {url}: 接続失敗: {why}", "{method} {url}: {why}")
+            };
+            return f.fail(name, None, msg, SRC_HTTP);
         }
     };
     let status = resp.status().as_u16();
     let header = h.expect_header.as_ref().map(|eh| (eh.name.clone(), resp.headers().get(eh.name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_string)));
     let body = match resp.text().await {
         Ok(b) => b,
-        Err(e) => return f.fail(name, None, format!("{method} {}: reading the answer failed: {}", h.url, describe(&e)), SRC_HTTP),
+        Err(e) => {
+            return f.fail(
+                name,
+                None,
+                crate::msg!("{method} {0}: 応答を読めない: {1}", "{method} {0}: reading the answer failed: {1}", h.url, describe(&e)),
+                SRC_HTTP,
+            )
+        }
     };
     let ms = started.elapsed().as_millis();
-    let mut wrong = Vec::new();
+    let mut wrong: Vec<Msg> = Vec::new();
     if !h.expect_status.contains(&status) {
-        wrong.push(format!("status {status}, expected {:?}", h.expect_status));
+        let expected = format!("{:?}", h.expect_status);
+        wrong.push(crate::msg!("ステータス {status}、期待 {expected}", "status {status}, expected {expected}"));
     }
     if let (Some(eh), Some((hname, value))) = (&h.expect_header, &header) {
         match (value, &eh.contains) {
-            (None, _) => wrong.push(format!("no {hname} header")),
-            (Some(v), Some(want)) if !v.contains(want.as_str()) => wrong.push(format!("{hname} does not contain {want:?}")),
+            (None, _) => wrong.push(crate::msg!("{hname} ヘッダーなし", "no {hname} header")),
+            (Some(v), Some(want)) if !v.contains(want.as_str()) => wrong.push(crate::msg!("{hname} が {want:?} を含まない", "{hname} does not contain {want:?}")),
             _ => {}
         }
     }
     if let Some(want) = &h.body_contains {
         if !body.contains(want.as_str()) {
-            wrong.push(format!("body lacks {want:?}"));
+            wrong.push(crate::msg!("本文に {want:?} がない", "body lacks {want:?}"));
         }
     }
     if let (Some(ptr), Some(want)) = (&h.json_pointer, &h.json_equals) {
         match serde_json::from_str::<serde_json::Value>(&body) {
-            Err(_) => wrong.push("answer is not JSON".into()),
+            Err(_) => wrong.push(Msg::new("応答が JSON でない", "answer is not JSON")),
             Ok(v) => match v.pointer(ptr) {
-                None => wrong.push(format!("JSON has no {ptr}")),
+                None => wrong.push(crate::msg!("JSON に {ptr} がない", "JSON has no {ptr}")),
                 Some(found) => {
                     let text = found.as_str().map(str::to_string).unwrap_or_else(|| found.to_string());
                     if &text != want {
                         // The expected value is the scenario's; the answer's value is not repeated.
-                        wrong.push(format!("JSON {ptr} is not {want:?}"));
+                        wrong.push(crate::msg!("JSON {ptr} が {want:?} でない", "JSON {ptr} is not {want:?}"));
                     }
                 }
             },
         }
     }
-    let what = format!("{method} {} → {status} in {ms} ms", h.url);
+    let url = &h.url;
+    let what = crate::msg!("{method} {url} → {status}（{ms} ms）", "{method} {url} → {status} in {ms} ms");
     if wrong.is_empty() {
         f.pass(name, None, what, SRC_HTTP);
     } else {
-        f.fail(name, None, format!("{what}: {}", wrong.join("; ")), SRC_HTTP);
+        f.fail(name, None, joined(what, &wrong), SRC_HTTP);
     }
+}
+
+/// 「what: 問題1、問題2」 / "what: problem 1; problem 2".
+fn joined(what: Msg, wrong: &[Msg]) -> Msg {
+    let ja = wrong.iter().map(|m| m.ja.as_str()).collect::<Vec<_>>().join("、");
+    let en = wrong.iter().map(|m| m.en.as_str()).collect::<Vec<_>>().join("; ");
+    Msg::new(format!("{}: {ja}", what.ja), format!("{}: {en}", what.en))
 }
 
 async fn file(input: &ProbeInput, name: &str, c: &FileProcessCheck, f: &mut Findings) {
@@ -177,29 +200,34 @@ async fn file(input: &ProbeInput, name: &str, c: &FileProcessCheck, f: &mut Find
     }
     let place = format!("s3://{}/{}*{}", c.bucket, c.prefix, c.suffix);
     let Some((t, size, key)) = newest else {
-        return f.fail(name, None, format!("{place}: no file ({matched} objects matched)"), SRC_S3);
+        return f.fail(name, None, crate::msg!("{place}: ファイルなし（一致したオブジェクト {matched}件）", "{place}: no file ({matched} objects matched)"), SRC_S3);
     };
     let age_h = (input.now - t).num_seconds() as f64 / 3600.0;
-    let mut wrong = Vec::new();
+    let mut wrong: Vec<Msg> = Vec::new();
     if age_h > c.max_age_hours {
-        wrong.push(format!("newest is {age_h:.1} h old (> {} h)", c.max_age_hours));
+        let max = c.max_age_hours;
+        wrong.push(crate::msg!("最新が {age_h:.1} 時間前（> {max} 時間）", "newest is {age_h:.1} h old (> {max} h)"));
     }
     if size < c.min_bytes {
-        wrong.push(format!("newest is {size} bytes (< {})", c.min_bytes));
+        let min = c.min_bytes;
+        wrong.push(crate::msg!("最新が {size} バイト（< {min}）", "newest is {size} bytes (< {min})"));
     }
-    let what = format!("{place}: newest {key}, {age_h:.1} h old, {size} bytes ({matched} files)");
+    let what = crate::msg!(
+        "{place}: 最新 {key}、{age_h:.1} 時間前、{size} バイト（{matched} ファイル）",
+        "{place}: newest {key}, {age_h:.1} h old, {size} bytes ({matched} files)"
+    );
     if wrong.is_empty() {
         f.pass(name, Some(&region), what, SRC_S3);
     } else {
-        f.fail(name, Some(&region), format!("{what}: {}", wrong.join("; ")), SRC_S3);
+        f.fail(name, Some(&region), joined(what, &wrong), SRC_S3);
     }
 }
 
 async fn sql(session: &mut Session, name: &str, q: &SqlProcessCheck, f: &mut Findings) {
     // The scenario's own query, inside the READ ONLY transaction with its timeout.
     match session.count(q.query.as_str()).await {
-        Ok(v) if v >= q.min => f.pass(name, None, format!("query returned {v} (≥ {})", q.min), SRC_SQL),
-        Ok(v) => f.fail(name, None, format!("query returned {v} (< {})", q.min), SRC_SQL),
-        Err(why) => f.error(name, None, why, SRC_SQL),
+        Ok(v) if v >= q.min => f.pass(name, None, crate::msg!("照会の結果 {v}（≥ {0}）", "query returned {v} (≥ {0})", q.min), SRC_SQL),
+        Ok(v) => f.fail(name, None, crate::msg!("照会の結果 {v}（< {0}）", "query returned {v} (< {0})", q.min), SRC_SQL),
+        Err(why) => f.error(name, None, crate::msg!("照会できない: {why}", "{why}"), SRC_SQL),
     }
 }
