@@ -22,11 +22,17 @@ pub struct Msg {
 /// `msg!("日本語 {x}", "English {x}")`: a [`Msg`] from two format strings
 /// (inline captures, or arguments after the two strings shared by both; each
 /// language's format evaluates them, so pass values, not calls with effects).
+/// `msg!("…{a}…", "…{b}…"; a = expr, b = expr)` names values once, each
+/// language using those it needs.
 #[macro_export]
 macro_rules! msg {
     ($ja:literal, $en:literal $(,)?) => {
         $crate::model::Msg::new(format!($ja), format!($en))
     };
+    ($ja:literal, $en:literal; $($name:ident = $val:expr),+ $(,)?) => {{
+        $(let $name = $val;)+
+        $crate::model::Msg::new(format!($ja), format!($en))
+    }};
     ($ja:literal, $en:literal, $($arg:tt)+) => {
         $crate::model::Msg::new(format!($ja, $($arg)+), format!($en, $($arg)+))
     };
@@ -722,6 +728,7 @@ mod tests {
         let x = 3;
         assert_eq!(crate::msg!("{x}件", "{x} found"), Msg::new("3件", "3 found"));
         assert_eq!(crate::msg!("{0}件", "{0} found", x + 1), Msg::new("4件", "4 found"));
+        assert_eq!(crate::msg!("{a}件", "{b} found"; a = "三", b = x), Msg::new("三件", "3 found"));
     }
 
     #[test]

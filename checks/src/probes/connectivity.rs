@@ -85,7 +85,15 @@ pub async fn external_connectivity(input: Arc<ProbeInput>) -> Findings {
     let cfg = &input.scenario.integrations;
     let mut f = Findings::new();
     if cfg.endpoints.is_empty() {
-        f.error("integrations", None, "the scenario lists no integration endpoints ([integrations] endpoints): nothing to check", "scenario");
+        f.error(
+            "integrations",
+            None,
+            Msg::new(
+                "シナリオに連携先の記載なし（[integrations] endpoints）: 確認するものがない",
+                "the scenario lists no integration endpoints ([integrations] endpoints): nothing to check",
+            ),
+            "scenario",
+        );
         return f;
     }
     let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
@@ -119,8 +127,8 @@ fn record(ep: &IntegrationEndpoint, r: Reach, f: &mut Findings) {
     let subject = format!("{} ({})", ep.name, ep.target);
     let ms = |d: Duration| d.as_millis();
     match r {
-        Reach::Invalid(why) => f.error(&subject, None, why, "scenario"),
-        Reach::Connected { elapsed } => f.pass(&subject, None, format!("TCP connect OK in {} ms", ms(elapsed)), "tcp-connect"),
+        Reach::Invalid(why) => f.error(&subject, None, crate::msg!("連携先の記載が不正: {why}", "{why}"), "scenario"),
+        Reach::Connected { elapsed } => f.pass(&subject, None, crate::msg!("TCP 接続成功（{0} ms）", "TCP connect OK in {0} ms", ms(elapsed)), "tcp-connect"),
         Reach::Http { status, elapsed } => {
             let ok = match ep.expect_status {
                 Some(want) => status == want,
@@ -128,12 +136,12 @@ fn record(ep: &IntegrationEndpoint, r: Reach, f: &mut Findings) {
             };
             let want = ep.expect_status.map(|s| s.to_string()).unwrap_or_else(|| "<500".into());
             if ok {
-                f.pass(&subject, None, format!("HTTP {status} in {} ms (expected {want})", ms(elapsed)), "http-get");
+                f.pass(&subject, None, crate::msg!("HTTP {status}（{0} ms、期待 {want}）", "HTTP {status} in {0} ms (expected {want})", ms(elapsed)), "http-get");
             } else {
-                f.fail(&subject, None, format!("HTTP {status}, expected {want}"), "http-get");
+                f.fail(&subject, None, crate::msg!("HTTP {status}、期待 {want}", "HTTP {status}, expected {want}"), "http-get");
             }
         }
-        Reach::Unreachable(why) => f.fail(&subject, None, format!("unreachable: {why}"), "tcp-connect"),
+        Reach::Unreachable(why) => f.fail(&subject, None, crate::msg!("到達できない: {why}", "unreachable: {why}"), "tcp-connect"),
     }
 }
 

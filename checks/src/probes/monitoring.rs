@@ -167,16 +167,25 @@ pub(crate) fn per_resource(working: &[&MetricAlarm], resources: &[Resource], nee
                     && dimensions(a).iter().any(|(k, v)| ids.iter().any(|(ik, iv)| ik == k && iv == v))
             });
             match hit {
-                Some(a) => names.push(format!("{}: {}", c.label().1, a.alarm_name().unwrap_or("?"))),
-                None => missing.push(c.label().1),
+                Some(a) => names.push((format!("{}: {}", c.label().0, a.alarm_name().unwrap_or("?")), format!("{}: {}", c.label().1, a.alarm_name().unwrap_or("?")))),
+                None => missing.push(c.label()),
             }
         }
         let who = ids.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" or ");
         let subject = r.label();
         if missing.is_empty() {
-            f.pass(&subject, None, format!("watched: {}", names.join(", ")), SRC);
+            let ja = names.iter().map(|n| n.0.as_str()).collect::<Vec<_>>().join("、");
+            let en = names.iter().map(|n| n.1.as_str()).collect::<Vec<_>>().join(", ");
+            f.pass(&subject, None, crate::msg!("監視あり: {ja}", "watched: {en}"), SRC);
         } else {
-            f.fail(&subject, None, format!("no working {} alarm on this resource (dimension {who})", missing.join("/")), SRC);
+            let ja = missing.iter().map(|m| m.0).collect::<Vec<_>>().join("・");
+            let en = missing.iter().map(|m| m.1).collect::<Vec<_>>().join("/");
+            f.fail(
+                &subject,
+                None,
+                crate::msg!("このリソースに有効な{ja}アラームなし（ディメンション {who}）", "no working {en} alarm on this resource (dimension {who})"),
+                SRC,
+            );
         }
     }
     // System-wide alarms never stand in for the resources they should watch.
@@ -199,22 +208,25 @@ pub fn judge(alarms: &[(String, MetricAlarm)], need: &[Category], m: &Monitoring
         if cats.is_empty() {
             continue;
         }
-        let cat_names = cats.iter().map(|c| c.label().1).collect::<Vec<_>>().join("+");
+        let cat_en = cats.iter().map(|c| c.label().1).collect::<Vec<_>>().join("+");
+        let cat_ja = cats.iter().map(|c| c.label().0).collect::<Vec<_>>().join("+");
         let state = a.state_value().map(StateValue::as_str).unwrap_or("?");
-        let detail = format!(
-            "{cat_names}: metric {} ActionsEnabled={} AlarmActions=[{}] State={state}",
-            metrics.join(","),
-            a.actions_enabled().unwrap_or(false),
-            a.alarm_actions().join(",")
-        );
+        let settings = format!("ActionsEnabled={} AlarmActions=[{}] State={state}", a.actions_enabled().unwrap_or(false), a.alarm_actions().join(","));
+        let metric = metrics.join(",");
+        let detail = crate::msg!("{cat_ja}: メトリクス {metric} {settings}", "{cat_en}: metric {metric} {settings}");
         let has_action = a.actions_enabled() == Some(true) && !a.alarm_actions().is_empty();
         let since = a.state_updated_timestamp().and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), 0));
         let stuck = a.state_value() == Some(&StateValue::InsufficientData) && since.is_none_or(|s| now - s > STUCK_AFTER);
         if !has_action {
-            f.fail(name, Some(region), format!("{detail}: no enabled alarm action (no one is notified)"), SRC);
+            f.fail(name, Some(region), detail.wrap(("", ": 有効なアラームアクションなし（誰にも通知されない）"), ("", ": no enabled alarm action (no one is notified)")), SRC);
         } else if stuck {
             let since = since.map(|s| s.to_rfc3339()).unwrap_or_else(|| "unknown".into());
-            f.fail(name, Some(region), format!("{detail}: INSUFFICIENT_DATA since {since} (metric not delivered?)"), SRC);
+            f.fail(
+                name,
+                Some(region),
+                detail.wrap(("", &format!(": {since} から INSUFFICIENT_DATA（メトリクスが届いていない？）")), ("", &format!(": INSUFFICIENT_DATA since {since} (metric not delivered?)"))),
+                SRC,
+            );
         } else {
             f.pass(name, Some(region), detail, SRC);
             covered.extend(cats);
@@ -229,7 +241,13 @@ pub fn judge(alarms: &[(String, MetricAlarm)], need: &[Category], m: &Monitoring
             f.fail(
                 &format!("alarms:{}", c.label().1),
                 None,
-                format!("no working alarm with an enabled action on {} metrics ({})", c.label().1, c.metrics(m).join(", ")),
+                crate::msg!(
+                    "{ja}のメトリクス（{metrics}）に有効なアクションのあるアラームなし",
+                    "no working alarm with an enabled action on {en} metrics ({metrics})";
+                    ja = c.label().0,
+                    en = c.label().1,
+                    metrics = c.metrics(m).join(", ")
+                ),
                 SRC,
             );
         }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
 
 use super::{Findings, ProbeInput};
+use crate::model::Msg;
 
 /// IAM actions this probe calls (see `permissions`).
 pub const ACTIONS: &[&str] = &["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags", "wafv2:GetWebACLForResource"];
@@ -80,24 +81,56 @@ async fn region_check(input: &ProbeInput, region: &str, f: &mut Findings) {
     let mut exposed = 0;
     for lb in &lbs {
         if !lb.internet_facing {
-            f.info(&lb.name, Some(region), "internal load balancer: not exposed to the internet, no WAF required", LBS);
+            f.info(
+                &lb.name,
+                Some(region),
+                Msg::new("内部ロードバランサー: インターネットに公開されず WAF 不要", "internal load balancer: not exposed to the internet, no WAF required"),
+                LBS,
+            );
             continue;
         }
         exposed += 1;
         if !lb.application {
-            f.fail(&lb.name, Some(region), "internet-facing load balancer is not an application load balancer: a WAF web ACL cannot be associated", LBS);
+            f.fail(
+                &lb.name,
+                Some(region),
+                Msg::new(
+                    "インターネット向けロードバランサーが ALB でない: WAF のウェブ ACL を関連付けられない",
+                    "internet-facing load balancer is not an application load balancer: a WAF web ACL cannot be associated",
+                ),
+                LBS,
+            );
             continue;
         }
         match waf.get_web_acl_for_resource().resource_arn(&lb.arn).send().await {
             Ok(out) => match out.web_acl() {
-                Some(acl) => f.pass(&lb.name, Some(region), format!("WAF web ACL `{}` ({}) associated", acl.name(), acl.arn()), WAF),
-                None => f.fail(&lb.name, Some(region), "internet-facing load balancer has no WAF web ACL associated", WAF),
+                Some(acl) => f.pass(
+                    &lb.name,
+                    Some(region),
+                    crate::msg!("WAF のウェブ ACL `{0}`（{1}）を関連付け済", "WAF web ACL `{0}` ({1}) associated", acl.name(), acl.arn()),
+                    WAF,
+                ),
+                None => f.fail(
+                    &lb.name,
+                    Some(region),
+                    Msg::new("インターネット向けロードバランサーに WAF のウェブ ACL がない", "internet-facing load balancer has no WAF web ACL associated"),
+                    WAF,
+                ),
             },
             Err(e) => f.aws_error(WAF, Some(region), &e),
         }
     }
     if exposed == 0 {
         // Not an OK on its own: a wrong scope would look the same.
-        f.info(region, Some(region), format!("no internet-facing load balancer in scope ({} load balancer(s) in scope)", lbs.len()), LBS);
+        f.info(
+            region,
+            Some(region),
+            crate::msg!(
+                "対象にインターネット向けロードバランサーなし（対象のロードバランサー {0}件）",
+                "no internet-facing load balancer in scope ({0} load balancer(s) in scope)",
+                lbs.len()
+            ),
+            LBS,
+        );
     }
 }
