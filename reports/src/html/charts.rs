@@ -9,6 +9,7 @@ use chrono::{Datelike, Duration};
 use gcverify_checks::model::{DayAvailability, Figure, RunReport};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{bi, esc};
 use crate::{jst_second, JST};
@@ -180,22 +181,60 @@ fn latency(o: &mut String, r: &RunReport, artefacts: &Path) {
             }
             Ok(())
         });
+        rates(o, &dists, &path);
         let _ = write!(
             o,
             "<p>{}</p>",
             bi(
                 &format!(
-                    "判定: {percentile} ≤ {threshold} ms（赤線が上限、黒の縦線が判定したパーセンタイル）。n = 応答数、横軸は応答数で決まる {} まで。横軸はパーセンタイル（対数）、縦軸は意図した送信時刻からの応答時間（対数）。",
+                    "判定: {percentile} ≤ {threshold} ms（赤線が上限、黒の縦線が判定したパーセンタイル）。n = 判定に使った応答数（ウォームアップを除く）、横軸は応答数で決まる {} まで。横軸はパーセンタイル（対数）、縦軸は意図した送信時刻からの応答時間（対数）。",
                     nines_label(x_hi)
                 ),
                 &format!(
-                    "Judged: {percentile} ≤ {threshold} ms (red line: the limit, black vertical: the percentile judged). n = answers; the axis ends at {}, what n answers resolve. Percentile (log) across, latency from the intended send time (log) up.",
+                    "Judged: {percentile} ≤ {threshold} ms (red line: the limit, black vertical: the percentile judged). n = answers the verdict used (warm-up excluded); the axis ends at {}, what n answers resolve. Percentile (log) across, latency from the intended send time (log) up.",
                     nines_label(x_hi)
                 )
             )
         );
     }
     o.push_str("</div>\n");
+}
+
+/// Per operation, the offered and the completed rate apart (from the phase's
+/// `<phase>.json` beside its log, when there), the warm-up left out, and a
+/// word when the log's n is not the verdict's (a log from before warm-up was
+/// kept apart).
+fn rates(o: &mut String, dists: &[gcverify_loadgen::Distribution], log: &Path) {
+    let phase: Option<serde_json::Value> = std::fs::read(log.with_extension("json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let window = phase.as_ref().and_then(|p| p["duration_secs"].as_f64());
+    let mut lines: Vec<(String, String)> = Vec::new();
+    for d in dists {
+        let op = phase.as_ref().and_then(|p| p["operations"].as_array()).and_then(|ops| ops.iter().find(|op| op["name"] == d.name.as_str()));
+        let (mut ja, mut en) = (format!("{}: ", d.name), format!("{}: ", d.name));
+        if let Some(op) = op {
+            let num = |k: &str| op[k].as_f64().unwrap_or(f64::NAN);
+            let window = window.map(gcverify_checks::model::duration_text).unwrap_or_else(|| "?".into());
+            ja.push_str(&format!("送信レート {:.1}/秒、完了レート {:.1}/秒（計測区間 {window}）", num("target_rate"), num("achieved_rate")));
+            en.push_str(&format!("offered {:.1}/s, completed {:.1}/s (measured window {window})", num("target_rate"), num("achieved_rate")));
+            if let Some(n) = op["completed"].as_u64().filter(|n| *n != d.count) {
+                ja.push_str(&format!("。判定の n={n} と図の n={} が異なる（ウォームアップを分けて記録する前のログ）", d.count));
+                en.push_str(&format!("; the verdict's n={n} is not the chart's n={} (a log from before warm-up was kept apart)", d.count));
+            }
+        } else {
+            ja.push_str(&format!("n={}", d.count));
+            en.push_str(&format!("n={}", d.count));
+        }
+        if d.warmup > 0 {
+            ja.push_str(&format!("。ウォームアップの {}件は判定にも図にも含めない", d.warmup));
+            en.push_str(&format!("; {} warm-up answers neither judged nor drawn", d.warmup));
+        }
+        lines.push((ja, en));
+    }
+    o.push_str("<ul class=\"rates\">");
+    for (ja, en) in lines {
+        let _ = write!(o, "<li>{}</li>", bi(&ja, &en));
+    }
+    o.push_str("</ul>");
 }
 
 // ---------------------------------------------------------------- availability (A.1.5.1)
@@ -390,7 +429,16 @@ fn bars(o: &mut String, rows: &[Bar]) {
     let n = rows.len() as f64;
     svg(o, 900, (60 + rows.len() * 34) as u32, |root| {
         let mut chart = ChartBuilder::on(root).margin(12).x_label_area_size(30).build_cartesian_2d(0f64..hi, 0f64..n)?;
-        chart.configure_mesh().disable_y_mesh().disable_y_axis().x_desc("hours").x_labels(8).x_label_formatter(&|h| format!("{h:.1}")).draw()?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .disable_y_axis()
+            .x_desc("hours")
+            .x_labels(8)
+            .label_style(("sans-serif", 14))
+            // As many decimals as the value has (0.05, 0.1, 0.15), so no two ticks read alike.
+            .x_label_formatter(&|h| format!("{}", (h * 1000.0).round() / 1000.0))
+            .draw()?;
         for (k, (name, segs, limit)) in rows.iter().enumerate() {
             let y = n - k as f64 - 1.0;
             let mut x = 0.0;
@@ -401,7 +449,7 @@ fn bars(o: &mut String, rows: &[Bar]) {
             if let Some(l) = limit {
                 chart.draw_series(LineSeries::new([(*l, y + 0.05), (*l, y + 0.95)], BLACK.stroke_width(2)))?;
             }
-            chart.draw_series(std::iter::once(Text::new(name.clone(), (0.0, y + 0.95), ("sans-serif", 12).into_font())))?;
+            chart.draw_series(std::iter::once(Text::new(name.clone(), (0.0, y + 0.95), ("sans-serif", 15).into_font())))?;
         }
         Ok(())
     });
@@ -411,36 +459,144 @@ fn hours(secs: i64) -> f64 {
     secs as f64 / 3600.0
 }
 
+/// One row of the RPO chart: an in-scope resource, its measured age (None:
+/// not measured) and limit, and whether it has nothing to recover from.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct RpoRow {
+    pub resource: String,
+    pub age_secs: Option<i64>,
+    pub limit_secs: Option<i64>,
+    pub violation: bool,
+}
+
+/// Every in-scope resource the RPO probe recorded, measured or not, in its order.
+pub(super) fn rpo_rows(r: &RunReport) -> Vec<RpoRow> {
+    figures(r, &["A.1.3.1"])
+        .filter_map(|(_, f)| match f {
+            Figure::RpoAge { resource, age_secs, limit_secs } => Some(RpoRow {
+                resource: resource.clone(),
+                age_secs: Some(*age_secs),
+                limit_secs: *limit_secs,
+                violation: limit_secs.is_some_and(|l| *age_secs > l),
+            }),
+            Figure::RpoUnmeasured { resource, limit_secs, violation } => {
+                Some(RpoRow { resource: resource.clone(), age_secs: None, limit_secs: *limit_secs, violation: *violation })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// An axis for durations up to `hi_secs`: its unit (seconds per unit, suffix) and
+/// ticks (value in units) at a 1-2-5 step, so no two labels read alike.
+pub(super) fn duration_ticks(hi_secs: f64) -> (f64, &'static str, Vec<f64>) {
+    let (unit, suffix) = match hi_secs {
+        h if h <= 120.0 => (1.0, "s"),
+        h if h <= 2.0 * 3600.0 => (60.0, "min"),
+        h if h <= 3.0 * 86_400.0 => (3600.0, "h"),
+        _ => (86_400.0, "d"),
+    };
+    let hi = (hi_secs / unit).max(1e-9);
+    let raw = hi / 6.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let ticks = (0..).map(|k| k as f64 * step).take_while(|t| *t <= hi + step * 1e-9).collect();
+    (unit, suffix, ticks)
+}
+
+/// A tick's label: as many decimals as the step needs (0.5, 1, 1.5 …), never 0.1 twice.
+pub(super) fn tick_label(v: f64, step: f64) -> String {
+    let decimals = if step >= 1.0 { 0 } else { (-step.log10().floor()) as usize };
+    format!("{v:.decimals$}")
+}
+
+/// Pixel layout of the RPO chart (the test reads the SVG back with it).
+pub(super) const RPO_PLOT: (i32, i32) = (250, 870);
+const RPO_ROW: i32 = 30;
+const RPO_TOP: i32 = 10;
+
 fn rpo(o: &mut String, r: &RunReport) {
     open(
         o,
         "rpo",
-        "A.1.3.1 復旧時点（RPO）: リソースごとの最新復旧点の経過時間と上限",
-        "A.1.3.1 RPO: age of each resource's newest restorable point against the limit",
+        "A.1.3.1 復旧時点（RPO）: 対象リソースごとの最新復旧点の経過時間と上限",
+        "A.1.3.1 RPO: age of each in-scope resource's newest restorable point against the limit",
     );
-    let rows: Vec<Bar> = figures(r, &["A.1.3.1"])
-        .filter_map(|(_, f)| match f {
-            Figure::RpoAge { resource, age_secs, limit_secs } => {
-                let over = limit_secs.is_some_and(|l| *age_secs > l);
-                Some((resource.clone(), vec![(hours(*age_secs), if over { BAD } else { GOOD })], limit_secs.map(hours)))
-            }
-            _ => None,
-        })
-        .collect();
+    let rows = rpo_rows(r);
     if rows.is_empty() {
         no_data(o, "この実行には復旧点の測定結果がない", "this run measured no recovery point age");
-    } else {
-        bars(o, &rows);
-        let _ = write!(
-            o,
-            "<p>{}</p>",
-            bi(
-                "棒: 最新の復旧可能時点からの経過時間（緑 上限内、赤 超過）、黒線: 上限",
-                "bar: age of the newest restorable point (green within, red over), black line: the limit"
-            )
-        );
+        o.push_str("</div>\n");
+        return;
     }
-    o.push_str("</div>\n");
+    let hi_secs = rows.iter().flat_map(|r| [r.age_secs, r.limit_secs]).flatten().max().unwrap_or(3600).max(1) as f64 * 1.1;
+    let (unit, suffix, ticks) = duration_ticks(hi_secs);
+    let step = ticks.get(1).copied().unwrap_or(1.0);
+    let axis_hi = ticks.last().copied().unwrap_or(1.0).max(hi_secs / unit);
+    let (x0, x1) = RPO_PLOT;
+    let x_of = |secs: i64| x0 + ((secs as f64 / unit) / axis_hi * f64::from(x1 - x0)).round() as i32;
+    let h = RPO_TOP + rows.len() as i32 * RPO_ROW + 40;
+    svg(o, 900, h as u32, |root| {
+        // plotters writes 1/1.24 of the size asked: 15 and 14 come out at 12 and 11 px.
+        let name_style = ("sans-serif", 15).into_font().color(&BLACK);
+        let tick_style = ("sans-serif", 14).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
+        let axis_y = RPO_TOP + rows.len() as i32 * RPO_ROW + 4;
+        for (k, row) in rows.iter().enumerate() {
+            let y = RPO_TOP + k as i32 * RPO_ROW;
+            root.draw(&Text::new(row.resource.clone(), (6, y + 8), name_style.clone()))?;
+            match row.age_secs {
+                Some(age) => {
+                    let color = if row.violation { BAD } else { GOOD };
+                    root.draw(&Rectangle::new([(x0, y + 6), (x_of(age).max(x0 + 1), y + RPO_ROW - 6)], color.filled()))?;
+                }
+                None => {
+                    // Not measured: a grey band says the row has no number, not a zero.
+                    root.draw(&Rectangle::new([(x0, y + 6), (x1, y + RPO_ROW - 6)], RGBColor(238, 238, 238).filled()))?;
+                    let (text, color) =
+                        if row.violation { ("NG 復旧点なし / nothing to recover from", BAD) } else { ("未確認 / not checked", RGBColor(80, 80, 80)) };
+                    root.draw(&Text::new(text, (x0 + 6, y + 8), ("sans-serif", 14).into_font().color(&color)))?;
+                }
+            }
+            if let Some(l) = row.limit_secs {
+                let x = x_of(l);
+                root.draw(&PathElement::new(vec![(x, y + 2), (x, y + RPO_ROW - 2)], BLACK.stroke_width(2)))?;
+            }
+        }
+        root.draw(&PathElement::new(vec![(x0, axis_y), (x1, axis_y)], BLACK.stroke_width(1)))?;
+        for t in &ticks {
+            let x = x0 + (t / axis_hi * f64::from(x1 - x0)).round() as i32;
+            root.draw(&PathElement::new(vec![(x, axis_y), (x, axis_y + 4)], BLACK.stroke_width(1)))?;
+            root.draw(&Text::new(format!("{} {suffix}", tick_label(*t, step)), (x, axis_y + 7), tick_style.clone()))?;
+        }
+        Ok(())
+    });
+    let _ = write!(
+        o,
+        "<p>{}</p>",
+        bi(
+            "棒: 最新の復旧可能時点からの経過時間（緑 上限内、赤 超過）、黒線: 上限、灰色の行: 経過時間を測れなかったリソース（理由は証跡）",
+            "bar: age of the newest restorable point (green within, red over), black line: the limit, grey row: a resource whose age was not measured (the evidence says why)"
+        )
+    );
+    // The same numbers in words, for reading and for print.
+    let _ = write!(
+        o,
+        "<table class=\"rpo\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        bi("リソース", "Resource"),
+        bi("経過時間", "Age"),
+        bi("上限", "Limit"),
+        bi("判定", "Judged")
+    );
+    for row in &rows {
+        let text = |s: Option<i64>| s.map(|s| gcverify_checks::model::duration_text(s as f64)).unwrap_or_else(|| "—".into());
+        let state = match (row.age_secs, row.violation) {
+            (Some(_), false) => bi("上限内", "within"),
+            (Some(_), true) => bi("超過", "over"),
+            (None, true) => bi("復旧点なし", "nothing to recover from"),
+            (None, false) => bi("未確認", "not checked"),
+        };
+        let _ = write!(o, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{state}</td></tr>", esc(&row.resource), text(row.age_secs), text(row.limit_secs));
+    }
+    o.push_str("</table></div>\n");
 }
 
 fn drill(o: &mut String, r: &RunReport) {

@@ -213,3 +213,135 @@ fn a_day_observed_in_part_is_hatched_not_green() {
     assert!(svg.matches("<polyline").count() >= 4, "hatched: {svg:.600}");
     assert!(chart.contains("100.000%（観測不足 6.0 s / 24 h）"), "the table says so too");
 }
+
+/// The RPO chart lists every in-scope resource (unmeasured ones as such) and its
+/// SVG says the figures' numbers: each bar's length, read back through the axis's
+/// own tick labels, is the resource's age; each black mark is its limit; ticks read
+/// distinct and in type of 10 px or more.
+#[test]
+fn rpo_chart_lists_every_resource_and_its_bars_are_the_figures() {
+    use super::charts::{duration_ticks, rpo_rows, tick_label, RPO_PLOT};
+    let mut report = sample_report();
+    let rpo = item_mut(&mut report, "A.1.3.1");
+    rpo.evidence.push(ev("db", Figure::RpoAge { resource: "juki-db".into(), age_secs: 3 * 3600, limit_secs: Some(24 * 3600) }));
+    rpo.evidence.push(ev("vol", Figure::RpoAge { resource: "juki-app-volume".into(), age_secs: 30 * 3600, limit_secs: Some(24 * 3600) }));
+    rpo.evidence.push(ev("i-1", Figure::RpoUnmeasured { resource: "i-0juki1".into(), limit_secs: Some(24 * 3600), violation: false }));
+    rpo.evidence.push(ev("db2", Figure::RpoUnmeasured { resource: "juki-db2".into(), limit_secs: None, violation: true }));
+    let rows = rpo_rows(&report);
+    assert_eq!(rows.len(), 4);
+    let html = render_html(&report, Lang::Ja, Path::new("/nonexistent"));
+    let at = html.find("id=\"chart-rpo\"").expect("rpo chart");
+    let chart = &html[at..];
+    let svg = &chart[chart.find("<svg").expect("svg")..chart.find("</svg>").expect("end") + 6];
+    let doc = roxmltree::Document::parse(svg).expect("the SVG parses");
+    let texts: Vec<(f64, f64, String, f64)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| {
+            let num = |a: &str| n.attribute(a).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+            let size = n.attribute("font-size").and_then(|v| v.trim_end_matches("px").parse::<f64>().ok()).unwrap_or(0.0);
+            (num("x"), num("y"), n.text().unwrap_or("").trim().to_string(), size)
+        })
+        .collect();
+    assert!(texts.iter().all(|t| t.3 >= 10.0), "every label ≥ 10 px: {texts:?}");
+    // Every resource named, the unmeasured ones said so.
+    for name in ["juki-db", "juki-app-volume", "i-0juki1", "juki-db2"] {
+        assert!(texts.iter().any(|t| t.2 == name), "{name} listed: {texts:?}");
+    }
+    assert!(texts.iter().any(|t| t.2.starts_with("未確認")), "not checked said");
+    assert!(texts.iter().any(|t| t.2.contains("復旧点なし")), "nothing to recover from said");
+    // Ticks: distinct labels, read as the axis's scale (px per hour).
+    let ticks: Vec<(f64, f64)> = texts.iter().filter_map(|t| t.2.strip_suffix(" h").and_then(|v| v.parse::<f64>().ok()).map(|v| (t.0, v))).collect();
+    assert!(ticks.len() >= 3, "{texts:?}");
+    let labels: Vec<&str> = texts.iter().filter(|t| t.2.ends_with(" h")).map(|t| t.2.as_str()).collect();
+    let mut distinct = labels.clone();
+    distinct.dedup();
+    assert_eq!(distinct, labels, "no tick label twice");
+    let (x_zero, px_per_h) = (ticks[0].0, (ticks[ticks.len() - 1].0 - ticks[0].0) / (ticks[ticks.len() - 1].1 - ticks[0].1));
+    assert_eq!(x_zero, f64::from(RPO_PLOT.0));
+    // Bars (green/red rects), top to bottom = the measured figures in order.
+    let fill = |n: &roxmltree::Node| n.attribute("fill").unwrap_or("").to_ascii_uppercase();
+    let bars: Vec<(f64, String)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && ["#54A054", "#D62728"].contains(&fill(n).as_str()))
+        .map(|n| (n.attribute("width").and_then(|w| w.parse::<f64>().ok()).expect("width"), fill(&n)))
+        .collect();
+    let measured: Vec<_> = rows.iter().filter(|r| r.age_secs.is_some()).collect();
+    assert_eq!(bars.len(), measured.len(), "{svg}");
+    for (bar, row) in bars.iter().zip(&measured) {
+        let hours = bar.0 / px_per_h;
+        let age = row.age_secs.expect("measured") as f64 / 3600.0;
+        assert!((hours - age).abs() < 0.2, "{}: bar {hours:.2} h, figure {age:.2} h", row.resource);
+        assert_eq!(bar.1, if row.violation { "#D62728" } else { "#54A054" }, "{}", row.resource);
+    }
+    // Limits: one black mark per row that has one, at the limit.
+    let marks: Vec<f64> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke").is_some_and(|s| s.eq_ignore_ascii_case("#000000")))
+        .filter_map(|n| {
+            let pts: Vec<(f64, f64)> = n
+                .attribute("points")?
+                .split_whitespace()
+                .filter_map(|p| p.split_once(',').and_then(|(x, y)| Some((x.parse().ok()?, y.parse().ok()?))))
+                .collect();
+            // Vertical and taller than a tick: a limit mark.
+            (pts.len() == 2 && pts[0].0 == pts[1].0 && (pts[1].1 - pts[0].1).abs() > 10.0).then_some(pts[0].0)
+        })
+        .collect();
+    let limits: Vec<f64> = rows.iter().filter_map(|r| r.limit_secs).map(|l| l as f64 / 3600.0).collect();
+    assert_eq!(marks.len(), limits.len(), "{svg}");
+    for (x, l) in marks.iter().zip(&limits) {
+        assert!(((x - x_zero) / px_per_h - l).abs() < 0.2, "limit mark at {:.2} h, figure {l} h", (x - x_zero) / px_per_h);
+    }
+    // The table below says the same in words.
+    assert!(chart.contains("<td>juki-app-volume</td><td>30.0 h</td><td>24.0 h</td><td><span class=\"ja\">超過</span>"), "{chart}");
+    assert!(chart.contains("<td>i-0juki1</td><td>—</td><td>24.0 h</td><td><span class=\"ja\">未確認</span>"));
+
+    // Ticks in other ranges: distinct labels too (the 0.0, 0.1, 0.1 h of a short RPO).
+    for hi in [0.23 * 3600.0, 50.0, 700.0, 5000.0, 4.0 * 86_400.0, 0.3] {
+        let (_, _, ticks) = duration_ticks(hi);
+        let step = ticks[1] - ticks[0];
+        let labels: Vec<String> = ticks.iter().map(|t| tick_label(*t, step)).collect();
+        let mut d = labels.clone();
+        d.dedup();
+        assert_eq!(d, labels, "hi {hi}");
+        assert!((3..=11).contains(&labels.len()), "hi {hi}: {labels:?}");
+    }
+}
+
+/// The latency chart draws the samples the verdict used: warm-up (its own tag in
+/// the log) is left out of the curve and of n, and said so; the offered and the
+/// completed rate are said apart; a log whose n is not the verdict's says so.
+#[test]
+fn latency_chart_n_is_the_verdicts_n_and_rates_are_said_apart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("load")).expect("load dir");
+    let warm = format!("{}住民票照会", gcverify_loadgen::WARMUP_TAG_PREFIX);
+    write_hlog(&dir.path().join("load/normal.hlog"), &[("住民票照会", &[12, 15, 20, 25, 40, 90]), (warm.as_str(), &[900, 1200, 2000])]);
+    // The phase's figures as loadgen writes them beside its log (the verdict's n = completed).
+    let phase = serde_json::json!({"duration_secs": 60.0, "operations": [{"name": "住民票照会", "target_rate": 60.0, "achieved_rate": 2.7, "completed": 6, "intended": 6}]});
+    std::fs::write(dir.path().join("load/normal.json"), phase.to_string()).expect("phase json");
+    let mut report = sample_report();
+    item_mut(&mut report, "B.2.1.4")
+        .evidence
+        .push(ev("histograms", Figure::LatencyLog { phase: "normal".into(), log: "load/normal.hlog".into(), threshold_ms: 3000, percentile: "p95".into() }));
+    let chart = |html: &str| {
+        let at = html.find("id=\"chart-latency\"").expect("chart");
+        let rest = &html[at..];
+        rest[..rest.find("</div>").expect("end")].to_string()
+    };
+    let html = render_html(&report, Lang::Ja, dir.path());
+    let c = chart(&html);
+    let verdict_n = phase["operations"][0]["completed"].as_u64().expect("n");
+    assert!(c.contains(&format!("住民票照会 (n={verdict_n})")), "the chart's n is the verdict's: {c}");
+    assert!(!c.contains("n=9"), "warm-up not counted");
+    assert!(c.contains("ウォームアップの 3件は判定にも図にも含めない"), "{c}");
+    assert!(c.contains("送信レート 60.0/秒、完了レート 2.7/秒（計測区間 1.0 min）"), "{c}");
+    assert!(c.contains("offered 60.0/s, completed 2.7/s"), "{c}");
+    assert!(!c.contains("判定の n="), "n agrees: {c}");
+
+    // A log that counted warm-up with the rest: the difference is said, not hidden.
+    write_hlog(&dir.path().join("load/normal.hlog"), &[("住民票照会", &[12, 15, 20, 25, 40, 90, 900, 1200, 2000])]);
+    let c = chart(&render_html(&report, Lang::Ja, dir.path()));
+    assert!(c.contains("判定の n=6 と図の n=9 が異なる"), "{c}");
+}
