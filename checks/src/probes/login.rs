@@ -88,7 +88,7 @@ pub async fn staff_2fa(input: Arc<ProbeInput>) -> Findings {
     };
     let mut f = Findings::new();
     if url.scheme() == "http" {
-        f.info("login page", None, format!("{} は TLS なし（http） / served without TLS", place(&url)), SOURCE);
+        f.info("login page", None, crate::msg!("{0} は TLS なし（http）", "{0} is served without TLS (http)", place(&url)), SOURCE);
     }
     if let Err(why) = flow(first, &url, &password, totp.as_ref(), &mut f).await {
         f.error("login", None, why, SOURCE);
@@ -111,7 +111,7 @@ pub async fn staff_2fa(input: Arc<ProbeInput>) -> Findings {
 /// so a lockout counting consecutive failures sees at most this run's
 /// refused replay and wrong code. `Err` is a reason the login could not be
 /// tried to its end.
-async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&Totp>, f: &mut Findings) -> Result<(), String> {
+async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&Totp>, f: &mut Findings) -> Result<(), Msg> {
     let login = first.login;
     // Step 1: the password alone.
     let (challenge, single_step) = match password_step(&first, url, password).await? {
@@ -123,9 +123,10 @@ async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&To
             f.pass(
                 PASSWORD_ONLY,
                 None,
-                format!(
-                    "パスワードだけではログインできず、二要素目（{}）を求められた（{}） / the password alone was refused; the second factor `{}` was asked for",
-                    login.otp_field, at, login.otp_field
+                crate::msg!(
+                    "パスワードだけではログインできず、二要素目（{otp}）を求められた（{at}）",
+                    "the password alone was refused; the second factor `{otp}` was asked for ({at})";
+                    otp = &login.otp_field
                 ),
                 SOURCE,
             );
@@ -147,11 +148,11 @@ async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&To
         f.fail(
             SECOND_FACTOR,
             None,
-            format!(
-                "正しいTOTPコードでもログイン後の画面に到達しなかった（HTTP {}、{}）: シークレット・時刻同期・二要素認証の設定を確認 / the correct TOTP code did not log in (HTTP {})",
-                done.status,
-                place(&done.url),
-                done.status
+            crate::msg!(
+                "正しいTOTPコードでもログイン後の画面に到達しなかった（HTTP {status}、{at}）: シークレット・時刻同期・二要素認証の設定を確認",
+                "the correct TOTP code did not log in (HTTP {status}, {at}): check the secret, the clock and the two-factor settings";
+                status = done.status,
+                at = place(&done.url)
             ),
             SOURCE,
         );
@@ -160,7 +161,11 @@ async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&To
     f.pass(
         SECOND_FACTOR,
         None,
-        format!("TOTPコード（RFC 6238）で二要素目を完了し、ログイン後の画面（{}）に到達 / the TOTP code completed the login ({})", place(&home), place(&home)),
+        crate::msg!(
+            "TOTPコード（RFC 6238）で二要素目を完了し、ログイン後の画面（{at}）に到達",
+            "the TOTP code (RFC 6238) completed the login ({at})";
+            at = place(&home)
+        ),
         SOURCE,
     );
 
@@ -180,10 +185,10 @@ async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&To
         f.fail(
             LOGGED_IN_URL,
             None,
-            format!(
-                "パスワードだけのセッションでログイン後のURL（{}）が直接開いた: 二要素目を経ずに入れる / the logged-in URL ({}) opened directly in a session that gave the password alone",
-                place(&home),
-                place(&home)
+            crate::msg!(
+                "パスワードだけのセッションでログイン後のURL（{at}）が直接開いた: 二要素目を経ずに入れる",
+                "the logged-in URL ({at}) opened directly in a session that gave the password alone";
+                at = place(&home)
             ),
             SOURCE,
         );
@@ -191,13 +196,12 @@ async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&To
         f.pass(
             LOGGED_IN_URL,
             None,
-            format!(
-                "パスワードだけのセッションではログイン後のURL（{}）は開かなかった（HTTP {}、{}） / the logged-in URL ({}) did not open after the password alone (HTTP {})",
-                place(&home),
-                page.status,
-                place(&page.url),
-                place(&home),
-                page.status
+            crate::msg!(
+                "パスワードだけのセッションではログイン後のURL（{home}）は開かなかった（HTTP {status}、{at}）",
+                "the logged-in URL ({home}) did not open after the password alone (HTTP {status}, {at})";
+                home = place(&home),
+                status = page.status,
+                at = place(&page.url)
             ),
             SOURCE,
         );
@@ -209,7 +213,7 @@ async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&To
         f.info(
             REPLAY,
             None,
-            "ログインに使ったTOTPコードが2つ目のセッションでも受理された / the TOTP code that had logged in was accepted again in a second session",
+            Msg::new("ログインに使ったTOTPコードが2つ目のセッションでも受理された", "the TOTP code that had logged in was accepted again in a second session"),
             SOURCE,
         );
         f.unverified(Msg::new(
@@ -220,14 +224,17 @@ async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&To
         f.pass(
             REPLAY,
             None,
-            "ログインに使ったTOTPコードは同じ時間ステップ内でも2つ目のセッションで拒否された（RFC 6238 §5.2） / the TOTP code that had logged in was refused in a second session within its time step (RFC 6238 §5.2)",
+            Msg::new(
+                "ログインに使ったTOTPコードは同じ時間ステップ内でも2つ目のセッションで拒否された（RFC 6238 §5.2）",
+                "the TOTP code that had logged in was refused in a second session within its time step (RFC 6238 §5.2)",
+            ),
             SOURCE,
         );
     } else {
         f.info(
             REPLAY,
             None,
-            "再利用したTOTPコードは拒否されたが、時間ステップが変わった後だった / the replayed TOTP code was refused, but after its time step had passed",
+            Msg::new("再利用したTOTPコードは拒否されたが、時間ステップが変わった後だった", "the replayed TOTP code was refused, but after its time step had passed"),
             SOURCE,
         );
         f.unverified(Msg::new(
@@ -251,21 +258,21 @@ async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&To
         Some(at) => f.fail(
             WRONG_CODE,
             None,
-            format!(
-                "誤った認証コードでログイン後の画面（{}）に到達した: 二要素目がコードを検証していない / a wrong code reached the logged-in page ({}): the second factor does not check the code",
-                place(&at),
-                place(&at)
+            crate::msg!(
+                "誤った認証コードでログイン後の画面（{at}）に到達した: 二要素目がコードを検証していない",
+                "a wrong code reached the logged-in page ({at}): the second factor does not check the code";
+                at = place(&at)
             ),
             SOURCE,
         ),
         None => f.pass(
             WRONG_CODE,
             None,
-            format!(
-                "誤った認証コード（前後の時間ステップでも無効なもの、1回のみ）は拒否された（HTTP {}、{}） / a wrong code (invalid for the adjacent time steps too, tried once) was refused (HTTP {})",
-                answer.status,
-                place(&answer.url),
-                answer.status
+            crate::msg!(
+                "誤った認証コード（前後の時間ステップでも無効なもの、1回のみ）は拒否された（HTTP {status}、{at}）",
+                "a wrong code (invalid for the adjacent time steps too, tried once) was refused (HTTP {status}, {at})";
+                status = answer.status,
+                at = place(&answer.url)
             ),
             SOURCE,
         ),
@@ -295,10 +302,14 @@ impl Reached {
     fn record(&self, f: &mut Findings, session: &str) {
         let at = &self.at;
         let detail = if self.direct {
-            format!("パスワードだけの段階でログイン後のURL（{at}）が直接開いた{session}: 二要素目を経ずに入れる / the logged-in URL ({at}) opened directly after the password alone")
+            crate::msg!(
+                "パスワードだけの段階でログイン後のURL（{at}）が直接開いた{session}: 二要素目を経ずに入れる",
+                "the logged-in URL ({at}) opened directly after the password alone{session}"
+            )
         } else {
-            format!(
-                "パスワードだけでログイン後の画面（{at}）に到達した{session}: 二要素目が求められない / the password alone reached the logged-in page ({at})"
+            crate::msg!(
+                "パスワードだけでログイン後の画面（{at}）に到達した{session}: 二要素目が求められない",
+                "the password alone reached the logged-in page ({at}){session}"
             )
         };
         f.fail(if self.direct { LOGGED_IN_URL } else { PASSWORD_ONLY }, None, detail, SOURCE);
@@ -306,23 +317,29 @@ impl Reached {
 }
 
 /// A fresh session: the login page read, the form submitted with the password alone.
-async fn password_step(b: &Browser<'_>, url: &Url, password: &Secret) -> Result<Step, String> {
+async fn password_step(b: &Browser<'_>, url: &Url, password: &Secret) -> Result<Step, Msg> {
     let login = b.login;
     let page = b.get(url).await?;
     if !page.success() {
-        return Err(format!("ログイン画面 {} が HTTP {} を返した / the login page answered HTTP {}", place(&page.url), page.status, page.status));
+        return Err(crate::msg!("ログイン画面 {at} が HTTP {status} を返した", "the login page {at} answered HTTP {status}"; at = place(&page.url), status = page.status));
     }
     if page.shows(&login.logged_in_marker) {
-        return Err(format!(
-            "logged_in_marker がログイン前の画面 {} にもある: ログイン後の画面だけに出る文字列を指定する / logged_in_marker already appears on the login page: choose text only the logged-in page shows",
-            place(&page.url)
+        return Err(crate::msg!(
+            "logged_in_marker がログイン前の画面 {at} にもある: ログイン後の画面だけに出る文字列を指定する",
+            "logged_in_marker already appears on the login page {at}: choose text only the logged-in page shows";
+            at = place(&page.url)
         ));
     }
     let form = page.form_with(&login.password_field)?.ok_or_else(|| {
-        format!("{} に {} 欄のあるフォームがない / no form with a `{}` field on the login page", place(&page.url), login.password_field, login.password_field)
+        crate::msg!(
+            "{at} に {field} 欄のあるフォームがない",
+            "no form with a `{field}` field on the login page {at}";
+            at = place(&page.url),
+            field = &login.password_field
+        )
     })?;
     if !form.has(&login.username_field) {
-        return Err(format!("ログインフォームに {} 欄がない / the login form has no `{}` field", login.username_field, login.username_field));
+        return Err(crate::msg!("ログインフォームに {0} 欄がない", "the login form has no `{0}` field", login.username_field));
     }
     // One form with both the password and the code: the password alone is the same form without the code.
     let single_step = form.has(&login.otp_field);
@@ -334,18 +351,17 @@ async fn password_step(b: &Browser<'_>, url: &Url, password: &Secret) -> Result<
         return Ok(Step::Reached(Reached { at, direct: true }));
     }
     let challenge = after.form_with(&login.otp_field)?.ok_or_else(|| {
-        format!(
-            "パスワード送信後（HTTP {}、{}）に二要素目の入力欄 {} もログイン後の画面もない: テスト用アカウントのID/パスワードを確認 / after the password (HTTP {}) neither the `{}` form nor the logged-in page: check the test account's credentials",
-            after.status,
-            place(&after.url),
-            login.otp_field,
-            after.status,
-            login.otp_field
+        crate::msg!(
+            "パスワード送信後（HTTP {status}、{at}）に二要素目の入力欄 {field} もログイン後の画面もない: テスト用アカウントのID/パスワードを確認",
+            "after the password (HTTP {status}, {at}) neither the `{field}` form nor the logged-in page: check the test account's credentials";
+            status = after.status,
+            at = place(&after.url),
+            field = &login.otp_field
         )
     })?;
     if let Some(marker) = login.challenge_marker.as_deref() {
         if !after.shows(marker) {
-            return Err(format!("二要素目の画面（{}）に challenge_marker がない / the second-factor page does not show challenge_marker", place(&after.url)));
+            return Err(crate::msg!("二要素目の画面（{0}）に challenge_marker がない", "the second-factor page ({0}) does not show challenge_marker", place(&after.url)));
         }
     }
     Ok(Step::Challenge { at: place(&after.url), form: Box::new(challenge), single_step })
