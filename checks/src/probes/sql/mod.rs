@@ -95,8 +95,8 @@ pub async fn column_encryption(input: Arc<ProbeInput>) -> Findings {
     let tables: Vec<&str> = db.personal.iter().map(|c| c.table.get_ref().as_str()).collect();
     for (subject, report) in session.encryption_report(&tables).await {
         match report {
-            Ok(text) => f.info(&subject, None, text, &source),
-            Err(why) => f.error(&subject, None, why, &source),
+            Ok(text) => f.info(&subject, None, crate::msg!("DB の暗号化設定: {text}", "{text}"), &source),
+            Err(why) => f.error(&subject, None, read_failed(why), &source),
         }
     }
     let mode = if db.reads_all() { Mode::All } else { Mode::Sample(db.sample_rows) };
@@ -115,20 +115,29 @@ pub async fn column_encryption(input: Arc<ProbeInput>) -> Findings {
         let info = match read {
             Ok(i) => i,
             Err(why) => {
-                f.error(&subject, None, why, &source);
+                f.error(&subject, None, read_failed(why), &source);
                 continue;
             }
         };
         if info.read == 0 {
-            f.error(&subject, None, format!("値のある行がない（判定対象なし） / no non-null value to judge ({})", info.describe()), &source);
+            f.error(
+                &subject,
+                None,
+                crate::msg!("値のある行がない（判定対象なし、{ja}）", "no non-null value to judge ({en})"; ja = info.describe_ja(), en = info.describe()),
+                &source,
+            );
             continue;
         }
         judged += 1;
         let form_text = form.unwrap_or("not declared");
-        let detail = format!(
-            "{} values {verb} (kind {kind}, ciphertext form {form_text}): {cipher} encrypted, {readable} readable as {kind}, {unknown} unrecognised; {}",
-            info.read,
-            info.describe()
+        let detail = crate::msg!(
+            "{n} 値を{verb_ja}（種別 {kind}、暗号文の形式 {form_ja}）: 暗号化 {cipher}、{kind} として読める {readable}、判別不能 {unknown}。{ja}",
+            "{n} values {verb} (kind {kind}, ciphertext form {form_text}): {cipher} encrypted, {readable} readable as {kind}, {unknown} unrecognised; {en}";
+            n = info.read,
+            verb_ja = if db.reads_all() { "全件読み取り" } else { "標本抽出" },
+            form_ja = form.unwrap_or("未宣言"),
+            ja = info.describe_ja(),
+            en = info.describe()
         );
         if readable > 0 || unknown > 0 {
             f.fail(&subject, None, detail, &source);
@@ -153,16 +162,21 @@ pub async fn column_encryption(input: Arc<ProbeInput>) -> Findings {
     f
 }
 
+/// A read the database refused or failed, said in Japanese before the server's (or driver's) own words.
+fn read_failed(why: impl std::fmt::Display) -> Msg {
+    crate::msg!("データベースを読めない: {why}", "{why}")
+}
+
 /// Personal data where the scenario did not declare it: every text-like
 /// column of the schemas holding the declared tables (or `[database]
 /// schemas`) that is neither declared nor excluded is read the same way and
 /// each value judged by [`judge::reads_as`]. Returns how many were read clean.
 async fn undeclared(session: &mut Session, db: &gcverify_scenarios::Database, mode: Mode, f: &mut Findings, source: &str) -> usize {
-    const SUBJECT: &str = "未宣言の列 / undeclared columns";
+    const SUBJECT: &str = "undeclared-columns";
     let default_schema = match session.default_schema().await {
         Ok(s) => s,
         Err(why) => {
-            f.error(SUBJECT, None, why, source);
+            f.error(SUBJECT, None, read_failed(why), source);
             return 0;
         }
     };
@@ -197,7 +211,7 @@ async fn undeclared(session: &mut Session, db: &gcverify_scenarios::Database, mo
     let columns = match session.text_columns(&schemas).await {
         Ok(c) => c,
         Err(why) => {
-            f.error(SUBJECT, None, why, source);
+            f.error(SUBJECT, None, read_failed(why), source);
             return 0;
         }
     };
@@ -209,7 +223,7 @@ async fn undeclared(session: &mut Session, db: &gcverify_scenarios::Database, mo
         }
         let name = if tc.schema == default_schema { format!("{}.{}", tc.table, tc.column) } else { format!("{}.{}.{}", tc.schema, tc.table, tc.column) };
         if let Some((.., reason)) = excluded.iter().find(|(s, t, c, _)| is(s, t, c)) {
-            f.info(&name, None, format!("シナリオが除外（理由: {reason}） / excluded by the scenario (reason: {reason}); not read"), source);
+            f.info(&name, None, crate::msg!("シナリオが除外（理由: {reason}）、読まない", "excluded by the scenario (reason: {reason}); not read"), source);
             continue;
         }
         let mut tally = judge::Undeclared::default();
@@ -217,7 +231,7 @@ async fn undeclared(session: &mut Session, db: &gcverify_scenarios::Database, mo
         let info = match session.read(&table, &tc.column, mode, &mut |v: &[u8]| tally.add(v)).await {
             Ok(i) => i,
             Err(why) => {
-                f.error(&name, None, why, source);
+                f.error(&name, None, read_failed(why), source);
                 failed = true;
                 continue;
             }
@@ -228,11 +242,13 @@ async fn undeclared(session: &mut Session, db: &gcverify_scenarios::Database, mo
                 f.fail(
                 &name,
                 None,
-                format!(
-                    "[[database.personal]] にない列に読める個人情報（{kind}） / undeclared column holds readable personal data: {n} of {} values read as {kind} ({} readable in all); {}",
-                    tally.values,
-                    tally.readable,
-                    info.describe()
+                crate::msg!(
+                    "[[database.personal]] にない列に読める個人情報（{kind}）: {values} 値中 {n} が {kind} として読める（読める値は計 {readable}）。{ja}",
+                    "undeclared column holds readable personal data: {n} of {values} values read as {kind} ({readable} readable in all); {en}";
+                    values = tally.values,
+                    readable = tally.readable,
+                    ja = info.describe_ja(),
+                    en = info.describe()
                 ),
                 source,
             )
@@ -244,11 +260,12 @@ async fn undeclared(session: &mut Session, db: &gcverify_scenarios::Database, mo
         f.pass(
             SUBJECT,
             None,
-            format!(
-                "{clean} text-like column(s) of schema(s) {} not declared in [[database.personal]] read: none holds readable personal data \
-                 (fewer than {} distinct readable values count as codes or flags)",
-                schemas.join(", "),
-                judge::DISTINCT_MIN
+            crate::msg!(
+                "スキーマ {list} の [[database.personal]] にない文字列の列 {clean}件を読み、読める個人情報なし（異なる読める値が {min} 未満はコード・フラグとみなす）",
+                "{clean} text-like column(s) of schema(s) {list} not declared in [[database.personal]] read: none holds readable personal data \
+                 (fewer than {min} distinct readable values count as codes or flags)";
+                list = schemas.join(", "),
+                min = judge::DISTINCT_MIN
             ),
             source,
         );
@@ -290,7 +307,7 @@ pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
         let mut s = match Session::open(&at, &input.aws).await {
             Ok(s) => s,
             Err(e) => {
-                f.error(&r.name, None, e.to_string(), &source);
+                f.error(&r.name, None, read_failed(e.to_string()), &source);
                 continue;
             }
         };
@@ -299,25 +316,42 @@ pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
         let state = match state {
             Ok(st) => st,
             Err(why) => {
-                f.error(&r.name, None, why, &source);
+                f.error(&r.name, None, read_failed(why), &source);
                 continue;
             }
         };
         if !state.standby {
-            f.fail(&r.name, None, "not a standby / replica: a primary, not a synchronised copy", &source);
+            f.fail(
+                &r.name,
+                None,
+                Msg::new("スタンバイ（レプリカ）でない: 同期された複製ではなくプライマリ", "not a standby / replica: a primary, not a synchronised copy"),
+                &source,
+            );
             continue;
         }
         if state.hidden {
             f.error(
                 &r.name,
                 None,
-                "権限不足: WAL受信の状態を読むには pg_monitor（または pg_read_all_stats）が必要 / permission: reading the WAL receiver's state needs pg_monitor (or pg_read_all_stats)",
+                Msg::new(
+                    "権限不足: WAL受信の状態を読むには pg_monitor（または pg_read_all_stats）が必要",
+                    "permission: reading the WAL receiver's state needs pg_monitor (or pg_read_all_stats)",
+                ),
                 &source,
             );
             continue;
         }
         if !state.receiving_ok {
-            f.fail(&r.name, None, format!("not replicating from the primary ({})", state.receiving.as_deref().unwrap_or("receiver not running")), &source);
+            f.fail(
+                &r.name,
+                None,
+                crate::msg!(
+                    "プライマリから複製していない（{0}）",
+                    "not replicating from the primary ({0})",
+                    state.receiving.as_deref().unwrap_or("receiver not running")
+                ),
+                &source,
+            );
             continue;
         }
         match (&primary, &state.follows) {
@@ -326,7 +360,10 @@ pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
                 f.fail(
                     &r.name,
                     None,
-                    format!("別のプライマリの複製 / replicates another primary: {id_name} {follows}, [database] (the primary) is {p}"),
+                    crate::msg!(
+                        "別のプライマリの複製: {id_name} {follows}、[database]（プライマリ）は {p}",
+                        "replicates another primary: {id_name} {follows}, [database] (the primary) is {p}"
+                    ),
                     &source,
                 );
                 continue;
@@ -335,26 +372,35 @@ pub async fn replica_lag(input: Arc<ProbeInput>) -> Findings {
                 f.error(
                     &r.name,
                     None,
-                    format!("[database]（プライマリ）を読めず、このレプリカがそれに従うか検証不能 / the primary could not be read, so whether this replica follows it cannot be told: {why}"),
+                    crate::msg!(
+                        "[database]（プライマリ）を読めず、このレプリカがそれに従うか検証不能: {why}",
+                        "the primary could not be read, so whether this replica follows it cannot be told: {why}"
+                    ),
                     &source,
                 );
                 continue;
             }
             (_, Err(why)) => {
-                f.error(&r.name, None, format!("レプリカの複製元を読めない / the replica's primary cannot be read: {why}"), &source);
+                f.error(&r.name, None, crate::msg!("レプリカの複製元を読めない: {why}", "the replica's primary cannot be read: {why}"), &source);
                 continue;
             }
         }
         let lag = state.lag_secs;
         let Some(lag) = lag else {
-            f.error(&r.name, None, "no transaction replayed yet: the lag cannot be measured", &source);
+            f.error(
+                &r.name,
+                None,
+                Msg::new("再生されたトランザクションがまだない: 遅延を測れない", "no transaction replayed yet: the lag cannot be measured"),
+                &source,
+            );
             continue;
         };
         worst = Some(worst.map_or(lag, |w: f64| w.max(lag)));
-        let detail = format!(
-            "{}, follows [database] (same {id_name}); replication lag {lag:.1} s (limit {} s)",
-            state.receiving.as_deref().unwrap_or("replicating"),
-            r.max_lag_secs
+        let detail = crate::msg!(
+            "{receiving}、[database] に従う（同じ {id_name}）。レプリケーション遅延 {lag:.1} 秒（上限 {max} 秒）",
+            "{receiving}, follows [database] (same {id_name}); replication lag {lag:.1} s (limit {max} s)";
+            receiving = state.receiving.as_deref().unwrap_or("replicating"),
+            max = r.max_lag_secs
         );
         if lag <= r.max_lag_secs {
             f.pass(&r.name, None, detail, &source);

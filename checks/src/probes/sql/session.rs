@@ -104,6 +104,18 @@ impl ReadInfo {
         let pct = if self.rows == 0 { 100.0 } else { self.read as f64 * 100.0 / self.rows as f64 };
         format!("{} of {} rows ({count}), {pct:.3} % of the table, by {}", self.read, self.rows, self.method)
     }
+
+    /// [`Self::describe`] in Japanese.
+    pub fn describe_ja(&self) -> String {
+        let count = if self.exact { "実数" } else { "エンジンの推定値" };
+        let pct = if self.rows == 0 { 100.0 } else { self.read as f64 * 100.0 / self.rows as f64 };
+        format!("{} 行中 {} 行（{count}）、表の {pct:.3} %、方法 {}", self.rows, self.read, self.method)
+    }
+
+    /// Both.
+    pub fn describe_msg(&self) -> crate::model::Msg {
+        crate::model::Msg::new(self.describe_ja(), self.describe())
+    }
 }
 
 /// Why a read failed: the server's answer, or a read this engine cannot do as asked.
