@@ -76,7 +76,10 @@ pub async fn regions(input: Arc<ProbeInput>) -> Findings {
     for o in obs {
         match o {
             Obs::Found { region, .. } if allowed.contains(&region) => held_in_japan += 1,
-            Obs::Found { kind, id, region, call } => f.fail(&id, Some(&region), format!("{kind} outside the allowed regions ({})", allowed.join(", ")), call),
+            Obs::Found { kind, id, region, call } => {
+                let list = allowed.join(", ");
+                f.fail(&id, Some(&region), crate::msg!("{kind} が許可リージョン（{list}）の外にある", "{kind} outside the allowed regions ({list})"), call)
+            }
             Obs::Clean { region, .. } if allowed.contains(&region) => {}
             Obs::Clean { region, counted } => clean.push((region, counted)),
             Obs::Failed { region, reason, call } => f.error(call, Some(&region), reason, call),
@@ -89,28 +92,40 @@ pub async fn regions(input: Arc<ProbeInput>) -> Findings {
     }
     for b in listed.iter().flat_map(|l| l.iter()) {
         let (bucket, Some(region)) = (&b.name, b.region.clone()) else {
-            f.error(&b.name, None, b.problem.clone().unwrap_or_default(), "s3:GetBucketLocation");
+            f.error(&b.name, None, b.problem.clone().unwrap_or_else(|| Msg::new("バケットのリージョン不明", "bucket region unknown")), "s3:GetBucketLocation");
             continue;
         };
         if allowed.contains(&region) {
             in_japan += 1;
-            f.pass(bucket, Some(&region), "S3 bucket location in an allowed region", "s3:GetBucketLocation");
+            f.pass(bucket, Some(&region), Msg::new("S3 バケットは許可リージョンにある", "S3 bucket location in an allowed region"), "s3:GetBucketLocation");
         } else {
-            f.fail(bucket, Some(&region), format!("S3 bucket located outside the allowed regions ({})", allowed.join(", ")), "s3:GetBucketLocation");
+            f.fail(
+                bucket,
+                Some(&region),
+                crate::msg!(
+                    "S3 バケットが許可リージョン（{0}）の外にある",
+                    "S3 bucket located outside the allowed regions ({0})",
+                    allowed.join(", ")
+                ),
+                "s3:GetBucketLocation",
+            );
         }
     }
     if held_in_japan + in_japan == 0 {
         f.error(
             "residency",
             None,
-            "国内リージョンにも本システムの資源（計算・保存・DB・バックアップ・S3）が見つからず、所在を確認するデータがない（アカウントやタグの誤り？） / no compute, storage, database, backup resource or S3 bucket of the system was found in the allowed regions either: no data to locate (wrong account or tags?)",
+            Msg::new(
+                "国内リージョンにも本システムの資源（計算・保存・DB・バックアップ・S3）が見つからず、所在を確認するデータがない（アカウントやタグの誤り？）",
+                "no compute, storage, database, backup resource or S3 bucket of the system was found in the allowed regions either: no data to locate (wrong account or tags?)",
+            ),
             "residency-scan",
         );
         return f;
     }
     let clean_n = clean.len();
     for (region, counted) in clean {
-        f.pass(&format!("region:{region}"), Some(&region), format!("nothing found: {counted}"), "residency-scan");
+        f.pass(&format!("region:{region}"), Some(&region), crate::msg!("資源なし（確認: {counted}）", "nothing found: {counted}"), "residency-scan");
     }
     f.ok_summary(Msg::new(
         format!(
@@ -136,7 +151,7 @@ async fn enabled_regions(aws: &AwsContext, home: &str, f: &mut Findings) -> Opti
             v.sort();
             v.dedup();
             if v.is_empty() {
-                f.error(CALL, Some(home), format!("{CALL}: no enabled region listed"), CALL);
+                f.error(CALL, Some(home), crate::msg!("{CALL}: 有効なリージョンが一覧にない", "{CALL}: no enabled region listed"), CALL);
                 return None;
             }
             Some(v)

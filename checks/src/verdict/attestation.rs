@@ -59,15 +59,20 @@ pub fn evaluate_point_or(
 fn judge(item_id: &str, a: &gcverify_scenarios::Attestation, scenario: &Scenario, today: NaiveDate) -> Findings {
     let source = scenario.path().map(crate::relative_path).unwrap_or_else(|| "scenario".into());
     let record = record(a, scenario, today);
-    let detail = format!(
-        "result={} reviewer={} date={} expires={} evidence={}{}{}",
-        record.result.label(crate::model::Lang::En),
+    let fields = format!(
+        "reviewer={} date={} expires={} evidence={}{}{}",
         a.reviewer,
         a.date,
         a.expires.as_ref().map(|e| e.get_ref().to_string()).unwrap_or_else(|| "-".into()),
         a.evidence,
         record.sha256.as_ref().map(|d| format!(" sha256={d}")).unwrap_or_default(),
         if a.note.is_empty() { String::new() } else { format!(" note={}", a.note) }
+    );
+    let detail = crate::msg!(
+        "確認記録 result={ja} {fields}",
+        "attestation result={en} {fields}";
+        ja = record.result.label(crate::model::Lang::Ja),
+        en = record.result.label(crate::model::Lang::En)
     );
     if record.expired {
         let exp = record.expires.map(|e| e.to_string()).unwrap_or_default();
