@@ -378,13 +378,13 @@ fn code_values<'v>(login: &'v Login, challenge: &Form, single_step: bool, code: 
     values
 }
 
-fn unix_now() -> Result<u64, String> {
-    Ok(SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| format!("system clock before 1970: {e}"))?.as_secs())
+fn unix_now() -> Result<u64, Msg> {
+    Ok(SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| crate::msg!("システム時刻が1970年より前: {e}", "system clock before 1970: {e}"))?.as_secs())
 }
 
 /// The current code and its time step, generated far enough from the
 /// step's end that the replay of step 3 falls in the same step.
-async fn fresh_code(totp: &Totp, step_secs: u64) -> Result<(String, u64), String> {
+async fn fresh_code(totp: &Totp, step_secs: u64) -> Result<(String, u64), Msg> {
     let step = step_secs.max(1);
     let mut now = unix_now()?;
     let left = step - now % step;
@@ -398,7 +398,7 @@ async fn fresh_code(totp: &Totp, step_secs: u64) -> Result<(String, u64), String
 /// A code that is not the right one: every digit of `right` shifted by the
 /// same amount, the first shift that is valid for none of the two steps
 /// either side of now (a site's tolerance window), so it is wrong on any site.
-fn wrong_code(totp: &Totp, right: &str, step_secs: u64) -> Result<String, String> {
+fn wrong_code(totp: &Totp, right: &str, step_secs: u64) -> Result<String, Msg> {
     let now = unix_now()?;
     let step = step_secs.max(1);
     let valid: HashSet<String> = (0..=4u64).filter_map(|k| (now + k * step).checked_sub(2 * step)).map(|t| totp.generate(t).to_string()).collect();
@@ -406,7 +406,7 @@ fn wrong_code(totp: &Totp, right: &str, step_secs: u64) -> Result<String, String
         .iter()
         .map(|shift| right.chars().map(|c| c.to_digit(10).map_or(c, |d| char::from_digit((d + shift) % 10, 10).unwrap_or(c))).collect::<String>())
         .find(|w| !valid.contains(w))
-        .ok_or_else(|| "誤ったコードを作れなかった / could not make a wrong code".to_string())
+        .ok_or_else(|| Msg::new("誤ったコードを作れなかった", "could not make a wrong code"))
 }
 
 /// The password and, if any, the TOTP secret.
@@ -487,51 +487,53 @@ impl Page {
     }
 
     /// The first form with an input named `field`.
-    fn form_with(&self, field: &str) -> Result<Option<Form>, String> {
-        forms(&self.body, &self.url).map(|list| list.into_iter().find(|f| f.has(field)))
+    fn form_with(&self, field: &str) -> Result<Option<Form>, Msg> {
+        forms(&self.body, &self.url).map(|list| list.into_iter().find(|f| f.has(field))).map_err(|e| crate::msg!("画面のフォームを読めない: {e}", "{e}"))
     }
 }
 
 impl<'a> Browser<'a> {
     /// A new session: a client with no cookies yet.
-    fn new(login: &'a Login) -> Result<Self, String> {
-        Ok(Browser { client: client(login)?, login, timeout: Duration::from_secs(login.timeout_secs.max(1)) })
+    fn new(login: &'a Login) -> Result<Self, Msg> {
+        let client = client(login).map_err(|e| crate::msg!("HTTP クライアントを作れない: {e}", "{e}"))?;
+        Ok(Browser { client, login, timeout: Duration::from_secs(login.timeout_secs.max(1)) })
     }
 
-    async fn get(&self, url: &Url) -> Result<Page, String> {
+    async fn get(&self, url: &Url) -> Result<Page, Msg> {
         self.send(self.client.get(url.clone()), url).await
     }
 
-    async fn submit(&self, form: &Form, values: &[(&str, &str)]) -> Result<Page, String> {
+    async fn submit(&self, form: &Form, values: &[(&str, &str)]) -> Result<Page, Msg> {
         let mut fields: Vec<(String, String)> = form.fields.iter().filter(|(k, _)| !values.iter().any(|(n, _)| n == k)).cloned().collect();
         fields.extend(values.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let req = if form.post { self.client.post(form.action.clone()).form(&fields) } else { self.client.get(form.action.clone()).query(&fields) };
         self.send(req, &form.action).await
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder, url: &Url) -> Result<Page, String> {
+    async fn send(&self, req: reqwest::RequestBuilder, url: &Url) -> Result<Page, Msg> {
+        let at = place(url);
         let resp = req.send().await.map_err(|e| {
             if e.is_timeout() {
-                format!("{}: {} 秒以内に応答なし / no answer within {} s", place(url), self.timeout.as_secs(), self.timeout.as_secs())
+                crate::msg!("{at}: {0} 秒以内に応答なし", "{at}: no answer within {0} s", self.timeout.as_secs())
             } else {
-                format!("{}: {}", place(url), describe(&e))
+                crate::msg!("{at}: 接続失敗: {0}", "{at}: {0}", describe(&e))
             }
         })?;
         let (final_url, status) = (resp.url().clone(), resp.status().as_u16());
-        let body = resp.text().await.map_err(|e| format!("{}: reading the answer failed: {}", place(url), describe(&e)))?;
+        let body = resp.text().await.map_err(|e| crate::msg!("{at}: 応答を読めない: {0}", "{at}: reading the answer failed: {0}", describe(&e)))?;
         Ok(Page { url: final_url, status, body })
     }
 
     /// `logged_in_url` opened with the session's cookies: `Some(place)` when it shows the marker.
-    async fn protected_page_opens(&self) -> Result<Option<String>, String> {
+    async fn protected_page_opens(&self) -> Result<Option<String>, Msg> {
         Ok(self.protected_url_opens().await?.map(|u| place(&u)))
     }
 
-    async fn protected_url_opens(&self) -> Result<Option<Url>, String> {
+    async fn protected_url_opens(&self) -> Result<Option<Url>, Msg> {
         let Some(raw) = self.login.logged_in_url.as_deref() else {
             return Ok(None);
         };
-        let url = Url::parse(raw).map_err(|e| format!("[login] logged_in_url is not a URL: {e}"))?;
+        let url = Url::parse(raw).map_err(|e| crate::msg!("[login] logged_in_url が URL でない: {e}", "[login] logged_in_url is not a URL: {e}"))?;
         let page = self.get(&url).await?;
         Ok(self.shows_logged_in(&page).then_some(url))
     }
@@ -539,7 +541,7 @@ impl<'a> Browser<'a> {
     /// Whether the session is logged in after `page`: the URL of the
     /// logged-in page (`page` itself when it shows the marker, else
     /// `logged_in_url` when it opens).
-    async fn logged_in(&self, page: &Page) -> Result<Option<Url>, String> {
+    async fn logged_in(&self, page: &Page) -> Result<Option<Url>, Msg> {
         if page.shows(&self.login.logged_in_marker) {
             return Ok(Some(page.url.clone()));
         }
