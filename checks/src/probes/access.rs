@@ -126,8 +126,18 @@ async fn root_mfa(iam: &aws_sdk_iam::Client, custom_endpoint: bool, need_mfa: bo
             ),
             CALL,
         ),
-        Some(0) if need_mfa => f.fail("root-account", None, Msg::new("rootアカウントにMFAデバイスなし（AccountMFAEnabled=0）", "AccountMFAEnabled=0 (root account has no MFA device)"), CALL),
-        Some(v) => f.info("root-account", None, crate::msg!("AccountMFAEnabled={v}（このレベルではMFA不要）", "AccountMFAEnabled={v} (MFA not required at this level)"), CALL),
+        Some(0) if need_mfa => f.fail(
+            "root-account",
+            None,
+            Msg::new("rootアカウントにMFAデバイスなし（AccountMFAEnabled=0）", "AccountMFAEnabled=0 (root account has no MFA device)"),
+            CALL,
+        ),
+        Some(v) => f.info(
+            "root-account",
+            None,
+            crate::msg!("AccountMFAEnabled={v}（このレベルではMFA不要）", "AccountMFAEnabled={v} (MFA not required at this level)"),
+            CALL,
+        ),
         None => f.error("root-account", None, super::no_field(CALL, "AccountMFAEnabled"), CALL),
     }
 }
@@ -152,11 +162,30 @@ async fn console_users(input: &ProbeInput, need_mfa: bool, f: &mut Findings) -> 
         n += 1;
         let devices = if u.mfa_devices.is_empty() { String::new() } else { format!(" {}", u.mfa_devices.join(",")) };
         if u.mfa_active {
-            f.pass(&u.name, None, crate::msg!("コンソールパスワード＋MFAデバイス{devices}（{0}）", "console password + MFA device{devices} ({0})", u.source_text()), source);
+            f.pass(
+                &u.name,
+                None,
+                crate::msg!("コンソールパスワード＋MFAデバイス{devices}（{0}）", "console password + MFA device{devices} ({0})", u.source_text()),
+                source,
+            );
         } else if need_mfa {
-            f.fail(&u.name, None, crate::msg!("コンソールパスワードありでMFAデバイスなし（{0}）", "console password without an MFA device ({0})", u.source_text()), source);
+            f.fail(
+                &u.name,
+                None,
+                crate::msg!("コンソールパスワードありでMFAデバイスなし（{0}）", "console password without an MFA device ({0})", u.source_text()),
+                source,
+            );
         } else {
-            f.pass(&u.name, None, crate::msg!("コンソールパスワード（一要素。このレベルではMFA不要。{0}）", "console password (one factor; MFA not required at this level; {0})", u.source_text()), source);
+            f.pass(
+                &u.name,
+                None,
+                crate::msg!(
+                    "コンソールパスワード（一要素。このレベルではMFA不要。{0}）",
+                    "console password (one factor; MFA not required at this level; {0})",
+                    u.source_text()
+                ),
+                source,
+            );
         }
     }
     n
@@ -179,7 +208,12 @@ async fn role_mfa(iam: &aws_sdk_iam::Client, input: &ProbeInput, f: &mut Finding
     };
     for wanted in &access.mfa_required_roles {
         if !roles.iter().any(|(n, ..)| n == wanted) {
-            f.fail(wanted, None, Msg::new("[access] mfa_required_roles に指定されたロールが存在しない", "role named in [access] mfa_required_roles does not exist"), LIST);
+            f.fail(
+                wanted,
+                None,
+                Msg::new("[access] mfa_required_roles に指定されたロールが存在しない", "role named in [access] mfa_required_roles does not exist"),
+                LIST,
+            );
         }
     }
     let mut cache = HashMap::new();
@@ -215,10 +249,23 @@ async fn role_mfa(iam: &aws_sdk_iam::Client, input: &ProbeInput, f: &mut Finding
         match policy_doc::trust_requires_mfa(&doc) {
             Ok(true) => {
                 n += 1;
-                f.pass(name, None, why.wrap(("", "。信頼ポリシーが aws:MultiFactorAuthPresent=true を要求"), ("", "; trust policy requires aws:MultiFactorAuthPresent=true")), LIST);
+                f.pass(
+                    name,
+                    None,
+                    why.wrap(("", "。信頼ポリシーが aws:MultiFactorAuthPresent=true を要求"), ("", "; trust policy requires aws:MultiFactorAuthPresent=true")),
+                    LIST,
+                );
             }
             // Only services or federation may assume it: MFA is enforced elsewhere (IdP).
-            Ok(false) => f.info(name, None, why.wrap(("", "。IAMプリンシパルは引き受け不可（サービス・フェデレーションの信頼のみ）"), ("", "; no IAM principal may assume it (service/federated trust only)")), LIST),
+            Ok(false) => f.info(
+                name,
+                None,
+                why.wrap(
+                    ("", "。IAMプリンシパルは引き受け不可（サービス・フェデレーションの信頼のみ）"),
+                    ("", "; no IAM principal may assume it (service/federated trust only)"),
+                ),
+                LIST,
+            ),
             Err(detail) => {
                 n += 1;
                 f.fail(name, None, why.wrap(("", &format!("。信頼ポリシーがMFAを要求しない: {detail}")), ("", &format!("; {detail}"))), LIST);
@@ -395,7 +442,12 @@ fn security_groups(groups: &Scoped<aws_sdk_ec2::types::SecurityGroup>, region: &
             }
         }
         if open.is_empty() {
-            f.pass(&subject, Some(region), super::scoped(Msg::new("管理/DBポートの 0.0.0.0/0・::/0 への開放なし", "no admin/DB port open to 0.0.0.0/0 or ::/0"), why), CALL);
+            f.pass(
+                &subject,
+                Some(region),
+                super::scoped(Msg::new("管理/DBポートの 0.0.0.0/0・::/0 への開放なし", "no admin/DB port open to 0.0.0.0/0 or ::/0"), why),
+                CALL,
+            );
         } else {
             let ja = open.iter().map(|(j, _)| j.as_str()).collect::<Vec<_>>().join("、");
             let en = open.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>().join("; ");
@@ -411,7 +463,12 @@ fn imdsv2(instances: &Scoped<InstanceRecord>, region: &str, f: &mut Findings, n:
         let id = rec.id();
         n.instances += 1;
         match rec.instance.metadata_options().and_then(|m| m.http_tokens()).map(|t| t.as_str()) {
-            Some("required") => f.pass(id, Some(region), super::scoped(Msg::new("IMDSv2必須（MetadataOptions.HttpTokens=required）", "MetadataOptions.HttpTokens=required (IMDSv2)"), why), CALL),
+            Some("required") => f.pass(
+                id,
+                Some(region),
+                super::scoped(Msg::new("IMDSv2必須（MetadataOptions.HttpTokens=required）", "MetadataOptions.HttpTokens=required (IMDSv2)"), why),
+                CALL,
+            ),
             Some(other) => f.fail(
                 id,
                 Some(region),
@@ -430,8 +487,12 @@ fn public_databases(dbs: &Scoped<aws_sdk_rds::types::DbInstance>, region: &str, 
         let id = db.db_instance_identifier().unwrap_or("(no id)");
         n.databases += 1;
         match db.publicly_accessible() {
-            Some(false) => f.pass(id, Some(region), super::scoped(Msg::new("パブリックアクセス不可（PubliclyAccessible=false）", "PubliclyAccessible=false"), why), CALL),
-            Some(true) => f.fail(id, Some(region), super::scoped(Msg::new("パブリックアクセス可（PubliclyAccessible=true）", "PubliclyAccessible=true"), why), CALL),
+            Some(false) => {
+                f.pass(id, Some(region), super::scoped(Msg::new("パブリックアクセス不可（PubliclyAccessible=false）", "PubliclyAccessible=false"), why), CALL)
+            }
+            Some(true) => {
+                f.fail(id, Some(region), super::scoped(Msg::new("パブリックアクセス可（PubliclyAccessible=true）", "PubliclyAccessible=true"), why), CALL)
+            }
             None => f.error(id, Some(region), super::no_field(CALL, "PubliclyAccessible"), CALL),
         }
     }
@@ -515,7 +576,12 @@ async fn admin_users(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
                         Ok(d) if policy_doc::grants_full_admin(&d) => admin.push(format!("inline:{name}")),
                         Ok(_) => {}
                         Err(why) => {
-                            f.error(&user, None, crate::msg!("インラインポリシー {name}: 文書を読めない: {why}", "inline policy {name}: document unreadable: {why}"), INLINE);
+                            f.error(
+                                &user,
+                                None,
+                                crate::msg!("インラインポリシー {name}: 文書を読めない: {why}", "inline policy {name}: document unreadable: {why}"),
+                                INLINE,
+                            );
                             unknown = true;
                         }
                     }
@@ -528,9 +594,23 @@ async fn admin_users(input: &ProbeInput, f: &mut Findings, n: &mut Counts) {
         }
         n.users += 1;
         if admin.is_empty() {
-            f.pass(&user, None, crate::msg!("管理者ポリシーの直接付与なし（付与 {0}件）", "no administrator policy attached directly ({0} attached)", attached.len()), source);
+            f.pass(
+                &user,
+                None,
+                crate::msg!("管理者ポリシーの直接付与なし（付与 {0}件）", "no administrator policy attached directly ({0} attached)", attached.len()),
+                source,
+            );
         } else if break_glass.contains(&user) {
-            f.pass(&user, None, crate::msg!("[access] break_glass_users の緊急用ユーザーが {0} を保持", "break-glass user listed in [access] break_glass_users holds {0}", admin.join(",")), source);
+            f.pass(
+                &user,
+                None,
+                crate::msg!(
+                    "[access] break_glass_users の緊急用ユーザーが {0} を保持",
+                    "break-glass user listed in [access] break_glass_users holds {0}",
+                    admin.join(",")
+                ),
+                source,
+            );
         } else {
             f.fail(&user, None, crate::msg!("管理者ポリシーを直接付与: {0}", "administrator policy attached directly: {0}", admin.join(",")), source);
         }
@@ -604,21 +684,26 @@ async fn public_access_block(input: &ProbeInput, f: &mut Findings, n: &mut Count
                 f.pass(&bucket, Some(&region), Msg::new("パブリックアクセスブロック: 4設定すべて true", "public access block: all four settings true"), CALL);
                 continue;
             }
-            Some(off) => crate::msg!("バケットのパブリックアクセスブロックが一部無効（{0}=false）", "bucket-level public access block not fully on ({0}=false)", off.join("=false,")),
+            Some(off) => crate::msg!(
+                "バケットのパブリックアクセスブロックが一部無効（{0}=false）",
+                "bucket-level public access block not fully on ({0}=false)",
+                off.join("=false,")
+            ),
             None => Msg::new(
                 "バケットのパブリックアクセスブロックなし（NoSuchPublicAccessBlockConfiguration）",
                 "no bucket-level public access block (NoSuchPublicAccessBlockConfiguration)",
             ),
         };
         match account.get_or_init(|| account_block(input)).await {
-            Ok(off) if off.is_empty() => {
-                f.pass(
+            Ok(off) if off.is_empty() => f.pass(
                 &bucket,
                 Some(&region),
-                bucket_state.wrap(("", "。ただしアカウントのパブリックアクセスブロックは4設定すべて true"), ("", ", but the account-level public access block has all four settings true")),
+                bucket_state.wrap(
+                    ("", "。ただしアカウントのパブリックアクセスブロックは4設定すべて true"),
+                    ("", ", but the account-level public access block has all four settings true"),
+                ),
                 ACCOUNT,
-            )
-            }
+            ),
             Ok(off) => f.fail(
                 &bucket,
                 Some(&region),
@@ -631,7 +716,10 @@ async fn public_access_block(input: &ProbeInput, f: &mut Findings, n: &mut Count
             Err(why) => f.error(
                 &bucket,
                 Some(&region),
-                Msg::new(format!("{}。アカウントのブロックを読めない: {}", bucket_state.ja, why.ja), format!("{}; the account-level block could not be read: {}", bucket_state.en, why.en)),
+                Msg::new(
+                    format!("{}。アカウントのブロックを読めない: {}", bucket_state.ja, why.ja),
+                    format!("{}; the account-level block could not be read: {}", bucket_state.en, why.en),
+                ),
                 ACCOUNT,
             ),
         }

@@ -384,11 +384,7 @@ pub async fn operating_hours(input: Arc<ProbeInput>) -> Findings {
         kind.en(),
         None,
         Msg::new(
-            format!(
-                "{}の運用時間の宣言: {declared}。{}",
-                kind.ja(),
-                nominal_ja.unwrap_or_else(|| format!("レベル{}（表に標準の時間なし）", input.level))
-            ),
+            format!("{}の運用時間の宣言: {declared}。{}", kind.ja(), nominal_ja.unwrap_or_else(|| format!("レベル{}（表に標準の時間なし）", input.level))),
             format!(
                 "declared operating hours on {}: {declared}; {}",
                 kind.en(),

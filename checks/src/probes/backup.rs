@@ -216,7 +216,10 @@ pub fn judge_schedule(rules: &[Rule], need: &Interval, region: &str, f: &mut Fin
         f.fail(
             "backup-plans",
             Some(region),
-            Msg::new(format!("{need_ja}で実行するルールなし。最も頻繁なもの: {}", most.ja), format!("no rule runs {need_en}; most frequent observed: {}", most.en)),
+            Msg::new(
+                format!("{need_ja}で実行するルールなし。最も頻繁なもの: {}", most.ja),
+                format!("no rule runs {need_en}; most frequent observed: {}", most.en),
+            ),
             SRC,
         );
     } else {
@@ -281,7 +284,10 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         f.info(
             "backup-plans",
             Some(&primary),
-            crate::msg!("読めたルールに DR リージョン {dr} へ複製するものなし。一部のプランを読めない", "no readable rule copies to the DR region {dr}; some plans could not be read"),
+            crate::msg!(
+                "読めたルールに DR リージョン {dr} へ複製するものなし。一部のプランを読めない",
+                "no readable rule copies to the DR region {dr}; some plans could not be read"
+            ),
             "backup:GetBackupPlan",
         );
         return f;
@@ -315,12 +321,22 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
         let subject = format!("{}/{}", rule.plan, rule.name);
         f.info(&subject, Some(&primary), describe(rule), "backup:GetBackupPlan");
         let Some(vault) = arn.rsplit(':').next().filter(|_| arn.contains(":backup-vault:")) else {
-            f.fail(arn, Some(&dr), Msg::new("複製先がバックアップボールトの ARN ではない", "copy destination is not a backup vault ARN"), "backup:GetBackupPlan");
+            f.fail(
+                arn,
+                Some(&dr),
+                Msg::new("複製先がバックアップボールトの ARN ではない", "copy destination is not a backup vault ARN"),
+                "backup:GetBackupPlan",
+            );
             continue;
         };
         match dr_backup.describe_backup_vault().backup_vault_name(vault).send().await {
             Ok(_) => {
-                f.pass(arn, Some(&dr), crate::msg!("ルール {subject} がここへ複製。ボールトあり", "rule {subject} copies here; vault exists"), "backup:DescribeBackupVault");
+                f.pass(
+                    arn,
+                    Some(&dr),
+                    crate::msg!("ルール {subject} がここへ複製。ボールトあり", "rule {subject} copies here; vault exists"),
+                    "backup:DescribeBackupVault",
+                );
                 // The copy rule is a setting; the point asks for copies that exist, and recent ones:
                 // a vault holding only last year's copies passes a count but not this.
                 f.claim("dr-recovery-points");
@@ -381,7 +397,12 @@ pub async fn remote_copy(input: Arc<ProbeInput>) -> Findings {
                 ok_vaults.push(vault.to_string());
             }
             Err(e) if crate::aws::error_code(&e) == Some("ResourceNotFoundException") => {
-                f.fail(arn, Some(&dr), crate::msg!("ルール {subject} の複製先ボールトが存在しない", "rule {subject} copies to a vault that does not exist"), "backup:DescribeBackupVault");
+                f.fail(
+                    arn,
+                    Some(&dr),
+                    crate::msg!("ルール {subject} の複製先ボールトが存在しない", "rule {subject} copies to a vault that does not exist"),
+                    "backup:DescribeBackupVault",
+                );
             }
             Err(e) => f.aws_error("backup:DescribeBackupVault", Some(&dr), &e),
         }

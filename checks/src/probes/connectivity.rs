@@ -136,7 +136,12 @@ fn record(ep: &IntegrationEndpoint, r: Reach, f: &mut Findings) {
             };
             let want = ep.expect_status.map(|s| s.to_string()).unwrap_or_else(|| "<500".into());
             if ok {
-                f.pass(&subject, None, crate::msg!("HTTP {status}（{0} ms、期待 {want}）", "HTTP {status} in {0} ms (expected {want})", ms(elapsed)), "http-get");
+                f.pass(
+                    &subject,
+                    None,
+                    crate::msg!("HTTP {status}（{0} ms、期待 {want}）", "HTTP {status} in {0} ms (expected {want})", ms(elapsed)),
+                    "http-get",
+                );
             } else {
                 f.fail(&subject, None, crate::msg!("HTTP {status}、期待 {want}", "HTTP {status}, expected {want}"), "http-get");
             }

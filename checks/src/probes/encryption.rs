@@ -88,8 +88,18 @@ async fn ebs_default(ec2: &aws_sdk_ec2::Client, region: &str, f: &mut Findings, 
         Ok(out) => {
             n.regions += 1;
             match out.ebs_encryption_by_default() {
-                Some(true) => f.pass("ebs-encryption-by-default", Some(region), Msg::new("EBSの既定暗号化が有効（EbsEncryptionByDefault=true）", "EbsEncryptionByDefault=true"), CALL),
-                Some(false) => f.fail("ebs-encryption-by-default", Some(region), Msg::new("EBSの既定暗号化が無効（EbsEncryptionByDefault=false）", "EbsEncryptionByDefault=false"), CALL),
+                Some(true) => f.pass(
+                    "ebs-encryption-by-default",
+                    Some(region),
+                    Msg::new("EBSの既定暗号化が有効（EbsEncryptionByDefault=true）", "EbsEncryptionByDefault=true"),
+                    CALL,
+                ),
+                Some(false) => f.fail(
+                    "ebs-encryption-by-default",
+                    Some(region),
+                    Msg::new("EBSの既定暗号化が無効（EbsEncryptionByDefault=false）", "EbsEncryptionByDefault=false"),
+                    CALL,
+                ),
                 None => f.error("ebs-encryption-by-default", Some(region), super::no_field(CALL, "EbsEncryptionByDefault"), CALL),
             }
         }
@@ -104,7 +114,12 @@ fn ebs_volumes(volumes: &Scoped<aws_sdk_ec2::types::Volume>, region: &str, f: &m
         let id = v.volume_id().unwrap_or("(no id)");
         n.volumes += 1;
         if v.encrypted() == Some(true) {
-            f.pass(id, Some(region), super::scoped(crate::msg!("暗号化あり（Encrypted=true KmsKeyId={0}）", "Encrypted=true KmsKeyId={0}", v.kms_key_id().unwrap_or("-")), why), CALL);
+            f.pass(
+                id,
+                Some(region),
+                super::scoped(crate::msg!("暗号化あり（Encrypted=true KmsKeyId={0}）", "Encrypted=true KmsKeyId={0}", v.kms_key_id().unwrap_or("-")), why),
+                CALL,
+            );
         } else {
             f.fail(id, Some(region), super::scoped(Msg::new("暗号化なし（Encrypted=false）", "Encrypted=false"), why), CALL);
         }
@@ -138,7 +153,10 @@ async fn databases(inv: &Inventory, region: &str, f: &mut Findings, n: &mut Coun
             f.pass(
                 id,
                 Some(region),
-                super::scoped(crate::msg!("暗号化あり（StorageEncrypted=true KmsKeyId={0}）", "StorageEncrypted=true KmsKeyId={0}", db.kms_key_id().unwrap_or("-")), why),
+                super::scoped(
+                    crate::msg!("暗号化あり（StorageEncrypted=true KmsKeyId={0}）", "StorageEncrypted=true KmsKeyId={0}", db.kms_key_id().unwrap_or("-")),
+                    why,
+                ),
                 INSTANCES,
             );
         } else {
@@ -151,9 +169,19 @@ async fn databases(inv: &Inventory, region: &str, f: &mut Findings, n: &mut Coun
         let id = c.db_cluster_identifier().unwrap_or("(no id)");
         n.databases += 1;
         if c.storage_encrypted() == Some(true) {
-            f.pass(id, Some(region), super::scoped(Msg::new("クラスター暗号化あり（StorageEncrypted=true）", "StorageEncrypted=true (cluster)"), why), CLUSTERS);
+            f.pass(
+                id,
+                Some(region),
+                super::scoped(Msg::new("クラスター暗号化あり（StorageEncrypted=true）", "StorageEncrypted=true (cluster)"), why),
+                CLUSTERS,
+            );
         } else {
-            f.fail(id, Some(region), super::scoped(Msg::new("クラスター暗号化なし（StorageEncrypted=false）", "StorageEncrypted=false (cluster)"), why), CLUSTERS);
+            f.fail(
+                id,
+                Some(region),
+                super::scoped(Msg::new("クラスター暗号化なし（StorageEncrypted=false）", "StorageEncrypted=false (cluster)"), why),
+                CLUSTERS,
+            );
         }
     }
 }
@@ -183,7 +211,10 @@ async fn bucket_encryption(s3: &aws_sdk_s3::Client, name: &str, region: &str, wh
                 name,
                 Some(region),
                 super::scoped(
-                    Msg::new("既定の暗号化なし（ServerSideEncryptionConfigurationNotFoundError）", "no default encryption (ServerSideEncryptionConfigurationNotFoundError)"),
+                    Msg::new(
+                        "既定の暗号化なし（ServerSideEncryptionConfigurationNotFoundError）",
+                        "no default encryption (ServerSideEncryptionConfigurationNotFoundError)",
+                    ),
                     why,
                 ),
                 CALL,

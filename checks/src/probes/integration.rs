@@ -135,7 +135,9 @@ async fn http(client: &reqwest::Client, name: &str, h: &HttpProcessCheck, timeou
     if let (Some(eh), Some((hname, value))) = (&h.expect_header, &header) {
         match (value, &eh.contains) {
             (None, _) => wrong.push(crate::msg!("{hname} ヘッダーなし", "no {hname} header")),
-            (Some(v), Some(want)) if !v.contains(want.as_str()) => wrong.push(crate::msg!("{hname} が {want:?} を含まない", "{hname} does not contain {want:?}")),
+            (Some(v), Some(want)) if !v.contains(want.as_str()) => {
+                wrong.push(crate::msg!("{hname} が {want:?} を含まない", "{hname} does not contain {want:?}"))
+            }
             _ => {}
         }
     }
@@ -200,7 +202,12 @@ async fn file(input: &ProbeInput, name: &str, c: &FileProcessCheck, f: &mut Find
     }
     let place = format!("s3://{}/{}*{}", c.bucket, c.prefix, c.suffix);
     let Some((t, size, key)) = newest else {
-        return f.fail(name, None, crate::msg!("{place}: ファイルなし（一致したオブジェクト {matched}件）", "{place}: no file ({matched} objects matched)"), SRC_S3);
+        return f.fail(
+            name,
+            None,
+            crate::msg!("{place}: ファイルなし（一致したオブジェクト {matched}件）", "{place}: no file ({matched} objects matched)"),
+            SRC_S3,
+        );
     };
     let age_h = (input.now - t).num_seconds() as f64 / 3600.0;
     let mut wrong: Vec<Msg> = Vec::new();

@@ -377,7 +377,9 @@ async fn flow_logs(ec2: &aws_sdk_ec2::Client, region: &str, scoped: &Scoped<aws_
         });
         match good {
             Some(l) => f.pass(vpc, Some(region), super::scoped(crate::msg!("フローログあり: {0}", "{0}", describe(l)), &why(vpc)), FLOWS),
-            None if mine.is_empty() => f.fail(vpc, Some(region), super::scoped(Msg::new("この VPC にフローログなし", "no flow log on this VPC"), &why(vpc)), FLOWS),
+            None if mine.is_empty() => {
+                f.fail(vpc, Some(region), super::scoped(Msg::new("この VPC にフローログなし", "no flow log on this VPC"), &why(vpc)), FLOWS)
+            }
             None => f.fail(
                 vpc,
                 Some(region),

@@ -234,7 +234,10 @@ async fn flow(first: Browser<'_>, url: &Url, password: &Secret, totp: Option<&To
         f.info(
             REPLAY,
             None,
-            Msg::new("再利用したTOTPコードは拒否されたが、時間ステップが変わった後だった", "the replayed TOTP code was refused, but after its time step had passed"),
+            Msg::new(
+                "再利用したTOTPコードは拒否されたが、時間ステップが変わった後だった",
+                "the replayed TOTP code was refused, but after its time step had passed",
+            ),
             SOURCE,
         );
         f.unverified(Msg::new(
@@ -321,7 +324,9 @@ async fn password_step(b: &Browser<'_>, url: &Url, password: &Secret) -> Result<
     let login = b.login;
     let page = b.get(url).await?;
     if !page.success() {
-        return Err(crate::msg!("ログイン画面 {at} が HTTP {status} を返した", "the login page {at} answered HTTP {status}"; at = place(&page.url), status = page.status));
+        return Err(
+            crate::msg!("ログイン画面 {at} が HTTP {status} を返した", "the login page {at} answered HTTP {status}"; at = place(&page.url), status = page.status),
+        );
     }
     if page.shows(&login.logged_in_marker) {
         return Err(crate::msg!(
@@ -361,7 +366,11 @@ async fn password_step(b: &Browser<'_>, url: &Url, password: &Secret) -> Result<
     })?;
     if let Some(marker) = login.challenge_marker.as_deref() {
         if !after.shows(marker) {
-            return Err(crate::msg!("二要素目の画面（{0}）に challenge_marker がない", "the second-factor page ({0}) does not show challenge_marker", place(&after.url)));
+            return Err(crate::msg!(
+                "二要素目の画面（{0}）に challenge_marker がない",
+                "the second-factor page ({0}) does not show challenge_marker",
+                place(&after.url)
+            ));
         }
     }
     Ok(Step::Challenge { at: place(&after.url), form: Box::new(challenge), single_step })

@@ -167,7 +167,9 @@ pub(crate) fn per_resource(working: &[&MetricAlarm], resources: &[Resource], nee
                     && dimensions(a).iter().any(|(k, v)| ids.iter().any(|(ik, iv)| ik == k && iv == v))
             });
             match hit {
-                Some(a) => names.push((format!("{}: {}", c.label().0, a.alarm_name().unwrap_or("?")), format!("{}: {}", c.label().1, a.alarm_name().unwrap_or("?")))),
+                Some(a) => {
+                    names.push((format!("{}: {}", c.label().0, a.alarm_name().unwrap_or("?")), format!("{}: {}", c.label().1, a.alarm_name().unwrap_or("?"))))
+                }
                 None => missing.push(c.label()),
             }
         }
@@ -218,13 +220,21 @@ pub fn judge(alarms: &[(String, MetricAlarm)], need: &[Category], m: &Monitoring
         let since = a.state_updated_timestamp().and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), 0));
         let stuck = a.state_value() == Some(&StateValue::InsufficientData) && since.is_none_or(|s| now - s > STUCK_AFTER);
         if !has_action {
-            f.fail(name, Some(region), detail.wrap(("", ": 有効なアラームアクションなし（誰にも通知されない）"), ("", ": no enabled alarm action (no one is notified)")), SRC);
+            f.fail(
+                name,
+                Some(region),
+                detail.wrap(("", ": 有効なアラームアクションなし（誰にも通知されない）"), ("", ": no enabled alarm action (no one is notified)")),
+                SRC,
+            );
         } else if stuck {
             let since = since.map(|s| s.to_rfc3339()).unwrap_or_else(|| "unknown".into());
             f.fail(
                 name,
                 Some(region),
-                detail.wrap(("", &format!(": {since} から INSUFFICIENT_DATA（メトリクスが届いていない？）")), ("", &format!(": INSUFFICIENT_DATA since {since} (metric not delivered?)"))),
+                detail.wrap(
+                    ("", &format!(": {since} から INSUFFICIENT_DATA（メトリクスが届いていない？）")),
+                    ("", &format!(": INSUFFICIENT_DATA since {since} (metric not delivered?)")),
+                ),
                 SRC,
             );
         } else {

@@ -355,32 +355,28 @@ async fn association(ssm: &aws_sdk_ssm::Client, region: &str, name: &str, online
         let subject = format!("{name} ({id})");
         let last = desc.last_successful_execution_date().and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), 0));
         match last {
-            Some(t) if now - t <= max_age => {
-                f.pass(
-                    &subject,
-                    Some(region),
-                    crate::msg!(
-                        "{1}時間以内に成功（LastSuccessfulExecutionDate={0}）",
-                        "LastSuccessfulExecutionDate={0} (within {1}h)",
-                        t.to_rfc3339(),
-                        max_age.num_hours()
-                    ),
-                    DESCRIBE,
-                )
-            }
-            Some(t) => {
-                f.fail(
-                    &subject,
-                    Some(region),
-                    crate::msg!(
-                        "最後の成功が{1}時間より前（LastSuccessfulExecutionDate={0}）",
-                        "LastSuccessfulExecutionDate={0} is older than {1}h",
-                        t.to_rfc3339(),
-                        max_age.num_hours()
-                    ),
-                    DESCRIBE,
-                )
-            }
+            Some(t) if now - t <= max_age => f.pass(
+                &subject,
+                Some(region),
+                crate::msg!(
+                    "{1}時間以内に成功（LastSuccessfulExecutionDate={0}）",
+                    "LastSuccessfulExecutionDate={0} (within {1}h)",
+                    t.to_rfc3339(),
+                    max_age.num_hours()
+                ),
+                DESCRIBE,
+            ),
+            Some(t) => f.fail(
+                &subject,
+                Some(region),
+                crate::msg!(
+                    "最後の成功が{1}時間より前（LastSuccessfulExecutionDate={0}）",
+                    "LastSuccessfulExecutionDate={0} is older than {1}h",
+                    t.to_rfc3339(),
+                    max_age.num_hours()
+                ),
+                DESCRIBE,
+            ),
             None => f.fail(&subject, Some(region), Msg::new("関連付けが一度も成功していない", "the association never succeeded"), DESCRIBE),
         }
     }

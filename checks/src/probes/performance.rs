@@ -342,7 +342,8 @@ pub async fn workload(input: Arc<ProbeInput>) -> Findings {
         f.claim(COMPARED);
         match (baseline, m.baseline_source.as_deref().filter(|s| !s.trim().is_empty())) {
             (Some(b), source) => {
-                let src_of = |d: Msg| d.wrap(("", &format!("。現行値の出典: {}", source.unwrap_or("-"))), ("", &format!("; source: {}", source.unwrap_or("-"))));
+                let src_of =
+                    |d: Msg| d.wrap(("", &format!("。現行値の出典: {}", source.unwrap_or("-"))), ("", &format!("; source: {}", source.unwrap_or("-"))));
                 let judged = assert_metric(v, None, None, Some(b)).map(src_of).map_err(src_of);
                 record(&mut f, &m.name, judged, src);
                 if source.is_none() {

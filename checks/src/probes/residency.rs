@@ -102,11 +102,7 @@ pub async fn regions(input: Arc<ProbeInput>) -> Findings {
             f.fail(
                 bucket,
                 Some(&region),
-                crate::msg!(
-                    "S3 バケットが許可リージョン（{0}）の外にある",
-                    "S3 bucket located outside the allowed regions ({0})",
-                    allowed.join(", ")
-                ),
+                crate::msg!("S3 バケットが許可リージョン（{0}）の外にある", "S3 bucket located outside the allowed regions ({0})", allowed.join(", ")),
                 "s3:GetBucketLocation",
             );
         }

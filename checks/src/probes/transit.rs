@@ -144,9 +144,12 @@ pub fn judge_listener(
         Some(ProtocolEnum::Https) | Some(ProtocolEnum::Tls) => {
             let proto = protocol.map(|p| p.as_str()).unwrap_or("-");
             match l.ssl_policy() {
-                Some(p) if policies.contains(p) => {
-                    f.pass(&subject, Some(region), crate::msg!("TLS 1.2以上のポリシー（Protocol={proto} SslPolicy={p}）", "Protocol={proto} SslPolicy={p} (TLS 1.2+)"), SRC)
-                }
+                Some(p) if policies.contains(p) => f.pass(
+                    &subject,
+                    Some(region),
+                    crate::msg!("TLS 1.2以上のポリシー（Protocol={proto} SslPolicy={p}）", "Protocol={proto} SslPolicy={p} (TLS 1.2+)"),
+                    SRC,
+                ),
                 Some(p) => f.fail(
                     &subject,
                     Some(region),
@@ -163,7 +166,12 @@ pub fn judge_listener(
             let redirect = l.default_actions().iter().find(|a| a.r#type() == Some(&ActionTypeEnum::Redirect));
             let to_https = redirect.and_then(|a| a.redirect_config()).and_then(|r| r.protocol()).is_some_and(|p| p.eq_ignore_ascii_case("HTTPS"));
             if to_https {
-                f.pass(&subject, Some(region), Msg::new("HTTPSへリダイレクト（Protocol=HTTP、既定アクション redirect）", "Protocol=HTTP, default action redirects to HTTPS"), SRC);
+                f.pass(
+                    &subject,
+                    Some(region),
+                    Msg::new("HTTPSへリダイレクト（Protocol=HTTP、既定アクション redirect）", "Protocol=HTTP, default action redirects to HTTPS"),
+                    SRC,
+                );
             } else {
                 let actions: Vec<&str> = l.default_actions().iter().filter_map(|a| a.r#type()).map(|t| t.as_str()).collect();
                 let detail = crate::msg!(
@@ -177,7 +185,10 @@ pub fn judge_listener(
                     f.info(
                         &subject,
                         Some(region),
-                        detail.wrap(("", "。認証情報・重要データが通らなければレベル3未満では許容"), ("", "; allowed below level 3 when no credentials/important data pass here")),
+                        detail.wrap(
+                            ("", "。認証情報・重要データが通らなければレベル3未満では許容"),
+                            ("", "; allowed below level 3 when no credentials/important data pass here"),
+                        ),
                         SRC,
                     );
                 }
@@ -191,7 +202,10 @@ pub fn judge_listener(
                 f.info(
                     &subject,
                     Some(region),
-                    crate::msg!("Protocol={proto}: 暗号化は {dns}:{port} へのTLS接続で確認", "Protocol={proto}: encryption checked by the active TLS probe of {dns}:{port}"),
+                    crate::msg!(
+                        "Protocol={proto}: 暗号化は {dns}:{port} へのTLS接続で確認",
+                        "Protocol={proto}: encryption checked by the active TLS probe of {dns}:{port}"
+                    ),
                     SRC,
                 );
             } else if all_data && other.is_some() {
@@ -237,14 +251,15 @@ async fn probe_endpoint(ep: &TlsEndpoint, cryptrec: &CryptrecList, now: chrono::
     // offer each old version alone.
     for (version, label) in [(0x0301u16, "TLS 1.0"), (0x0302, "TLS 1.1")] {
         match tls::legacy_version(&ep.host, ep.port, &sni, version, HANDSHAKE_TIMEOUT).await {
-            tls::LegacyAnswer::Accepted => {
-                f.fail(
-                    &subject,
-                    None,
-                    crate::msg!("サーバーが {label} も受け入れる（{label} のみの ClientHello に {label} の ServerHello）", "server also accepts {label} (a {label}-only ClientHello got a {label} ServerHello)"),
-                    SRC,
-                )
-            }
+            tls::LegacyAnswer::Accepted => f.fail(
+                &subject,
+                None,
+                crate::msg!(
+                    "サーバーが {label} も受け入れる（{label} のみの ClientHello に {label} の ServerHello）",
+                    "server also accepts {label} (a {label}-only ClientHello got a {label} ServerHello)"
+                ),
+                SRC,
+            ),
             tls::LegacyAnswer::Refused(how) => f.pass(&subject, None, crate::msg!("{label} を拒否（{how}）", "{label} refused ({how})"), SRC),
             tls::LegacyAnswer::Unknown(why) => {
                 f.error(&subject, None, crate::msg!("{label} を拒否するか確認できない: {why}", "whether {label} is refused could not be asked: {why}"), SRC)
@@ -269,7 +284,16 @@ pub fn judge_negotiated(
         f.fail(subject, None, crate::msg!("{0} で接続（{1} 未満）", "negotiated {0} (below {1})", neg.version, cryptrec.min_version), SRC);
     }
     if cryptrec.allows_suite(&neg.suite) {
-        f.pass(subject, None, crate::msg!("暗号スイート {0} は CRYPTREC 電子政府推奨暗号リストに掲載", "cipher suite {0} is on the CRYPTREC list of recommended ciphers", neg.suite), SRC);
+        f.pass(
+            subject,
+            None,
+            crate::msg!(
+                "暗号スイート {0} は CRYPTREC 電子政府推奨暗号リストに掲載",
+                "cipher suite {0} is on the CRYPTREC list of recommended ciphers",
+                neg.suite
+            ),
+            SRC,
+        );
     } else {
         f.fail(
             subject,
@@ -304,7 +328,9 @@ pub fn judge_negotiated(
     );
     match (cert.not_before, cert.not_after) {
         (_, Some(end)) if end < now => f.fail(subject, None, crate::msg!("証明書の有効期限切れ（{0}）", "certificate expired on {0}", fmt(Some(end))), SRC),
-        (Some(start), _) if start > now => f.fail(subject, None, crate::msg!("証明書は {0} まで有効期間前", "certificate not valid before {0}", fmt(Some(start))), SRC),
+        (Some(start), _) if start > now => {
+            f.fail(subject, None, crate::msg!("証明書は {0} まで有効期間前", "certificate not valid before {0}", fmt(Some(start))), SRC)
+        }
         (Some(_), Some(end)) => f.pass(
             subject,
             None,
@@ -319,11 +345,21 @@ pub fn judge_negotiated(
             if want == cert.sha256 {
                 f.pass(subject, None, Msg::new("証明書がシナリオで固定した SHA-256 と一致", "certificate matches the SHA-256 pinned in the scenario"), SRC);
             } else {
-                f.fail(subject, None, crate::msg!("証明書の SHA-256 {0} が固定値 {want} と不一致", "certificate SHA-256 {0} does not match the pinned {want}", cert.sha256), SRC);
+                f.fail(
+                    subject,
+                    None,
+                    crate::msg!("証明書の SHA-256 {0} が固定値 {want} と不一致", "certificate SHA-256 {0} does not match the pinned {want}", cert.sha256),
+                    SRC,
+                );
             }
         }
         None => match &neg.chain {
-            Ok(()) => f.pass(subject, None, Msg::new("証明書チェーンと名前を信頼されたルートで検証済", "certificate chain and name verified against the trusted roots"), SRC),
+            Ok(()) => f.pass(
+                subject,
+                None,
+                Msg::new("証明書チェーンと名前を信頼されたルートで検証済", "certificate chain and name verified against the trusted roots"),
+                SRC,
+            ),
             Err(why) => f.fail(
                 subject,
                 None,

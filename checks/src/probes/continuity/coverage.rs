@@ -97,7 +97,11 @@ pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
                 f.fail(
                     &r.arn,
                     Some(&region),
-                    crate::msg!("{0}: 対象プランのどのバックアップ選択にも含まれない（{plans}）", "{0}: not in any backup selection of the plans in scope ({plans})", r.name),
+                    crate::msg!(
+                        "{0}: 対象プランのどのバックアップ選択にも含まれない（{plans}）",
+                        "{0}: not in any backup selection of the plans in scope ({plans})",
+                        r.name
+                    ),
                     SELECTIONS,
                 );
             } else {
@@ -115,7 +119,10 @@ pub async fn coverage(input: Arc<ProbeInput>) -> Findings {
             f.fail(
                 &r.arn,
                 Some(&region),
-                crate::msg!("{sel_txt} で選択されているが、プランに評価できるスケジュールのルールなし", "selected by {sel_txt}, but its plans have no rule with an evaluable schedule"),
+                crate::msg!(
+                    "{sel_txt} で選択されているが、プランに評価できるスケジュールのルールなし",
+                    "selected by {sel_txt}, but its plans have no rule with an evaluable schedule"
+                ),
                 SELECTIONS,
             );
             continue;

@@ -204,11 +204,20 @@ async fn ami(input: &ProbeInput, region: &str, image: &str, f: &mut Findings) {
             ),
             CALL,
         ),
-        None if named.is_empty() => f.fail(image, Some(region), Msg::new("再構築に必要な AMI が DR リージョンにない", "AMI needed for the rebuild does not exist in the DR region"), CALL),
+        None if named.is_empty() => f.fail(
+            image,
+            Some(region),
+            Msg::new("再構築に必要な AMI が DR リージョンにない", "AMI needed for the rebuild does not exist in the DR region"),
+            CALL,
+        ),
         None => f.fail(
             image,
             Some(region),
-            crate::msg!("AMI はあるが利用可能でない（State={0}）", "AMI exists but is not available (State={0})", named[0].state().map(|s| s.as_str()).unwrap_or("-")),
+            crate::msg!(
+                "AMI はあるが利用可能でない（State={0}）",
+                "AMI exists but is not available (State={0})",
+                named[0].state().map(|s| s.as_str()).unwrap_or("-")
+            ),
             CALL,
         ),
     }
@@ -235,9 +244,7 @@ async fn launch_template(ec2: &aws_sdk_ec2::Client, region: &str, name: &str, f:
             ),
             None => f.fail(name, Some(region), no_template(), CALL),
         },
-        Err(e) if crate::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => {
-            f.fail(name, Some(region), no_template(), CALL)
-        }
+        Err(e) if crate::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => f.fail(name, Some(region), no_template(), CALL),
         Err(e) => f.aws_error(CALL, Some(region), &e),
     }
 }
@@ -298,7 +305,10 @@ async fn export(input: &ProbeInput, f: &mut Findings) -> Option<Duration> {
         f.fail(
             &location,
             Some(&region),
-            Msg::new("エクスポートのオブジェクトなし: 安否確認データのエクスポートが一度も実行されていない", "no export object found: the safety-confirmation data export has never run"),
+            Msg::new(
+                "エクスポートのオブジェクトなし: 安否確認データのエクスポートが一度も実行されていない",
+                "no export object found: the safety-confirmation data export has never run",
+            ),
             CALL,
         );
         return None;

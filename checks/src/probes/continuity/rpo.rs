@@ -186,7 +186,11 @@ pub async fn rpo(input: Arc<ProbeInput>) -> Findings {
                             f.fail(
                                 &r.arn,
                                 Some(&region),
-                                crate::msg!("{0}: データを持たないサーバに完了した復旧ポイントなし", "{0}: stateless server without any completed recovery point", r.name),
+                                crate::msg!(
+                                    "{0}: データを持たないサーバに完了した復旧ポイントなし",
+                                    "{0}: stateless server without any completed recovery point",
+                                    r.name
+                                ),
                                 POINTS,
                             );
                             unmeasured_figure(&mut f, r, limit, true);

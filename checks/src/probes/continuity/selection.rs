@@ -97,7 +97,12 @@ pub async fn read(input: &ProbeInput, backup: &aws_sdk_backup::Client, region: &
                 Ok(o) => match o.backup_selection() {
                     Some(s) => out.push(Selection::from_sdk(plan, s)),
                     None => {
-                        f.error(plan, Some(region), crate::msg!("{GET}: 応答に BackupSelection がない（{sid}）", "{GET}: answer had no BackupSelection ({sid})"), GET);
+                        f.error(
+                            plan,
+                            Some(region),
+                            crate::msg!("{GET}: 応答に BackupSelection がない（{sid}）", "{GET}: answer had no BackupSelection ({sid})"),
+                            GET,
+                        );
                         complete = false;
                     }
                 },

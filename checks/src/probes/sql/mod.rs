@@ -240,18 +240,18 @@ async fn undeclared(session: &mut Session, db: &gcverify_scenarios::Database, mo
             Some((kind, n)) => {
                 found = true;
                 f.fail(
-                &name,
-                None,
-                crate::msg!(
-                    "[[database.personal]] にない列に読める個人情報（{kind}）: {values} 値中 {n} が {kind} として読める（読める値は計 {readable}）。{ja}",
-                    "undeclared column holds readable personal data: {n} of {values} values read as {kind} ({readable} readable in all); {en}";
-                    values = tally.values,
-                    readable = tally.readable,
-                    ja = info.describe_ja(),
-                    en = info.describe()
-                ),
-                source,
-            )
+                    &name,
+                    None,
+                    crate::msg!(
+                        "[[database.personal]] にない列に読める個人情報（{kind}）: {values} 値中 {n} が {kind} として読める（読める値は計 {readable}）。{ja}",
+                        "undeclared column holds readable personal data: {n} of {values} values read as {kind} ({readable} readable in all); {en}";
+                        values = tally.values,
+                        readable = tally.readable,
+                        ja = info.describe_ja(),
+                        en = info.describe()
+                    ),
+                    source,
+                )
             }
             None => clean += 1,
         }
