@@ -27,6 +27,7 @@ mod markdown;
 mod markup;
 mod provenance;
 mod remedy;
+pub mod signature;
 mod rows;
 mod style;
 mod table;

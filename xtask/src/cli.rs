@@ -301,8 +301,21 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Folder of a run (holding its result.json).
-    #[arg(long, required_unless_present_any = ["merge", "diff"], conflicts_with_all = ["merge", "diff"])]
+    #[arg(long, required_unless_present_any = ["merge", "diff", "verify"], conflicts_with_all = ["merge", "diff", "verify"])]
     pub from: Option<PathBuf>,
+    /// Check a run folder instead of rendering: every file its SHA256SUMS lists
+    /// has its digest and, with --allowed-signers, SHA256SUMS.sig is a valid
+    /// signature by one of those keys. Exit 0 when it holds, 1 when not.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["merge", "diff"])]
+    pub verify: Option<PathBuf>,
+    /// With --verify: the keys allowed to sign (ssh-keygen's allowed_signers or
+    /// authorized_keys lines; ssh-ed25519).
+    #[arg(long, value_name = "FILE", requires = "verify")]
+    pub allowed_signers: Option<PathBuf>,
+    /// With --from: sign the folder's SHA256SUMS with this OpenSSH Ed25519 key
+    /// (unencrypted; SHA256SUMS.sig, as `ssh-keygen -Y sign -n gcverify` would).
+    #[arg(long, value_name = "KEY", requires = "from")]
+    pub sign_key: Option<PathBuf>,
     /// Compare two saved runs (each a result.json, a history entry or a run's
     /// folder) and print the 前回比 from BEFORE to AFTER (--format table, md or
     /// json). Exit code: 1 when a row is newly NG, 2 newly 検証不能, else 0.
@@ -369,6 +382,11 @@ pub struct OutputArgs {
     /// oldest beyond this are removed. 0 keeps none.
     #[arg(long, default_value_t = gcverify_reports::history::DEFAULT_KEEP, value_name = "RUNS")]
     pub keep_history: usize,
+    /// 実行者 recorded in every report (e.g. a name or a staff ID). Without it:
+    /// the STS caller's ARN, else the OS user (USER, LOGNAME, else the uid's
+    /// name) at the host.
+    #[arg(long, value_name = "NAME")]
+    pub run_by: Option<String>,
 }
 
 /// `--fail-on`.
@@ -525,6 +543,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     /// The deploy files' command lines are ones this CLI accepts (a renamed
     /// flag must not leave a nightly job that only fails at 02:00).
@@ -557,5 +576,33 @@ mod tests {
         assert!(matches!(cli.command, Command::Probe(Probe::Availability(AvailabilityArgs { once: true, .. }))), "availability-cronjob.yaml");
         let timer = read("deploy/systemd/gcverify-verify.timer");
         assert!(timer.contains("OnCalendar=*-*-* 02:00:00 Asia/Tokyo") && timer.contains("Persistent=true"), "{timer}");
+    }
+
+    /// `report --verify DIR [--allowed-signers FILE]` and `report --from DIR --sign-key KEY` parse;
+    /// --verify stands alone.
+    #[test]
+    fn report_verify_and_sign_key_parse() {
+        let cli = Cli::try_parse_from(["gcverify", "report", "--verify", "out/prod", "--allowed-signers", "asp.keys"]).expect("verify");
+        let Command::Report(r) = cli.command else { panic!("not a report") };
+        assert_eq!((r.verify.as_deref(), r.allowed_signers.as_deref()), (Some(Path::new("out/prod")), Some(Path::new("asp.keys"))));
+        let cli = Cli::try_parse_from(["gcverify", "report", "--from", "out/prod", "--sign-key", "id_ed25519"]).expect("sign");
+        let Command::Report(r) = cli.command else { panic!("not a report") };
+        assert_eq!(r.sign_key.as_deref(), Some(Path::new("id_ed25519")));
+        assert!(Cli::try_parse_from(["gcverify", "report", "--verify", "a", "--from", "b"]).is_err());
+        assert!(Cli::try_parse_from(["gcverify", "report", "--allowed-signers", "k"]).is_err());
+    }
+
+    /// `--run-by` is accepted by verify and demo alike (both take the output options).
+    #[test]
+    fn run_by_is_parsed_for_verify_and_demo() {
+        let cli = Cli::try_parse_from(["gcverify", "verify", "--env", "prod", "--run-by", "情報政策課 山田"]).expect("verify --run-by");
+        let Command::Verify(v) = cli.command else { panic!("not a verify") };
+        assert_eq!(v.output.run_by.as_deref(), Some("情報政策課 山田"));
+        let cli = Cli::try_parse_from(["gcverify", "demo", "--run-by", "auditor"]).expect("demo --run-by");
+        let Command::Demo { output, .. } = cli.command else { panic!("not a demo") };
+        assert_eq!(output.run_by.as_deref(), Some("auditor"));
+        let cli = Cli::try_parse_from(["gcverify", "demo"]).expect("demo");
+        let Command::Demo { output, .. } = cli.command else { panic!("not a demo") };
+        assert_eq!(output.run_by, None);
     }
 }

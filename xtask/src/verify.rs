@@ -195,9 +195,9 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         }
     };
     let mut report = gcverify_checks::run(&catalog, scenario.clone(), aws, opts, &on_progress).await;
-    report.run_by = run_by();
     bar.finish_and_clear();
     record_identity(&mut report, &identity);
+    report.run_by = run_by(args.output.run_by.as_deref(), report.target.caller_arn.as_deref(), os_user);
     report.warnings.extend(pre.warnings);
     attach_comparison(&mut report, &baseline);
     drop(_moto);
@@ -348,6 +348,9 @@ pub fn report(args: crate::cli::ReportArgs) -> Result<i32> {
     if let [before, after] = args.diff.as_slice() {
         return diff(before, after, &formats, lang);
     }
+    if let Some(dir) = &args.verify {
+        return verify_folder(dir, args.allowed_signers.as_deref(), lang);
+    }
     let Some(from) = args.from else {
         return crate::fleet::merge(&args.merge, &formats, args.out, args.lang.into());
     };
@@ -369,7 +372,57 @@ pub fn report(args: crate::cli::ReportArgs) -> Result<i32> {
     for p in crate::output::render_files(&report, &catalog, &files, &out, lang, &from)? {
         eprintln!("gcverify: {}", crate::output::say(lang, format!("書き出し: {}", p.display()), format!("wrote {}", p.display())));
     }
+    if let Some(key) = &args.sign_key {
+        sign_folder(&out, key, lang)?;
+    }
     Ok(report.exit_code())
+}
+
+/// `report --from DIR --sign-key KEY`: SHA256SUMS.sig beside the folder's SHA256SUMS.
+fn sign_folder(dir: &Path, key: &Path, lang: Lang) -> Result<()> {
+    use gcverify_reports::signature::{sign, SIG_FILE};
+    let text = std::fs::read_to_string(key).map_err(|e| config_err(format!("--sign-key {}: {e}", key.display())))?;
+    let sums = std::fs::read(dir.join(gcverify_reports::SUMS_FILE_NAME)).with_context(|| format!("reading {}", dir.join("SHA256SUMS").display()))?;
+    let sig = sign(&sums, &text).map_err(|e| config_err(format!("--sign-key {}: {e:#}", key.display())))?;
+    let path = dir.join(SIG_FILE);
+    std::fs::write(&path, sig).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("gcverify: {}", crate::output::say(lang, format!("署名: {}", path.display()), format!("signed: {}", path.display())));
+    Ok(())
+}
+
+/// `report --verify DIR`: the folder's files against SHA256SUMS, then its signature.
+fn verify_folder(dir: &Path, allowed: Option<&Path>, lang: Lang) -> Result<i32> {
+    let keys = match allowed {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| config_err(format!("--allowed-signers {}: {e}", p.display())))?;
+            let keys = gcverify_reports::signature::allowed_keys(&text);
+            if keys.is_empty() {
+                return Err(config_err(format!("--allowed-signers {}: no ssh-ed25519 key in it", p.display())));
+            }
+            Some(keys)
+        }
+        None => None,
+    };
+    match gcverify_reports::signature::verify_dir(dir, keys.as_deref()) {
+        Ok(check) => {
+            let (ja, en) = match &check.signed_by {
+                Some(fp) => (
+                    format!("検証成功: {} 件のファイルが SHA256SUMS と一致し、署名は {fp} の鍵による", check.files),
+                    format!("verified: {} files match SHA256SUMS, signed by {fp}", check.files),
+                ),
+                None => (
+                    format!("検証成功: {} 件のファイルが SHA256SUMS と一致（署名は確認していない: --allowed-signers なし）", check.files),
+                    format!("verified: {} files match SHA256SUMS (signature not checked: no --allowed-signers)", check.files),
+                ),
+            };
+            println!("gcverify: {}", crate::output::say(lang, ja, en));
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("gcverify: {}", crate::output::say(lang, format!("検証失敗: {e:#}"), format!("verification failed: {e:#}")));
+            Ok(gcverify_checks::model::exit_code::NG)
+        }
+    }
 }
 
 /// `report --diff BEFORE AFTER`: the 前回比 of two saved runs, printed.
@@ -388,13 +441,38 @@ fn diff(before: &Path, after: &Path, formats: &[Format], lang: Lang) -> Result<i
     Ok(comparison.exit_code())
 }
 
-/// Who ran the run, for the report's summary: the OS user and host (no credential).
-fn run_by() -> Option<String> {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty())?;
+/// 実行者, for every report: `--run-by` as given, else the STS caller (a run
+/// under a container, a CI job or a systemd unit always has one), else the OS
+/// user at the host. Never a credential.
+pub(crate) fn run_by(flag: Option<&str>, caller_arn: Option<&str>, os_user: impl FnOnce() -> Option<String>) -> Option<String> {
+    let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    given(flag).or_else(|| given(caller_arn)).or_else(os_user)
+}
+
+/// The OS user and host: USER, LOGNAME, else the name /etc/passwd gives this
+/// process's uid (both variables are unset under many containers and units).
+fn os_user() -> Option<String> {
+    let env = |k: &str| std::env::var(k).ok().filter(|u| !u.trim().is_empty());
+    let user = env("USER").or_else(|| env("LOGNAME")).or_else(uid_name)?;
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty());
     Some(match host {
         Some(h) => format!("{user}@{h}"),
         None => user,
+    })
+}
+
+/// The passwd name of the uid that owns this process (no libc call: /proc/self's owner).
+fn uid_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    passwd_name(&std::fs::read_to_string("/etc/passwd").ok()?, uid)
+}
+
+fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid && !name.is_empty()).then(|| name.to_string())
     })
 }
 
@@ -431,5 +509,29 @@ pub fn print_catalog(lang: Lang) {
             RowVerifier::Probe(_) => "unregistered",
         };
         println!("{:<9} {:<4} {:<6} {:<32} {:<12} {}", item.id, item.selected_level, item.kind.label(lang), item.probe, status, item.metric);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_by_is_the_flag_then_the_sts_caller_then_the_os_user() {
+        let arn = Some("arn:aws:sts::123456789012:assumed-role/Auditor/yamada");
+        let os = || Some("yamada@host".to_string());
+        assert_eq!(run_by(Some("情報政策課 山田"), arn, os).as_deref(), Some("情報政策課 山田"));
+        assert_eq!(run_by(Some("  "), arn, os).as_deref(), arn, "a blank --run-by is no name");
+        assert_eq!(run_by(None, arn, os).as_deref(), arn);
+        assert_eq!(run_by(None, None, os).as_deref(), Some("yamada@host"));
+        assert_eq!(run_by(None, Some(""), || None), None);
+    }
+
+    #[test]
+    fn the_uids_name_comes_from_passwd() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n# comment\nbroken\nsvc:x:1000:1000::/home/svc:/bin/sh\n";
+        assert_eq!(passwd_name(passwd, 1000).as_deref(), Some("svc"));
+        assert_eq!(passwd_name(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(passwd_name(passwd, 4242), None);
     }
 }
