@@ -214,8 +214,18 @@ fn rates(o: &mut String, dists: &[gcverify_loadgen::Distribution], log: &Path) {
         if let Some(op) = op {
             let num = |k: &str| op[k].as_f64().unwrap_or(f64::NAN);
             let window = window.map(gcverify_checks::model::duration_text).unwrap_or_else(|| "?".into());
-            ja.push_str(&format!("送信レート {:.1}/秒、完了レート {:.1}/秒（計測区間 {window}）", num("target_rate"), num("achieved_rate")));
-            en.push_str(&format!("offered {:.1}/s, completed {:.1}/s (measured window {window})", num("target_rate"), num("achieved_rate")));
+            // Completed counts answers inside the window: a slow system answers after it, which is not load left unsent.
+            let (due, answered) = (op["intended"].as_u64().unwrap_or(0), op["completed"].as_u64().unwrap_or(0));
+            ja.push_str(&format!(
+                "送信レート {:.1}/秒（計測区間 {window} の予定 {due}件、応答 {answered}件）、完了レート {:.1}/秒（区間内に返った応答。区間後に返った応答は含まない）",
+                num("target_rate"),
+                num("achieved_rate")
+            ));
+            en.push_str(&format!(
+                "offered {:.1}/s ({due} due in the {window} window, {answered} answered), completed {:.1}/s (answers returned inside the window; later ones not counted)",
+                num("target_rate"),
+                num("achieved_rate")
+            ));
             if let Some(n) = op["completed"].as_u64().filter(|n| *n != d.count) {
                 ja.push_str(&format!("。判定の n={n} と図の n={} が異なる（ウォームアップを分けて記録する前のログ）", d.count));
                 en.push_str(&format!("; the verdict's n={n} is not the chart's n={} (a log from before warm-up was kept apart)", d.count));

@@ -336,8 +336,8 @@ fn latency_chart_n_is_the_verdicts_n_and_rates_are_said_apart() {
     assert!(c.contains(&format!("住民票照会 (n={verdict_n})")), "the chart's n is the verdict's: {c}");
     assert!(!c.contains("n=9"), "warm-up not counted");
     assert!(c.contains("ウォームアップの 3件は判定にも図にも含めない"), "{c}");
-    assert!(c.contains("送信レート 60.0/秒、完了レート 2.7/秒（計測区間 1.0 min）"), "{c}");
-    assert!(c.contains("offered 60.0/s, completed 2.7/s"), "{c}");
+    assert!(c.contains("送信レート 60.0/秒（計測区間 1.0 min の予定 6件、応答 6件）、完了レート 2.7/秒"), "{c}");
+    assert!(c.contains("offered 60.0/s (6 due in the 1.0 min window, 6 answered), completed 2.7/s"), "{c}");
     assert!(!c.contains("判定の n="), "n agrees: {c}");
 
     // A log that counted warm-up with the rest: the difference is said, not hidden.
