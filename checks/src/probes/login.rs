@@ -84,7 +84,7 @@ pub async fn staff_2fa(input: Arc<ProbeInput>) -> Findings {
     // The first session's client; a failure to build one is the scenario's (ca_file), not the site's.
     let first = match Browser::new(login) {
         Ok(b) => b,
-        Err(why) => return Findings::cannot(&why, &why),
+        Err(why) => return Findings::cannot(&why.ja, &why.en),
     };
     let mut f = Findings::new();
     if url.scheme() == "http" {

@@ -471,8 +471,8 @@ fn row_summary(outcome: Outcome, points: &[PointResult]) -> Msg {
         // Attested NG points have no violation evidence: their own 事象 leads.
         if !violations.is_empty() {
             let list = brief(violations.iter().copied());
-            lead_ja = format!("違反 {}件: {list}", violations.len());
-            lead_en = format!("{} violation(s): {list}", violations.len());
+            lead_ja = format!("違反 {}件: {}", violations.len(), list.ja);
+            lead_en = format!("{} violation(s): {}", violations.len(), list.en);
         }
     }
     if applicable.len() <= 1 {
