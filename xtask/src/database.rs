@@ -18,6 +18,13 @@ pub struct DemoDatabase {
     _replica: Option<PgServer>,
 }
 
+impl DemoDatabase {
+    /// The primary, for the restore drill's copies (`crate::drill`).
+    pub fn source(&self) -> gcverify_demo::postgres::PgSource {
+        self._primary.source()
+    }
+}
+
 /// Where PostgreSQL cannot start, the host says why in the row's reason.
 const UNAVAILABLE_HOST: &str = "demo-postgresql-not-installed.invalid";
 

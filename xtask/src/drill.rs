@@ -44,8 +44,52 @@ pub fn check_runnable(scenario: &Scenario, only: Option<&[String]>, site: Site) 
     Ok(())
 }
 
+/// The demo's drill: the isolated targets' generated IDs put into the
+/// scenario's placeholders, and a PostgreSQL copy of the demo database (as of
+/// the recovery point) behind every database the emulator restores. Kept alive
+/// while the drill runs.
+async fn prepare_demo(scenario: &mut Scenario, demo_db: Option<&crate::database::DemoDatabase>) -> Result<Option<gcverify_demo::restore_copy::RestoreCopies>> {
+    use gcverify_demo::seed_continuity::{drill_target_ids, DRILL_SG_PLACEHOLDER, DRILL_SUBNET_PLACEHOLDER};
+    let (Some(demo), Some(endpoint)) = (scenario.demo.clone(), scenario.aws.endpoint_url.clone()) else { return Ok(None) };
+    let regions = [scenario.aws.primary_region.clone(), scenario.aws.dr_region.clone()];
+    let Some(cfg) = scenario.continuity.drill.as_mut() else { return Ok(None) };
+    for (i, region) in regions.iter().enumerate() {
+        let (subnet, sg) = drill_target_ids(&endpoint, region).await.context("the demo's isolated drill target")?;
+        let (subnet_id, groups) = match (i, cfg.dr.as_mut()) {
+            (0, _) => (&mut cfg.subnet_id, &mut cfg.security_group_ids),
+            (_, Some(dr)) => (&mut dr.subnet_id, &mut dr.security_group_ids),
+            (_, None) => continue,
+        };
+        if let Some(s) = subnet_id.as_mut().filter(|s| s.as_str() == DRILL_SUBNET_PLACEHOLDER) {
+            *s = subnet.clone();
+        }
+        for g in groups.iter_mut().filter(|g| g.as_str() == DRILL_SG_PLACEHOLDER) {
+            *g = sg.clone();
+        }
+    }
+    let Some(db) = demo_db else {
+        eprintln!("gcverify: the demo database did not start: the restored databases have nothing behind them (their points are 検証不能)");
+        return Ok(None);
+    };
+    // The non-compliant demo's backups miss the last hours of 異動: the copy is older than its recovery point says.
+    let stale = (demo.seed != gcverify_scenarios::DemoSeed::Compliant).then(|| chrono::Duration::hours(gcverify_demo::seed_continuity::STALE_DATA_HOURS));
+    let copies = gcverify_demo::restore_copy::RestoreCopies::start(db.source(), stale).await?;
+    gcverify_demo::moto::admin(&endpoint, "restore-hook", &serde_json::json!({"url": copies.url()})).context("registering the demo's restore hook")?;
+    Ok(Some(copies))
+}
+
 /// Run the drill with Ctrl-C handling; writes `restore-drill/<id>-report.json`.
-pub async fn run(scenario: Arc<Scenario>, aws: Arc<AwsContext>, out_dir: &Path, site: Site, generation: Option<u32>) -> Result<DrillReport> {
+pub async fn run(
+    scenario: Arc<Scenario>,
+    aws: Arc<AwsContext>,
+    out_dir: &Path,
+    site: Site,
+    generation: Option<u32>,
+    demo_db: Option<&crate::database::DemoDatabase>,
+) -> Result<DrillReport> {
+    let mut scenario = (*scenario).clone();
+    let _copies = prepare_demo(&mut scenario, demo_db).await?;
+    let scenario = Arc::new(scenario);
     let cfg = scenario.continuity.drill.clone().ok_or_else(|| config_err(drill::DrillError::NotConfigured.to_string()))?;
     let catalog = Catalog::builtin();
     let item = catalog.get("A.1.3.2").cloned().context("catalog has no A.1.3.2")?;
@@ -173,7 +217,7 @@ mod tests {
     }
 
     #[test]
-    fn the_example_scenario_configures_a_runnable_drill_and_the_demo_refuses() {
+    fn the_example_and_demo_scenarios_configure_a_runnable_drill() {
         let prod = load("prod.example.toml");
         let d = prod.continuity.drill.as_ref().expect("prod.example.toml has [continuity.drill]");
         assert_eq!(d.health_checks.len(), 2);
@@ -187,7 +231,18 @@ mod tests {
         no_dr.continuity.drill.as_mut().expect("drill").dr = None;
         let e = check_runnable(&no_dr, None, Site::Dr).expect_err("--site dr without a DR target");
         assert!(e.to_string().contains("[continuity.drill.dr]"), "{e}");
-        let e = check_runnable(&load("demo.toml"), None, Site::Primary).expect_err("the demo has no drill target");
+        // The demos restore through the emulator at both sites (demo/tests and xtask/tests/drill_demo.rs run them).
+        for name in ["demo.toml", "demo-noncompliant.toml"] {
+            let demo = load(name);
+            assert!(check_runnable(&demo, None, Site::Primary).is_ok(), "{name}");
+            assert!(check_runnable(&demo, None, Site::Dr).is_ok(), "{name}");
+            let d = demo.continuity.drill.as_ref().expect("drill");
+            assert_eq!(d.subnet_id.as_deref(), Some(gcverify_demo::seed_continuity::DRILL_SUBNET_PLACEHOLDER), "{name}: filled in by prepare_demo");
+            assert!(!d.validations.is_empty(), "{name}: the restored database is validated");
+        }
+        let mut none = load("demo.toml");
+        none.continuity.drill = None;
+        let e = check_runnable(&none, None, Site::Primary).expect_err("no drill target");
         assert!(e.downcast_ref::<crate::verify::ConfigError>().is_some(), "a usage error (exit 3): {e}");
         assert!(e.to_string().contains("[continuity.drill]"), "{e}");
     }

@@ -157,7 +157,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         opts.only.as_ref().is_none_or(|only| sections.iter().any(|s| catalog.items_reading(s).iter().any(|id| only.iter().any(|o| o == id))))
     };
     // Demo: E.6.1.2's database point reads a throwaway PostgreSQL.
-    let _demo_db = if reads(&["database", "integrations.process", "performance.metric"]) { crate::database::prepare_demo(&mut scenario).await? } else { None };
+    let _demo_db = if args.restore_drill || reads(&["database", "integrations.process", "performance.metric"]) { crate::database::prepare_demo(&mut scenario).await? } else { None };
     // Demo: E.6.1.1's office endpoint is a local TLS server with a private CA.
     let _demo_tls = if reads(&["[transit]"]) { crate::tls_target::prepare_demo(&mut scenario).await? } else { None };
     // Demo: E.5.1.1's customer-side point logs in to a local site with TOTP (also C.4.5.1's partner).
@@ -178,7 +178,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let scenario = Arc::new(scenario);
     let aws = Arc::new(aws);
     if args.restore_drill {
-        let report = crate::drill::run(scenario.clone(), aws.clone(), &out_dir, args.site, args.generation).await?;
+        let report = crate::drill::run(scenario.clone(), aws.clone(), &out_dir, args.site, args.generation, _demo_db.as_ref()).await?;
         drill_left_behind = !report.left_behind().is_empty();
         opts.drill = Some(Arc::new(report));
     }
