@@ -331,7 +331,7 @@ async fn s3_bucket_without_default_encryption_is_ng_naming_it() {
     let c = at_rest("2", "", &with(vec![none], healthy_encryption())).await;
     assert_eq!(c.outcome, Outcome::Ng, "{}", c.summary.en);
     assert!(
-        c.summary.en.contains("gc-docs (ap-northeast-1): no default encryption (ServerSideEncryptionConfigurationNotFoundError; in scope"),
+        c.summary.en.contains("gc-docs (ap-northeast-1): no default encryption (ServerSideEncryptionConfigurationNotFoundError) (in scope"),
         "{}",
         c.summary.en
     );

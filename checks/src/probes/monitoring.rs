@@ -366,7 +366,7 @@ mod tests {
         ];
         let c = per(&alarms, &[web1.clone(), web2.clone(), db.clone()]);
         assert_eq!(c.outcome, Outcome::Ng, "the database has no disk alarm");
-        let text = c.evidence.iter().map(|e| format!("{:?} {} {}", e.status, e.subject, e.detail)).collect::<Vec<_>>().join("\n");
+        let text = c.evidence.iter().map(|e| format!("{:?} {} {}", e.status, e.subject, e.detail.en)).collect::<Vec<_>>().join("\n");
         assert!(text.contains("Fail juki-db no working disk alarm on this resource (dimension DBInstanceIdentifier=juki-db)"), "{text}");
         assert!(text.contains("Pass i-web2 watched"), "{text}");
         let mut all = alarms.clone();
