@@ -86,9 +86,9 @@ pub fn item<'a>(r: &'a RunReport, id: &str) -> &'a ItemResult {
     r.items.iter().find(|i| i.id == id).unwrap_or_else(|| panic!("{id} missing from report"))
 }
 
-/// All evidence details and subjects of an item, for "names the resource" assertions.
+/// All evidence details (in English) and subjects of an item, for "names the resource" assertions.
 pub fn evidence_text(i: &ItemResult) -> String {
-    i.evidence.iter().map(|e| format!("{} {} {}", e.status_str(), e.subject, e.detail)).collect::<Vec<_>>().join("\n")
+    i.evidence.iter().map(|e| format!("{} {} {}", e.status_str(), e.subject, e.detail.en)).collect::<Vec<_>>().join("\n")
 }
 
 pub trait StatusStr {
