@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use gcverify_demo::seed_scale::{seed_scale, ScalePlan, SCALE_TAG};
 
+use crate::aws_model::{AwsModel, Model, ModelArgs, ToolStats};
 use crate::cli::repo_root;
 
 /// Prowler's checks that correspond to the four rows.
@@ -56,6 +57,8 @@ pub struct ScaleArgs {
     /// The Prowler release installed from PyPI.
     #[arg(long, default_value = "5.46.0")]
     pub prowler_version: String,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -94,7 +97,14 @@ struct Measurement {
     /// CPU time of the process itself (user + system): the rest of the wall time is waiting on the endpoint.
     cpu_secs: f64,
     peak_rss_mib: f64,
+    /// Calls the tool made (under the model: every answer, throttled ones included; else moto's request log).
     api_calls: u64,
+    /// Throttling answers the tool got (only the AWS model throttles).
+    throttles: u64,
+    /// Under the AWS model: how its calls were served.
+    model: Option<ToolStats>,
+    /// Lines of the tool's log naming a throttling error (a call given up on, or reported as 検証不能).
+    throttle_errors_logged: u64,
     pub exit_code: i32,
 }
 
@@ -113,6 +123,7 @@ pub async fn bench(args: ScaleArgs) -> Result<i32> {
     let prowler = if args.no_prowler { None } else { Some(ensure_prowler(&work, &args.prowler_version)?) };
 
     let mut all = Vec::new();
+    let mut recording = Vec::new();
     let mut floors = Vec::new();
     for &n in &args.resources {
         let plan = ScalePlan::for_total(n);
@@ -123,9 +134,16 @@ pub async fn bench(args: ScaleArgs) -> Result<i32> {
         let started = Instant::now();
         seed_scale(&server.endpoint(), plan).await.context("seeding")?;
         eprintln!("bench scale: seeded in {:.1} s ({} API calls)", started.elapsed().as_secs_f64(), count_calls(&log)?);
-        let scenario = write_scenario(&work, n, &server.endpoint())?;
-        let floor = emulator_floor(&server.endpoint(), &scenario, n).await?;
-        floors.push(floor);
+        let model = match args.model.model {
+            Model::Aws => Some(AwsModel::start(&server.endpoint(), args.model.params()).await.context("starting the AWS model")?),
+            Model::Moto => None,
+        };
+        let endpoint = model.as_ref().map(AwsModel::endpoint).unwrap_or_else(|| server.endpoint());
+        let scenario = write_scenario(&work, n, &endpoint)?;
+        // Under the model the floor is the model's, not moto's: it is left out.
+        if model.is_none() {
+            floors.push(emulator_floor(&server.endpoint(), &scenario, n).await?);
+        }
         if args.hold {
             eprintln!("bench scale: holding moto at {} (scenario {}); Ctrl-C ends it", server.endpoint(), scenario.display());
             tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
@@ -139,20 +157,27 @@ pub async fn bench(args: ScaleArgs) -> Result<i32> {
         if prowler.is_some() {
             tools.push(Tool::Prowler);
         }
-        for run in 1..=args.runs {
+        // Under the model, run 0 of each tool is the recording pass (moto answers what the model has not seen yet); it is printed, not summarised.
+        let first = if model.is_some() { 0 } else { 1 };
+        for run in first..=args.runs {
             // Interleaved, so that a slow phase of the machine hits every tool alike.
             for &tool in &tools {
                 let log_file = work.join(format!("{}-{n}-run{run}.log", tool.file_stem()));
                 let mut cmd = match tool {
                     Tool::FourRows | Tool::Full => verify_command(&xtask, &scenario, &work.join(format!("out-{n}")), tool == Tool::FourRows, &log_file)?,
-                    Tool::Prowler => prowler_command(prowler.as_deref().unwrap_or(Path::new("prowler")), &work.join(format!("prowler-out-{n}"))),
+                    Tool::Prowler => prowler_command(prowler.as_deref().unwrap_or(Path::new("prowler")), &work.join(format!("prowler-out-{n}")), &log_file)?,
                 };
-                cmd.env("AWS_ENDPOINT_URL", server.endpoint());
+                cmd.env("AWS_ENDPOINT_URL", &endpoint);
                 let before = count_calls(&log)?;
+                let model_before = model.as_ref().map(AwsModel::total);
                 let m = measure(&mut cmd).with_context(|| format!("running {}", tool.label()))?;
                 // moto writes a request's log line after answering it.
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                let calls = count_calls(&log)? - before;
+                let model_stats = model.as_ref().zip(model_before).map(|(m, b)| m.total().since(&b));
+                let calls = match &model_stats {
+                    Some(s) => s.calls,
+                    None => count_calls(&log)? - before,
+                };
                 let row = Measurement {
                     resources: n,
                     tool,
@@ -161,25 +186,52 @@ pub async fn bench(args: ScaleArgs) -> Result<i32> {
                     cpu_secs: m.cpu.as_secs_f64(),
                     peak_rss_mib: m.max_rss_kib as f64 / 1024.0,
                     api_calls: calls,
+                    throttles: model_stats.as_ref().map(|s| s.throttled).unwrap_or(0),
+                    model: model_stats,
+                    throttle_errors_logged: throttle_log_lines(&log_file),
                     exit_code: m.exit_code,
                 };
+                let served = row
+                    .model
+                    .as_ref()
+                    .map(|s| {
+                        format!(
+                            "  (replayed {}, recorded {}, passed {}, {:.1} MiB out)",
+                            s.replayed,
+                            s.recorded,
+                            s.passed_through,
+                            s.bytes_out as f64 / 1048576.0
+                        )
+                    })
+                    .unwrap_or_default();
                 eprintln!(
-                    "bench scale: N={n} run {run} {:<26} {:>8.2} s (cpu {:.2} s)  {:>7.1} MiB  {:>6} calls  exit {}",
+                    "bench scale: N={n} {} {:<26} {:>8.2} s (cpu {:.2} s)  {:>7.1} MiB  {:>6} calls  {:>4} throttled  {} throttling errors logged  exit {}{served}",
+                    if run == 0 { "recording pass".to_string() } else { format!("run {run}") },
                     tool.label(),
                     row.wall_secs,
                     row.cpu_secs,
                     row.peak_rss_mib,
                     row.api_calls,
+                    row.throttles,
+                    row.throttle_errors_logged,
                     row.exit_code
                 );
                 // verify exits 1 (NG) or 2 (ERROR) by design; 3/4 mean it did not run.
                 if matches!(tool, Tool::FourRows | Tool::Full) && row.exit_code >= 3 || tool == Tool::Prowler && row.exit_code != 0 {
                     bail!("{} exited {} (see its output above)", tool.label(), row.exit_code);
                 }
-                all.push(row);
+                if run == 0 {
+                    recording.push(row);
+                } else {
+                    all.push(row);
+                }
             }
         }
+        drop(model);
         drop(server);
+    }
+    if let Model::Aws = args.model.model {
+        println!("\n{}; run 0 of each tool (the recording pass) is in results.json, not below", args.model.params().describe());
     }
     print_summary(&all, args.runs);
     for f in &floors {
@@ -191,7 +243,7 @@ pub async fn bench(args: ScaleArgs) -> Result<i32> {
         );
     }
     let json = work.join("results.json");
-    let doc = serde_json::json!({ "runs": all, "emulator_floor": floors });
+    let doc = serde_json::json!({ "model": args.model.model, "runs": all, "recording_pass": recording, "emulator_floor": floors });
     std::fs::write(&json, serde_json::to_string_pretty(&doc)?).with_context(|| format!("writing {}", json.display()))?;
     println!("\nevery run: {}", json.display());
     Ok(0)
@@ -327,13 +379,21 @@ fn verify_command(xtask: &Path, scenario: &Path, out: &Path, four_rows: bool, lo
     Ok(cmd)
 }
 
-fn prowler_command(prowler: &Path, out: &Path) -> Command {
+/// Prowler's log (stderr) is kept in `log_file`: its errors show calls it gave up on.
+fn prowler_command(prowler: &Path, out: &Path, log_file: &Path) -> Result<Command> {
     let mut cmd = Command::new(prowler);
     cmd.args(["aws", "--no-banner", "--ignore-exit-code-3", "--output-formats", "json-ocsf", "--region"]).args(REGIONS).arg("--checks").args(PROWLER_CHECKS);
     cmd.arg("--output-directory").arg(out);
-    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let log = std::fs::File::create(log_file).with_context(|| format!("creating {}", log_file.display()))?;
+    cmd.stdout(std::process::Stdio::null()).stderr(log);
     emulator_env(&mut cmd);
-    cmd
+    Ok(cmd)
+}
+
+/// Lines of a tool's log that name a throttling error: calls it reported as failed, not retried to success.
+fn throttle_log_lines(log_file: &Path) -> u64 {
+    let text = std::fs::read(log_file).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    text.lines().filter(|l| ["Throttling", "RequestLimitExceeded", "Rate exceeded", "SlowDown", "スロットリング"].iter().any(|w| l.contains(w))).count() as u64
 }
 
 /// moto's request log: one line per answered request.
@@ -391,16 +451,18 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn print_summary(all: &[Measurement], runs: usize) {
     let mut sizes: Vec<usize> = all.iter().map(|m| m.resources).collect();
     sizes.dedup();
-    println!("\n== bench scale: every run (wall s (cpu s) / peak RSS MiB / API calls) ==");
-    println!("{:>7} {:<26} {}", "N", "tool", (1..=runs).map(|r| format!("{:>32}", format!("run {r}"))).collect::<String>());
+    println!("\n== bench scale: every run (wall s (cpu s) / peak RSS MiB / API calls / throttled) ==");
+    println!("{:>7} {:<26} {}", "N", "tool", (1..=runs).map(|r| format!("{:>36}", format!("run {r}"))).collect::<String>());
     for &n in &sizes {
         for tool in [Tool::FourRows, Tool::Full, Tool::Prowler] {
             let rows: Vec<&Measurement> = all.iter().filter(|m| m.resources == n && m.tool == tool).collect();
             if rows.is_empty() {
                 continue;
             }
-            let cells: String =
-                rows.iter().map(|m| format!("{:>32}", format!("{:.2} ({:.2}) / {:.0} / {}", m.wall_secs, m.cpu_secs, m.peak_rss_mib, m.api_calls))).collect();
+            let cells: String = rows
+                .iter()
+                .map(|m| format!("{:>36}", format!("{:.2} ({:.2}) / {:.0} / {} / {}", m.wall_secs, m.cpu_secs, m.peak_rss_mib, m.api_calls, m.throttles)))
+                .collect();
             println!("{n:>7} {:<26} {cells}", tool.label());
         }
     }

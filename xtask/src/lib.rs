@@ -4,6 +4,7 @@
 //! default output folder resolve, and which developer commands exist.
 
 mod availability;
+pub mod aws_model;
 mod bench_fleet;
 mod bench_latency;
 mod bench_load;
