@@ -57,10 +57,8 @@ mod rds {
 mod bk {
     pub use aws_sdk_backup::operation::describe_restore_job::DescribeRestoreJobOutput;
     pub use aws_sdk_backup::operation::get_recovery_point_restore_metadata::GetRecoveryPointRestoreMetadataOutput;
-    pub use aws_sdk_backup::operation::list_recovery_points_by_backup_vault::ListRecoveryPointsByBackupVaultOutput;
     pub use aws_sdk_backup::operation::list_recovery_points_by_resource::ListRecoveryPointsByResourceOutput;
     pub use aws_sdk_backup::operation::start_restore_job::StartRestoreJobOutput;
-    pub use aws_sdk_backup::types::{BackupRule, CopyAction, RecoveryPointByBackupVault};
     pub use aws_sdk_backup::types::{RecoveryPointByResource, RecoveryPointStatus, RestoreJobStatus};
     pub use aws_sdk_backup::Client;
 }
