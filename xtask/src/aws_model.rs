@@ -216,6 +216,8 @@ impl AwsModel {
     pub async fn start(upstream: &str, params: ModelParams) -> Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await.context("binding the AWS model")?;
         let addr = listener.local_addr().context("the AWS model's address")?;
+        // reqwest is built here with rustls and no default crypto provider: the workspace's aws-lc one (as checks' probes do).
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().context("the AWS model's upstream client")?;
         let state = Arc::new(State {
             upstream: upstream.trim_end_matches('/').to_string(),
