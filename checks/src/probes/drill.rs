@@ -69,7 +69,7 @@ fn problems(report: &DrillReport, f: &mut Findings) {
         f.error("restore-drill", Some(&report.region), "the drill restored nothing", "restore-drill");
     }
     if let Some(n) = report.emulator_note() {
-        f.info("restore-drill", Some(&report.region), format!("{} / {}", n.ja, n.en), "restore-drill");
+        f.info("restore-drill", Some(&report.region), n, "restore-drill");
     }
 }
 

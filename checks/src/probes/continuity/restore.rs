@@ -326,7 +326,7 @@ fn rto_from_drill(d: &DrillReport, target: Duration, why: &str) -> Findings {
     );
     let note = d.emulator_note();
     if let Some(n) = &note {
-        f.info("restore-drill", Some(&d.region), format!("{} / {}", n.ja, n.en), DRILL);
+        f.info("restore-drill", Some(&d.region), n.clone(), DRILL);
     }
     if let Some((t, name)) = worst {
         let (ja, en) = note.map(|n| (format!("（{}）", n.ja), format!(" ({})", n.en))).unwrap_or_default();
