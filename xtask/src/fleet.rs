@@ -88,11 +88,13 @@ struct Keep {
     compare_last: bool,
     fail_on: FailOn,
     keep_history: usize,
+    /// `--run-by` for every environment (else each one's STS caller, else the OS user).
+    run_by: Option<String>,
 }
 
 pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, output: &OutputArgs) -> Result<i32> {
     let (only, out, lang) = (output.only.clone(), output.out.clone(), Lang::from(output.lang));
-    let keep = Keep { compare_last: output.compare.is_some(), fail_on: output.fail_on, keep_history: output.keep_history };
+    let keep = Keep { compare_last: output.compare.is_some(), fail_on: output.fail_on, keep_history: output.keep_history, run_by: output.run_by.clone() };
     if output.compare.as_deref().is_some_and(|c| c != "last") {
         return Err(config_err("--compare with --fleet takes `last` (each environment against its own history); compare two runs with `report --diff`"));
     }
@@ -238,6 +240,7 @@ async fn verify_member(
     });
     let mut report = gcverify_checks::run(catalog, Arc::new(scenario), aws.clone(), opts, &|_| {}).await;
     crate::verify::record_identity(&mut report, &identity);
+    report.run_by = crate::verify::run_by(keep.run_by.as_deref(), report.target.caller_arn.as_deref(), crate::verify::os_user);
     crate::verify::attach_comparison(&mut report, &baseline);
     let mut summary = MemberSummary::from_report(&report, shared, account, unreachable, aws.throttled());
     summary.exit_code = crate::verify::exit_code_for(&report, keep.fail_on);

@@ -451,7 +451,7 @@ pub(crate) fn run_by(flag: Option<&str>, caller_arn: Option<&str>, os_user: impl
 
 /// The OS user and host: USER, LOGNAME, else the name /etc/passwd gives this
 /// process's uid (both variables are unset under many containers and units).
-fn os_user() -> Option<String> {
+pub(crate) fn os_user() -> Option<String> {
     let env = |k: &str| std::env::var(k).ok().filter(|u| !u.trim().is_empty());
     let user = env("USER").or_else(|| env("LOGNAME")).or_else(uid_name)?;
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty());

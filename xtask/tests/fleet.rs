@@ -115,7 +115,21 @@ scope.tags = {{ Municipality = "B町" }}
     );
     let fleet_arg = fleet.to_str().expect("utf8");
     let out = dir.path().join("out");
-    let o = xtask(&["verify", "--fleet", fleet_arg, "--only", "E.6.1.2", "--format", "table,json,xlsx", "--jobs", "3", "--out", out.to_str().expect("utf8")]);
+    let o = xtask(&[
+        "verify",
+        "--fleet",
+        fleet_arg,
+        "--only",
+        "E.6.1.2",
+        "--format",
+        "table,json,xlsx",
+        "--jobs",
+        "3",
+        "--run-by",
+        "運用担当 夜間",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
     let all = text(&o);
     assert_eq!(o.status.code(), Some(1), "an NG anywhere is the fleet's exit code: {all}");
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -156,6 +170,7 @@ scope.tags = {{ Municipality = "B町" }}
     // Provenance: a fleet environment's result.json names every file its scenario
     // was built from, each with the digest of the text read.
     let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("asp/good/result.json")).expect("result.json")).expect("json");
+    assert_eq!(good["run_by"], "運用担当 夜間", "実行者 of every fleet environment is --run-by");
     let layers: Vec<(String, String)> = good["scenario"]["layers"]
         .as_array()
         .expect("layers")
