@@ -390,15 +390,59 @@ async fn restore_slower_than_the_rto_is_ng() {
         vec![instances(), point(), metadata(), start(), job_after(0, bk::RestoreJobStatus::Completed, Some(COPY)), tags(), status(true), modify(), terminate()];
     rules.extend(no_db());
     let report = drill_with(DRILL, &rules, &opts(dir.path())).await;
-    // 25 minutes against level 4's 2 hours is fine; against a 0-hour target it is not, so use level "*"
-    // with the measured 25 min and check the comparison on a 3 h target passes and the text carries both.
+    // 25 minutes against level 4's 2 hours is in time; DRILL has no health check, so the
+    // copy's health is only AWS's readiness: 要確認, not OK (see the counterfeit below).
     let c = rto(report.clone(), "4").await;
-    assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
+    assert_eq!(c.outcome, Outcome::Pending, "{}", text(&c));
+    assert!(text(&c).contains("≤ RTO 2h00m"), "{}", text(&c));
     let mut slow = report;
     slow.resources[0].restore_secs = Some(7 * 3600);
     let c = rto(slow, "4").await;
     assert_eq!(c.outcome, Outcome::Ng, "{}", text(&c));
     assert!(text(&c).contains("> RTO 2h00m"), "{}", text(&c));
+}
+
+/// Counterfeit: health checks are configured, but none applies to an EC2 copy
+/// (it uses `{endpoint}`, a database's): the copy was only seen up by AWS, so no
+/// point that claims it healthy is OK. (Counted globally, the one check made it OK.)
+#[tokio::test]
+async fn a_copy_without_an_applicable_health_check_is_not_ok() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rules =
+        vec![instances(), point(), metadata(), start(), job_after(0, bk::RestoreJobStatus::Completed, Some(COPY)), tags(), status(true), modify(), terminate()];
+    rules.extend(no_db());
+    let extra = format!("{DRILL}\n[[continuity.drill.health_checks]]\nname = \"db port\"\ntcp = \"{{endpoint}}:{{port}}\"\n");
+    let report = drill_with(&extra, &rules, &opts(dir.path())).await;
+    let r = &report.resources[0];
+    assert_eq!((r.stage, r.health_checks), (Stage::Healthy, 0), "{r:?}");
+    let reason = |c: &Conclusion| c.summary.ja.contains("i-0juki1") && c.summary.ja.contains("AWS上の起動のみ確認（適用されるヘルスチェックなし）");
+    let judge = |id: &'static str, report: DrillReport| {
+        let extra = extra.clone();
+        async move {
+            let i = input(id, "*", &extra, &[], Some(report));
+            let level = i.level.clone();
+            match id {
+                "A.1.4.1" => probes::drill::dr_rebuild(i).await,
+                "C.1.2.5" => probes::drill::restore_generation(i).await,
+                _ => probes::continuity::rto(i).await,
+            }
+            .conclude(&level)
+        }
+    };
+    let c = judge("A.1.3.2", report.clone()).await;
+    assert!(c.outcome == Outcome::Pending && reason(&c), "{:?} {}\n{}", c.outcome, c.summary, text(&c));
+    let mut dr = report.clone();
+    dr.site = drill::Site::Dr;
+    let c = judge("A.1.4.1", dr.clone()).await;
+    assert!(c.outcome == Outcome::Pending && reason(&c), "{:?} {}\n{}", c.outcome, c.summary, text(&c));
+    dr.generation = 2;
+    dr.resources[0].usable_points = Some(2);
+    let c = judge("C.1.2.5", dr.clone()).await;
+    assert!(c.outcome == Outcome::Pending && reason(&c), "{:?} {}\n{}", c.outcome, c.summary, text(&c));
+    // The same drill with a check that ran on the copy is OK.
+    dr.resources[0].health_checks = 1;
+    assert_eq!(judge("A.1.4.1", dr.clone()).await.outcome, Outcome::Ok);
+    assert_eq!(judge("C.1.2.5", dr).await.outcome, Outcome::Ok);
 }
 
 #[tokio::test]

@@ -200,7 +200,7 @@ async fn the_dr_site_is_rebuilt_from_the_dr_copies() {
     }
     let db = report.resources.iter().find(|r| r.resource_type == "RDS").expect("database");
     // The copy as of yesterday's point: one resident's 異動 since is not in it.
-    assert!(db.validation.iter().any(|v| v.detail.contains("restored 19, source 20")), "{:?}", db.validation);
+    assert!(db.validation.iter().any(|v| v.detail.en.contains("restored 19, source 20")), "{:?}", db.validation);
     d.assert_nothing_left().await;
     for (id, probe) in [("A.1.4.1", "drill.dr_rebuild"), ("C.1.2.5", "drill.restore_generation"), ("C.1.2.2", "sql.restore_validation")] {
         let c = d.judge(id, &report, probe).await;

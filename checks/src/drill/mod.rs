@@ -130,6 +130,9 @@ pub struct DrillResource {
     pub restore_secs: Option<i64>,
     /// Job completion seen → AWS reports the copy up and every health check passes.
     pub health_secs: Option<i64>,
+    /// Health checks that applied to this copy's type (`[[continuity.drill.health_checks]]`
+    /// are filtered per kind): 0 means "healthy" is only AWS's readiness.
+    pub health_checks: usize,
     /// How long the drill waited for a job that did not finish.
     pub waited_secs: Option<i64>,
     pub created_arn: Option<String>,
@@ -153,6 +156,7 @@ impl DrillResource {
             detail: String::new(),
             restore_secs: None,
             health_secs: None,
+            health_checks: 0,
             waited_secs: None,
             created_arn: None,
             cleanup: CleanupState::NothingCreated,
@@ -539,6 +543,7 @@ async fn health(
     out: &mut DrillResource,
 ) -> Option<HashMap<&'static str, String>> {
     let checks: Vec<&AvailabilityTarget> = ctx.cfg.health_checks.iter().filter(|c| applies(c, kind)).collect();
+    out.health_checks = checks.len();
     let mut last = String::from("not checked");
     loop {
         if cancel.interrupted() {

@@ -57,39 +57,70 @@ fn without_drill(how: &str) -> Findings {
 /// Failures before any restore, and resources that should have been drilled but were not.
 fn problems(report: &DrillReport, f: &mut Findings) {
     for p in &report.problems {
-        f.error("restore-drill", Some(&report.region), p.clone(), "restore-drill");
+        // The drill's discovery problems are recorded in English (AWS's words); quoted in the Japanese.
+        f.error("restore-drill", Some(&report.region), crate::msg!("復元訓練の前提を確認できない: {p}", "{p}"), "restore-drill");
     }
     for n in report.not_drilled.iter().filter(|n| n.unmeasured) {
-        f.error(&n.arn, Some(&report.region), n.reason.clone(), "restore-drill");
+        let reason = &n.reason;
+        f.error(&n.arn, Some(&report.region), crate::msg!("復元訓練の対象外（測定なし）: {reason}", "{reason}"), "restore-drill");
     }
     if report.interrupted {
-        f.error("restore-drill", Some(&report.region), "the drill was interrupted (Ctrl-C)", "restore-drill");
+        f.error("restore-drill", Some(&report.region), crate::msg!("復元訓練が中断された（Ctrl-C）", "the drill was interrupted (Ctrl-C)"), "restore-drill");
     }
     if report.resources.is_empty() {
-        f.error("restore-drill", Some(&report.region), "the drill restored nothing", "restore-drill");
+        f.error("restore-drill", Some(&report.region), crate::msg!("復元訓練で何も復元していない", "the drill restored nothing"), "restore-drill");
     }
     if let Some(n) = report.emulator_note() {
         f.info("restore-drill", Some(&report.region), n, "restore-drill");
     }
 }
 
+/// A copy judged healthy with no health check that applies to its type was
+/// only seen up by AWS: the point's "healthy" is then not shown (要確認).
+pub(crate) fn aws_readiness_only(r: &DrillResource) -> Option<Msg> {
+    (r.stage == Stage::Healthy && r.health_checks == 0).then(|| {
+        let name = &r.name;
+        crate::msg!("{name}: AWS上の起動のみ確認（適用されるヘルスチェックなし）", "{name}: only AWS's readiness was seen (no health check applies to it)")
+    })
+}
+
 /// One resource's restore as evidence: healthy → pass; a restore that did not
 /// work → fail; one that was never tried or could not be followed → error.
-fn judge(r: &DrillResource, region: &str, what: &str, f: &mut Findings) {
+fn judge(r: &DrillResource, region: &str, what: &Msg, f: &mut Findings) {
     let point = r.recovery_point.as_deref().unwrap_or("-");
+    let detail = &r.detail;
+    let stage = format!("{:?}", r.stage);
+    let (what_ja, what_en) = (&what.ja, &what.en);
     match r.stage {
-        Stage::Healthy => f.pass(
+        Stage::Healthy => {
+            let restore = r.restore_secs.map_or("-".to_string(), |s| crate::model::duration_text(s as f64));
+            let health = r.health_secs.map_or("-".to_string(), |s| crate::model::duration_text(s as f64));
+            let checks = r.health_checks;
+            f.pass(
+                &r.name,
+                Some(region),
+                crate::msg!(
+                    "{what_ja}: {point} から復元（{restore}）、{health} 後に正常（適用ヘルスチェック {checks}件: {detail}）",
+                    "{what_en}: restored from {point} in {restore}, healthy after {health} ({checks} applicable health check(s): {detail})"
+                ),
+                "restore-drill",
+            );
+            if let Some(m) = aws_readiness_only(r) {
+                f.unverified(m);
+            }
+        }
+        Stage::RestoreFailed | Stage::TimedOut | Stage::Unhealthy => f.fail(
             &r.name,
             Some(region),
-            format!("{what}: restored from {point} in {} s, healthy after {} s ({})", r.restore_secs.unwrap_or(-1), r.health_secs.unwrap_or(-1), r.detail),
+            crate::msg!("{what_ja}: 復元または正常性確認に失敗（{stage}）: {detail}", "{what_en}: {stage}: {detail}"),
             "restore-drill",
         ),
-        Stage::RestoreFailed | Stage::TimedOut | Stage::Unhealthy => {
-            f.fail(&r.name, Some(region), format!("{what}: {:?}: {}", r.stage, r.detail), "restore-drill")
-        }
-        Stage::NotStarted | Stage::Interrupted => {
-            f.error(&r.name, Some(region), format!("{what}: not restored ({:?}): {}", r.stage, r.detail), "restore-drill")
-        }
+        Stage::NotStarted | Stage::Interrupted => f.error(
+            &r.name,
+            Some(region),
+            crate::msg!("{what_ja}: 復元していない（{stage}）: {detail}", "{what_en}: not restored ({stage}): {detail}"),
+            "restore-drill",
+        ),
     }
 }
 
@@ -104,7 +135,7 @@ pub async fn dr_rebuild(input: Arc<ProbeInput>) -> Findings {
     let mut f = Findings::new();
     problems(report, &mut f);
     for r in &report.resources {
-        judge(r, &report.region, "rebuilt in the DR region", &mut f);
+        judge(r, &report.region, &Msg::new("DRリージョンで復旧", "rebuilt in the DR region"), &mut f);
     }
     let checks = input.scenario.continuity.drill.as_ref().map_or(0, |d| d.health_checks.len());
     if checks == 0 {
@@ -113,9 +144,15 @@ pub async fn dr_rebuild(input: Arc<ProbeInput>) -> Findings {
             "use from the customer site was not checked: no [[continuity.drill.health_checks]], only AWS's readiness was seen",
         ));
     }
+    // Checks apply per copy type: count what ran on the copies, not what the scenario lists.
+    let applied: usize = report.resources.iter().map(|r| r.health_checks).sum();
     f.ok_summary(Msg::new(
-        format!("DRリージョン {} のコピーから {}件を隔離環境に復旧し、ヘルスチェック {checks}件が通った", report.region, report.resources.len()),
-        format!("{} resource(s) rebuilt from the copies in {} and {checks} health check(s) passed there", report.resources.len(), report.region),
+        format!("DRリージョン {} のコピーから {}件を隔離環境に復旧し、適用したヘルスチェック 計{applied}件が通った", report.region, report.resources.len()),
+        format!(
+            "{} resource(s) rebuilt from the copies in {} and {applied} applicable health check(s) passed there in all",
+            report.resources.len(),
+            report.region
+        ),
     ));
     f
 }
@@ -127,10 +164,13 @@ pub async fn restore_generation(input: Arc<ProbeInput>) -> Findings {
     let n = report.generation;
     for r in &report.resources {
         match r.usable_points {
-            Some(have) if have < n => {
-                f.fail(&r.name, Some(&report.region), format!("generation {n} asked for, only {have} usable recovery point(s)"), "restore-drill")
-            }
-            _ => judge(r, &report.region, &format!("generation {n}"), &mut f),
+            Some(have) if have < n => f.fail(
+                &r.name,
+                Some(&report.region),
+                crate::msg!("第{n}世代を指定したが、使える復旧ポイントは {have}件のみ", "generation {n} asked for, only {have} usable recovery point(s)"),
+                "restore-drill",
+            ),
+            _ => judge(r, &report.region, &crate::msg!("第{n}世代", "generation {n}"), &mut f),
         }
     }
     if n == 1 {

@@ -20,7 +20,7 @@ use crate::probes::{Findings, ProbeInput};
 pub struct Validated {
     pub name: String,
     pub status: EvidenceStatus,
-    pub detail: String,
+    pub detail: Msg,
 }
 
 /// Run every validation on the copy at `host:port` (the source is `[database]`).
@@ -35,10 +35,12 @@ pub async fn validate(
     let mut at = db.clone();
     at.host = host.to_string();
     at.port = port.or(db.port);
-    let result = |v: &RestoreValidation, status, detail: String| Validated { name: v.name.get_ref().clone(), status, detail };
+    let result = |v: &RestoreValidation, status, detail: Msg| Validated { name: v.name.get_ref().clone(), status, detail };
     let mut copy = match Session::open(&at, aws).await {
         Ok(s) => s,
-        Err(e) => return checks.iter().map(|v| result(v, EvidenceStatus::Error, format!("restored copy: {e}"))).collect(),
+        Err(e) => {
+            return checks.iter().map(|v| result(v, EvidenceStatus::Error, crate::msg!("復元したコピーに接続できない: {e}", "restored copy: {e}"))).collect()
+        }
     };
     let mut source: Option<Result<Session, String>> = None;
     let mut out = Vec::new();
@@ -48,7 +50,7 @@ pub async fn validate(
                 let restored = match copy.count(&v.query).await {
                     Ok(n) => n,
                     Err(why) => {
-                        out.push(result(v, EvidenceStatus::Error, format!("restored copy: {why}")));
+                        out.push(result(v, EvidenceStatus::Error, crate::msg!("復元したコピーを照会できない: {why}", "restored copy: {why}")));
                         continue;
                     }
                 };
@@ -64,26 +66,44 @@ pub async fn validate(
                     Ok(orig) => {
                         let diff = (restored - orig).abs() as f64;
                         let allowed = orig.abs() as f64 * v.tolerance_percent / 100.0;
-                        let detail = format!("restored {restored}, source {orig} (tolerance {}%)", v.tolerance_percent);
+                        let tolerance = v.tolerance_percent;
+                        let detail =
+                            crate::msg!("復元 {restored}件、元 {orig}件（許容差 {tolerance}%）", "restored {restored}, source {orig} (tolerance {tolerance}%)");
                         let ok = diff <= allowed && (restored > 0 || orig == 0);
                         result(v, if ok { EvidenceStatus::Pass } else { EvidenceStatus::Fail }, detail)
                     }
-                    Err(why) => result(v, EvidenceStatus::Error, format!("restored {restored}; the source database could not be read to compare: {why}")),
+                    Err(why) => result(
+                        v,
+                        EvidenceStatus::Error,
+                        crate::msg!(
+                            "復元 {restored}件。比較する元のデータベースを読めない: {why}",
+                            "restored {restored}; the source database could not be read to compare: {why}"
+                        ),
+                    ),
                 }
             }
             ValidationKind::Newest => match (copy.newest(&v.query).await, point_created) {
-                (Err(why), _) => result(v, EvidenceStatus::Error, format!("restored copy: {why}")),
-                (Ok(None), _) => result(v, EvidenceStatus::Fail, "the restored copy has no record (the query returned NULL)".into()),
-                (Ok(Some(_)), None) => {
-                    result(v, EvidenceStatus::Error, "the recovery point's time is unknown: nothing to compare the newest record with".into())
-                }
+                (Err(why), _) => result(v, EvidenceStatus::Error, crate::msg!("復元したコピーを照会できない: {why}", "restored copy: {why}")),
+                (Ok(None), _) => result(
+                    v,
+                    EvidenceStatus::Fail,
+                    Msg::new("復元したコピーにレコードがない（照会の結果が NULL）", "the restored copy has no record (the query returned NULL)"),
+                ),
+                (Ok(Some(_)), None) => result(
+                    v,
+                    EvidenceStatus::Error,
+                    Msg::new(
+                        "復旧ポイントの時刻が不明: 最新レコードと比べられない",
+                        "the recovery point's time is unknown: nothing to compare the newest record with",
+                    ),
+                ),
                 (Ok(Some(newest)), Some(point)) => {
                     let lag_min = (point - newest).num_seconds() as f64 / 60.0;
                     let limit = v.max_lag_minutes.unwrap_or(0.0);
-                    let detail = format!(
-                        "newest restored record {}, {lag_min:.1} min before the recovery point {} (limit {limit} min): the RPO measured from the data",
-                        newest.format("%Y-%m-%d %H:%M:%S UTC"),
-                        point.format("%Y-%m-%d %H:%M:%S UTC")
+                    let (newest, point) = (newest.format("%Y-%m-%d %H:%M:%S UTC"), point.format("%Y-%m-%d %H:%M:%S UTC"));
+                    let detail = crate::msg!(
+                        "復元した最新レコード {newest} は復旧ポイント {point} の {lag_min:.1}分前（上限 {limit}分）: データから測ったRPO",
+                        "newest restored record {newest}, {lag_min:.1} min before the recovery point {point} (limit {limit} min): the RPO measured from the data"
                     );
                     result(v, if lag_min <= limit { EvidenceStatus::Pass } else { EvidenceStatus::Fail }, detail)
                 }
@@ -118,7 +138,13 @@ pub async fn restore_validation(input: Arc<ProbeInput>) -> Findings {
     for r in drill.resources.iter().filter(|r| matches!(r.resource_type.as_str(), "RDS" | "Aurora")) {
         databases += 1;
         if r.validation.is_empty() {
-            f.error(&r.name, None, format!("restored copy not validated (stage {:?}): {}", r.stage, r.detail), "restore-drill");
+            let (stage, detail) = (format!("{:?}", r.stage), &r.detail);
+            f.error(
+                &r.name,
+                None,
+                crate::msg!("復元したコピーを検証していない（段階 {stage}）: {detail}", "restored copy not validated (stage {stage}): {detail}"),
+                "restore-drill",
+            );
             continue;
         }
         for v in &r.validation {
@@ -131,7 +157,15 @@ pub async fn restore_validation(input: Arc<ProbeInput>) -> Findings {
         }
     }
     if databases == 0 {
-        f.error("restore-drill", None, "the drill restored no database (RDS/Aurora): no data to validate", "restore-drill");
+        f.error(
+            "restore-drill",
+            None,
+            Msg::new(
+                "復元訓練でデータベース（RDS/Aurora）を復元していない: 検証するデータがない",
+                "the drill restored no database (RDS/Aurora): no data to validate",
+            ),
+            "restore-drill",
+        );
     }
     f.ok_summary(Msg::new(
         format!("復元したDB {databases}件で照会による検証がすべて適合（件数・最新レコード）"),
