@@ -156,6 +156,9 @@ async fn ec2_drill_measures_restore_plus_health_and_terminates_the_copy() {
     }
     let db = report.resources.iter().find(|r| r.resource_type == "RDS").expect("the database was restored");
     assert!(db.detail.contains("復元したDBへの接続"), "the TCP health check ran on the copy: {db:?}");
+    // The demo's one health check uses {endpoint}:{port}: it applies to the database copy, not to the servers'.
+    assert_eq!(db.health_checks, 1, "{db:?}");
+    assert!(report.resources.iter().filter(|r| r.resource_type == "EC2").all(|r| r.health_checks == 0), "{report:?}");
     assert_eq!(db.validation.len(), 2, "{db:?}");
     assert!(db.validation.iter().all(|v| v.status == EvidenceStatus::Pass), "{:?}", db.validation);
     assert_eq!(d.copies.made(), 1, "one PostgreSQL copy stood for the restored database");
@@ -167,12 +170,15 @@ async fn ec2_drill_measures_restore_plus_health_and_terminates_the_copy() {
     let cleanup = drill::cleanup(&aws, &[PRIMARY.to_string(), DR.to_string()], d.state.path(), false).await.expect("cleanup");
     assert!(cleanup.clean() && cleanup.deleted.is_empty() && cleanup.journals_left.is_empty(), "{cleanup:?}");
 
+    // In time, but the servers' copies were only seen up by AWS (no health check applies to them): 要確認.
     let c = d.judge("A.1.3.2", &report, "continuity.rto").await;
-    assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
+    assert_eq!(c.outcome, Outcome::Pending, "{}", text(&c));
+    assert!(c.summary.ja.contains("AWS上の起動のみ確認（適用されるヘルスチェックなし）"), "{}", c.summary.ja);
     assert!(text(&c).contains("エミュレータでの復元時間") && c.summary.en.contains("emulator"), "{}", text(&c));
     assert!(c.summary.ja.contains("復元訓練"), "{}", c.summary.ja);
+    assert!(!text(&c).contains("0h00m"), "seconds-long restores are said in seconds: {}", text(&c));
     let c = d.judge("A.1.3.3", &report, "continuity.rlo").await;
-    assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
+    assert_eq!(c.outcome, Outcome::Pending, "{}", text(&c));
     assert!(c.summary.en.contains("EC2") && c.summary.en.contains("RDS"), "{}", c.summary.en);
     let c = d.judge("C.1.2.2", &report, "sql.restore_validation").await;
     assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
@@ -202,9 +208,13 @@ async fn the_dr_site_is_rebuilt_from_the_dr_copies() {
     // The copy as of yesterday's point: one resident's 異動 since is not in it.
     assert!(db.validation.iter().any(|v| v.detail.en.contains("restored 19, source 20")), "{:?}", db.validation);
     d.assert_nothing_left().await;
-    for (id, probe) in [("A.1.4.1", "drill.dr_rebuild"), ("C.1.2.5", "drill.restore_generation"), ("C.1.2.2", "sql.restore_validation")] {
+    let c = d.judge("C.1.2.2", &report, "sql.restore_validation").await;
+    assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
+    // The servers' copies have no applicable health check: rebuilt and up, but their health is only AWS's word (要確認).
+    for (id, probe) in [("A.1.4.1", "drill.dr_rebuild"), ("C.1.2.5", "drill.restore_generation")] {
         let c = d.judge(id, &report, probe).await;
-        assert_eq!(c.outcome, Outcome::Ok, "{id}: {}", text(&c));
+        assert_eq!(c.outcome, Outcome::Pending, "{id}: {}", text(&c));
+        assert!(c.summary.ja.contains("AWS上の起動のみ確認（適用されるヘルスチェックなし）"), "{id}: {}", c.summary.ja);
     }
     let c = d.judge("A.1.4.1", &report, "drill.dr_rebuild").await;
     assert!(c.evidence.iter().any(|e| e.region.as_deref() == Some(DR) && e.detail.contains("rebuilt in the DR region")), "{}", text(&c));
@@ -230,9 +240,10 @@ async fn a_chosen_generation_is_restored_and_judged() {
         let second = r.point_created.expect("point time");
         assert!((Utc::now() - second).num_hours() >= 25, "the second newest is generation 2 (a day older): {r:?}");
     }
+    // Generation 2 was restored; the servers' copies have no applicable health check (要確認).
     let c = d.judge("C.1.2.5", &report, "drill.restore_generation").await;
-    assert_eq!(c.outcome, Outcome::Ok, "{}", text(&c));
-    assert!(c.summary.ja.contains("第2世代"), "{}", c.summary.ja);
+    assert_eq!(c.outcome, Outcome::Pending, "{}", text(&c));
+    assert!(c.summary.ja.contains("第2世代") && c.summary.ja.contains("AWS上の起動のみ確認"), "{}", c.summary.ja);
     // More generations than there are: nothing restored, NG naming the count.
     let report = d.drill(drill::Site::Primary, 9).await;
     assert!(report.resources.iter().all(|r| r.job_id.is_none() && r.detail.contains("no generation 9")), "{report:?}");
