@@ -96,8 +96,12 @@ async fn verify_demo_restore_drill_decides_the_drill_rows_from_the_restore_and_l
     let path = dir.path().join("demo.toml").to_str().expect("utf8").to_string();
     let results = outcomes(&out);
     let t = text(&o);
-    for (id, verifier) in [("A.1.3.2", "continuity.rto"), ("A.1.3.3", "continuity.rlo"), ("C.1.2.2", "sql.restore_validation")] {
-        assert_eq!(point(&results, id, verifier), "OK", "{id}: {}\n{t}", results[id].1);
+    assert_eq!(point(&results, "C.1.2.2", "sql.restore_validation"), "OK", "{}\n{t}", results["C.1.2.2"].1);
+    // The demo's one health check ({endpoint}:{port}) applies to the database copy only: the servers'
+    // copies were only seen up by AWS, so the rows that claim the restored system healthy are 要確認.
+    for (id, verifier) in [("A.1.3.2", "continuity.rto"), ("A.1.3.3", "continuity.rlo")] {
+        assert_eq!(point(&results, id, verifier), "PENDING", "{id}: {}\n{t}", results[id].1);
+        assert!(results[id].1.contains("no health check applies to it"), "{id}: {}", results[id].1);
     }
     assert!(results.values().all(|(o, _)| o != "NG"), "{results:?}");
     assert!(results["A.1.3.2"].1.contains("エミュレータでの復元時間"), "the timing is said to be an emulator's: {}", results["A.1.3.2"].1);
@@ -129,12 +133,14 @@ async fn verify_demo_restore_drill_at_the_dr_site_rebuilds_generation_two() {
     let (o, dir, ep, _moto) = run_drill("demo.toml", true, &["--site", "dr", "--generation", "2"]).await;
     let results = outcomes(&dir.path().join("out"));
     let t = text(&o);
+    assert_eq!(point(&results, "C.1.2.2", "sql.restore_validation"), "OK", "{}\n{t}", results["C.1.2.2"].1);
+    // Rebuilt and generation 2 restored, but the servers' copies have no applicable health check: 要確認, with the reason.
     for (id, verifier) in
-        [("A.1.4.1", "drill.dr_rebuild"), ("C.1.2.5", "drill.restore_generation"), ("C.1.2.2", "sql.restore_validation"), ("A.1.3.2", "continuity.rto")]
+        [("A.1.4.1", "drill.dr_rebuild"), ("C.1.2.5", "drill.restore_generation"), ("A.1.3.2", "continuity.rto"), ("A.3.1.1", "drill.dr_rebuild")]
     {
-        assert_eq!(point(&results, id, verifier), "OK", "{id}: {}\n{t}", results[id].1);
+        assert_eq!(point(&results, id, verifier), "PENDING", "{id}: {}\n{t}", results[id].1);
+        assert!(results[id].1.contains("only AWS's readiness was seen (no health check applies to it)"), "{id}: {}", results[id].1);
     }
-    assert_eq!(point(&results, "A.3.1.1", "drill.dr_rebuild"), "OK", "{}", results["A.3.1.1"].1);
     assert!(results["A.1.4.1"].1.contains("ap-northeast-3"), "{}", results["A.1.4.1"].1);
     nothing_left(&ep).await;
 }
