@@ -436,7 +436,18 @@ fn canonical_form(text: &str) -> String {
     pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
-fn cache_key(account: &str, call: &Call, method: &str, path: &str, query: &str, target: Option<&str>, content_type: &str, body: &[u8]) -> String {
+/// What of a request decides its answer (no signature, no date).
+struct Sent<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: &'a str,
+    target: Option<&'a str>,
+    content_type: &'a str,
+    body: &'a [u8],
+}
+
+fn cache_key(account: &str, call: &Call, sent: &Sent<'_>) -> String {
+    let Sent { method, path, query, target, content_type, body } = *sent;
     let body = if content_type.starts_with("application/x-www-form-urlencoded") {
         canonical_form(&String::from_utf8_lossy(body))
     } else {
@@ -529,7 +540,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Full<Byte
             }
             break 'answer (answer, Served::Passed);
         }
-        let key = cache_key(&account, &call, &method, &path, &query, target.as_deref(), &content_type, &body);
+        let key = cache_key(
+            &account,
+            &call,
+            &Sent { method: &method, path: &path, query: &query, target: target.as_deref(), content_type: &content_type, body: &body },
+        );
         // The guard is dropped before any await (a std MutexGuard is not Send).
         let slot = state.cache.lock().ok().map(|mut c| c.entry(key).or_default().clone());
         let Some(slot) = slot else { break 'answer (forward().await, Served::Passed) };
@@ -636,11 +651,55 @@ mod tests {
     fn the_key_leaves_out_signature_and_date_and_sorts_parameters() {
         let call = classify("POST", "/", "", AUTH, None, b"Action=DescribeVolumes");
         let form = "application/x-www-form-urlencoded; charset=utf-8";
-        let a = cache_key("1", &call, "POST", "/", "X-Amz-Date=1&b=2&a=1", None, form, b"Version=2016-11-15&Action=DescribeVolumes");
-        let b = cache_key("1", &call, "POST", "/", "a=1&b=2&X-Amz-Date=2", None, form, b"Action=DescribeVolumes&Version=2016-11-15");
+        let a = cache_key(
+            "1",
+            &call,
+            &Sent {
+                method: "POST",
+                path: "/",
+                query: "X-Amz-Date=1&b=2&a=1",
+                target: None,
+                content_type: form,
+                body: b"Version=2016-11-15&Action=DescribeVolumes",
+            },
+        );
+        let b = cache_key(
+            "1",
+            &call,
+            &Sent {
+                method: "POST",
+                path: "/",
+                query: "a=1&b=2&X-Amz-Date=2",
+                target: None,
+                content_type: form,
+                body: b"Action=DescribeVolumes&Version=2016-11-15",
+            },
+        );
         assert_eq!(a, b);
-        assert_ne!(a, cache_key("2", &call, "POST", "/", "a=1&b=2", None, form, b"Action=DescribeVolumes&Version=2016-11-15"), "accounts are apart");
-        assert_ne!(a, cache_key("1", &call, "POST", "/", "a=1&b=2", None, form, b"Action=DescribeVolumes&NextToken=x&Version=2016-11-15"));
+        assert_ne!(
+            a,
+            cache_key(
+                "2",
+                &call,
+                &Sent { method: "POST", path: "/", query: "a=1&b=2", target: None, content_type: form, body: b"Action=DescribeVolumes&Version=2016-11-15" }
+            ),
+            "accounts are apart"
+        );
+        assert_ne!(
+            a,
+            cache_key(
+                "1",
+                &call,
+                &Sent {
+                    method: "POST",
+                    path: "/",
+                    query: "a=1&b=2",
+                    target: None,
+                    content_type: form,
+                    body: b"Action=DescribeVolumes&NextToken=x&Version=2016-11-15"
+                }
+            )
+        );
     }
 
     #[test]

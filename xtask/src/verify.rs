@@ -157,7 +157,11 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         opts.only.as_ref().is_none_or(|only| sections.iter().any(|s| catalog.items_reading(s).iter().any(|id| only.iter().any(|o| o == id))))
     };
     // Demo: E.6.1.2's database point reads a throwaway PostgreSQL.
-    let _demo_db = if args.restore_drill || reads(&["database", "integrations.process", "performance.metric"]) { crate::database::prepare_demo(&mut scenario).await? } else { None };
+    let _demo_db = if args.restore_drill || reads(&["database", "integrations.process", "performance.metric"]) {
+        crate::database::prepare_demo(&mut scenario).await?
+    } else {
+        None
+    };
     // Demo: E.6.1.1's office endpoint is a local TLS server with a private CA.
     let _demo_tls = if reads(&["[transit]"]) { crate::tls_target::prepare_demo(&mut scenario).await? } else { None };
     // Demo: E.5.1.1's customer-side point logs in to a local site with TOTP (also C.4.5.1's partner).

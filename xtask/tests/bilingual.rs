@@ -92,7 +92,7 @@ fn shown(json: &serde_json::Value) -> (Vec<Shown>, Vec<String>) {
     let mut out = Vec::new();
     let mut subjects = Vec::new();
     let detail = |e: &serde_json::Value| match &e["detail"] {
-        serde_json::Value::Object(m) => (m.get("ja").map(|v| s(v)).unwrap_or_default(), m.get("en").map(|v| s(v)).unwrap_or_default()),
+        serde_json::Value::Object(m) => (m.get("ja").map(&s).unwrap_or_default(), m.get("en").map(&s).unwrap_or_default()),
         other => (s(other), s(other)),
     };
     for w in json["warnings"].as_array().into_iter().flatten() {
