@@ -450,13 +450,15 @@ fn cover_sheet(sheet: &mut Worksheet, report: &RunReport, stamp: &Stamp, st: &St
     }
     sheet.set_column_width(7, 30)?;
     let last = 7u16;
+    // A fact's value spans columns 1..=7: its row is as tall as its text wraps at that width.
+    let value_width = 14.0 + 5.0 * 12.0 + 30.0;
     sheet.merge_range(0, 0, 0, last, "非機能要件 検証結果報告書", &st.title)?;
     sheet.set_row_height(0, 28)?;
     let mut row = 2u32;
     for (label, value) in cover_facts(report, stamp) {
         sheet.write_string_with_format(row, 0, label, &st.label)?;
         sheet.merge_range(row, 1, row, last, &value, &st.cell)?;
-        sheet.set_row_height(row, row_height([(value.as_str(), 130.0)]))?;
+        sheet.set_row_height(row, row_height([(value.as_str(), value_width)]))?;
         row += 1;
     }
 
@@ -493,13 +495,13 @@ fn cover_sheet(sheet: &mut Worksheet, report: &RunReport, stamp: &Stamp, st: &St
         row += 2;
         sheet.write_string_with_format(row, 0, "警告", &st.label)?;
         sheet.merge_range(row, 1, row, last, &w.ja, &st.cell)?;
-        sheet.set_row_height(row, row_height([(w.ja.as_str(), 130.0)]))?;
+        sheet.set_row_height(row, row_height([(w.ja.as_str(), value_width)]))?;
     }
     if let Some(l) = crate::lowered_minimums(report, Lang::Ja) {
         row += 2;
         sheet.write_string_with_format(row, 0, "観測期間短縮", &st.label)?;
         sheet.merge_range(row, 1, row, last, &l, &st.cell)?;
-        sheet.set_row_height(row, row_height([(l.as_str(), 130.0)]))?;
+        sheet.set_row_height(row, row_height([(l.as_str(), value_width)]))?;
     }
 
     // Signatures: name and date left blank for the people who sign.
