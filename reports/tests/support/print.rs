@@ -226,7 +226,10 @@ pub fn check_html(page: &Path, report: &RunReport, work: &Path, keep: Option<&Pa
         );
         assert!(o.status.success());
         for (w, h, name) in [(1280, 2400, "html-desktop-1280.png"), (390, 2400, "html-phone-390.png")] {
-            let o = chromium(&work.join(format!("profile-{w}")), &[format!("--screenshot={}", dir.join(name).display()), format!("--window-size={w},{h}"), url.clone()]);
+            let o = chromium(
+                &work.join(format!("profile-{w}")),
+                &[format!("--screenshot={}", dir.join(name).display()), format!("--window-size={w},{h}"), url.clone()],
+            );
             assert!(dir.join(name).is_file(), "{}", String::from_utf8_lossy(&o.stderr));
         }
     }
