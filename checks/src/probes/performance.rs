@@ -213,7 +213,7 @@ pub fn judge_phase(report: &gcverify_loadgen::PhaseReport, label: &str) -> Findi
     match report.verdict() {
         Verdict::Error(why) => {
             for op in &report.operations {
-                f.info(&op.name, None, crate::msg!("計測値 {0}", "{0}", op.line()), SRC);
+                f.info(&op.name, None, Msg::new(format!("計測値 {}", op.line_ja()), op.line()), SRC);
             }
             f.error("load-generator", None, crate::msg!("負荷試験を判定できない: {why}", "{why}"), SRC);
             return f;
@@ -223,11 +223,11 @@ pub fn judge_phase(report: &gcverify_loadgen::PhaseReport, label: &str) -> Findi
     for op in &report.operations {
         let over = op.slo_value_ms > thr as f64;
         let errs = op.error_rate > report.slo.max_error_rate;
-        let line = op.line();
+        let (line, line_ja) = (op.line(), op.line_ja());
         let value = op.slo_value_ms;
-        let mut detail = crate::msg!("{pct} {value:.1} ms ≤ {thr} ms。計測値 {line}", "{line}");
+        let mut detail = crate::msg!("{pct} {value:.1} ms ≤ {thr} ms。計測値 {line_ja}", "{pct} {value:.1} ms ≤ {thr} ms; {line}");
         if over {
-            detail = crate::msg!("{pct} {0:.1} ms > {thr} ms。計測値 {line}", "{pct} {0:.1} ms > {thr} ms; {line}", op.slo_value_ms);
+            detail = crate::msg!("{pct} {value:.1} ms > {thr} ms。計測値 {line_ja}", "{pct} {value:.1} ms > {thr} ms; {line}");
         }
         if errs {
             let (rate, max) = (op.error_rate * 100.0, report.slo.max_error_rate * 100.0);
