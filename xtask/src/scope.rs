@@ -73,7 +73,7 @@ async fn fleet_scope(name: &str, json: bool, lang: Lang, catalog: &Catalog) -> R
             Err(_) => None,
         };
         let (in_scope, failures) = report.as_ref().map(|r| (r.in_scope.len(), r.failures.clone())).unwrap_or_default();
-        let problem = identity.err().or_else(|| failures.first().cloned());
+        let problem = identity.err().or_else(|| failures.first().map(|f| f.get(lang).to_string()));
         if !json {
             let ja = lang == Lang::Ja;
             println!(
@@ -120,9 +120,9 @@ pub fn render(r: &ScopeReport, lang: Lang) -> String {
     out.push_str(&format!("  S3: {}\n", r.buckets_out_of_scope));
     for f in &r.failures {
         out.push_str(&if ja {
-            format!("一覧取得失敗（対象が不完全な可能性）: {f}\n")
+            format!("一覧取得失敗（対象が不完全な可能性）: {}\n", f.ja)
         } else {
-            format!("listing failed (scope may be incomplete): {f}\n")
+            format!("listing failed (scope may be incomplete): {}\n", f.en)
         });
     }
     if let Some(w) = r.tags.warning() {

@@ -318,14 +318,14 @@ pub struct ScopeReport {
     pub out_of_scope: BTreeMap<String, BTreeMap<Kind, usize>>,
     pub buckets_out_of_scope: usize,
     /// Listings that failed: the scope may be incomplete.
-    pub failures: Vec<String>,
+    pub failures: Vec<crate::model::Msg>,
     pub tags: TagReport,
 }
 
 impl Scope {
     pub fn report(&self) -> ScopeReport {
-        let mut failures: Vec<String> = self.regions.iter().flat_map(|r| r.failures.iter().map(|(_, e)| e.reason.to_string())).collect();
-        failures.extend(self.bucket_failures.iter().map(|e| e.reason.to_string()));
+        let mut failures: Vec<crate::model::Msg> = self.regions.iter().flat_map(|r| r.failures.iter().map(|(_, e)| e.reason.clone())).collect();
+        failures.extend(self.bucket_failures.iter().map(|e| e.reason.clone()));
         failures.dedup();
         ScopeReport {
             in_scope: self.all().cloned().collect(),
