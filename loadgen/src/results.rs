@@ -181,58 +181,31 @@ impl OpReport {
     /// a low completed rate at a high offered one is a slow or failing system,
     /// not a load never applied.
     pub fn line(&self) -> String {
-        format!(
-            "{}: offered {:.1}/s ({} due in the measured window), completed {:.1}/s; n={} ok={} errors={} ({:.2}%: status {}, body {}, timeout {}, transport {}); latency p50 {:.1} p90 {:.1} p95 {:.1} p99 {:.1} p99.9 {:.1} max {:.1} ms; service p50 {:.1} p99 {:.1} ms; within threshold {:.2}%",
-            self.name,
-            self.target_rate,
-            self.intended,
-            self.achieved_rate,
-            self.completed,
-            self.ok,
-            self.failures.total(),
-            self.error_rate * 100.0,
-            self.failures.status,
-            self.failures.body,
-            self.failures.timeout,
-            self.failures.transport,
-            self.latency_ms.p50,
-            self.latency_ms.p90,
-            self.latency_ms.p95,
-            self.latency_ms.p99,
-            self.latency_ms.p999,
-            self.latency_ms.max,
-            self.service_ms.p50,
-            self.service_ms.p99,
-            self.below_threshold * 100.0
-        )
+        self.said(false)
     }
 
     /// [`Self::line`] in Japanese.
     pub fn line_ja(&self) -> String {
-        format!(
-            "{}: 送信レート {:.1}/秒（計測区間内の予定 {}件）、完了レート {:.1}/秒; n={} 正常={} エラー={}（{:.2}%: ステータス {}、本文 {}、タイムアウト {}、通信 {}）; 応答時間 p50 {:.1} p90 {:.1} p95 {:.1} p99 {:.1} p99.9 {:.1} 最大 {:.1} ms; サービス時間 p50 {:.1} p99 {:.1} ms; 上限内 {:.2}%",
-            self.name,
-            self.target_rate,
-            self.intended,
-            self.achieved_rate,
-            self.completed,
-            self.ok,
-            self.failures.total(),
-            self.error_rate * 100.0,
-            self.failures.status,
-            self.failures.body,
-            self.failures.timeout,
-            self.failures.transport,
-            self.latency_ms.p50,
-            self.latency_ms.p90,
-            self.latency_ms.p95,
-            self.latency_ms.p99,
-            self.latency_ms.p999,
-            self.latency_ms.max,
-            self.service_ms.p50,
-            self.service_ms.p99,
-            self.below_threshold * 100.0
-        )
+        self.said(true)
+    }
+
+    /// The figures once, said in Japanese or English.
+    fn said(&self, ja: bool) -> String {
+        let (name, offered, due, completed_rate, n, ok) = (&self.name, self.target_rate, self.intended, self.achieved_rate, self.completed, self.ok);
+        let (errors, error_pct, within) = (self.failures.total(), self.error_rate * 100.0, self.below_threshold * 100.0);
+        let (status, body, timeout, transport) = (self.failures.status, self.failures.body, self.failures.timeout, self.failures.transport);
+        let l = &self.latency_ms;
+        let (p50, p90, p95, p99, p999, max) = (l.p50, l.p90, l.p95, l.p99, l.p999, l.max);
+        let (s50, s99) = (self.service_ms.p50, self.service_ms.p99);
+        if ja {
+            format!(
+                "{name}: 送信レート {offered:.1}/秒（計測区間内の予定 {due}件）、完了レート {completed_rate:.1}/秒; n={n} 正常={ok} エラー={errors}（{error_pct:.2}%: ステータス {status}、本文 {body}、タイムアウト {timeout}、通信 {transport}）; 応答時間 p50 {p50:.1} p90 {p90:.1} p95 {p95:.1} p99 {p99:.1} p99.9 {p999:.1} 最大 {max:.1} ms; サービス時間 p50 {s50:.1} p99 {s99:.1} ms; 上限内 {within:.2}%"
+            )
+        } else {
+            format!(
+                "{name}: offered {offered:.1}/s ({due} due in the measured window), completed {completed_rate:.1}/s; n={n} ok={ok} errors={errors} ({error_pct:.2}%: status {status}, body {body}, timeout {timeout}, transport {transport}); latency p50 {p50:.1} p90 {p90:.1} p95 {p95:.1} p99 {p99:.1} p99.9 {p999:.1} max {max:.1} ms; service p50 {s50:.1} p99 {s99:.1} ms; within threshold {within:.2}%"
+            )
+        }
     }
 }
 

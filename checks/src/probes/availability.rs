@@ -241,41 +241,18 @@ pub async fn uptime(input: Arc<ProbeInput>) -> Findings {
     let rate = c.rate();
     let rate_txt = rate.map(|r| format!("{r:.3}%")).unwrap_or_else(|| "-".into());
     let budget = c.budget(level.percent);
+    // The figures once, said in each language.
+    let (operating, down_total) = (duration_text(c.minutes(c.scope_slots)), duration_text(c.minutes(c.down)));
+    let (allowed, remaining) = (duration_text(budget.allowed_minutes), duration_text(budget.remaining_minutes.max(0.0)));
+    let (slot_secs, slots, up, down, unknown, coverage) = (c.slot_secs, c.scope_slots, c.up, c.down, c.unknown, c.coverage());
+    let (min_coverage, outages, budget_label, source) = (cfg.min_coverage_percent, c.outages.len(), &level.label, &e.source);
     let figures_ja = format!(
-        "期間 {}、運用時間 {}（{}秒区間 {}）、稼働 {} / 停止 {} / 不明 {}、カバレッジ {:.1}%（最低 {}%）、停止 {}件 計 {}、{} の許容停止 {}・残り {}、データ元 {}",
-        period_text_ja(&e),
-        duration_text(c.minutes(c.scope_slots)),
-        c.slot_secs,
-        c.scope_slots,
-        c.up,
-        c.down,
-        c.unknown,
-        c.coverage(),
-        cfg.min_coverage_percent,
-        c.outages.len(),
-        duration_text(c.minutes(c.down)),
-        level.label,
-        duration_text(budget.allowed_minutes),
-        duration_text(budget.remaining_minutes.max(0.0)),
-        e.source
+        "期間 {}、運用時間 {operating}（{slot_secs}秒区間 {slots}）、稼働 {up} / 停止 {down} / 不明 {unknown}、カバレッジ {coverage:.1}%（最低 {min_coverage}%）、停止 {outages}件 計 {down_total}、{budget_label} の許容停止 {allowed}・残り {remaining}、データ元 {source}",
+        period_text_ja(&e)
     );
     let figures = format!(
-        "period {}; operating time {} in {} slices of {} s; up {} / down {} / unknown {}; coverage {:.1}% (minimum {}%); {} outage(s) totalling {}; error budget at {}: {} allowed, {} remaining; source {}",
-        period_text(&e),
-        duration_text(c.minutes(c.scope_slots)),
-        c.scope_slots,
-        c.slot_secs,
-        c.up,
-        c.down,
-        c.unknown,
-        c.coverage(),
-        cfg.min_coverage_percent,
-        c.outages.len(),
-        duration_text(c.minutes(c.down)),
-        level.label,
-        duration_text(budget.allowed_minutes),
-        duration_text(budget.remaining_minutes.max(0.0)),
-        e.source
+        "period {}; operating time {operating} in {slots} slices of {slot_secs} s; up {up} / down {down} / unknown {unknown}; coverage {coverage:.1}% (minimum {min_coverage}%); {outages} outage(s) totalling {down_total}; error budget at {budget_label}: {allowed} allowed, {remaining} remaining; source {source}",
+        period_text(&e)
     );
     context(&mut f, &e, c, false);
     if let Some(r) = rate {

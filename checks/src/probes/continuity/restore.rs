@@ -129,19 +129,20 @@ fn rto_hours(level: &str, cause: RtoCause) -> Option<(i64, Msg)> {
 /// A duration for the evidence: hours and minutes, or seconds under a minute
 /// (the emulator's restores take seconds; 「0h00m」 would say nothing).
 fn took(d: Duration) -> String {
-    if d.num_seconds().abs() < 60 {
-        crate::model::duration_text(d.num_seconds() as f64)
-    } else {
-        hm(d)
-    }
+    seconds_or(d, hm)
 }
 
 /// The same for the Japanese text.
 fn took_ja(d: Duration) -> String {
+    seconds_or(d, hm_ja)
+}
+
+/// Under a minute in seconds (an emulator's restore takes seconds), else `long`.
+fn seconds_or(d: Duration, long: fn(Duration) -> String) -> String {
     if d.num_seconds().abs() < 60 {
         crate::model::duration_text(d.num_seconds() as f64)
     } else {
-        hm_ja(d)
+        long(d)
     }
 }
 
