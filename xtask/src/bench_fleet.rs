@@ -36,6 +36,10 @@ pub struct FleetBenchArgs {
     /// time; 0: moto as it is). A comma-separated list runs each.
     #[arg(long, value_delimiter = ',', default_value = "0")]
     pub latency_ms: Vec<u64>,
+    /// Sizes above this run only the concurrent mode (a sequential run of 1,000
+    /// environments takes the better part of an hour); the summary says so.
+    #[arg(long)]
+    pub sequential_up_to: Option<usize>,
     /// `--model aws` replaces `--latency-ms` with the AWS-like endpoint model (latency, replay, throttling).
     #[command(flatten)]
     pub model: ModelArgs,
@@ -123,7 +127,8 @@ pub async fn bench(args: FleetBenchArgs) -> Result<i32> {
             let first = if model.is_some() { 0 } else { 1 };
             for run in first..=args.runs {
                 // Interleaved, so drift on the machine hits both modes alike.
-                for jobs in if run == 0 { vec![args.jobs] } else { vec![args.jobs, 1] } {
+                let sequential = args.sequential_up_to.is_none_or(|max| n <= max);
+                for jobs in if run == 0 || !sequential { vec![args.jobs] } else { vec![args.jobs, 1] } {
                     let mode = if jobs == 1 { "sequential (--jobs 1)".to_string() } else { format!("concurrent (--jobs {jobs})") };
                     let out = work.join(format!("out-{n}-{latency_ms}-{jobs}-{run}"));
                     let _ = std::fs::remove_dir_all(&out);
@@ -192,7 +197,11 @@ pub async fn bench(args: FleetBenchArgs) -> Result<i32> {
                     .collect::<Vec<_>>()
             };
             let ratios: Vec<String> = walls(true).iter().zip(walls(false)).map(|(s, c)| format!("{:.2}×", s / c)).collect();
-            println!("{n:<5} {l:>4} ms  {}", ratios.join(", "));
+            if ratios.is_empty() {
+                println!("{n:<5} {l:>4} ms  - (concurrent only: --sequential-up-to)");
+            } else {
+                println!("{n:<5} {l:>4} ms  {}", ratios.join(", "));
+            }
         }
     }
     if let Model::Aws = args.model.model {

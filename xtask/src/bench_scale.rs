@@ -196,11 +196,12 @@ pub async fn bench(args: ScaleArgs) -> Result<i32> {
                     .as_ref()
                     .map(|s| {
                         format!(
-                            "  (replayed {}, recorded {}, passed {}, {:.1} MiB out)",
+                            "  (replayed {}, recorded {}, passed {}, {:.1} MiB out; calls: {})",
                             s.replayed,
                             s.recorded,
                             s.passed_through,
-                            s.bytes_out as f64 / 1048576.0
+                            s.bytes_out as f64 / 1048576.0,
+                            s.top_operations(6)
                         )
                     })
                     .unwrap_or_default();
