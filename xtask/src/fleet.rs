@@ -116,24 +116,24 @@ pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, output: &OutputAr
 
     let groups = separation_groups(&fleet, &members);
     let mut limits: HashMap<String, CallLimit> = HashMap::new();
-    let jobs = Arc::new(tokio::sync::Semaphore::new(run.jobs.max(1)));
+    // At most `jobs` environments are spawned at a time: a queued task holds its scenario and
+    // SDK clients, so spawning all of a 1,000-environment fleet at once grew peak RSS with N.
+    let jobs = run.jobs.max(1);
     let mut tasks = tokio::task::JoinSet::new();
     let mut names = HashMap::new();
     let started = Instant::now();
-    for m in members {
-        let limit = limits.entry(account_key(&m)).or_insert_with(|| CallLimit::new(run.account_calls)).clone();
-        let (catalog, jobs, formats, only, dir, keep) = (catalog.clone(), jobs.clone(), formats.clone(), only.clone(), fleet_dir.join(&m.name), keep.clone());
-        let name = m.name.clone();
-        let handle = tasks.spawn(async move {
-            let _permit = jobs.acquire_owned().await;
-            verify_member(m, &catalog, limit, &formats, only, &dir, lang, &keep).await
-        });
-        names.insert(handle.id(), name);
-    }
     let mut summaries: Vec<MemberSummary> = Vec::with_capacity(total);
-    let mut done = 0;
-    while let Some(joined) = tasks.join_next_with_id().await {
-        done += 1;
+    let mut members = members.into_iter();
+    loop {
+        while tasks.len() < jobs {
+            let Some(m) = members.next() else { break };
+            let limit = limits.entry(account_key(&m)).or_insert_with(|| CallLimit::new(run.account_calls)).clone();
+            let (catalog, formats, only, dir, keep) = (catalog.clone(), formats.clone(), only.clone(), fleet_dir.join(&m.name), keep.clone());
+            let name = m.name.clone();
+            let handle = tasks.spawn(async move { verify_member(m, &catalog, limit, &formats, only, &dir, lang, &keep).await });
+            names.insert(handle.id(), name);
+        }
+        let Some(joined) = tasks.join_next_with_id().await else { break };
         let summary = match joined {
             Ok((_, s)) => s,
             Err(e) => {
@@ -142,7 +142,7 @@ pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, output: &OutputAr
                 crashed(&name, &items, &format!("the environment's run crashed: {e}"))
             }
         };
-        eprintln!("{}", progress_line(done, total, &summary, lang));
+        eprintln!("{}", progress_line(summaries.len() + 1, total, &summary, lang));
         summaries.push(summary);
     }
     // 団体間のデータ分離: after the members, whatever their own runs gave.

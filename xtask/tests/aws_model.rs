@@ -59,6 +59,7 @@ async fn the_model_delays_replays_and_throttles_and_the_sdk_retries() {
     assert!(first.is_ok(), "{first:?}");
     let s = model.tool("gcverify");
     assert_eq!((s.calls, s.recorded, s.replayed, s.throttled), (1, 1, 0, 0), "{s:?}");
+    assert_eq!(s.operations.get("ec2:DescribeVpcs"), Some(&1), "calls are counted per operation: {:?}", s.operations);
     let modelled = params.base_delay(s.bytes_out as usize);
     assert!(modelled > Duration::from_millis(150), "the answer's size adds to the round trip: {modelled:?}");
     assert!(took >= modelled, "measured {took:?} < modelled {modelled:?}");
