@@ -125,9 +125,9 @@ pub async fn bench(args: FleetBenchArgs) -> Result<i32> {
             let fleet = write_fleet(&work, n, &ep)?;
             // Under the model, run 0 (concurrent only) is the recording pass: printed, kept in results.json, not in the speed-ups.
             let first = if model.is_some() { 0 } else { 1 };
+            let sequential = args.sequential_up_to.is_none_or(|max| n <= max);
             for run in first..=args.runs {
                 // Interleaved, so drift on the machine hits both modes alike.
-                let sequential = args.sequential_up_to.is_none_or(|max| n <= max);
                 for jobs in if run == 0 || !sequential { vec![args.jobs] } else { vec![args.jobs, 1] } {
                     let mode = if jobs == 1 { "sequential (--jobs 1)".to_string() } else { format!("concurrent (--jobs {jobs})") };
                     let out = work.join(format!("out-{n}-{latency_ms}-{jobs}-{run}"));

@@ -135,10 +135,13 @@ pub async fn verify_fleet(run: FleetRun, formats: Vec<Format>, output: &OutputAr
         }
         let Some(joined) = tasks.join_next_with_id().await else { break };
         let summary = match joined {
-            Ok((_, s)) => s,
+            Ok((id, s)) => {
+                names.remove(&id);
+                s
+            }
             Err(e) => {
                 // A crashed environment is recorded, not lost: every row 検証不能.
-                let name = names.get(&e.id()).cloned().unwrap_or_default();
+                let name = names.remove(&e.id()).unwrap_or_default();
                 crashed(&name, &items, &format!("the environment's run crashed: {e}"))
             }
         };
